@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
@@ -26,6 +26,7 @@ pub struct AdminCtx {
     pub org: Org,
     /// The admin's email, recorded as the actor of writes.
     pub actor: String,
+    pub role: OrgRole,
 }
 
 pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
@@ -38,6 +39,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
             get(list_tokens::<S>).post(create_token::<S>),
         )
         .route(&p("/scim/tokens/{id}"), delete(revoke_token::<S>))
+        .route(&p("/admin-tokens"), post(create_admin_token::<S>))
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 
@@ -79,6 +81,7 @@ async fn authenticate<S: Store>(
     req.extensions_mut().insert(AdminCtx {
         org,
         actor: principal.email,
+        role: principal.role,
     });
     next.run(req).await
 }
@@ -222,19 +225,7 @@ async fn create_token<S: Store>(
     body: Body,
 ) -> Result<Response, AdminErr> {
     let json = read_json(&headers, body).await?;
-    let label = match json.get("label") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            return Err(AdminErr::bad_request(
-                "label: a non-empty string is required",
-            ));
-        }
-    };
-    if label.chars().count() > MAX_LABEL_CHARS {
-        return Err(AdminErr::bad_request(format!(
-            "label: at most {MAX_LABEL_CHARS} characters"
-        )));
-    }
+    let label = label_of(&json)?;
     let issued = st
         .store
         .create_scim_token(ctx.org.id, &label, &ctx.actor)
@@ -248,6 +239,55 @@ async fn create_token<S: Store>(
             "created_at": issued.created_at,
             "scim_url": scim_url(&headers, &ctx.org),
         }),
+    ))
+}
+
+fn label_of(json: &Value) -> Result<String, AdminErr> {
+    let label = match json.get("label") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            return Err(AdminErr::bad_request(
+                "label: a non-empty string is required",
+            ));
+        }
+    };
+    if label.chars().count() > MAX_LABEL_CHARS {
+        return Err(AdminErr::bad_request(format!(
+            "label: at most {MAX_LABEL_CHARS} characters"
+        )));
+    }
+    Ok(label)
+}
+
+/// Owner only: an admin token for any member of the org (its power follows that member's
+/// role, so a Member's token is refused everywhere until the member becomes an Admin).
+async fn create_admin_token<S: Store>(
+    State(st): State<AppState<S>>,
+    Extension(ctx): Extension<AdminCtx>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AdminErr> {
+    if ctx.role != OrgRole::Owner {
+        return Err(AdminErr::forbidden("only the Owner may issue admin tokens"));
+    }
+    let json = read_json(&headers, body).await?;
+    let label = label_of(&json)?;
+    let email = match json.get("email") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            return Err(AdminErr::bad_request(
+                "email: a non-empty string is required",
+            ));
+        }
+    };
+    let issued = st
+        .store
+        .create_admin_token(ctx.org.id, &email, &label, &ctx.actor)
+        .await?;
+    Ok(admin_json(
+        StatusCode::CREATED,
+        &json!({"id": issued.id, "label": issued.label, "token": issued.token,
+                "created_at": issued.created_at}),
     ))
 }
 

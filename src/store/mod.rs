@@ -309,6 +309,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         label: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+    /// Mints an admin token for the member of `org_id` with this email; NotFound when the
+    /// email has no membership there. The token's power follows that member's current role.
+    fn create_admin_token(
+        &self,
+        org_id: i64,
+        email: &str,
+        label: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
     fn list_scim_tokens(
         &self,
         org_id: i64,

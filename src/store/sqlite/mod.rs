@@ -453,6 +453,62 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn create_admin_token(
+        &self,
+        org_id: i64,
+        email: &str,
+        label: &str,
+        actor: &str,
+    ) -> StoreResult<IssuedToken> {
+        let now = datetime::now_rfc3339();
+        let mut tx = self.begin().await?;
+        let membership: Option<String> = sqlx::query_scalar(
+            "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.org_id = ? AND a.email = ?",
+        )
+        .bind(org_id)
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(membership) = membership else {
+            return Err(StoreError::NotFound(format!(
+                "{email} is not a member of this organization"
+            )));
+        };
+        let (id, token, hash) = secret::mint(ADMIN_TOKEN_PREFIX);
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, membership_id, label, secret_hash, created_at, created_by)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&membership)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "admin_token.create",
+            Some(&id),
+            None,
+            Some(&json!({"id": id, "label": label, "member": membership, "email": email})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(IssuedToken {
+            id,
+            label: label.to_string(),
+            token,
+            created_at: now,
+        })
+    }
+
     async fn list_scim_tokens(
         &self,
         org_id: i64,
