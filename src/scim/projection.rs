@@ -290,16 +290,16 @@ fn schema_urn(s: &str) -> Option<&'static str> {
 fn item_of_path(p: AttrPath) -> Item {
     // A path that is a whole schema URN may come back from the path parser either as the URN
     // with an empty name or as a URN-qualified "attribute" whose name is the URN's last part.
-    if p.sub_attr.is_none() {
-        if let Some(urn) = &p.urn {
-            let whole = if p.name.is_empty() {
-                urn.clone()
-            } else {
-                format!("{urn}:{}", p.name)
-            };
-            if let Some(id) = schema_urn(&whole) {
-                return Item::Schema(id);
-            }
+    if p.sub_attr.is_none()
+        && let Some(urn) = &p.urn
+    {
+        let whole = if p.name.is_empty() {
+            urn.clone()
+        } else {
+            format!("{urn}:{}", p.name)
+        };
+        if let Some(id) = schema_urn(&whole) {
+            return Item::Schema(id);
         }
     }
     Item::Attr(p)
@@ -328,10 +328,10 @@ fn resolve_all(rt: &ResourceTypeDef, items: &[Item]) -> Vec<Resolved> {
 
 /// `urn:...:User:department` → (Some(urn), "department"); a plain name → (None, name).
 fn split_urn(s: &str) -> (Option<&str>, &str) {
-    if s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:") {
-        if let Some(i) = s.rfind(':') {
-            return (Some(&s[..i]), &s[i + 1..]);
-        }
+    if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+        && let Some(i) = s.rfind(':')
+    {
+        return (Some(&s[..i]), &s[i + 1..]);
     }
     (None, s)
 }
