@@ -1,6 +1,7 @@
 //! The seam between the HTTP handlers and the protocol core in `crate::scim`: every call
 //! into normalization, PATCH, projection, list queries and discovery goes through here.
 
+use crate::scim::discovery;
 use crate::scim::schema::{self, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
 use crate::store::{Kind, MemberOp, MemberRef, ResourceRecord};
@@ -232,13 +233,7 @@ pub fn parse_list(
 }
 
 pub fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
-    json!({
-        "schemas": [schema::LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    crate::scim::list::list_response(resources, total, start_index)
 }
 
 /// A parsed PATCH request (RFC 7644 §3.5.2), ready to apply inside the store's transaction.
@@ -286,41 +281,27 @@ pub fn check_group(resource: &Value) -> ScimResult<()> {
     }
 }
 
-pub fn service_provider_config(base: &str) -> Value {
-    json!({
-        "schemas": [schema::SP_CONFIG_SCHEMA],
-        "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 1048576},
-        "filter": {"supported": true, "maxResults": 200},
-        "changePassword": {"supported": false},
-        "sort": {"supported": true},
-        "etag": {"supported": true},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "OAuth Bearer Token",
-            "description": "Authentication with a SCIM token issued by the admin API",
-            "primary": true
-        }],
-        "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")}
-    })
+pub fn service_provider_config(base: &str, max_results: u64) -> Value {
+    let cfg = discovery::SpConfig {
+        filter_max_results: max_results,
+        bulk_max_payload_size: crate::server::http::MAX_BODY_BYTES as u64,
+        ..discovery::SpConfig::default()
+    };
+    discovery::service_provider_config(&cfg, base)
 }
 
 pub fn resource_types(base: &str) -> Value {
-    let _ = base;
-    list_response(Vec::new(), 0, 1)
+    discovery::resource_types(base)
 }
 
 pub fn resource_type(id: &str, base: &str) -> Option<Value> {
-    let _ = (id, base);
-    None
+    discovery::resource_type(id, base)
 }
 
 pub fn schemas(base: &str) -> Value {
-    let _ = base;
-    list_response(Vec::new(), 0, 1)
+    discovery::schemas(base)
 }
 
 pub fn schema_doc(id: &str, base: &str) -> Option<Value> {
-    let _ = (id, base);
-    None
+    discovery::schema(id, base)
 }

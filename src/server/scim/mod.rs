@@ -38,7 +38,7 @@ const fn kind<const G: bool>() -> Kind {
 pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
     let p = |suffix: &str| format!("{SCIM_PREFIX}/{{org}}{suffix}");
     Router::new()
-        .route(&p("/ServiceProviderConfig"), get(sp_config))
+        .route(&p("/ServiceProviderConfig"), get(sp_config::<S>))
         .route(&p("/ResourceTypes"), get(resource_types))
         .route(&p("/ResourceTypes/{id}"), get(resource_type))
         .route(&p("/Schemas"), get(schemas))
@@ -122,8 +122,14 @@ async fn not_implemented() -> ScimErr {
     ))
 }
 
-async fn sp_config(Extension(ctx): Extension<ScimCtx>) -> Response {
-    scim_json(StatusCode::OK, &core::service_provider_config(&ctx.base))
+async fn sp_config<S: Store>(
+    State(st): State<AppState<S>>,
+    Extension(ctx): Extension<ScimCtx>,
+) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &core::service_provider_config(&ctx.base, st.cfg.max_results),
+    )
 }
 
 async fn resource_types(Extension(ctx): Extension<ScimCtx>) -> Response {
