@@ -714,3 +714,97 @@ impl Store for SqliteStore {
         resources::delete(self, kind, org_id, id, actor, check).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_run_once_and_a_reopen_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested-new.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (org, _) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let v: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.last().unwrap().0);
+        store.close().await;
+        let store = SqliteStore::open(&path).await.unwrap();
+        let again = store.org_by_uid(&org.uid).await.unwrap().unwrap();
+        assert_eq!(again, org);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_database_newer_than_the_binary_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        sqlx::query("PRAGMA user_version = 999")
+            .execute(&store.inner.writer)
+            .await
+            .unwrap();
+        store.close().await;
+        let err = SqliteStore::open(&path).await.unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn journal_is_wal_and_foreign_keys_are_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("p.db")).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        store.close().await;
+    }
+
+    #[test]
+    fn last_used_refreshes_at_most_once_a_minute() {
+        let now = datetime::parse("2026-01-01T00:10:00Z").unwrap();
+        assert!(stale(None, now));
+        assert!(stale(Some("2026-01-01T00:09:00.000Z"), now));
+        assert!(!stale(Some("2026-01-01T00:09:30.000Z"), now));
+        assert!(stale(Some("garbage"), now));
+    }
+
+    #[tokio::test]
+    async fn scim_tokens_authenticate_until_revoked_and_only_with_the_right_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let (org, admin) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let t = store
+            .create_scim_token(org.id, "okta", "o@acme.example")
+            .await
+            .unwrap();
+        let p = store.authenticate_scim(&t.token).await.unwrap().unwrap();
+        assert_eq!((p.org_id, p.label.as_str()), (org.id, "okta"));
+        assert!(
+            store
+                .authenticate_scim(&admin.token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let a = store
+            .authenticate_admin(&admin.token)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.role, OrgRole::Owner);
+        assert_eq!(a.email, "o@acme.example");
+        assert!(store.revoke_scim_token(org.id, &t.id, "o").await.unwrap());
+        assert!(store.authenticate_scim(&t.token).await.unwrap().is_none());
+        assert!(!store.revoke_scim_token(org.id, &t.id, "o").await.unwrap());
+        store.close().await;
+    }
+}
