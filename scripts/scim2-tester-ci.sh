@@ -48,8 +48,10 @@ done
 [ -n "$BASE" ] || { echo "scim2-tester-ci: server did not start" >&2; exit 2; }
 
 ADMIN_URL="$BASE/admin/v1/organizations/$ORG"
+# scim2-tester fills userName with random non-email strings, so this org turns off the
+# product rule "userName is the primary email" (on by default; see the admin API's /scim).
 curl -fsS -X PATCH -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-  -d '{"enabled": true}' "$ADMIN_URL/scim" >/dev/null
+  -d '{"enabled": true, "user_name_is_email": false}' "$ADMIN_URL/scim" >/dev/null
 TOKEN="$(curl -fsS -X POST -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
   -d '{"label": "scim2-tester"}' "$ADMIN_URL/scim/tokens" | json_field token)"
 

@@ -370,3 +370,47 @@ async fn unknown_routes_405s_and_501s_are_scim_errors() {
     let r = send(env.scim(Method::DELETE, "/Users")).await;
     r.assert_scim_error(405, None);
 }
+
+#[tokio::test]
+async fn user_name_must_be_the_primary_email_unless_the_org_turns_the_rule_off() {
+    let env = Env::new().await;
+    let mut body = user("rule@acme.example");
+    body["emails"] = json!([
+        {"value": "other@acme.example", "primary": true},
+        {"value": "rule@acme.example"}
+    ]);
+    let r = send(env.scim(Method::POST, "/Users").json(&body)).await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    assert!(r.body["detail"].as_str().unwrap().contains("userName"));
+
+    // A single email counts as the primary one.
+    body["emails"] = json!([{"value": "other@acme.example"}]);
+    let r = send(env.scim(Method::POST, "/Users").json(&body)).await;
+    r.assert_scim_error(400, Some("invalidValue"));
+
+    let r = send(
+        env.scim(Method::POST, "/Users")
+            .json(&json!({"schemas": [USER_SCHEMA], "userName": "not-an-email"})),
+    )
+    .await;
+    r.assert_scim_error(400, Some("invalidValue"));
+
+    // Case differences do not matter.
+    body["emails"] = json!([{"value": "RULE@acme.example", "primary": true}]);
+    let r = send(env.scim(Method::POST, "/Users").json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let r = send(
+        env.admin(Method::PATCH, "/scim")
+            .json(&json!({"user_name_is_email": false})),
+    )
+    .await;
+    assert_eq!(r.body["user_name_is_email"], false);
+    let r = send(env.scim(Method::POST, "/Users").json(&json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "Test_User_ab6490ee",
+        "emails": [{"value": "Test_User_fd0ea19b@testuser.com", "primary": true}]
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}

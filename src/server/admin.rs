@@ -95,6 +95,7 @@ fn settings_json(s: &ScimSettings) -> Value {
             "access_increase": s.approval.access_increase,
             "deprovision": s.approval.deprovision,
         },
+        "user_name_is_email": s.user_name_is_email,
     })
 }
 
@@ -167,7 +168,12 @@ fn parse_settings_patch(body: &Value) -> Result<ScimSettingsPatch, AdminErr> {
         // GET's read-only fields may come back in a PATCH built from a GET.
         if !matches!(
             key.as_str(),
-            "enabled" | "sso_role_mapping" | "approval" | "warnings" | "scim_url"
+            "enabled"
+                | "sso_role_mapping"
+                | "approval"
+                | "user_name_is_email"
+                | "warnings"
+                | "scim_url"
         ) {
             return Err(AdminErr::bad_request(format!("unknown setting '{key}'")));
         }
@@ -175,6 +181,7 @@ fn parse_settings_patch(body: &Value) -> Result<ScimSettingsPatch, AdminErr> {
     let mut patch = ScimSettingsPatch {
         enabled: flag(obj, "enabled", "enabled")?,
         sso_role_mapping: flag(obj, "sso_role_mapping", "sso_role_mapping")?,
+        user_name_is_email: flag(obj, "user_name_is_email", "user_name_is_email")?,
         ..Default::default()
     };
     match obj.get("approval") {

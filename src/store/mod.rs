@@ -123,11 +123,26 @@ impl Default for ApprovalPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScimSettings {
     pub enabled: bool,
     pub sso_role_mapping: bool,
     pub approval: ApprovalPolicy,
+    /// userName must be an email equal to the primary email (the product rule). Turning it
+    /// off accepts any userName, for clients whose userName is not an email; the account is
+    /// then keyed by the userName as sent.
+    pub user_name_is_email: bool,
+}
+
+impl Default for ScimSettings {
+    fn default() -> Self {
+        ScimSettings {
+            enabled: false,
+            sso_role_mapping: false,
+            approval: ApprovalPolicy::default(),
+            user_name_is_email: true,
+        }
+    }
 }
 
 /// A partial update of [`ScimSettings`]: `None` keeps the current value.
@@ -138,6 +153,7 @@ pub struct ScimSettingsPatch {
     pub approval_provision: Option<bool>,
     pub approval_access_increase: Option<bool>,
     pub approval_deprovision: Option<bool>,
+    pub user_name_is_email: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -265,11 +265,54 @@ impl PatchRequest {
 }
 
 /// Product rule for users: userName is the email; the primary email must equal it.
-pub fn check_user(resource: &Value) -> ScimResult<()> {
-    match resource.get("userName") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
-        Some(_) => Err(ScimError::invalid_value("userName: expected a string")),
-        None => Err(ScimError::invalid_value("userName is required")),
+/// With `user_name_is_email` off, any non-empty userName is accepted.
+pub fn check_user(resource: &Value, user_name_is_email: bool) -> ScimResult<()> {
+    let name = match resource.get("userName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s,
+        Some(_) => return Err(ScimError::invalid_value("userName: expected a string")),
+        None => return Err(ScimError::invalid_value("userName is required")),
+    };
+    if !user_name_is_email {
+        return Ok(());
+    }
+    if !looks_like_email(name) {
+        return Err(ScimError::invalid_value(format!(
+            "userName must be the user's email address, got '{}'",
+            name.chars().take(100).collect::<String>()
+        )));
+    }
+    check_primary_email(resource)
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+fn check_primary_email(resource: &Value) -> ScimResult<()> {
+    let name = resource["userName"].as_str().unwrap_or_default();
+    let emails = resource.get("emails").and_then(Value::as_array);
+    let Some(emails) = emails.filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    let primary = emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .or(if emails.len() == 1 {
+            emails.first()
+        } else {
+            None
+        });
+    match primary.and_then(|p| p.get("value")).and_then(Value::as_str) {
+        Some(v) if v.eq_ignore_ascii_case(name) => Ok(()),
+        Some(v) => Err(ScimError::invalid_value(format!(
+            "emails: the primary email '{v}' must equal userName '{name}'"
+        ))),
+        None => Ok(()),
     }
 }
 

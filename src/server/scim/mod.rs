@@ -27,6 +27,8 @@ pub struct ScimCtx {
     pub actor: String,
     /// `http://host/scim/v2.0/organizations/{uid}`.
     pub base: String,
+    /// The org's userName-is-email rule (see `ScimSettings`).
+    pub user_name_is_email: bool,
 }
 
 type Params = Query<Vec<(String, String)>>;
@@ -112,6 +114,7 @@ async fn authenticate<S: Store>(
         org_id: org.id,
         actor: principal.label,
         base,
+        user_name_is_email: org.scim.user_name_is_email,
     });
     next.run(req).await
 }
@@ -271,6 +274,7 @@ async fn list<S: Store, const G: bool>(
 
 /// Reads and canonicalizes a POST/PUT body.
 async fn resource_body(
+    ctx: &ScimCtx,
     kind: Kind,
     headers: &HeaderMap,
     body: Body,
@@ -280,7 +284,7 @@ async fn resource_body(
         .map_err(|e| ScimErr(e.to_scim()))?;
     let (resource, members) = core::normalize(kind, json)?;
     match kind {
-        Kind::User => core::check_user(&resource)?,
+        Kind::User => core::check_user(&resource, ctx.user_name_is_email)?,
         Kind::Group => core::check_group(&resource)?,
     }
     Ok((resource, members))
@@ -316,7 +320,7 @@ async fn create<S: Store, const G: bool>(
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
     let proj = core::Proj::from_params(&params)?;
-    let (resource, members) = resource_body(kind, &headers, body).await?;
+    let (resource, members) = resource_body(&ctx, kind, &headers, body).await?;
     let out = st
         .store
         .create_resource(kind, ctx.org_id, resource, members, &ctx.actor)
@@ -336,7 +340,7 @@ async fn replace<S: Store, const G: bool>(
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
     let proj = core::Proj::from_params(&params)?;
-    let (resource, members) = resource_body(kind, &headers, body).await?;
+    let (resource, members) = resource_body(&ctx, kind, &headers, body).await?;
     let out = st
         .store
         .update_resource(kind, ctx.org_id, &id, false, &ctx.actor, |rec| {
@@ -377,7 +381,7 @@ async fn patch<S: Store, const G: bool>(
             check_if_match(&headers, rec)?;
             let (resource, members) = request.apply(kind, rec)?;
             match kind {
-                Kind::User => core::check_user(&resource)?,
+                Kind::User => core::check_user(&resource, ctx.user_name_is_email)?,
                 Kind::Group => core::check_group(&resource)?,
             }
             Ok(Change {

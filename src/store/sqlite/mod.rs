@@ -188,13 +188,14 @@ fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
                 access_increase: r.try_get("approval_access_increase")?,
                 deprovision: r.try_get("approval_deprovision")?,
             },
+            user_name_is_email: r.try_get("user_name_is_email")?,
         },
         created_at: r.try_get("created_at")?,
     })
 }
 
 const ORG_COLUMNS: &str = "id, uid, name, scim_enabled, sso_role_mapping, approval_provision,
-    approval_access_increase, approval_deprovision, created_at";
+    approval_access_increase, approval_deprovision, user_name_is_email, created_at";
 
 fn settings_json(s: &ScimSettings) -> Value {
     json!({
@@ -204,7 +205,8 @@ fn settings_json(s: &ScimSettings) -> Value {
             "provision": s.approval.provision,
             "access_increase": s.approval.access_increase,
             "deprovision": s.approval.deprovision,
-        }
+        },
+        "user_name_is_email": s.user_name_is_email,
     })
 }
 
@@ -382,10 +384,14 @@ impl Store for SqliteStore {
         if let Some(v) = patch.approval_deprovision {
             after.approval.deprovision = v;
         }
+        if let Some(v) = patch.user_name_is_email {
+            after.user_name_is_email = v;
+        }
         if after != before {
             sqlx::query(
                 "UPDATE organizations SET scim_enabled = ?, sso_role_mapping = ?,
-                   approval_provision = ?, approval_access_increase = ?, approval_deprovision = ?
+                   approval_provision = ?, approval_access_increase = ?, approval_deprovision = ?,
+                   user_name_is_email = ?
                  WHERE id = ?",
             )
             .bind(after.enabled)
@@ -393,6 +399,7 @@ impl Store for SqliteStore {
             .bind(after.approval.provision)
             .bind(after.approval.access_increase)
             .bind(after.approval.deprovision)
+            .bind(after.user_name_is_email)
             .bind(org_id)
             .execute(&mut *tx)
             .await

@@ -17,6 +17,9 @@ CREATE TABLE organizations (
     approval_provision        INTEGER NOT NULL DEFAULT 1,
     approval_access_increase  INTEGER NOT NULL DEFAULT 1,
     approval_deprovision      INTEGER NOT NULL DEFAULT 0,
+    -- userName must be an email equal to the primary email; off only for clients whose
+    -- userName is not an email (generic SCIM testers, some Entra attribute mappings).
+    user_name_is_email        INTEGER NOT NULL DEFAULT 1,
     created_at                TEXT NOT NULL
 );
 
