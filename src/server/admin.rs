@@ -64,11 +64,9 @@ async fn authenticate<S: Store>(
         Ok(None) => return AdminErr::unauthorized().into_response(),
         Err(e) => return AdminErr::from(e).into_response(),
     };
-    let org = match st.store.org_by_uid(&uid).await {
-        Ok(Some(org)) if org.id == principal.org_id => org,
-        Ok(_) => return AdminErr::not_found("no such organization").into_response(),
-        Err(e) => return AdminErr::from(e).into_response(),
-    };
+    if principal.org.uid != uid {
+        return AdminErr::not_found("no such organization").into_response();
+    }
     if principal.state != MembershipState::Active {
         return AdminErr::forbidden("this admin token's membership is not active").into_response();
     }
@@ -79,7 +77,7 @@ async fn authenticate<S: Store>(
         .into_response();
     }
     req.extensions_mut().insert(AdminCtx {
-        org,
+        org: principal.org,
         actor: principal.email,
         role: principal.role,
     });

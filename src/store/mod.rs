@@ -203,7 +203,8 @@ pub struct TokenInfo {
 /// The caller behind a valid SCIM token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimPrincipal {
-    pub org_id: i64,
+    /// The token's org, read in the same query as the token.
+    pub org: Org,
     pub token_id: String,
     pub label: String,
 }
@@ -211,7 +212,8 @@ pub struct ScimPrincipal {
 /// The caller behind a valid admin token: one membership, whose current role decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminPrincipal {
-    pub org_id: i64,
+    /// The membership's org, read in the same query as the token.
+    pub org: Org,
     pub membership_id: String,
     pub email: String,
     pub role: OrgRole,

@@ -97,11 +97,10 @@ async fn authenticate<S: Store>(
         Ok(None) => return unauthorized(),
         Err(e) => return ScimErr::from(e).into_response(),
     };
-    let org = match st.store.org_by_uid(&uid).await {
-        Ok(Some(org)) if org.id == principal.org_id => org,
-        Ok(_) => return unauthorized(),
-        Err(e) => return ScimErr::from(e).into_response(),
-    };
+    if principal.org.uid != uid {
+        return unauthorized();
+    }
+    let org = principal.org;
     if !org.scim.enabled {
         return ScimErr(ScimError::forbidden(format!(
             "SCIM is disabled for this organization. An Owner or Admin can enable it: \

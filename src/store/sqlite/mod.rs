@@ -158,21 +158,17 @@ pub(crate) async fn audit(
 
 /// The account of an email, created if missing (emails match in any case).
 pub(crate) async fn account_for(tx: &mut Tx, email: &str, now: &str) -> StoreResult<i64> {
-    if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM accounts WHERE email = ?")
-        .bind(email)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?
-    {
-        return Ok(id);
-    }
-    let r = sqlx::query("INSERT INTO accounts (email, created_at) VALUES (?, ?)")
-        .bind(email)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok(r.last_insert_rowid())
+    // An upsert that returns the id either way: one statement on the hot create path.
+    sqlx::query_scalar(
+        "INSERT INTO accounts (email, created_at) VALUES (?, ?)
+         ON CONFLICT (email) DO UPDATE SET email = accounts.email
+         RETURNING id",
+    )
+    .bind(email)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)
 }
 
 fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
@@ -193,6 +189,10 @@ fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
         created_at: r.try_get("created_at")?,
     })
 }
+
+const ORG_COLUMNS_O: &str = "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping,
+    o.approval_provision, o.approval_access_increase, o.approval_deprovision,
+    o.user_name_is_email, o.created_at";
 
 const ORG_COLUMNS: &str = "id, uid, name, scim_enabled, sso_role_mapping, approval_provision,
     approval_access_increase, approval_deprovision, user_name_is_email, created_at";
@@ -603,26 +603,30 @@ impl Store for SqliteStore {
         let Some((id, presented)) = secret::parse(SCIM_TOKEN_PREFIX, token) else {
             return Ok(None);
         };
-        let row = sqlx::query(
-            "SELECT org_id, label, secret_hash, last_used_at FROM scim_tokens
-             WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await
-        .map_err(db_err)?;
+        // One query for token and org: authentication runs on every request.
+        let sql = format!(
+            "SELECT t.label AS tok_label, t.secret_hash AS tok_hash, t.last_used_at AS tok_used,
+                    {ORG_COLUMNS_O}
+             FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
+             WHERE t.id = ? AND t.revoked_at IS NULL"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
+        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
         if !secret::verify(presented, &hash) {
             return Ok(None);
         }
-        let last_used: Option<String> = row.try_get("last_used_at").map_err(db_err)?;
+        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
         self.touch_token("scim_tokens", id, last_used.as_deref())
             .await;
         Ok(Some(ScimPrincipal {
-            org_id: row.try_get("org_id").map_err(db_err)?,
+            org: org_from_row(&row).map_err(db_err)?,
             token_id: id.to_string(),
-            label: row.try_get("label").map_err(db_err)?,
+            label: row.try_get("tok_label").map_err(db_err)?,
         }))
     }
 
@@ -630,30 +634,32 @@ impl Store for SqliteStore {
         let Some((id, presented)) = secret::parse(ADMIN_TOKEN_PREFIX, token) else {
             return Ok(None);
         };
-        let row = sqlx::query(
-            "SELECT t.secret_hash, t.last_used_at, m.id AS membership_id, m.org_id, m.role,
-                    m.state, a.email
+        let sql = format!(
+            "SELECT t.secret_hash AS tok_hash, t.last_used_at AS tok_used,
+                    m.id AS membership_id, m.role, m.state, a.email, {ORG_COLUMNS_O}
              FROM admin_tokens t
              JOIN memberships m ON m.id = t.membership_id
              JOIN accounts a ON a.id = m.account_id
-             WHERE t.id = ? AND t.revoked_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await
-        .map_err(db_err)?;
+             JOIN organizations o ON o.id = m.org_id
+             WHERE t.id = ? AND t.revoked_at IS NULL"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
+        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
         if !secret::verify(presented, &hash) {
             return Ok(None);
         }
-        let last_used: Option<String> = row.try_get("last_used_at").map_err(db_err)?;
+        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
         self.touch_token("admin_tokens", id, last_used.as_deref())
             .await;
         let role: String = row.try_get("role").map_err(db_err)?;
         let state: String = row.try_get("state").map_err(db_err)?;
         Ok(Some(AdminPrincipal {
-            org_id: row.try_get("org_id").map_err(db_err)?,
+            org: org_from_row(&row).map_err(db_err)?,
             membership_id: row.try_get("membership_id").map_err(db_err)?,
             email: row.try_get("email").map_err(db_err)?,
             role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
@@ -794,7 +800,7 @@ mod tests {
             .await
             .unwrap();
         let p = store.authenticate_scim(&t.token).await.unwrap().unwrap();
-        assert_eq!((p.org_id, p.label.as_str()), (org.id, "okta"));
+        assert_eq!((p.org.id, p.label.as_str()), (org.id, "okta"));
         assert!(
             store
                 .authenticate_scim(&admin.token)

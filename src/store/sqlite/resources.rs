@@ -487,51 +487,28 @@ pub(crate) async fn create(
     let mut skipped = Vec::new();
     let id = match kind {
         Kind::User => {
-            if user_name_taken(&mut tx, org_id, &p.name, None).await? {
-                return Err(taken(&p.name));
-            }
             let account = account_for(&mut tx, &p.name, &now).await?;
-            let existing: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM memberships WHERE org_id = ? AND account_id = ?",
-            )
-            .bind(org_id)
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let state = state_for(p.active).as_str();
             // Provisioning the same email again links the same account and the same
             // membership, so the SCIM User keeps its id across a deprovision.
-            let id = match existing {
-                Some(id) => {
-                    sqlx::query("UPDATE memberships SET state = ?, updated_at = ? WHERE id = ?")
-                        .bind(state)
-                        .bind(&now)
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    id
-                }
-                None => {
-                    let id = secret::new_uuid();
-                    sqlx::query(
-                        "INSERT INTO memberships
-                           (id, org_id, account_id, role, state, source, created_at, updated_at)
-                         VALUES (?, ?, ?, 'member', ?, 'scim', ?, ?)",
-                    )
-                    .bind(&id)
-                    .bind(org_id)
-                    .bind(account)
-                    .bind(state)
-                    .bind(&now)
-                    .bind(&now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    id
-                }
-            };
+            let id: String = sqlx::query_scalar(
+                "INSERT INTO memberships
+                   (id, org_id, account_id, role, state, source, created_at, updated_at)
+                 VALUES (?, ?, ?, 'member', ?, 'scim', ?, ?)
+                 ON CONFLICT (org_id, account_id)
+                   DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                 RETURNING id",
+            )
+            .bind(secret::new_uuid())
+            .bind(org_id)
+            .bind(account)
+            .bind(state_for(p.active).as_str())
+            .bind(&now)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            // The UNIQUE (org, userName) constraint decides duplicates, racing creates
+            // included; the transaction rolls back with the membership change.
             sqlx::query(
                 "INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
                    resource, version, created_at, last_modified)
@@ -548,7 +525,10 @@ pub(crate) async fn create(
             .bind(&now)
             .execute(&mut *tx)
             .await
-            .map_err(db_err)?;
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict(_) => taken(&p.name),
+                other => other,
+            })?;
             audit(
                 &mut tx,
                 org_id,
