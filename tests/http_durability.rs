@@ -132,3 +132,57 @@ async fn concurrent_member_puts_to_different_groups_and_creates_do_not_interfere
         assert_eq!(got, want);
     }
 }
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let server = Server::start(&db).await;
+    let http = client();
+    let org = new_org(&server, &http, "Acme", "owner@acme.example").await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = user("inflight@acme.example").to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /scim/v2.0/organizations/{}/Users HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/scim+json\r\n\
+         Content-Length: {}\r\n\r\n",
+        org.uid,
+        org.scim_token,
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(first.as_bytes()).await.unwrap();
+    sock.flush().await.unwrap();
+    // Shut down while the body is half sent: the request must still complete.
+    let stopping = tokio::spawn(server.stop());
+    // Wait until the listener is closed, so that shutdown has surely begun.
+    let mut closed = false;
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(&addr).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(closed, "the server stopped accepting connections");
+    sock.write_all(rest.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let n = sock.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 201"), "{text}");
+    drop(sock);
+    stopping.await.unwrap();
+
+    // The write is durable.
+    let server = Server::start(&db).await;
+    let r = send(
+        http.get(scim_url(&server, &org.uid, "/Users"))
+            .bearer_auth(&org.scim_token),
+    )
+    .await;
+    assert_eq!(r.body["totalResults"], 1);
+    server.stop().await;
+}
