@@ -414,3 +414,30 @@ async fn user_name_must_be_the_primary_email_unless_the_org_turns_the_rule_off()
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_idp_cannot_lock_the_owner_out() {
+    let env = Env::new().await;
+    let owner = env.create_user("owner@acme.example").await;
+    let id = owner["id"].as_str().unwrap();
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{id}"))).await;
+    assert_eq!(r.status, 204);
+    let r = send(env.admin(Method::GET, "/scim")).await;
+    assert_eq!(
+        r.status, 200,
+        "the owner's admin token still works: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_query_string_is_a_scim_400() {
+    let env = Env::new().await;
+    let r = send(
+        env.http
+            .get(format!("{}?count=%FF%FE", env.scim_url("/Users")))
+            .bearer_auth(&env.org.scim_token),
+    )
+    .await;
+    r.assert_scim_error(400, None);
+}

@@ -9,7 +9,8 @@ use super::http::{ScimErr, bearer, origin, read_json, scim_json};
 use crate::scim::ScimError;
 use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store};
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,30 @@ pub struct ScimCtx {
     pub user_name_is_email: bool,
 }
 
-type Params = Query<Vec<(String, String)>>;
+/// The query parameters, in order; malformed encoding is a SCIM 400, not a plain-text one.
+struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ScimErr;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ScimErr> {
+        Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|_| ScimErr(ScimError::invalid_syntax("malformed query string")))
+    }
+}
+
+/// The resource id of `/{org}/Resource/{id}` paths.
+struct Id(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ScimErr;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimErr> {
+        Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((_org, id))| Id(id))
+            .map_err(|_| ScimErr(ScimError::not_found("no such resource")))
+    }
+}
 
 const fn kind<const G: bool>() -> Kind {
     if G { Kind::Group } else { Kind::User }
@@ -140,7 +164,7 @@ async fn resource_types(Extension(ctx): Extension<ScimCtx>) -> Response {
 
 async fn resource_type(
     Extension(ctx): Extension<ScimCtx>,
-    Path((_org, id)): Path<(String, String)>,
+    Id(id): Id,
 ) -> Result<Response, ScimErr> {
     core::resource_type(&id, &ctx.base)
         .map(|v| scim_json(StatusCode::OK, &v))
@@ -151,10 +175,7 @@ async fn schemas(Extension(ctx): Extension<ScimCtx>) -> Response {
     scim_json(StatusCode::OK, &core::schemas(&ctx.base))
 }
 
-async fn schema_doc(
-    Extension(ctx): Extension<ScimCtx>,
-    Path((_org, id)): Path<(String, String)>,
-) -> Result<Response, ScimErr> {
+async fn schema_doc(Extension(ctx): Extension<ScimCtx>, Id(id): Id) -> Result<Response, ScimErr> {
     core::schema_doc(&id, &ctx.base)
         .map(|v| scim_json(StatusCode::OK, &v))
         .ok_or_else(|| ScimErr(ScimError::not_found(format!("no schema '{id}'"))))
@@ -212,8 +233,8 @@ fn resource_response(status: StatusCode, body: &Value, version: i64, location: b
 async fn get_one<S: Store, const G: bool>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
-    Path((_org, id)): Path<(String, String)>,
-    Query(params): Params,
+    Id(id): Id,
+    Params(params): Params,
     headers: HeaderMap,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
@@ -241,7 +262,7 @@ async fn get_one<S: Store, const G: bool>(
 async fn list<S: Store, const G: bool>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
-    Query(params): Params,
+    Params(params): Params,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
     let q = core::parse_list(kind, &params, st.cfg.max_results, st.cfg.default_count)?;
@@ -313,7 +334,7 @@ async fn written<S: Store>(
 async fn create<S: Store, const G: bool>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
-    Query(params): Params,
+    Params(params): Params,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimErr> {
@@ -332,8 +353,8 @@ async fn create<S: Store, const G: bool>(
 async fn replace<S: Store, const G: bool>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
-    Path((_org, id)): Path<(String, String)>,
-    Query(params): Params,
+    Id(id): Id,
+    Params(params): Params,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimErr> {
@@ -362,8 +383,8 @@ async fn replace<S: Store, const G: bool>(
 async fn patch<S: Store, const G: bool>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
-    Path((_org, id)): Path<(String, String)>,
-    Query(params): Params,
+    Id(id): Id,
+    Params(params): Params,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimErr> {
@@ -397,7 +418,7 @@ async fn patch<S: Store, const G: bool>(
 async fn delete<S: Store, const G: bool>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
-    Path((_org, id)): Path<(String, String)>,
+    Id(id): Id,
     headers: HeaderMap,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();

@@ -489,13 +489,16 @@ pub(crate) async fn create(
         Kind::User => {
             let account = account_for(&mut tx, &p.name, &now).await?;
             // Provisioning the same email again links the same account and the same
-            // membership, so the SCIM User keeps its id across a deprovision.
+            // membership, so the SCIM User keeps its id across a deprovision. Memberships made
+            // outside SCIM (the owner) keep their state: the IdP cannot lock the owner out.
             let id: String = sqlx::query_scalar(
                 "INSERT INTO memberships
                    (id, org_id, account_id, role, state, source, created_at, updated_at)
                  VALUES (?, ?, ?, 'member', ?, 'scim', ?, ?)
                  ON CONFLICT (org_id, account_id)
-                   DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                   DO UPDATE SET state = CASE WHEN memberships.source = 'scim'
+                       THEN excluded.state ELSE memberships.state END,
+                     updated_at = excluded.updated_at
                  RETURNING id",
             )
             .bind(secret::new_uuid())
@@ -681,13 +684,16 @@ where
                     relink_account(&mut tx, org_id, id, &p.name, &now).await?;
                 }
                 if old.active != p.active {
-                    sqlx::query("UPDATE memberships SET state = ?, updated_at = ? WHERE id = ?")
-                        .bind(state_for(p.active).as_str())
-                        .bind(&now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
+                    sqlx::query(
+                        "UPDATE memberships SET state = ?, updated_at = ?
+                         WHERE id = ? AND source = 'scim'",
+                    )
+                    .bind(state_for(p.active).as_str())
+                    .bind(&now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 }
                 sqlx::query(
                     "UPDATE scim_users SET user_name = ?, external_id = ?, display_name = ?,
@@ -805,7 +811,8 @@ where
                 .await
                 .map_err(db_err)?;
             sqlx::query(
-                "UPDATE memberships SET state = 'deprovisioned', updated_at = ? WHERE id = ?",
+                "UPDATE memberships SET state = 'deprovisioned', updated_at = ?
+                 WHERE id = ? AND source = 'scim'",
             )
             .bind(&now)
             .bind(id)
