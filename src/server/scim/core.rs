@@ -2,10 +2,13 @@
 //! into normalization, PATCH, projection, list queries and discovery goes through here.
 
 use crate::scim::discovery;
+use crate::scim::list::{self, ListQuery};
+use crate::scim::patch::{self, GroupPatchPlan, MemberChange, PatchOp};
+use crate::scim::resource;
 use crate::scim::schema::{self, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
 use crate::store::{Kind, MemberOp, MemberRef, ResourceRecord};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub fn rt(kind: Kind) -> &'static ResourceTypeDef {
     match kind {
@@ -16,19 +19,9 @@ pub fn rt(kind: Kind) -> &'static ResourceTypeDef {
 
 /// Validates and canonicalizes a POST/PUT body. Returns the resource without members and,
 /// for a group, the member ids it names. A password is dropped here: users sign in through
-/// the IdP, so nothing is ever stored for it.
+/// the IdP, so nothing is kept of it, not even a hash.
 pub fn normalize(kind: Kind, body: Value) -> ScimResult<(Value, Vec<String>)> {
-    let mut obj = match body {
-        Value::Object(o) => o,
-        _ => return Err(ScimError::invalid_syntax("the body must be a JSON object")),
-    };
-    for k in ["id", "meta", "schemas", "password", "groups"] {
-        let key = obj.keys().find(|x| x.eq_ignore_ascii_case(k)).cloned();
-        if let Some(key) = key {
-            obj.remove(&key);
-        }
-    }
-    let mut resource = Value::Object(obj);
+    let mut resource = resource::normalize_resource(rt(kind), body)?.resource;
     let members = match kind {
         Kind::Group => take_members(&mut resource)?,
         Kind::User => Vec::new(),
@@ -66,35 +59,19 @@ pub fn take_members(resource: &mut Value) -> ScimResult<Vec<String>> {
 /// The resource as a client sees it: id, schemas, meta and, for a group, members.
 pub fn render(kind: Kind, rec: &ResourceRecord, base: &str) -> Value {
     let rt = rt(kind);
-    let location = format!("{base}/{}/{}", rt.endpoint.trim_start_matches('/'), rec.id);
-    let mut out = Map::new();
-    let mut schemas = vec![Value::String(rt.schema.id.to_string())];
-    if let Value::Object(obj) = &rec.resource {
-        for (ext, _) in rt.extensions {
-            if obj.contains_key(ext.id) {
-                schemas.push(Value::String(ext.id.to_string()));
-            }
-        }
-        out.insert("schemas".into(), Value::Array(schemas));
-        out.insert("id".into(), Value::String(rec.id.clone()));
-        for (k, v) in obj {
-            out.insert(k.clone(), v.clone());
-        }
+    let mut resource = rec.resource.clone();
+    if let (Some(members), Value::Object(obj)) = (&rec.members, &mut resource)
+        && !members.is_empty()
+    {
+        obj.insert("members".into(), members_json(members, base));
     }
-    if let Some(members) = &rec.members {
-        out.insert("members".into(), members_json(members, base));
-    }
-    out.insert(
-        "meta".into(),
-        json!({
-            "resourceType": rt.name,
-            "created": rec.created,
-            "lastModified": rec.last_modified,
-            "location": location,
-            "version": etag(rec.version),
-        }),
-    );
-    Value::Object(out)
+    let meta = resource::Meta {
+        created: rec.created.clone(),
+        last_modified: rec.last_modified.clone(),
+        location: format!("{base}/{}/{}", rt.endpoint.trim_start_matches('/'), rec.id),
+        version: etag(rec.version),
+    };
+    resource::with_meta(rt, resource, &rec.id, &meta)
 }
 
 pub fn members_json(members: &[MemberRef], base: &str) -> Value {
@@ -134,138 +111,145 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
 }
 
 /// `attributes` / `excludedAttributes` of a request.
+// TODO(merge): scim::projection::Projection once AttrPath::parse lands (branch filter); this
+// stand-in projects top-level attributes by name only.
+pub fn projection(params: &[(String, String)]) -> ScimResult<Projection> {
+    let split = |v: Option<&str>| -> Vec<String> {
+        v.map(|s| {
+            s.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    Ok(Projection {
+        attributes: split(param(params, "attributes")),
+        excluded: split(param(params, "excludedAttributes")),
+    })
+}
+
 #[derive(Debug, Clone, Default)]
-pub struct Proj {
+pub struct Projection {
     attributes: Vec<String>,
     excluded: Vec<String>,
 }
 
-impl Proj {
-    pub fn from_params(params: &[(String, String)]) -> ScimResult<Proj> {
-        let split = |v: Option<&str>| -> Vec<String> {
-            v.map(|s| {
-                s.split(',')
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
+impl Projection {
+    pub fn apply(&self, _rt: &ResourceTypeDef, resource: &Value) -> Value {
+        let Value::Object(obj) = resource else {
+            return resource.clone();
         };
-        Ok(Proj {
-            attributes: split(param(params, "attributes")),
-            excluded: split(param(params, "excludedAttributes")),
-        })
-    }
-
-    /// Whether a group's members need loading at all.
-    pub fn wants_members(&self) -> bool {
-        let names = |v: &[String]| v.iter().any(|a| a.eq_ignore_ascii_case("members"));
-        if !self.attributes.is_empty() {
-            return names(&self.attributes);
-        }
-        !names(&self.excluded)
-    }
-
-    pub fn apply(&self, _kind: Kind, resource: Value) -> Value {
-        let Value::Object(mut obj) = resource else {
-            return resource;
-        };
+        let mut obj = obj.clone();
         let always = ["id", "schemas", "meta"];
-        if !self.attributes.is_empty() {
-            obj.retain(|k, _| {
-                always.iter().any(|a| a.eq_ignore_ascii_case(k))
-                    || self.attributes.iter().any(|a| a.eq_ignore_ascii_case(k))
-            });
-        }
+        let named = |list: &[String], k: &str| list.iter().any(|a| a.eq_ignore_ascii_case(k));
         obj.retain(|k, _| {
             always.iter().any(|a| a.eq_ignore_ascii_case(k))
-                || !self.excluded.iter().any(|a| a.eq_ignore_ascii_case(k))
+                || ((self.attributes.is_empty() || named(&self.attributes, k))
+                    && !named(&self.excluded, k))
         });
         Value::Object(obj)
     }
 }
 
-/// A parsed list request.
-#[derive(Debug, Clone)]
-pub struct ListParams {
-    pub filter: Option<crate::scim::filter::Filter>,
-    pub sort_by: Option<crate::scim::path::AttrPath>,
-    pub descending: bool,
-    /// 1-based.
-    pub start_index: u64,
-    pub count: u64,
-    pub proj: Proj,
+/// Whether a group's members need loading at all for this projection.
+pub fn wants_members(proj: &Projection) -> bool {
+    let named = |v: &[String]| v.iter().any(|a| a.eq_ignore_ascii_case("members"));
+    if !proj.attributes.is_empty() {
+        return named(&proj.attributes);
+    }
+    !named(&proj.excluded)
 }
 
 pub fn parse_list(
-    _kind: Kind,
+    kind: Kind,
     params: &[(String, String)],
     max_results: u64,
     default_count: u64,
-) -> ScimResult<ListParams> {
-    let num = |name: &str| -> ScimResult<Option<i64>> {
-        match param(params, name) {
-            None => Ok(None),
-            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                ScimError::invalid_value(format!("{name}: expected an integer, got '{v}'"))
-            }),
-        }
-    };
-    let start_index = num("startIndex")?.unwrap_or(1).max(1) as u64;
-    let count = match num("count")? {
-        None => default_count,
-        Some(c) => c.max(0) as u64,
-    }
-    .min(max_results);
-    if param(params, "filter").is_some() {
-        return Err(ScimError::invalid_filter(
-            "filtering is not available on this server yet",
-        ));
-    }
-    Ok(ListParams {
-        filter: None,
-        sort_by: None,
-        descending: false,
-        start_index,
-        count,
-        proj: Proj::from_params(params)?,
-    })
+) -> ScimResult<(ListQuery, Projection)> {
+    let rest: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("attributes") && !k.eq_ignore_ascii_case("excludedAttributes")
+        })
+        .cloned()
+        .collect();
+    let q = list::parse_list_query(&rest, rt(kind), max_results, default_count)?;
+    Ok((q, projection(params)?))
 }
 
 pub fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
-    crate::scim::list::list_response(resources, total, start_index)
+    list::list_response(resources, total, start_index)
 }
 
 /// A parsed PATCH request (RFC 7644 §3.5.2), ready to apply inside the store's transaction.
 #[derive(Debug, Clone)]
 pub struct PatchRequest {
-    ops: Vec<Value>,
+    ops: Vec<PatchOp>,
+    /// For a group whose member operations can run on member rows alone.
+    plan: Option<GroupPatchPlan>,
 }
 
 impl PatchRequest {
-    pub fn parse(_kind: Kind, body: &Value) -> ScimResult<PatchRequest> {
-        let _ = body;
-        Err(ScimError::not_implemented(
-            "PATCH is not available on this server yet",
-        ))
+    pub fn parse(kind: Kind, body: &Value) -> ScimResult<PatchRequest> {
+        let ops = patch::parse_patch_request(body)?;
+        let plan = match kind {
+            Kind::Group => patch::plan_group_patch(&ops)?,
+            Kind::User => None,
+        };
+        Ok(PatchRequest { ops, plan })
     }
 
-    /// Whether applying needs a group's full member list loaded.
-    pub fn needs_members(&self) -> bool {
-        !self.ops.is_empty()
+    /// Whether applying needs the group's full member list loaded.
+    pub fn needs_members(&self, kind: Kind) -> bool {
+        kind == Kind::Group && self.plan.is_none()
     }
 
     /// Applies to a stored record (members loaded when [`Self::needs_members`]): the new
-    /// resource without members, and member-set changes.
-    pub fn apply(&self, _kind: Kind, _rec: &ResourceRecord) -> ScimResult<(Value, Vec<MemberOp>)> {
-        Err(ScimError::not_implemented(
-            "PATCH is not available on this server yet",
-        ))
+    /// resource without members, and member-set changes for the member rows.
+    pub fn apply(&self, kind: Kind, rec: &ResourceRecord) -> ScimResult<(Value, Vec<MemberOp>)> {
+        let rt = rt(kind);
+        if let Some(plan) = &self.plan {
+            let resource = if plan.other_ops.is_empty() {
+                rec.resource.clone()
+            } else {
+                patch::apply_patch(rt, &rec.resource, &plan.other_ops)?.resource
+            };
+            let members = plan.member_changes.iter().map(member_op).collect();
+            return Ok((resource, members));
+        }
+        let mut full = rec.resource.clone();
+        if let (Some(members), Value::Object(obj)) = (&rec.members, &mut full)
+            && !members.is_empty()
+        {
+            let list = members
+                .iter()
+                .map(|m| json!({"value": m.id}))
+                .collect::<Vec<_>>();
+            obj.insert("members".into(), Value::Array(list));
+        }
+        let mut resource = patch::apply_patch(rt, &full, &self.ops)?.resource;
+        match kind {
+            Kind::Group => {
+                let ids = take_members(&mut resource)?;
+                Ok((resource, vec![MemberOp::ReplaceAll(ids)]))
+            }
+            Kind::User => Ok((resource, Vec::new())),
+        }
     }
 }
 
-/// Product rule for users: userName is the email; the primary email must equal it.
-/// With `user_name_is_email` off, any non-empty userName is accepted.
+fn member_op(c: &MemberChange) -> MemberOp {
+    match c {
+        MemberChange::Add(ids) => MemberOp::Add(ids.clone()),
+        MemberChange::Remove(ids) => MemberOp::Remove(ids.clone()),
+        MemberChange::RemoveAll => MemberOp::RemoveAll,
+        MemberChange::ReplaceAll(ids) => MemberOp::ReplaceAll(ids.clone()),
+    }
+}
+
+/// The product rule for users: userName is an email and equals the primary email. With the
+/// org's `user_name_is_email` off, any non-empty userName is accepted.
 pub fn check_user(resource: &Value, user_name_is_email: bool) -> ScimResult<()> {
     let name = match resource.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s,
@@ -281,7 +265,7 @@ pub fn check_user(resource: &Value, user_name_is_email: bool) -> ScimResult<()> 
             name.chars().take(100).collect::<String>()
         )));
     }
-    check_primary_email(resource)
+    resource::check_user_email_rule(resource)
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -290,29 +274,6 @@ fn looks_like_email(s: &str) -> bool {
             !local.is_empty() && !domain.is_empty() && !s.chars().any(char::is_whitespace)
         }
         None => false,
-    }
-}
-
-fn check_primary_email(resource: &Value) -> ScimResult<()> {
-    let name = resource["userName"].as_str().unwrap_or_default();
-    let emails = resource.get("emails").and_then(Value::as_array);
-    let Some(emails) = emails.filter(|e| !e.is_empty()) else {
-        return Ok(());
-    };
-    let primary = emails
-        .iter()
-        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
-        .or(if emails.len() == 1 {
-            emails.first()
-        } else {
-            None
-        });
-    match primary.and_then(|p| p.get("value")).and_then(Value::as_str) {
-        Some(v) if v.eq_ignore_ascii_case(name) => Ok(()),
-        Some(v) => Err(ScimError::invalid_value(format!(
-            "emails: the primary email '{v}' must equal userName '{name}'"
-        ))),
-        None => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod core;
 use super::AppState;
 use super::http::{ScimErr, bearer, origin, read_json, scim_json};
 use crate::scim::ScimError;
+use crate::scim::list::SortOrder;
 use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
@@ -238,10 +239,10 @@ async fn get_one<S: Store, const G: bool>(
     headers: HeaderMap,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
-    let proj = core::Proj::from_params(&params)?;
+    let proj = core::projection(&params)?;
     let rec = st
         .store
-        .get_resource(kind, ctx.org_id, &id, G && proj.wants_members())
+        .get_resource(kind, ctx.org_id, &id, G && core::wants_members(&proj))
         .await?
         .ok_or_else(|| not_found(kind, &id))?;
     if let Some(h) = headers
@@ -255,7 +256,7 @@ async fn get_one<S: Store, const G: bool>(
         }
         return Ok(resp);
     }
-    let body = proj.apply(kind, core::render(kind, &rec, &ctx.base));
+    let body = proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base));
     Ok(resource_response(StatusCode::OK, &body, rec.version, false))
 }
 
@@ -265,7 +266,7 @@ async fn list<S: Store, const G: bool>(
     Params(params): Params,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
-    let q = core::parse_list(kind, &params, st.cfg.max_results, st.cfg.default_count)?;
+    let (q, proj) = core::parse_list(kind, &params, st.cfg.max_results, st.cfg.default_count)?;
     let page = st
         .store
         .list_resources(
@@ -274,17 +275,17 @@ async fn list<S: Store, const G: bool>(
             ListSpec {
                 filter: q.filter.as_ref(),
                 sort_by: q.sort_by.as_ref(),
-                descending: q.descending,
+                descending: q.sort_order == SortOrder::Descending,
                 offset: q.start_index - 1,
                 limit: q.count,
-                with_members: G && q.proj.wants_members(),
+                with_members: G && core::wants_members(&proj),
             },
         )
         .await?;
     let resources = page
         .items
         .iter()
-        .map(|rec| q.proj.apply(kind, core::render(kind, rec, &ctx.base)))
+        .map(|rec| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base)))
         .collect();
     Ok(scim_json(
         StatusCode::OK,
@@ -315,10 +316,10 @@ async fn written<S: Store>(
     st: &AppState<S>,
     ctx: &ScimCtx,
     kind: Kind,
-    proj: &core::Proj,
+    proj: &core::Projection,
     mut rec: ResourceRecord,
 ) -> Result<Value, ScimErr> {
-    if kind == Kind::Group && proj.wants_members() {
+    if kind == Kind::Group && core::wants_members(proj) {
         // Read after the commit: members are rows, not part of the written record.
         if let Some(fresh) = st
             .store
@@ -328,7 +329,7 @@ async fn written<S: Store>(
             rec = fresh;
         }
     }
-    Ok(proj.apply(kind, core::render(kind, &rec, &ctx.base)))
+    Ok(proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base)))
 }
 
 async fn create<S: Store, const G: bool>(
@@ -339,7 +340,7 @@ async fn create<S: Store, const G: bool>(
     body: Body,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
-    let proj = core::Proj::from_params(&params)?;
+    let proj = core::projection(&params)?;
     let (resource, members) = resource_body(&ctx, kind, &headers, body).await?;
     let out = st
         .store
@@ -359,7 +360,7 @@ async fn replace<S: Store, const G: bool>(
     body: Body,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
-    let proj = core::Proj::from_params(&params)?;
+    let proj = core::projection(&params)?;
     let (resource, members) = resource_body(&ctx, kind, &headers, body).await?;
     let out = st
         .store
@@ -389,12 +390,12 @@ async fn patch<S: Store, const G: bool>(
     body: Body,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
-    let proj = core::Proj::from_params(&params)?;
+    let proj = core::projection(&params)?;
     let json = read_json(&headers, body)
         .await
         .map_err(|e| ScimErr(e.to_scim()))?;
     let request = core::PatchRequest::parse(kind, &json)?;
-    let load = G && request.needs_members();
+    let load = request.needs_members(kind);
     let out = st
         .store
         .update_resource(kind, ctx.org_id, &id, load, &ctx.actor, |rec| {
