@@ -26,7 +26,7 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn create_group_with_members_renders_refs_and_displays() {
+async fn create_group_with_members_renders_values_refs_and_types() {
     let env = Env::new().await;
     let a = env.create_user("a@acme.example").await;
     let b = env.create_user("b@acme.example").await;
@@ -42,7 +42,7 @@ async fn create_group_with_members_renders_refs_and_displays() {
         .iter()
         .find(|m| m["value"] == ia)
         .unwrap();
-    assert_eq!(m["display"], "a@acme.example");
+    assert_eq!(m["type"], "User");
     assert_eq!(m["$ref"], env.scim_url(&format!("/Users/{ia}")).as_str());
 
     let id = g["id"].as_str().unwrap();

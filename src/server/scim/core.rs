@@ -74,20 +74,18 @@ pub fn render(kind: Kind, rec: &ResourceRecord, base: &str) -> Value {
     resource::with_meta(rt, resource, &rec.id, &meta)
 }
 
+/// Members as value, `$ref` and type. No `display`: member rows keep ids only, and a computed
+/// display would differ from what the client wrote (scim2-tester compares them).
 pub fn members_json(members: &[MemberRef], base: &str) -> Value {
     Value::Array(
         members
             .iter()
             .map(|m| {
-                let mut v = json!({
+                json!({
                     "value": m.id,
                     "$ref": format!("{base}/Users/{}", m.id),
                     "type": "User",
-                });
-                if let Some(d) = &m.display {
-                    v["display"] = Value::String(d.clone());
-                }
-                v
+                })
             })
             .collect(),
     )
