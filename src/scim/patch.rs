@@ -1827,7 +1827,190 @@ mod tests {
             })
     }
 
+    /// The README's matching rule of `tests/idp`: objects by subset, arrays paired in any order.
+    fn corpus_matches(expected: &Value, actual: &Value) -> bool {
+        match (expected, actual) {
+            (Value::Object(e), Value::Object(a)) => e
+                .iter()
+                .all(|(k, v)| a.get(k).is_some_and(|av| corpus_matches(v, av))),
+            (Value::Array(e), Value::Array(a)) => {
+                let mut used = vec![false; a.len()];
+                e.len() == a.len()
+                    && e.iter().all(|ev| {
+                        let hit = (0..a.len()).find(|&i| !used[i] && corpus_matches(ev, &a[i]));
+                        hit.map(|i| used[i] = true).is_some()
+                    })
+            }
+            _ => expected == actual,
+        }
+    }
+
+    /// Replays the PATCH cases of the IdP corpus at this level (no HTTP, no store).
+    #[test]
+    fn idp_corpus_patch_cases() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idp");
+        let mut replayed = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let case: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if case["request"]["method"] != "PATCH" {
+                continue;
+            }
+            let rt = if case["resource_type"] == "Group" {
+                &GROUP
+            } else {
+                &USER
+            };
+            let result = parse_patch_request(&case["request"]["body"])
+                .and_then(|ops| apply_patch(rt, &case["initial"], &ops));
+            let expect = &case["expect"];
+            let name = path.display();
+            match result {
+                Ok(out) => {
+                    assert_eq!(expect["status"], 200, "{name}: {out:?}");
+                    if let Some(r) = expect.get("resource") {
+                        assert!(corpus_matches(r, &out.resource), "{name}: {}", out.resource);
+                    }
+                    for key in expect["absent"].as_array().into_iter().flatten() {
+                        assert!(
+                            out.resource.get(key.as_str().unwrap()).is_none(),
+                            "{name}: {key}"
+                        );
+                    }
+                }
+                Err(e) => {
+                    assert_eq!(expect["status"], e.status, "{name}: {e}");
+                    assert_eq!(expect["scimType"], e.scim_type.unwrap().as_str(), "{name}");
+                }
+            }
+            replayed += 1;
+        }
+        assert!(replayed >= 20, "only {replayed} PATCH cases found");
+    }
+
+    /// No nulls, no empty objects or arrays, no dotted or URN-qualified keys below the top.
+    fn canonical(v: &Value) -> bool {
+        match v {
+            Value::Null => false,
+            Value::Array(a) => !a.is_empty() && a.iter().all(canonical),
+            Value::Object(o) => {
+                !o.is_empty()
+                    && o.iter().all(|(k, v)| {
+                        (k == ENT || !(k.contains('.') || k.contains(':'))) && canonical(v)
+                    })
+            }
+            _ => true,
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            prop::sample::select(vec![
+                "value",
+                "members",
+                "True",
+                "a",
+                "work",
+                "",
+                "urn:x",
+                "name.givenName",
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "value",
+            "members",
+            "emails",
+            "name",
+            "name.givenName",
+            "active",
+            "type",
+            "primary",
+            "displayName",
+            "id",
+            "meta",
+            "password",
+            "userName",
+            "$ref",
+            "display",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+            "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+        ])
+        .prop_map(String::from)
+    }
+
+    fn any_path() -> impl Strategy<Value = Value> {
+        prop::sample::select(vec![
+            "members",
+            "members[value eq \"a\"]",
+            "members[value eq \"a\"].display",
+            "members.value",
+            "emails[type eq \"work\"].value",
+            "emails[type eq \"work\"]",
+            "emails",
+            "name",
+            "name.givenName",
+            "active",
+            "userName",
+            "displayName",
+            "id",
+            "groups",
+            "password",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+            "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+            "nope",
+            "emails[",
+        ])
+        .prop_map(Value::from)
+    }
+
     proptest! {
+        #[test]
+        fn arbitrary_operations_never_panic(
+            ops in prop::collection::vec(
+                (prop::sample::select(vec!["add", "Remove", "REPLACE"]),
+                 prop::option::of(any_path()),
+                 prop::option::of(any_json())),
+                1..5),
+        ) {
+            let ops: Vec<Value> = ops
+                .into_iter()
+                .map(|(op, path, value)| {
+                    let mut o = json!({"op": op});
+                    if let Some(p) = path { o["path"] = p; }
+                    if let Some(v) = value { o["value"] = v; }
+                    o
+                })
+                .collect();
+            if let Ok(ops) = parse_patch_request(&body(Value::Array(ops))) {
+                for (rt, res) in [(&USER, user()), (&GROUP, group(&["a", "b"]))] {
+                    if let Ok(out) = apply_patch(rt, &res, &ops) {
+                        prop_assert!(canonical(&out.resource), "{}", out.resource);
+                        prop_assert_eq!(out.changed, out.resource != res);
+                    }
+                }
+                let _ = plan_group_patch(&ops);
+            }
+        }
+
         #[test]
         fn plan_agrees_with_apply_patch(initial in ids(), ops in prop::collection::vec(member_op(), 1..6)) {
             let mut start: Vec<String> = Vec::new();
