@@ -444,10 +444,10 @@ fn tidy(res: &mut Map<String, Value>, t: Target<'_>) {
     if c.get(t.attr.name).is_some_and(is_empty) {
         c.remove(t.attr.name);
     }
-    if let Some(ext) = t.ext {
-        if res.get(ext.id).is_some_and(is_empty) {
-            res.remove(ext.id);
-        }
+    if let Some(ext) = t.ext
+        && res.get(ext.id).is_some_and(is_empty)
+    {
+        res.remove(ext.id);
     }
 }
 
@@ -507,10 +507,10 @@ fn settle_primary(items: &mut [Value], fresh: &[usize]) {
         return;
     };
     for (i, item) in items.iter_mut().enumerate() {
-        if i != keep {
-            if let Some(o) = item.as_object_mut() {
-                o.remove("primary");
-            }
+        if i != keep
+            && let Some(o) = item.as_object_mut()
+        {
+            o.remove("primary");
         }
     }
 }
