@@ -315,22 +315,9 @@ fn parse_sort_by(s: &str, rt: &ResourceTypeDef) -> ScimResult<AttrPath> {
 }
 
 fn parse_valid_filter(text: &str, rt: &ResourceTypeDef) -> ScimResult<Filter> {
-    let filter = pending_filter::parse_filter(text)?;
-    pending_filter::validate(&filter, rt)?;
+    let filter = super::filter::parse_filter(text)?;
+    super::filter::validate(&filter, rt)?;
     Ok(filter)
-}
-
-// TODO(merge): stands in for `filter::{parse_filter, validate}` until branch `filter` lands.
-mod pending_filter {
-    use super::*;
-    pub fn parse_filter(text: &str) -> ScimResult<Filter> {
-        let _ = text;
-        Err(ScimError::invalid_filter("filters are not parsed yet"))
-    }
-    pub fn validate(filter: &Filter, rt: &ResourceTypeDef) -> ScimResult<()> {
-        let _ = (filter, rt);
-        Ok(())
-    }
 }
 
 /// An integer parameter. Digit strings too long for i64 saturate rather than fail, so that

@@ -41,10 +41,10 @@ pub fn normalize_attr_value(
         };
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            if let Some(v) = normalize_single(attr, item, path)? {
-                if !out.contains(&v) {
-                    out.push(v);
-                }
+            if let Some(v) = normalize_single(attr, item, path)?
+                && !out.contains(&v)
+            {
+                out.push(v);
             }
         }
         Ok(if out.is_empty() {
@@ -79,12 +79,12 @@ pub(crate) fn normalize_single(
                     continue;
                 }
                 let sub_path = format!("{path}.{}", sub.name);
-                if let Some(v) = normalize_attr_value(sub, v, &sub_path)? {
-                    if out.insert(sub.name.to_string(), v).is_some() {
-                        return Err(ScimError::invalid_syntax(format!(
-                            "{sub_path}: given twice"
-                        )));
-                    }
+                if let Some(v) = normalize_attr_value(sub, v, &sub_path)?
+                    && out.insert(sub.name.to_string(), v).is_some()
+                {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "{sub_path}: given twice"
+                    )));
                 }
             }
             Ok(if out.is_empty() {
