@@ -4,6 +4,7 @@
 use crate::scim::discovery;
 use crate::scim::list::{self, ListQuery};
 use crate::scim::patch::{self, GroupPatchPlan, MemberChange, PatchOp};
+use crate::scim::projection::Projection;
 use crate::scim::resource;
 use crate::scim::schema::{self, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
@@ -109,54 +110,16 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
 }
 
 /// `attributes` / `excludedAttributes` of a request.
-// TODO(merge): scim::projection::Projection once AttrPath::parse lands (branch filter); this
-// stand-in projects top-level attributes by name only.
 pub fn projection(params: &[(String, String)]) -> ScimResult<Projection> {
-    let split = |v: Option<&str>| -> Vec<String> {
-        v.map(|s| {
-            s.split(',')
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    Ok(Projection {
-        attributes: split(param(params, "attributes")),
-        excluded: split(param(params, "excludedAttributes")),
-    })
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Projection {
-    attributes: Vec<String>,
-    excluded: Vec<String>,
-}
-
-impl Projection {
-    pub fn apply(&self, _rt: &ResourceTypeDef, resource: &Value) -> Value {
-        let Value::Object(obj) = resource else {
-            return resource.clone();
-        };
-        let mut obj = obj.clone();
-        let always = ["id", "schemas", "meta"];
-        let named = |list: &[String], k: &str| list.iter().any(|a| a.eq_ignore_ascii_case(k));
-        obj.retain(|k, _| {
-            always.iter().any(|a| a.eq_ignore_ascii_case(k))
-                || ((self.attributes.is_empty() || named(&self.attributes, k))
-                    && !named(&self.excluded, k))
-        });
-        Value::Object(obj)
-    }
+    Projection::parse(
+        param(params, "attributes"),
+        param(params, "excludedAttributes"),
+    )
 }
 
 /// Whether a group's members need loading at all for this projection.
 pub fn wants_members(proj: &Projection) -> bool {
-    let named = |v: &[String]| v.iter().any(|a| a.eq_ignore_ascii_case("members"));
-    if !proj.attributes.is_empty() {
-        return named(&proj.attributes);
-    }
-    !named(&proj.excluded)
+    !proj.excludes(&schema::GROUP, "members")
 }
 
 pub fn parse_list(
@@ -164,16 +127,8 @@ pub fn parse_list(
     params: &[(String, String)],
     max_results: u64,
     default_count: u64,
-) -> ScimResult<(ListQuery, Projection)> {
-    let rest: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| {
-            !k.eq_ignore_ascii_case("attributes") && !k.eq_ignore_ascii_case("excludedAttributes")
-        })
-        .cloned()
-        .collect();
-    let q = list::parse_list_query(&rest, rt(kind), max_results, default_count)?;
-    Ok((q, projection(params)?))
+) -> ScimResult<ListQuery> {
+    list::parse_list_query(params, rt(kind), max_results, default_count)
 }
 
 pub fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {

@@ -8,6 +8,7 @@ use super::AppState;
 use super::http::{ScimErr, bearer, origin, read_json, scim_json};
 use crate::scim::ScimError;
 use crate::scim::list::SortOrder;
+use crate::scim::projection::Projection;
 use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
@@ -266,7 +267,8 @@ async fn list<S: Store, const G: bool>(
     Params(params): Params,
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
-    let (q, proj) = core::parse_list(kind, &params, st.cfg.max_results, st.cfg.default_count)?;
+    let q = core::parse_list(kind, &params, st.cfg.max_results, st.cfg.default_count)?;
+    let proj = &q.projection;
     let page = st
         .store
         .list_resources(
@@ -278,7 +280,7 @@ async fn list<S: Store, const G: bool>(
                 descending: q.sort_order == SortOrder::Descending,
                 offset: q.start_index - 1,
                 limit: q.count,
-                with_members: G && core::wants_members(&proj),
+                with_members: G && core::wants_members(proj),
             },
         )
         .await?;
@@ -316,7 +318,7 @@ async fn written<S: Store>(
     st: &AppState<S>,
     ctx: &ScimCtx,
     kind: Kind,
-    proj: &core::Projection,
+    proj: &Projection,
     mut rec: ResourceRecord,
 ) -> Result<Value, ScimErr> {
     if kind == Kind::Group && core::wants_members(proj) {

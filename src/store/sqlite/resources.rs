@@ -5,6 +5,7 @@
 use super::{SqliteStore, Tx, account_for, audit, db_err};
 use crate::scim::datetime;
 use crate::scim::filter::Filter;
+use crate::scim::filter::{JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{self, AttrType, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
@@ -14,15 +15,6 @@ use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeSet, HashSet};
-
-/// A bound SQL parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Bind {
-    Null,
-    Int(i64),
-    Real(f64),
-    Text(String),
-}
 
 fn table(kind: Kind) -> &'static str {
     match kind {
@@ -158,24 +150,63 @@ fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>)
     Ok((expr, Some(json_path)))
 }
 
-/// Translates a filter into a WHERE fragment over the row alias `r`.
-fn translate(kind: Kind, filter: &Filter) -> ScimResult<(String, Vec<Bind>)> {
-    let _ = (kind, filter);
-    Err(ScimError::invalid_filter(
-        "filtering is not available on this server yet",
-    ))
+const USER_COLUMNS: &[(&str, &str)] = &[
+    ("id", "r.id"),
+    ("userName", "r.user_name"),
+    ("externalId", "r.external_id"),
+    ("displayName", "r.display_name"),
+    ("meta.created", "r.created_at"),
+    ("meta.lastModified", "r.last_modified"),
+];
+
+const GROUP_COLUMNS: &[(&str, &str)] = &[
+    ("id", "r.id"),
+    ("displayName", "r.display_name"),
+    ("externalId", "r.external_id"),
+    ("meta.created", "r.created_at"),
+    ("meta.lastModified", "r.last_modified"),
+];
+
+const GROUP_TABLES: &[TableAttr<'static>] = &[TableAttr {
+    attr: "members",
+    from: "group_members gm",
+    correlate: "gm.group_id = r.id",
+    element: "gm.user_id",
+    subs: &[("value", "gm.user_id")],
+}];
+
+/// Translates a filter into a WHERE fragment over the row alias `r`: promoted columns where
+/// they exist (indexed, NOCASE for userName), JSON extracts otherwise, and member rows for
+/// `members`.
+fn translate(kind: Kind, filter: &Filter) -> ScimResult<SqlWhere> {
+    let mapping = match kind {
+        Kind::User => JsonMapping {
+            doc: "r.resource",
+            columns: USER_COLUMNS,
+            tables: &[],
+            row_alias: "je",
+        },
+        Kind::Group => JsonMapping {
+            doc: "r.resource",
+            columns: GROUP_COLUMNS,
+            tables: GROUP_TABLES,
+            row_alias: "je",
+        },
+    };
+    to_sql(filter, rt(kind), &mapping)
 }
 
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    params: &[Bind],
+    params: &[SqlParam],
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
     for p in params {
         q = match p {
-            Bind::Null => q.bind(None::<String>),
-            Bind::Int(i) => q.bind(*i),
-            Bind::Real(f) => q.bind(*f),
-            Bind::Text(s) => q.bind(s.clone()),
+            SqlParam::Null => q.bind(None::<String>),
+            SqlParam::Bool(b) => q.bind(*b),
+            SqlParam::Int(i) => q.bind(*i),
+            SqlParam::Real(f) => q.bind(*f),
+            SqlParam::Text(s) => q.bind(s.clone()),
         };
     }
     q
@@ -188,13 +219,13 @@ pub(crate) async fn list(
     spec: ListSpec<'_>,
 ) -> StoreResult<Page<ResourceRecord>> {
     let mut where_sql = String::from("r.org_id = ?");
-    let mut params = vec![Bind::Int(org_id)];
+    let mut params = vec![SqlParam::Int(org_id)];
     if let Some(f) = spec.filter {
-        let (sql, p) = translate(kind, f)?;
+        let w = translate(kind, f)?;
         where_sql.push_str(" AND (");
-        where_sql.push_str(&sql);
+        where_sql.push_str(&w.sql);
         where_sql.push(')');
-        params.extend(p);
+        params.extend(w.params);
     }
     let count_sql = format!("SELECT count(*) FROM {} r WHERE {where_sql}", table(kind));
     let total: i64 = bind_all(sqlx::query(AssertSqlSafe(count_sql)), &params)
@@ -219,15 +250,15 @@ pub(crate) async fn list(
                 order.push_str(&format!(
                     "json_extract(r.resource, ?) IS NULL, {expr}{dir}, "
                 ));
-                params.push(Bind::Text(p.clone()));
-                params.push(Bind::Text(p));
+                params.push(SqlParam::Text(p.clone()));
+                params.push(SqlParam::Text(p));
             }
             None => order.push_str(&format!("{expr} IS NULL, {expr}{dir}, ")),
         }
     }
     order.push_str("r.id");
-    params.push(Bind::Int(spec.limit.min(i64::MAX as u64) as i64));
-    params.push(Bind::Int(spec.offset.min(i64::MAX as u64) as i64));
+    params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
+    params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
     let sql = format!(
         "SELECT {COLUMNS} FROM {} r WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
         table(kind)
