@@ -33,7 +33,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
     let p = |suffix: &str| format!("{ADMIN_PREFIX}/{{org}}{suffix}");
     Router::new()
         .route(&p(""), get(get_org::<S>))
-        .route(&p("/scim"), get(get_scim::<S>).patch(patch_scim::<S>))
+        .route(&p("/scim"), get(get_scim).patch(patch_scim::<S>))
         .route(
             &p("/scim/tokens"),
             get(list_tokens::<S>).post(create_token::<S>),
@@ -143,7 +143,7 @@ async fn get_org<S: Store>(
     ))
 }
 
-async fn get_scim<S: Store>(Extension(ctx): Extension<AdminCtx>, headers: HeaderMap) -> Response {
+async fn get_scim(Extension(ctx): Extension<AdminCtx>, headers: HeaderMap) -> Response {
     admin_json(StatusCode::OK, &scim_doc(&headers, &ctx.org, &ctx.org.scim))
 }
 
