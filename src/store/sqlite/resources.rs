@@ -253,6 +253,14 @@ pub(crate) async fn list(
                 params.push(SqlParam::Text(p.clone()));
                 params.push(SqlParam::Text(p));
             }
+            // Columns that are never NULL sort on the column alone, so an index can serve.
+            None if matches!(
+                expr.as_str(),
+                "r.id" | "r.user_name" | "r.created_at" | "r.last_modified"
+            ) =>
+            {
+                order.push_str(&format!("{expr}{dir}, "))
+            }
             None => order.push_str(&format!("{expr} IS NULL, {expr}{dir}, ")),
         }
     }

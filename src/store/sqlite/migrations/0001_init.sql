@@ -52,6 +52,8 @@ CREATE TABLE scim_users (
     last_modified  TEXT NOT NULL,
     UNIQUE (org_id, user_name)
 );
+-- Paging in id order (the tie-breaker of every list) walks this index instead of sorting.
+CREATE INDEX scim_users_org_id ON scim_users(org_id, id);
 CREATE INDEX scim_users_external_id ON scim_users(org_id, external_id);
 CREATE INDEX scim_users_display_name ON scim_users(org_id, display_name COLLATE NOCASE);
 
@@ -65,6 +67,7 @@ CREATE TABLE scim_groups (
     created_at     TEXT NOT NULL,
     last_modified  TEXT NOT NULL
 );
+CREATE INDEX scim_groups_org_id ON scim_groups(org_id, id);
 CREATE INDEX scim_groups_display_name ON scim_groups(org_id, display_name);
 CREATE INDEX scim_groups_external_id ON scim_groups(org_id, external_id);
 
