@@ -3,8 +3,22 @@
 
 use super::path::AttrPath;
 
+mod eval;
+mod parse;
+mod print;
+mod sql;
+
+pub use eval::{Resolved, matches, matches_element, resolve, validate, validate_element};
+pub use parse::{parse_filter, parse_patch_path};
+pub use sql::{
+    AttrRef, Dialect, JsonMapping, SqlAttr, SqlMapping, SqlParam, SqlWhere, TableAttr, to_sql,
+};
+
 /// Upper bound on AST nodes, so that a hostile filter cannot exhaust memory or stack.
 pub const MAX_FILTER_NODES: usize = 1000;
+/// Upper bound on nesting (parentheses, `not`, `[...]`), so that recursion over the AST
+/// cannot overflow the stack.
+pub const MAX_FILTER_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
