@@ -315,22 +315,9 @@ fn parse_sort_by(s: &str, rt: &ResourceTypeDef) -> ScimResult<AttrPath> {
 }
 
 fn parse_valid_filter(text: &str, rt: &ResourceTypeDef) -> ScimResult<Filter> {
-    let filter = pending_filter::parse_filter(text)?;
-    pending_filter::validate(&filter, rt)?;
+    let filter = super::filter::parse_filter(text)?;
+    super::filter::validate(&filter, rt)?;
     Ok(filter)
-}
-
-// TODO(merge): stands in for `filter::{parse_filter, validate}` until branch `filter` lands.
-mod pending_filter {
-    use super::*;
-    pub fn parse_filter(text: &str) -> ScimResult<Filter> {
-        let _ = text;
-        Err(ScimError::invalid_filter("filters are not parsed yet"))
-    }
-    pub fn validate(filter: &Filter, rt: &ResourceTypeDef) -> ScimResult<()> {
-        let _ = (filter, rt);
-        Ok(())
-    }
 }
 
 /// An integer parameter. Digit strings too long for i64 saturate rather than fail, so that
@@ -467,6 +454,60 @@ mod tests {
     fn blank_filter_and_sort_by_count_as_absent() {
         let l = q(&[("filter", "  "), ("sortBy", "")]).unwrap();
         assert!(l.filter.is_none() && l.sort_by.is_none());
+    }
+
+    #[test]
+    fn filter_is_parsed_and_validated() {
+        let l = q(&[("FILTER", "userName eq \"a@b\" and active eq true")]).unwrap();
+        assert!(l.filter.is_some());
+        let bad = q(&[("filter", "userName eq")]);
+        assert!(matches!(bad, Err(e) if e.scim_type == Some(ScimType::InvalidFilter)));
+        let bad_type = q(&[("filter", "active gt true")]);
+        assert!(matches!(bad_type, Err(e) if e.scim_type == Some(ScimType::InvalidFilter)));
+    }
+
+    #[test]
+    fn sort_by_must_name_a_sortable_attribute() {
+        let l = q(&[("sortBy", "name.familyName")]).unwrap();
+        assert_eq!(l.sort_by, Some(AttrPath::with_sub("name", "familyName")));
+        let ent = format!("{ENTERPRISE_USER_SCHEMA_ID}:department");
+        assert!(q(&[("sortBy", ent.as_str())]).unwrap().sort_by.is_some());
+        assert!(
+            q(&[("sortBy", "emails")]).is_ok(),
+            "multi-valued sorts by value"
+        );
+        for bad in [
+            "shoeSize",
+            "name",
+            "name.nope",
+            "userName[",
+            ENTERPRISE_USER_SCHEMA_ID,
+        ] {
+            assert!(invalid_value(q(&[("sortBy", bad)])), "{bad}");
+        }
+    }
+
+    #[test]
+    fn projection_paths_are_parsed_from_text() {
+        let l = q(&[(
+            "attributes",
+            " userName , NAME.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        )])
+        .unwrap();
+        let user = json!({
+            "schemas": [USER.schema.id], "id": "1", "userName": "a@b", "active": true,
+            "name": {"givenName": "A", "familyName": "B"},
+            ENTERPRISE_USER_SCHEMA_ID: {"department": "D", "costCenter": "C"}
+        });
+        assert_eq!(
+            l.projection.apply(&USER, &user),
+            json!({
+                "schemas": [USER.schema.id], "id": "1", "userName": "a@b",
+                "name": {"givenName": "A"},
+                ENTERPRISE_USER_SCHEMA_ID: {"department": "D"}
+            })
+        );
+        assert!(invalid_value(q(&[("attributes", "name..x")])));
     }
 
     #[test]
