@@ -32,7 +32,7 @@ use super::schema::{
 };
 use serde_json::{Map, Value};
 
-use filter_stub::{matches_element, parse_patch_path};
+use super::filter::{matches_element, parse_patch_path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchOpKind {
@@ -211,7 +211,10 @@ enum Resolved<'p> {
 fn resolve_path<'p>(rt: &ResourceTypeDef, path: &'p PatchPath) -> ScimResult<Resolved<'p>> {
     let ap = &path.attr;
     let unknown = || ScimError::invalid_path(format!("{ap}: no such attribute"));
+    // A whole-schema path is `urn` with an empty name (see `AttrPath::schema`); the
+    // `urn:name` spelling is accepted too.
     let whole = match &ap.urn {
+        Some(urn) if ap.is_schema() => urn.clone(),
         Some(urn) => format!("{urn}:{}", ap.name),
         None => ap.name.clone(),
     };
@@ -1009,120 +1012,6 @@ pub fn apply_member_changes(members: &mut Vec<String>, changes: &[MemberChange])
                 members.clear();
                 apply_member_changes(members, &[MemberChange::Add(ids.clone())]);
             }
-        }
-    }
-}
-
-/// Stand-ins for the filter parser and evaluator until they land from the `filter2` branch:
-/// just enough grammar (`attr[.sub]`, `urn:...:attr`, `attr[a eq "x" and b eq true].sub`) for
-/// this module's tests.
-mod filter_stub {
-    use super::super::error::{ScimError, ScimResult};
-    use super::super::filter::{CompValue, CompareOp, Filter, PatchPath};
-    use super::super::path::AttrPath;
-    use super::super::schema::AttributeDef;
-    use serde_json::Value;
-
-    fn attr_path(s: &str) -> ScimResult<AttrPath> {
-        let bad = || ScimError::invalid_path(format!("bad path {s:?}"));
-        let (urn, rest) = if super::is_urn(s) {
-            let i = s.rfind(':').ok_or_else(bad)?;
-            (Some(s[..i].to_string()), &s[i + 1..])
-        } else {
-            (None, s)
-        };
-        let (name, sub) = match rest.split_once('.') {
-            Some((n, s)) => (n, Some(s.to_string())),
-            None => (rest, None),
-        };
-        let ok = |n: &str| {
-            !n.is_empty()
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_')
-        };
-        if !ok(name) || sub.as_deref().is_some_and(|s| !ok(s)) {
-            return Err(bad());
-        }
-        Ok(AttrPath {
-            urn,
-            name: name.to_string(),
-            sub_attr: sub,
-        })
-    }
-
-    fn compare(s: &str) -> ScimResult<Filter> {
-        let bad = || ScimError::invalid_filter(format!("bad filter {s:?}"));
-        let mut parts = s.trim().splitn(3, ' ');
-        let (p, op, v) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        if !op.eq_ignore_ascii_case("eq") {
-            return Err(bad());
-        }
-        let v = match serde_json::from_str::<Value>(v).map_err(|_| bad())? {
-            Value::String(s) => CompValue::Str(s),
-            Value::Bool(b) => CompValue::Bool(b),
-            Value::Number(n) => CompValue::Number(n),
-            _ => CompValue::Null,
-        };
-        Ok(Filter::Compare(attr_path(p)?, CompareOp::Eq, v))
-    }
-
-    pub fn parse_patch_path(s: &str) -> ScimResult<PatchPath> {
-        let Some((head, rest)) = s.split_once('[') else {
-            return Ok(PatchPath {
-                attr: attr_path(s)?,
-                filter: None,
-                sub_attr: None,
-            });
-        };
-        let (inner, tail) = rest
-            .split_once(']')
-            .ok_or_else(|| ScimError::invalid_path("unclosed ["))?;
-        let mut filter: Option<Filter> = None;
-        for clause in inner.split(" and ") {
-            let c = compare(clause)?;
-            filter = Some(match filter {
-                None => c,
-                Some(f) => Filter::And(Box::new(f), Box::new(c)),
-            });
-        }
-        let sub_attr = match tail.strip_prefix('.') {
-            Some(sub) => Some(sub.to_string()),
-            None if tail.is_empty() => None,
-            None => return Err(ScimError::invalid_path("junk after ]")),
-        };
-        Ok(PatchPath {
-            attr: attr_path(head)?,
-            filter,
-            sub_attr,
-        })
-    }
-
-    pub fn matches_element(f: &Filter, element: &Value, attr: &AttributeDef) -> bool {
-        match f {
-            Filter::And(a, b) => {
-                matches_element(a, element, attr) && matches_element(b, element, attr)
-            }
-            Filter::Compare(p, CompareOp::Eq, v) => {
-                let Some(sub) = attr.sub(&p.name) else {
-                    return false;
-                };
-                match (element.get(sub.name), v) {
-                    (Some(Value::String(a)), CompValue::Str(b)) => {
-                        if sub.case_exact {
-                            a == b
-                        } else {
-                            a.eq_ignore_ascii_case(b)
-                        }
-                    }
-                    (Some(Value::Bool(a)), CompValue::Bool(b)) => a == b,
-                    _ => false,
-                }
-            }
-            _ => false,
         }
     }
 }
