@@ -457,6 +457,60 @@ mod tests {
     }
 
     #[test]
+    fn filter_is_parsed_and_validated() {
+        let l = q(&[("FILTER", "userName eq \"a@b\" and active eq true")]).unwrap();
+        assert!(l.filter.is_some());
+        let bad = q(&[("filter", "userName eq")]);
+        assert!(matches!(bad, Err(e) if e.scim_type == Some(ScimType::InvalidFilter)));
+        let bad_type = q(&[("filter", "active gt true")]);
+        assert!(matches!(bad_type, Err(e) if e.scim_type == Some(ScimType::InvalidFilter)));
+    }
+
+    #[test]
+    fn sort_by_must_name_a_sortable_attribute() {
+        let l = q(&[("sortBy", "name.familyName")]).unwrap();
+        assert_eq!(l.sort_by, Some(AttrPath::with_sub("name", "familyName")));
+        let ent = format!("{ENTERPRISE_USER_SCHEMA_ID}:department");
+        assert!(q(&[("sortBy", ent.as_str())]).unwrap().sort_by.is_some());
+        assert!(
+            q(&[("sortBy", "emails")]).is_ok(),
+            "multi-valued sorts by value"
+        );
+        for bad in [
+            "shoeSize",
+            "name",
+            "name.nope",
+            "userName[",
+            ENTERPRISE_USER_SCHEMA_ID,
+        ] {
+            assert!(invalid_value(q(&[("sortBy", bad)])), "{bad}");
+        }
+    }
+
+    #[test]
+    fn projection_paths_are_parsed_from_text() {
+        let l = q(&[(
+            "attributes",
+            " userName , NAME.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        )])
+        .unwrap();
+        let user = json!({
+            "schemas": [USER.schema.id], "id": "1", "userName": "a@b", "active": true,
+            "name": {"givenName": "A", "familyName": "B"},
+            ENTERPRISE_USER_SCHEMA_ID: {"department": "D", "costCenter": "C"}
+        });
+        assert_eq!(
+            l.projection.apply(&USER, &user),
+            json!({
+                "schemas": [USER.schema.id], "id": "1", "userName": "a@b",
+                "name": {"givenName": "A"},
+                ENTERPRISE_USER_SCHEMA_ID: {"department": "D"}
+            })
+        );
+        assert!(invalid_value(q(&[("attributes", "name..x")])));
+    }
+
+    #[test]
     fn list_response_has_the_rfc_shape() {
         let r = list_response(vec![json!({"id": "a"}), json!({"id": "b"})], 10, 3);
         assert_eq!(

@@ -578,4 +578,65 @@ mod tests {
         let out = attrs(vec![AttrPath::with_sub("meta", "version")]).apply(&USER, &user());
         assert_eq!(out["meta"], json!({"version": "W/\"1\""}));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn pool() -> Vec<AttrPath> {
+            vec![
+                AttrPath::new("userName"),
+                AttrPath::new("id"),
+                AttrPath::new("emails"),
+                AttrPath::with_sub("emails", "value"),
+                AttrPath::with_sub("name", "givenName"),
+                AttrPath::new("password"),
+                AttrPath::new("meta"),
+                AttrPath::new("members"),
+                AttrPath::with_sub("members", "value"),
+                AttrPath::new("displayName"),
+                AttrPath::new("department").with_urn(ENT),
+                AttrPath {
+                    urn: Some(ENT.into()),
+                    name: String::new(),
+                    sub_attr: None,
+                },
+            ]
+        }
+
+        fn projection() -> impl Strategy<Value = Projection> {
+            let n = pool().len();
+            (proptest::collection::vec(0..n, 0..5), any::<bool>()).prop_map(|(picks, as_attrs)| {
+                let paths: Vec<AttrPath> = picks.into_iter().map(|i| pool()[i].clone()).collect();
+                if as_attrs {
+                    Projection::from_paths(paths, vec![]).unwrap()
+                } else {
+                    Projection::from_paths(vec![], paths).unwrap()
+                }
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn what_excludes_reports_is_never_in_the_output(p in projection()) {
+                for (rt, resource) in [(&USER, user()), (&GROUP, group())] {
+                    let out = p.apply(rt, &resource);
+                    prop_assert!(out.get("password").is_none());
+                    prop_assert_eq!(&out["id"], &resource["id"]);
+                    prop_assert_eq!(&out["schemas"], &resource["schemas"]);
+                    for key in resource.as_object().unwrap().keys() {
+                        if p.excludes(rt, key) {
+                            prop_assert!(out.get(key).is_none(), "{} leaked", key);
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn projecting_twice_changes_nothing_more(p in projection()) {
+                let once = p.apply(&USER, &user());
+                prop_assert_eq!(p.apply(&USER, &once), once);
+            }
+        }
+    }
 }

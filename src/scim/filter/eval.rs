@@ -99,7 +99,14 @@ pub fn validate(filter: &Filter, rt: &ResourceTypeDef) -> ScimResult<()> {
         Filter::Present(p) => resolve_checked(p, rt).map(|_| ()),
         Filter::Compare(p, op, v) => {
             let r = resolve_checked(p, rt)?;
-            if r.attr.ty == AttrType::Complex && r.sub.is_none() && r.implicit_value().is_none() {
+            // `eq null` / `ne null` test presence, which any attribute has.
+            let null_test =
+                matches!(v, CompValue::Null) && matches!(op, CompareOp::Eq | CompareOp::Ne);
+            if !null_test
+                && r.attr.ty == AttrType::Complex
+                && r.sub.is_none()
+                && r.implicit_value().is_none()
+            {
                 return Err(invalid(format!(
                     "'{p}' is a complex attribute: compare one of its sub-attributes"
                 )));

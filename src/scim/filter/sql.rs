@@ -251,7 +251,14 @@ impl Translator<'_> {
             Filter::Compare(p, op, v) => {
                 let d = sub(p)?;
                 let x = self.expr(a, Some(d))?;
-                self.compare_leaf(&x, d, *op, v);
+                match (op, v) {
+                    (CompareOp::Eq, CompValue::Null) => {
+                        self.push("NOT ");
+                        self.present_leaf(&x, d);
+                    }
+                    (CompareOp::Ne, CompValue::Null) => self.present_leaf(&x, d),
+                    _ => self.compare_leaf(&x, d, *op, v),
+                }
             }
             Filter::ValuePath(p, _) => {
                 return Err(ScimError::invalid_filter(format!(
