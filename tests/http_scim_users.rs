@@ -441,3 +441,26 @@ async fn a_malformed_query_string_is_a_scim_400() {
     .await;
     r.assert_scim_error(400, None);
 }
+
+#[tokio::test]
+async fn a_wrong_type_is_400_invalid_value_naming_the_attribute() {
+    let env = Env::new().await;
+    for (attr, value) in [
+        ("active", json!("maybe")),
+        ("displayName", json!(42)),
+        ("emails", json!([{"value": 7}])),
+    ] {
+        let mut body = user("typed@acme.example");
+        body[attr] = value;
+        let r = send(env.scim(Method::POST, "/Users").json(&body)).await;
+        r.assert_scim_error(400, Some("invalidValue"));
+        let detail = r.body["detail"].as_str().unwrap();
+        assert!(detail.contains(attr), "{attr}: {detail}");
+    }
+    // Entra's "True"/"False" strings are booleans.
+    let mut body = user("typed@acme.example");
+    body["active"] = json!("True");
+    let r = send(env.scim(Method::POST, "/Users").json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["active"], true);
+}
