@@ -1625,6 +1625,20 @@ mod tests {
         );
         assert_eq!(plan.other_ops.len(), 1);
         assert_eq!(plan.other_ops[0].value, Some(json!({"displayName": "Ops"})));
+        let ops = parse_patch_request(&body(json!([
+            {"op": "remove", "path": "members[value eq \"a\" or VALUE eq \"b\"]"},
+            {"op": "remove", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq \"c\"]"},
+        ])))
+        .unwrap();
+        let plan = plan_group_patch(&ops).unwrap().unwrap();
+        assert_eq!(
+            plan.member_changes,
+            vec![
+                MemberChange::Remove(vec!["a".into(), "b".into()]),
+                MemberChange::Remove(vec!["c".into()]),
+            ]
+        );
+        assert!(plan.other_ops.is_empty());
     }
 
     #[test]
