@@ -119,7 +119,8 @@ pub(crate) fn parse_attr_path_text(text: &str) -> Result<AttrPath, PathSyntaxErr
     let (urn, rest, rest_at) = match text.rfind(':') {
         Some(i) => {
             let urn = &text[..i];
-            if urn.len() < 5 || !urn[..4].eq_ignore_ascii_case("urn:") {
+            let prefixed = urn.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+            if urn.len() < 5 || !prefixed {
                 return err(0, format!("invalid schema URN in attribute path '{text}'"));
             }
             (Some(urn), &text[i + 1..], i + 1)
@@ -231,6 +232,8 @@ mod tests {
             ("foo:bar", 1),
             ("urn:x:", 7),
             ("  name..x", 8),
+            ("{\u{10ea4}.", 1),
+            ("\u{10ea4}:x", 1),
         ] {
             let e = AttrPath::parse(bad).unwrap_err();
             assert_eq!(e.scim_type, Some(ScimType::InvalidPath), "{bad}");

@@ -6,6 +6,8 @@ use super::path::AttrPath;
 mod eval;
 mod parse;
 mod print;
+#[cfg(test)]
+mod proptests;
 mod sql;
 
 pub use eval::{Resolved, matches, matches_element, resolve, validate, validate_element};

@@ -348,10 +348,9 @@ impl<'a> Parser<'a> {
             Tok::Word(w) if w.eq_ignore_ascii_case("true") => Ok(CompValue::Bool(true)),
             Tok::Word(w) if w.eq_ignore_ascii_case("false") => Ok(CompValue::Bool(false)),
             Tok::Word(w) if w.eq_ignore_ascii_case("null") => Ok(CompValue::Null),
-            Tok::Word(w) if is_json_number(w) => w
-                .parse::<serde_json::Number>()
+            Tok::Word(w) if is_json_number(w) => json_number(w)
                 .map(CompValue::Number)
-                .map_err(|_| (at, format!("number {w} is out of range"))),
+                .ok_or_else(|| (at, format!("number {w} is out of range"))),
             other => Err((
                 at,
                 format!(
@@ -400,6 +399,21 @@ fn is_json_number(s: &str) -> bool {
         }
     }
     i == b.len()
+}
+
+/// The value of a JSON number: an integer when it is written as one and fits, else the
+/// nearest f64. Rust's float parsing rounds correctly, so printed floats read back exactly
+/// (serde_json's default parser may be one unit in the last place off).
+fn json_number(w: &str) -> Option<serde_json::Number> {
+    if !w.contains(['.', 'e', 'E']) {
+        if let Ok(u) = w.parse::<u64>() {
+            return Some(u.into());
+        }
+        if let Ok(i) = w.parse::<i64>() {
+            return Some(i.into());
+        }
+    }
+    serde_json::Number::from_f64(w.parse::<f64>().ok()?)
 }
 
 impl CompareOp {
@@ -712,6 +726,16 @@ mod tests {
         assert_eq!(n("a eq 1.5").as_f64(), Some(1.5));
         assert_eq!(n("a eq 2E+2").as_f64(), Some(200.0));
         assert_eq!(n("a eq 25e-1").as_f64(), Some(2.5));
+        assert_eq!(n("a eq 18446744073709551615").as_u64(), Some(u64::MAX));
+        assert_eq!(
+            n("a eq -9223372036854775809").as_f64(),
+            Some(-9223372036854775809.0)
+        );
+        // Found by the round-trip property: serde_json's default float parsing is inexact.
+        assert_eq!(
+            n("a eq 3.1286017302311517e227").as_f64(),
+            Some(3.1286017302311517e227)
+        );
         for bad in [
             "a eq 01",
             "a eq 1.",
