@@ -495,7 +495,16 @@ fn designates(attr: &AttributeDef, item: &Value, element: &Value) -> bool {
         return true;
     }
     match (item, element) {
-        (Value::Object(i), Value::Object(e)) => i.iter().all(|(k, v)| e.get(k) == Some(v)),
+        (Value::Object(i), Value::Object(e)) => i.iter().all(|(k, v)| match (e.get(k), v) {
+            // Strings compare as the schema says: `emails.value` is not caseExact. ASCII
+            // folding, as filters and SQLite's NOCASE do.
+            (Some(Value::String(ev)), Value::String(iv))
+                if attr.sub(k).is_some_and(|s| !s.case_exact) =>
+            {
+                ev.eq_ignore_ascii_case(iv)
+            }
+            (ev, _) => ev == Some(v),
+        }),
         _ => false,
     }
 }
@@ -1395,6 +1404,29 @@ mod tests {
             ),
             ScimType::InvalidPath
         );
+    }
+
+    #[test]
+    fn remove_with_a_value_list_follows_case_exactness() {
+        let u = json!({"userName": "ada@example.com",
+            "emails": [{"value": "ada@example.com", "type": "work"}, {"value": "ada@home.example", "type": "home"}]});
+        let out = patched(
+            &USER,
+            &u,
+            json!([{"op": "Remove", "path": "emails", "value": [{"value": "ADA@EXAMPLE.COM"}]}]),
+        );
+        assert_eq!(
+            out["emails"],
+            json!([{"value": "ada@home.example", "type": "home"}])
+        );
+        // members.value is caseExact: another case names another member.
+        let g = json!({"displayName": "G", "members": [{"value": "abc"}]});
+        let out = patched(
+            &GROUP,
+            &g,
+            json!([{"op": "remove", "path": "members", "value": [{"value": "ABC"}]}]),
+        );
+        assert_eq!(out["members"], json!([{"value": "abc"}]));
     }
 
     #[test]
