@@ -40,6 +40,26 @@ pub enum MemberState {
 }
 
 impl MemberState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberState::Pending => "pending",
+            MemberState::Active => "active",
+            MemberState::Rejected => "rejected",
+            MemberState::Deprovisioned => "deprovisioned",
+            MemberState::Removed => "removed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<MemberState> {
+        [
+            MemberState::Pending,
+            MemberState::Active,
+            MemberState::Rejected,
+            MemberState::Deprovisioned,
+            MemberState::Removed,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
     pub fn has_access(self) -> bool {
         self == MemberState::Active
     }

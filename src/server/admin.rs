@@ -5,7 +5,7 @@
 use super::AppState;
 use super::http::{AdminErr, admin_json, bearer, origin, read_json};
 use super::scim::SCIM_PREFIX;
-use crate::store::{MembershipState, Org, OrgRole, ScimSettings, ScimSettingsPatch, Store};
+use crate::store::{MemberState, Org, OrgRole, ScimSettings, ScimSettingsPatch, Store};
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -67,7 +67,7 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return AdminErr::not_found("no such organization").into_response();
     }
-    if principal.state != MembershipState::Active {
+    if principal.state != MemberState::Active {
         return AdminErr::forbidden("this admin token's membership is not active").into_response();
     }
     if principal.role == OrgRole::Member {

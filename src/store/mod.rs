@@ -50,78 +50,9 @@ impl From<ScimError> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrgRole {
-    Owner,
-    Admin,
-    Member,
-}
-
-impl OrgRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Owner => "owner",
-            OrgRole::Admin => "admin",
-            OrgRole::Member => "member",
-        }
-    }
-    pub fn parse(s: &str) -> Option<OrgRole> {
-        match s {
-            "owner" => Some(OrgRole::Owner),
-            "admin" => Some(OrgRole::Admin),
-            "member" => Some(OrgRole::Member),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MembershipState {
-    Pending,
-    Active,
-    Rejected,
-    Deprovisioned,
-    Removed,
-}
-
-impl MembershipState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MembershipState::Pending => "pending",
-            MembershipState::Active => "active",
-            MembershipState::Rejected => "rejected",
-            MembershipState::Deprovisioned => "deprovisioned",
-            MembershipState::Removed => "removed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<MembershipState> {
-        match s {
-            "pending" => Some(MembershipState::Pending),
-            "active" => Some(MembershipState::Active),
-            "rejected" => Some(MembershipState::Rejected),
-            "deprovisioned" => Some(MembershipState::Deprovisioned),
-            "removed" => Some(MembershipState::Removed),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ApprovalPolicy {
-    pub provision: bool,
-    pub access_increase: bool,
-    pub deprovision: bool,
-}
-
-impl Default for ApprovalPolicy {
-    fn default() -> Self {
-        ApprovalPolicy {
-            provision: true,
-            access_increase: true,
-            deprovision: false,
-        }
-    }
-}
+// Roles, member states and the approval policy are the domain's own types.
+pub use crate::domain::access::OrgRole;
+pub use crate::domain::approval::{ApprovalPolicy, MemberState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScimSettings {
@@ -217,7 +148,7 @@ pub struct AdminPrincipal {
     pub membership_id: String,
     pub email: String,
     pub role: OrgRole,
-    pub state: MembershipState,
+    pub state: MemberState,
     pub token_id: String,
 }
 

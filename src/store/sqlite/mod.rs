@@ -663,7 +663,7 @@ impl Store for SqliteStore {
             membership_id: row.try_get("membership_id").map_err(db_err)?,
             email: row.try_get("email").map_err(db_err)?,
             role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-            state: MembershipState::parse(&state).unwrap_or(MembershipState::Removed),
+            state: MemberState::parse(&state).unwrap_or(MemberState::Removed),
             token_id: id.to_string(),
         }))
     }

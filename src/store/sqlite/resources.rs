@@ -323,11 +323,11 @@ fn promoted(kind: Kind, resource: &Value) -> StoreResult<Promoted> {
     })
 }
 
-fn state_for(active: bool) -> MembershipState {
+fn state_for(active: bool) -> MemberState {
     if active {
-        MembershipState::Active
+        MemberState::Active
     } else {
-        MembershipState::Deprovisioned
+        MemberState::Deprovisioned
     }
 }
 
