@@ -350,6 +350,9 @@ async fn hand_picked_filters_agree() {
         r#"emails[primary eq null]"#,
         r#"emails[type ne null and not (value ne null)]"#,
         r#"name ne null"#,
+        // A value filter on a single-valued complex attribute.
+        r#"name[givenName sw "a" or not (familyName pr)]"#,
+        r#"not (name[givenName ne "alice"])"#,
     ] {
         let filter = parse_filter(text).unwrap();
         assert_eq!(
