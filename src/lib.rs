@@ -1,4 +1,8 @@
 //! scimdesk: a SCIM 2.0 service provider with group mapping, an approval queue and a terminal
 //! console. See DESIGN in the README for the module map.
 
+pub mod cli;
+pub mod domain;
 pub mod scim;
+pub mod server;
+pub mod store;

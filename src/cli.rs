@@ -1,0 +1,244 @@
+//! The command line: parse, then hand over to library code.
+
+use crate::server::demo::{self, DemoOrg};
+use crate::server::scim::SCIM_PREFIX;
+use crate::server::{ServerConfig, run_server, shutdown_signal};
+use crate::store::{SqliteStore, Store};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimdesk",
+    version,
+    about = "SCIM 2.0 provisioning with group mapping and an approval queue",
+    long_about = "SCIM 2.0 provisioning with group mapping and an approval queue.\n\n\
+                  Without a subcommand, runs the embedded default: `serve --demo` on \
+                  127.0.0.1:8080 with the database ./scimdesk-demo.db."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the SCIM service provider.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// SQLite database file; created if missing.
+        #[arg(long)]
+        db: PathBuf,
+        /// Create the demo organization "Acme" on first start.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization and its owner; prints the owner's admin token once.
+    Create {
+        /// SQLite database file; created if missing.
+        #[arg(long)]
+        db: PathBuf,
+        /// The organization's name.
+        #[arg(long)]
+        name: String,
+        /// The owner's email.
+        #[arg(long)]
+        owner: String,
+        /// Print {"org_uid", "admin_token"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Entry point of the `scimdesk` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scimdesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            None => {
+                serve(
+                    "127.0.0.1:8080".into(),
+                    PathBuf::from("scimdesk-demo.db"),
+                    true,
+                )
+                .await
+            }
+            Some(Command::Serve { listen, db, demo }) => serve(listen, db, demo).await,
+            Some(Command::Org {
+                command:
+                    OrgCommand::Create {
+                        db,
+                        name,
+                        owner,
+                        json,
+                    },
+            }) => org_create(db, name, owner, json).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("scimdesk: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `SCIMDESK_LOG` (error, warn, info, debug, trace) sets the level.
+fn init_tracing() {
+    let level = std::env::var("SCIMDESK_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::WARN);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+async fn open_store(db: &PathBuf) -> Result<SqliteStore, String> {
+    SqliteStore::open(db)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", db.display()))
+}
+
+async fn serve(listen: String, db: PathBuf, demo: bool) -> Result<(), String> {
+    let store = open_store(&db).await?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let base = format!("http://{addr}");
+    if demo {
+        let d = demo::ensure_demo(&store)
+            .await
+            .map_err(|e| format!("cannot create the demo organization: {e}"))?;
+        print_demo(&base, &d);
+    }
+    println!("scimdesk listening on {base} (database {})", db.display());
+    let result = run_server(
+        listener,
+        store.clone(),
+        ServerConfig::default(),
+        shutdown_signal(),
+    )
+    .await;
+    store.close().await;
+    result.map_err(|e| format!("server error: {e}"))
+}
+
+fn print_demo(base: &str, d: &DemoOrg) {
+    let scim_url = format!("{base}{SCIM_PREFIX}/{}", d.org.uid);
+    println!("Demo organization \"{}\" (uid {})", d.org.name, d.org.uid);
+    println!("  SCIM URL:    {scim_url}");
+    println!(
+        "  Admin API:   {base}{}/{}",
+        crate::server::admin::ADMIN_PREFIX,
+        d.org.uid
+    );
+    match &d.fresh {
+        Some(s) => {
+            println!("  Admin token: {}", s.admin_token);
+            println!("  SCIM token:  {}", s.scim_token);
+            println!("  These tokens are shown only now: keep them.");
+            println!(
+                "  Try: curl -H 'Authorization: Bearer {}' {scim_url}/Users",
+                s.scim_token
+            );
+        }
+        None => println!(
+            "  Its tokens were printed when it was created; mint a new SCIM token with \
+             POST /scim/tokens on the admin API."
+        ),
+    }
+}
+
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !s.chars().any(char::is_whitespace)
+}
+
+async fn org_create(db: PathBuf, name: String, owner: String, json: bool) -> Result<(), String> {
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err("--name must not be empty".into());
+    }
+    let owner = owner.trim().to_string();
+    if !valid_email(&owner) {
+        return Err(format!("--owner must be an email address, got '{owner}'"));
+    }
+    let store = open_store(&db).await?;
+    let created = store.create_org(&name, &owner).await;
+    store.close().await;
+    let (org, token) = created.map_err(|e| format!("cannot create the organization: {e}"))?;
+    if json {
+        println!(
+            "{}",
+            json!({"org_uid": org.uid, "admin_token": token.token})
+        );
+    } else {
+        println!(
+            "Created organization \"{}\" (uid {}) owned by {owner}.\nOwner admin token (shown once, keep it): {}",
+            org.name, org.uid, token.token
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_check_accepts_plain_addresses_only() {
+        assert!(valid_email("a@b.example"));
+        assert!(!valid_email("a.example"));
+        assert!(!valid_email("@b"));
+        assert!(!valid_email("a@"));
+        assert!(!valid_email("a b@c"));
+        assert!(!valid_email("a@b@c"));
+    }
+
+    #[test]
+    fn bare_invocation_has_no_subcommand() {
+        let cli = Cli::try_parse_from(["scimdesk"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["scimdesk", "serve", "--db", "x.db", "--demo"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Serve { demo: true, .. })
+        ));
+    }
+}

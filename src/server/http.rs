@@ -1,0 +1,267 @@
+//! HTTP plumbing shared by the SCIM and admin APIs: reading JSON bodies within the size
+//! limit, and rendering SCIM and admin responses and errors.
+
+use crate::scim::ScimError;
+use crate::store::StoreError;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// The largest request body accepted (ServiceProviderConfig's bulk.maxPayloadSize agrees).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A SCIM error as an HTTP response: the RFC 7644 §3.12 document, `application/scim+json`,
+/// and `WWW-Authenticate: Bearer` on a 401.
+#[derive(Debug)]
+pub struct ScimErr(pub ScimError);
+
+impl From<ScimError> for ScimErr {
+    fn from(e: ScimError) -> Self {
+        ScimErr(e)
+    }
+}
+
+impl From<StoreError> for ScimErr {
+    fn from(e: StoreError) -> Self {
+        ScimErr(store_error(e))
+    }
+}
+
+/// Maps a store failure to what a SCIM client sees. Database failures are logged here and
+/// reach the client without their details.
+pub fn store_error(e: StoreError) -> ScimError {
+    match e {
+        StoreError::NotFound(m) => ScimError::not_found(m),
+        StoreError::Conflict(m) => ScimError::uniqueness(m),
+        StoreError::Rejected(e) => e,
+        StoreError::Db(m) => {
+            tracing::error!(error = %m, "database error");
+            ScimError::internal("the server could not complete the request")
+        }
+    }
+}
+
+impl IntoResponse for ScimErr {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut resp = scim_json(status, &self.0.to_json());
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// A JSON document with the SCIM media type.
+pub fn scim_json(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    resp
+}
+
+/// A plain JSON document (admin API).
+pub fn admin_json(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Why a body could not be read, before it is rendered for one API or the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    UnsupportedMediaType(String),
+    TooLarge,
+    Unreadable,
+    Malformed(String),
+    NotAnObject,
+}
+
+impl BodyError {
+    pub fn to_scim(&self) -> ScimError {
+        match self {
+            BodyError::UnsupportedMediaType(ct) => ScimError::new(
+                415,
+                None,
+                format!(
+                    "unsupported Content-Type '{ct}': send application/scim+json or application/json"
+                ),
+            ),
+            BodyError::TooLarge => ScimError::payload_too_large(format!(
+                "the request body exceeds the limit of {MAX_BODY_BYTES} bytes"
+            )),
+            BodyError::Unreadable => {
+                ScimError::invalid_syntax("the request body could not be read")
+            }
+            BodyError::Malformed(m) => ScimError::invalid_syntax(format!("malformed JSON: {m}")),
+            BodyError::NotAnObject => {
+                ScimError::invalid_syntax("the request body must be a JSON object")
+            }
+        }
+    }
+}
+
+/// Accepts `application/scim+json`, `application/json` (parameters such as charset allowed)
+/// and no Content-Type at all, since Okta's tests send none.
+fn check_content_type(headers: &HeaderMap) -> Result<(), BodyError> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = ct.to_str().unwrap_or("").trim();
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/scim+json" || essence == "application/json" {
+        Ok(())
+    } else {
+        Err(BodyError::UnsupportedMediaType(
+            text.chars().take(100).collect(),
+        ))
+    }
+}
+
+/// Reads a JSON object body within [`MAX_BODY_BYTES`].
+pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, BodyError> {
+    check_content_type(headers)?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => {
+            // axum hides the limit error's type; its message names it.
+            let mut too_large = false;
+            let mut source: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(err) = source {
+                too_large |= err.to_string().contains("length limit");
+                source = err.source();
+            }
+            return Err(if too_large {
+                BodyError::TooLarge
+            } else {
+                BodyError::Unreadable
+            });
+        }
+    };
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    if !value.is_object() {
+        return Err(BodyError::NotAnObject);
+    }
+    Ok(value)
+}
+
+/// An admin API error: `{"status", "error", "message"}` as plain JSON.
+#[derive(Debug, Clone)]
+pub struct AdminErr {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl AdminErr {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AdminErr {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid admin token is required: Authorization: Bearer scimdesk_admin_...",
+        )
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+impl From<StoreError> for AdminErr {
+    fn from(e: StoreError) -> Self {
+        let s = store_error(e);
+        let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = match s.status {
+            404 => "not_found",
+            409 => "conflict",
+            400 => "invalid_request",
+            _ => "internal",
+        };
+        AdminErr::new(status, code, s.detail)
+    }
+}
+
+impl From<BodyError> for AdminErr {
+    fn from(e: BodyError) -> Self {
+        let s = e.to_scim();
+        let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let code = match s.status {
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            _ => "invalid_request",
+        };
+        AdminErr::new(status, code, s.detail)
+    }
+}
+
+impl IntoResponse for AdminErr {
+    fn into_response(self) -> Response {
+        let mut resp = admin_json(
+            self.status,
+            &json!({"status": self.status.as_u16(), "error": self.code, "message": self.message}),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// `http://HOST` as the client addressed us, for `meta.location` and `scim_url`.
+pub fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b".-:[]".contains(&c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}

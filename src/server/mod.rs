@@ -1,0 +1,172 @@
+//! The HTTP service provider (axum): the SCIM API, the admin API, limits and the layers
+//! around them.
+
+pub mod admin;
+pub mod demo;
+pub mod http;
+pub mod scim;
+
+use crate::scim::ScimError;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::{AdminErr, ScimErr, scim_json};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+/// Limits that ServiceProviderConfig advertises and list queries honour.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// filter.maxResults: a larger `count` is capped to it.
+    pub max_results: u64,
+    /// The page size when a list request gives no `count`.
+    pub default_count: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_results: 200,
+            default_count: 100,
+        }
+    }
+}
+
+pub struct AppState<S> {
+    pub store: S,
+    pub cfg: Arc<ServerConfig>,
+}
+
+impl<S: Clone> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            store: self.store.clone(),
+            cfg: self.cfg.clone(),
+        }
+    }
+}
+
+/// The whole HTTP application on `store`.
+pub fn router<S: Store>(store: S, cfg: ServerConfig) -> Router {
+    let state = AppState {
+        store,
+        cfg: Arc::new(cfg),
+    };
+    Router::new()
+        .merge(scim::routes(state.clone()))
+        .merge(admin::routes(state.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(common_headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+}
+
+/// Serves `store` on `listener` until `shutdown` completes, then finishes the requests in
+/// flight before returning.
+pub async fn run_server<S, F>(
+    listener: TcpListener,
+    store: S,
+    cfg: ServerConfig,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    S: Store,
+    F: Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, router(store, cfg))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/admin/")
+}
+
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path();
+    if is_admin_path(path) {
+        axum::response::IntoResponse::into_response(AdminErr::not_found("no such endpoint"))
+    } else {
+        axum::response::IntoResponse::into_response(ScimErr(ScimError::not_found(format!(
+            "no such endpoint: {}",
+            path.chars().take(200).collect::<String>()
+        ))))
+    }
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let msg = format!("{} is not allowed on this endpoint", req.method());
+    if is_admin_path(req.uri().path()) {
+        axum::response::IntoResponse::into_response(AdminErr::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            msg,
+        ))
+    } else {
+        axum::response::IntoResponse::into_response(ScimErr(ScimError::method_not_allowed(msg)))
+    }
+}
+
+/// Every response carries personal data or secrets, so none is cached. Requests are logged
+/// by method, path and status only: never headers (tokens) or query strings (filters name
+/// people).
+async fn common_headers(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path: String = req.uri().path().chars().take(200).collect();
+    let started = Instant::now();
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    tracing::info!(
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    resp
+}
+
+fn on_panic(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| err.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!(panic = what, "a request handler panicked");
+    scim_json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &ScimError::internal("the server failed while handling the request").to_json(),
+    )
+}

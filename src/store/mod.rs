@@ -1,0 +1,410 @@
+//! Persistence behind one trait. The server speaks only to [`Store`]; `sqlite` is the embedded
+//! implementation, and PostgreSQL can follow behind the same trait.
+//!
+//! Every write method runs as one transaction that also records its audit event, so a
+//! resource, its member rows and its audit entry are committed together or not at all.
+//! Read-modify-write methods take a closure that runs inside that transaction on the current
+//! row, which is how concurrent PATCHes to one resource never lose an update.
+
+pub mod secret;
+pub mod sqlite;
+
+use crate::scim::ScimError;
+use crate::scim::filter::Filter;
+use crate::scim::path::AttrPath;
+use serde_json::Value;
+use std::fmt;
+use std::future::Future;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug)]
+pub enum StoreError {
+    NotFound(String),
+    /// A uniqueness rule was broken (userName in an org, an account already a member...).
+    Conflict(String),
+    /// A rule checked inside a write (If-Match, a PATCH that does not apply) refused it.
+    Rejected(ScimError),
+    /// The database failed; the message is for logs, not for clients.
+    Db(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(m) => write!(f, "not found: {m}"),
+            StoreError::Conflict(m) => write!(f, "conflict: {m}"),
+            StoreError::Rejected(e) => write!(f, "rejected: {e}"),
+            StoreError::Db(m) => write!(f, "database error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<ScimError> for StoreError {
+    fn from(e: ScimError) -> Self {
+        StoreError::Rejected(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "owner",
+            OrgRole::Admin => "admin",
+            OrgRole::Member => "member",
+        }
+    }
+    pub fn parse(s: &str) -> Option<OrgRole> {
+        match s {
+            "owner" => Some(OrgRole::Owner),
+            "admin" => Some(OrgRole::Admin),
+            "member" => Some(OrgRole::Member),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipState {
+    Pending,
+    Active,
+    Rejected,
+    Deprovisioned,
+    Removed,
+}
+
+impl MembershipState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipState::Pending => "pending",
+            MembershipState::Active => "active",
+            MembershipState::Rejected => "rejected",
+            MembershipState::Deprovisioned => "deprovisioned",
+            MembershipState::Removed => "removed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<MembershipState> {
+        match s {
+            "pending" => Some(MembershipState::Pending),
+            "active" => Some(MembershipState::Active),
+            "rejected" => Some(MembershipState::Rejected),
+            "deprovisioned" => Some(MembershipState::Deprovisioned),
+            "removed" => Some(MembershipState::Removed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalPolicy {
+    pub provision: bool,
+    pub access_increase: bool,
+    pub deprovision: bool,
+}
+
+impl Default for ApprovalPolicy {
+    fn default() -> Self {
+        ApprovalPolicy {
+            provision: true,
+            access_increase: true,
+            deprovision: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScimSettings {
+    pub enabled: bool,
+    pub sso_role_mapping: bool,
+    pub approval: ApprovalPolicy,
+    /// userName must be an email equal to the primary email (the product rule). Turning it
+    /// off accepts any userName, for clients whose userName is not an email; the account is
+    /// then keyed by the userName as sent.
+    pub user_name_is_email: bool,
+}
+
+impl Default for ScimSettings {
+    fn default() -> Self {
+        ScimSettings {
+            enabled: false,
+            sso_role_mapping: false,
+            approval: ApprovalPolicy::default(),
+            user_name_is_email: true,
+        }
+    }
+}
+
+/// A partial update of [`ScimSettings`]: `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimSettingsPatch {
+    pub enabled: Option<bool>,
+    pub sso_role_mapping: Option<bool>,
+    pub approval_provision: Option<bool>,
+    pub approval_access_increase: Option<bool>,
+    pub approval_deprovision: Option<bool>,
+    pub user_name_is_email: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: i64,
+    pub uid: String,
+    pub name: String,
+    pub scim: ScimSettings,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgCounts {
+    pub members: u64,
+    pub scim_users: u64,
+    pub scim_groups: u64,
+    pub scim_tokens: u64,
+}
+
+/// A freshly minted token: the only moment its secret exists outside the client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub id: String,
+    pub label: String,
+    pub token: String,
+    pub created_at: String,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub label: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// The caller behind a valid SCIM token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimPrincipal {
+    /// The token's org, read in the same query as the token.
+    pub org: Org,
+    pub token_id: String,
+    pub label: String,
+}
+
+/// The caller behind a valid admin token: one membership, whose current role decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminPrincipal {
+    /// The membership's org, read in the same query as the token.
+    pub org: Org,
+    pub membership_id: String,
+    pub email: String,
+    pub role: OrgRole,
+    pub state: MembershipState,
+    pub token_id: String,
+}
+
+/// A page of results plus the full match count.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// A cursor-paged admin list.
+#[derive(Debug, Clone)]
+pub struct CursorPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub next: Option<String>,
+}
+
+/// A stored SCIM resource without `id`/`meta` in its JSON (those are rendered from columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRecord {
+    pub id: String,
+    pub resource: Value,
+    pub version: i64,
+    pub created: String,
+    pub last_modified: String,
+    /// Group members (value = SCIM User id, display), when they were asked for.
+    pub members: Option<Vec<MemberRef>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+/// What a list query asks of the store. The filter is translated to SQL by the store (it
+/// knows its columns); a filter it cannot translate is a 400 `invalidFilter`.
+#[derive(Debug, Clone, Copy)]
+pub struct ListSpec<'a> {
+    pub filter: Option<&'a Filter>,
+    pub sort_by: Option<&'a AttrPath>,
+    pub descending: bool,
+    /// 0-based.
+    pub offset: u64,
+    pub limit: u64,
+    pub with_members: bool,
+}
+
+/// A change to a group's member set, applied as row inserts and deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberOp {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    ReplaceAll(Vec<String>),
+}
+
+/// What an update closure decides, given the current record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    /// The new canonical resource (without members, id and meta); `None` keeps it.
+    pub resource: Option<Value>,
+    /// Member-set changes for a group, in order.
+    pub members: Vec<MemberOp>,
+}
+
+/// The result of a write: the record after it (members not loaded), and any member ids that
+/// were skipped because no such user exists in the org.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    pub record: ResourceRecord,
+    pub skipped_members: Vec<String>,
+    pub changed: bool,
+}
+
+/// Persistence for organizations, tokens, SCIM resources and the audit log.
+///
+/// `actor` names who did a write, for the audit log: a SCIM token's label or an admin's email.
+pub trait Store: Clone + Send + Sync + 'static {
+    // Organizations and settings.
+    fn create_org(
+        &self,
+        name: &str,
+        owner_email: &str,
+    ) -> impl Future<Output = StoreResult<(Org, IssuedToken)>> + Send;
+    fn org_by_uid(&self, uid: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+    fn org_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+    fn org_counts(&self, org_id: i64) -> impl Future<Output = StoreResult<OrgCounts>> + Send;
+    fn update_scim_settings(
+        &self,
+        org_id: i64,
+        patch: &ScimSettingsPatch,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<ScimSettings>> + Send;
+
+    // Tokens.
+    fn create_scim_token(
+        &self,
+        org_id: i64,
+        label: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+    /// Mints an admin token for the member of `org_id` with this email; NotFound when the
+    /// email has no membership there. The token's power follows that member's current role.
+    fn create_admin_token(
+        &self,
+        org_id: i64,
+        email: &str,
+        label: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+    fn list_scim_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<TokenInfo>>> + Send;
+    /// Revokes at once; `false` when no live token of that org has this id.
+    fn revoke_scim_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn authenticate_scim(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = StoreResult<Option<ScimPrincipal>>> + Send;
+    fn authenticate_admin(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = StoreResult<Option<AdminPrincipal>>> + Send;
+
+    // SCIM resources.
+    fn get_resource(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        with_members: bool,
+    ) -> impl Future<Output = StoreResult<Option<ResourceRecord>>> + Send;
+    fn list_resources(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        spec: ListSpec<'_>,
+    ) -> impl Future<Output = Result<Page<ResourceRecord>, StoreError>> + Send;
+    /// Creates a user (linking the account of its userName, re-linking a deprovisioned
+    /// membership) or a group with `members`.
+    fn create_resource(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        resource: Value,
+        members: Vec<String>,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send;
+    /// Read-modify-write in one transaction. `load_members` loads a group's members into the
+    /// record that `decide` sees (only a PATCH that needs the whole list asks for it).
+    fn update_resource<F>(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        load_members: bool,
+        actor: &str,
+        decide: F,
+    ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send
+    where
+        F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send;
+    /// Deletes after `check` accepts the current record (If-Match). A user's membership ends
+    /// (state deprovisioned); the account stays.
+    fn delete_resource<F>(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        actor: &str,
+        check: F,
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send;
+}

@@ -1,0 +1,823 @@
+//! The SQLite store: one writer connection (writes serialize, each in a `BEGIN IMMEDIATE`
+//! transaction) and a small pool of readers, which WAL lets run beside the writer.
+
+mod resources;
+
+use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
+use super::*;
+use crate::scim::datetime;
+use serde_json::json;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Versioned migrations, applied in order inside one transaction; `PRAGMA user_version`
+/// records the last one applied.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// last_used_at is refreshed at most this often, so that authenticating is not a write on
+/// every request.
+const LAST_USED_GRANULARITY_MS: i128 = 60_000;
+
+const READERS: u32 = 4;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+pub(crate) type Tx = Transaction<'static, Sqlite>;
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return StoreError::Conflict("a resource with the same unique value already exists".into());
+    }
+    StoreError::Db(e.to_string())
+}
+
+fn connect_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        // NORMAL in WAL mode survives a process crash (the crash test); only power loss can
+        // drop the last commits. Power-loss durability would need FULL.
+        .synchronous(SqliteSynchronous::Normal)
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) and migrates the database at `path`.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let opts = connect_options(path.as_ref());
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(db_err)?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer, reader }),
+        })
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.inner.reader.close().await;
+        self.inner.writer.close().await;
+    }
+
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.inner.reader
+    }
+
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        self.inner
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+    let current: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > latest {
+        return Err(StoreError::Db(format!(
+            "the database is at schema version {current}, newer than this binary knows ({latest})"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        sqlx::raw_sql(*sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(AssertSqlSafe(format!("PRAGMA user_version = {version}")))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn audit(
+    tx: &mut Tx,
+    org_id: i64,
+    actor: &str,
+    action: &str,
+    target: Option<&str>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(org_id)
+    .bind(datetime::now_rfc3339())
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(before.map(|v| v.to_string()))
+    .bind(after.map(|v| v.to_string()))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The account of an email, created if missing (emails match in any case).
+pub(crate) async fn account_for(tx: &mut Tx, email: &str, now: &str) -> StoreResult<i64> {
+    // An upsert that returns the id either way: one statement on the hot create path.
+    sqlx::query_scalar(
+        "INSERT INTO accounts (email, created_at) VALUES (?, ?)
+         ON CONFLICT (email) DO UPDATE SET email = accounts.email
+         RETURNING id",
+    )
+    .bind(email)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)
+}
+
+fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
+    Ok(Org {
+        id: r.try_get("id")?,
+        uid: r.try_get("uid")?,
+        name: r.try_get("name")?,
+        scim: ScimSettings {
+            enabled: r.try_get("scim_enabled")?,
+            sso_role_mapping: r.try_get("sso_role_mapping")?,
+            approval: ApprovalPolicy {
+                provision: r.try_get("approval_provision")?,
+                access_increase: r.try_get("approval_access_increase")?,
+                deprovision: r.try_get("approval_deprovision")?,
+            },
+            user_name_is_email: r.try_get("user_name_is_email")?,
+        },
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const ORG_COLUMNS_O: &str = "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping,
+    o.approval_provision, o.approval_access_increase, o.approval_deprovision,
+    o.user_name_is_email, o.created_at";
+
+const ORG_COLUMNS: &str = "id, uid, name, scim_enabled, sso_role_mapping, approval_provision,
+    approval_access_increase, approval_deprovision, user_name_is_email, created_at";
+
+fn settings_json(s: &ScimSettings) -> Value {
+    json!({
+        "enabled": s.enabled,
+        "sso_role_mapping": s.sso_role_mapping,
+        "approval": {
+            "provision": s.approval.provision,
+            "access_increase": s.approval.access_increase,
+            "deprovision": s.approval.deprovision,
+        },
+        "user_name_is_email": s.user_name_is_email,
+    })
+}
+
+/// Whether a token's last_used_at is older than the refresh granularity.
+fn stale(last_used: Option<&str>, now: datetime::Instant) -> bool {
+    match last_used.and_then(datetime::parse) {
+        Some(t) => now.0 - t.0 >= LAST_USED_GRANULARITY_MS * 1_000_000,
+        None => true,
+    }
+}
+
+impl SqliteStore {
+    async fn touch_token(&self, table: &'static str, id: &str, last_used: Option<&str>) {
+        let now = datetime::now();
+        if !stale(last_used, now) {
+            return;
+        }
+        let sql = match table {
+            "scim_tokens" => "UPDATE scim_tokens SET last_used_at = ? WHERE id = ?",
+            _ => "UPDATE admin_tokens SET last_used_at = ? WHERE id = ?",
+        };
+        // Losing a last-used refresh is harmless; failing the request for it would not be.
+        if let Err(e) = sqlx::query(sql)
+            .bind(datetime::format(now))
+            .bind(id)
+            .execute(&self.inner.writer)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a token's last use");
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
+        let now = datetime::now_rfc3339();
+        let mut tx = self.begin().await?;
+        let uid = secret::new_hex_id(10);
+        let org_id =
+            sqlx::query("INSERT INTO organizations (uid, name, created_at) VALUES (?, ?, ?)")
+                .bind(&uid)
+                .bind(name)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .last_insert_rowid();
+        let account = account_for(&mut tx, owner_email, &now).await?;
+        let membership = secret::new_uuid();
+        sqlx::query(
+            "INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
+             VALUES (?, ?, ?, 'owner', 'active', 'manual', ?, ?)",
+        )
+        .bind(&membership)
+        .bind(org_id)
+        .bind(account)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let (token_id, token, hash) = secret::mint(ADMIN_TOKEN_PREFIX);
+        let label = "owner token (org create)";
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, membership_id, label, secret_hash, created_at, created_by)
+             VALUES (?, ?, ?, ?, ?, 'org create')",
+        )
+        .bind(&token_id)
+        .bind(&membership)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            "org create",
+            "org.create",
+            Some(&uid),
+            None,
+            Some(&json!({"name": name, "owner": owner_email, "admin_token_id": token_id})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        let org = Org {
+            id: org_id,
+            uid,
+            name: name.to_string(),
+            scim: ScimSettings::default(),
+            created_at: now.clone(),
+        };
+        Ok((
+            org,
+            IssuedToken {
+                id: token_id,
+                label: label.to_string(),
+                token,
+                created_at: now,
+            },
+        ))
+    }
+
+    async fn org_by_uid(&self, uid: &str) -> StoreResult<Option<Org>> {
+        let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE uid = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(uid)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        row.map(|r| org_from_row(&r)).transpose().map_err(db_err)
+    }
+
+    async fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
+        let sql =
+            format!("SELECT {ORG_COLUMNS} FROM organizations WHERE name = ? ORDER BY id LIMIT 1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        row.map(|r| org_from_row(&r)).transpose().map_err(db_err)
+    }
+
+    async fn org_counts(&self, org_id: i64) -> StoreResult<OrgCounts> {
+        let row = sqlx::query(
+            "SELECT
+               (SELECT count(*) FROM memberships WHERE org_id = ?1 AND state IN ('active', 'pending')),
+               (SELECT count(*) FROM scim_users WHERE org_id = ?1),
+               (SELECT count(*) FROM scim_groups WHERE org_id = ?1),
+               (SELECT count(*) FROM scim_tokens WHERE org_id = ?1 AND revoked_at IS NULL)",
+        )
+        .bind(org_id)
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        let n = |i: usize| row.try_get::<i64, _>(i).map(|v| v as u64);
+        Ok(OrgCounts {
+            members: n(0).map_err(db_err)?,
+            scim_users: n(1).map_err(db_err)?,
+            scim_groups: n(2).map_err(db_err)?,
+            scim_tokens: n(3).map_err(db_err)?,
+        })
+    }
+
+    async fn update_scim_settings(
+        &self,
+        org_id: i64,
+        patch: &ScimSettingsPatch,
+        actor: &str,
+    ) -> StoreResult<ScimSettings> {
+        let mut tx = self.begin().await?;
+        let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound("organization".into()))?;
+        let before = org_from_row(&row).map_err(db_err)?.scim;
+        let mut after = before;
+        if let Some(v) = patch.enabled {
+            after.enabled = v;
+        }
+        if let Some(v) = patch.sso_role_mapping {
+            after.sso_role_mapping = v;
+        }
+        if let Some(v) = patch.approval_provision {
+            after.approval.provision = v;
+        }
+        if let Some(v) = patch.approval_access_increase {
+            after.approval.access_increase = v;
+        }
+        if let Some(v) = patch.approval_deprovision {
+            after.approval.deprovision = v;
+        }
+        if let Some(v) = patch.user_name_is_email {
+            after.user_name_is_email = v;
+        }
+        if after != before {
+            sqlx::query(
+                "UPDATE organizations SET scim_enabled = ?, sso_role_mapping = ?,
+                   approval_provision = ?, approval_access_increase = ?, approval_deprovision = ?,
+                   user_name_is_email = ?
+                 WHERE id = ?",
+            )
+            .bind(after.enabled)
+            .bind(after.sso_role_mapping)
+            .bind(after.approval.provision)
+            .bind(after.approval.access_increase)
+            .bind(after.approval.deprovision)
+            .bind(after.user_name_is_email)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.settings.update",
+                None,
+                Some(&settings_json(&before)),
+                Some(&settings_json(&after)),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(after)
+    }
+
+    async fn create_scim_token(
+        &self,
+        org_id: i64,
+        label: &str,
+        actor: &str,
+    ) -> StoreResult<IssuedToken> {
+        let now = datetime::now_rfc3339();
+        let (id, token, hash) = secret::mint(SCIM_TOKEN_PREFIX);
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO scim_tokens (id, org_id, label, secret_hash, created_at, created_by)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(org_id)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "scim.token.create",
+            Some(&id),
+            None,
+            Some(&json!({"id": id, "label": label})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(IssuedToken {
+            id,
+            label: label.to_string(),
+            token,
+            created_at: now,
+        })
+    }
+
+    async fn create_admin_token(
+        &self,
+        org_id: i64,
+        email: &str,
+        label: &str,
+        actor: &str,
+    ) -> StoreResult<IssuedToken> {
+        let now = datetime::now_rfc3339();
+        let mut tx = self.begin().await?;
+        let membership: Option<String> = sqlx::query_scalar(
+            "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.org_id = ? AND a.email = ?",
+        )
+        .bind(org_id)
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(membership) = membership else {
+            return Err(StoreError::NotFound(format!(
+                "{email} is not a member of this organization"
+            )));
+        };
+        let (id, token, hash) = secret::mint(ADMIN_TOKEN_PREFIX);
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, membership_id, label, secret_hash, created_at, created_by)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&membership)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "admin_token.create",
+            Some(&id),
+            None,
+            Some(&json!({"id": id, "label": label, "member": membership, "email": email})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(IssuedToken {
+            id,
+            label: label.to_string(),
+            token,
+            created_at: now,
+        })
+    }
+
+    async fn list_scim_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<TokenInfo>> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM scim_tokens WHERE org_id = ? AND revoked_at IS NULL",
+        )
+        .bind(org_id)
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        // The cursor is the rowid of the last item seen: stable while tokens come and go.
+        let after: i64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let rows = sqlx::query(
+            "SELECT rowid, id, label, created_at, last_used_at FROM scim_tokens
+             WHERE org_id = ? AND revoked_at IS NULL AND rowid > ?
+             ORDER BY rowid LIMIT ?",
+        )
+        .bind(org_id)
+        .bind(after)
+        .bind(limit as i64 + 1)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        let mut items = Vec::new();
+        let mut last_rowid = 0i64;
+        for r in rows.iter().take(limit as usize) {
+            last_rowid = r.try_get("rowid").map_err(db_err)?;
+            items.push(TokenInfo {
+                id: r.try_get("id").map_err(db_err)?,
+                label: r.try_get("label").map_err(db_err)?,
+                created_at: r.try_get("created_at").map_err(db_err)?,
+                last_used_at: r.try_get("last_used_at").map_err(db_err)?,
+            });
+        }
+        let next = (rows.len() as u64 > limit).then(|| last_rowid.to_string());
+        Ok(CursorPage {
+            items,
+            total: total as u64,
+            next,
+        })
+    }
+
+    async fn revoke_scim_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let label: Option<String> = sqlx::query_scalar(
+            "SELECT label FROM scim_tokens WHERE id = ? AND org_id = ? AND revoked_at IS NULL",
+        )
+        .bind(token_id)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(label) = label else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE scim_tokens SET revoked_at = ? WHERE id = ?")
+            .bind(datetime::now_rfc3339())
+            .bind(token_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "scim.token.revoke",
+            Some(token_id),
+            Some(&json!({"id": token_id, "label": label})),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn authenticate_scim(&self, token: &str) -> StoreResult<Option<ScimPrincipal>> {
+        let Some((id, presented)) = secret::parse(SCIM_TOKEN_PREFIX, token) else {
+            return Ok(None);
+        };
+        // One query for token and org: authentication runs on every request.
+        let sql = format!(
+            "SELECT t.label AS tok_label, t.secret_hash AS tok_hash, t.last_used_at AS tok_used,
+                    {ORG_COLUMNS_O}
+             FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
+             WHERE t.id = ? AND t.revoked_at IS NULL"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
+        if !secret::verify(presented, &hash) {
+            return Ok(None);
+        }
+        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
+        self.touch_token("scim_tokens", id, last_used.as_deref())
+            .await;
+        Ok(Some(ScimPrincipal {
+            org: org_from_row(&row).map_err(db_err)?,
+            token_id: id.to_string(),
+            label: row.try_get("tok_label").map_err(db_err)?,
+        }))
+    }
+
+    async fn authenticate_admin(&self, token: &str) -> StoreResult<Option<AdminPrincipal>> {
+        let Some((id, presented)) = secret::parse(ADMIN_TOKEN_PREFIX, token) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT t.secret_hash AS tok_hash, t.last_used_at AS tok_used,
+                    m.id AS membership_id, m.role, m.state, a.email, {ORG_COLUMNS_O}
+             FROM admin_tokens t
+             JOIN memberships m ON m.id = t.membership_id
+             JOIN accounts a ON a.id = m.account_id
+             JOIN organizations o ON o.id = m.org_id
+             WHERE t.id = ? AND t.revoked_at IS NULL"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
+        if !secret::verify(presented, &hash) {
+            return Ok(None);
+        }
+        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
+        self.touch_token("admin_tokens", id, last_used.as_deref())
+            .await;
+        let role: String = row.try_get("role").map_err(db_err)?;
+        let state: String = row.try_get("state").map_err(db_err)?;
+        Ok(Some(AdminPrincipal {
+            org: org_from_row(&row).map_err(db_err)?,
+            membership_id: row.try_get("membership_id").map_err(db_err)?,
+            email: row.try_get("email").map_err(db_err)?,
+            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
+            state: MembershipState::parse(&state).unwrap_or(MembershipState::Removed),
+            token_id: id.to_string(),
+        }))
+    }
+
+    async fn get_resource(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<ResourceRecord>> {
+        resources::get(self, kind, org_id, id, with_members).await
+    }
+
+    async fn list_resources(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        spec: ListSpec<'_>,
+    ) -> StoreResult<Page<ResourceRecord>> {
+        resources::list(self, kind, org_id, spec).await
+    }
+
+    async fn create_resource(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        resource: Value,
+        members: Vec<String>,
+        actor: &str,
+    ) -> StoreResult<WriteOutcome> {
+        resources::create(self, kind, org_id, resource, members, actor).await
+    }
+
+    async fn update_resource<F>(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        load_members: bool,
+        actor: &str,
+        decide: F,
+    ) -> StoreResult<WriteOutcome>
+    where
+        F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send,
+    {
+        resources::update(self, kind, org_id, id, load_members, actor, decide).await
+    }
+
+    async fn delete_resource<F>(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        actor: &str,
+        check: F,
+    ) -> StoreResult<()>
+    where
+        F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send,
+    {
+        resources::delete(self, kind, org_id, id, actor, check).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_run_once_and_a_reopen_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested-new.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (org, _) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let v: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.last().unwrap().0);
+        store.close().await;
+        let store = SqliteStore::open(&path).await.unwrap();
+        let again = store.org_by_uid(&org.uid).await.unwrap().unwrap();
+        assert_eq!(again, org);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_database_newer_than_the_binary_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        sqlx::query("PRAGMA user_version = 999")
+            .execute(&store.inner.writer)
+            .await
+            .unwrap();
+        store.close().await;
+        let err = SqliteStore::open(&path).await.unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn journal_is_wal_and_foreign_keys_are_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("p.db")).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        store.close().await;
+    }
+
+    #[test]
+    fn last_used_refreshes_at_most_once_a_minute() {
+        let now = datetime::parse("2026-01-01T00:10:00Z").unwrap();
+        assert!(stale(None, now));
+        assert!(stale(Some("2026-01-01T00:09:00.000Z"), now));
+        assert!(!stale(Some("2026-01-01T00:09:30.000Z"), now));
+        assert!(stale(Some("garbage"), now));
+    }
+
+    #[tokio::test]
+    async fn scim_tokens_authenticate_until_revoked_and_only_with_the_right_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let (org, admin) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let t = store
+            .create_scim_token(org.id, "okta", "o@acme.example")
+            .await
+            .unwrap();
+        let p = store.authenticate_scim(&t.token).await.unwrap().unwrap();
+        assert_eq!((p.org.id, p.label.as_str()), (org.id, "okta"));
+        assert!(
+            store
+                .authenticate_scim(&admin.token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let a = store
+            .authenticate_admin(&admin.token)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.role, OrgRole::Owner);
+        assert_eq!(a.email, "o@acme.example");
+        assert!(store.revoke_scim_token(org.id, &t.id, "o").await.unwrap());
+        assert!(store.authenticate_scim(&t.token).await.unwrap().is_none());
+        assert!(!store.revoke_scim_token(org.id, &t.id, "o").await.unwrap());
+        store.close().await;
+    }
+}

@@ -1,0 +1,887 @@
+//! SCIM Users and Groups in SQLite. A resource row keeps the canonical JSON plus promoted
+//! columns (userName, externalId, displayName, active) for uniqueness, filters and sorting;
+//! group members are rows of `group_members`.
+
+use super::{SqliteStore, Tx, account_for, audit, db_err};
+use crate::scim::datetime;
+use crate::scim::filter::Filter;
+use crate::scim::filter::{JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
+use crate::scim::path::AttrPath;
+use crate::scim::schema::{self, AttrType, ResourceTypeDef};
+use crate::scim::{ScimError, ScimResult};
+use crate::store::secret;
+use crate::store::*;
+use serde_json::{Value, json};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::{BTreeSet, HashSet};
+
+fn table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "scim_users",
+        Kind::Group => "scim_groups",
+    }
+}
+
+fn rt(kind: Kind) -> &'static ResourceTypeDef {
+    match kind {
+        Kind::User => &schema::USER,
+        Kind::Group => &schema::GROUP,
+    }
+}
+
+const COLUMNS: &str = "r.id, r.resource, r.version, r.created_at, r.last_modified";
+
+fn record_from_row(r: &SqliteRow) -> StoreResult<ResourceRecord> {
+    let text: String = r.try_get("resource").map_err(db_err)?;
+    let resource = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Db(format!("stored resource is not JSON: {e}")))?;
+    Ok(ResourceRecord {
+        id: r.try_get("id").map_err(db_err)?,
+        resource,
+        version: r.try_get("version").map_err(db_err)?,
+        created: r.try_get("created_at").map_err(db_err)?,
+        last_modified: r.try_get("last_modified").map_err(db_err)?,
+        members: None,
+    })
+}
+
+async fn load_members<'e, E>(exec: E, group_id: &str) -> StoreResult<Vec<MemberRef>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    // Ids only: members render as value, $ref and type, so no join is needed even for a
+    // group of 100,000.
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id")
+            .bind(group_id)
+            .fetch_all(exec)
+            .await
+            .map_err(db_err)?;
+    Ok(ids
+        .into_iter()
+        .map(|id| MemberRef { id, display: None })
+        .collect())
+}
+
+pub(crate) async fn get(
+    store: &SqliteStore,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    with_members: bool,
+) -> StoreResult<Option<ResourceRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {} r WHERE r.org_id = ? AND r.id = ?",
+        table(kind)
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut rec = record_from_row(&row)?;
+    if kind == Kind::Group && with_members {
+        rec.members = Some(load_members(store.reader(), id).await?);
+    }
+    Ok(Some(rec))
+}
+
+/// The SQL expression and bound JSON path (if any) that a sortBy path sorts on.
+fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>)> {
+    let rt = rt(kind);
+    let Some((attr, ext)) = rt.resolve(path.urn.as_deref(), &path.name) else {
+        return Err(ScimError::invalid_value(format!(
+            "sortBy: unknown attribute '{path}'"
+        )));
+    };
+    let sub = match &path.sub_attr {
+        Some(s) => Some(attr.sub(s).ok_or_else(|| {
+            ScimError::invalid_value(format!("sortBy: unknown attribute '{path}'"))
+        })?),
+        None => None,
+    };
+    let nocase = |col: &str, case_exact: bool| {
+        if case_exact {
+            col.to_string()
+        } else {
+            format!("{col} COLLATE NOCASE")
+        }
+    };
+    if ext.is_none() {
+        match (attr.name, sub.map(|s| s.name)) {
+            ("id", None) => return Ok(("r.id".into(), None)),
+            ("userName", None) if kind == Kind::User => return Ok(("r.user_name".into(), None)),
+            ("displayName", None) => return Ok((nocase("r.display_name", false), None)),
+            ("externalId", None) => return Ok(("r.external_id".into(), None)),
+            ("meta", Some("created")) => return Ok(("r.created_at".into(), None)),
+            ("meta", Some("lastModified")) => return Ok(("r.last_modified".into(), None)),
+            ("meta", _) => return Ok(("r.id".into(), None)),
+            _ => {}
+        }
+    }
+    let mut json_path = String::from("$");
+    if let Some(ext) = ext {
+        json_path.push_str(&format!(".\"{}\"", ext.id));
+    }
+    json_path.push_str(&format!(".\"{}\"", attr.name));
+    // Multi-valued attributes sort by their first value (primary values come first in
+    // canonical form where the client sent them so).
+    if attr.multi_valued {
+        json_path.push_str("[0]");
+    }
+    let leaf = match sub {
+        Some(s) => {
+            json_path.push_str(&format!(".\"{}\"", s.name));
+            s
+        }
+        None if attr.ty == AttrType::Complex => {
+            if attr.sub("value").is_some() {
+                json_path.push_str(".\"value\"");
+            }
+            attr.sub("value").unwrap_or(attr)
+        }
+        None => attr,
+    };
+    let textual = leaf.ty.is_textual();
+    let expr = nocase("json_extract(r.resource, ?)", !textual || leaf.case_exact);
+    Ok((expr, Some(json_path)))
+}
+
+const USER_COLUMNS: &[(&str, &str)] = &[
+    ("id", "r.id"),
+    ("userName", "r.user_name"),
+    ("externalId", "r.external_id"),
+    ("displayName", "r.display_name"),
+    ("meta.created", "r.created_at"),
+    ("meta.lastModified", "r.last_modified"),
+];
+
+const GROUP_COLUMNS: &[(&str, &str)] = &[
+    ("id", "r.id"),
+    ("displayName", "r.display_name"),
+    ("externalId", "r.external_id"),
+    ("meta.created", "r.created_at"),
+    ("meta.lastModified", "r.last_modified"),
+];
+
+const GROUP_TABLES: &[TableAttr<'static>] = &[TableAttr {
+    attr: "members",
+    from: "group_members gm",
+    correlate: "gm.group_id = r.id",
+    element: "gm.user_id",
+    subs: &[("value", "gm.user_id")],
+}];
+
+/// Translates a filter into a WHERE fragment over the row alias `r`: promoted columns where
+/// they exist (indexed, NOCASE for userName), JSON extracts otherwise, and member rows for
+/// `members`.
+fn translate(kind: Kind, filter: &Filter) -> ScimResult<SqlWhere> {
+    let mapping = match kind {
+        Kind::User => JsonMapping {
+            doc: "r.resource",
+            columns: USER_COLUMNS,
+            tables: &[],
+            row_alias: "je",
+        },
+        Kind::Group => JsonMapping {
+            doc: "r.resource",
+            columns: GROUP_COLUMNS,
+            tables: GROUP_TABLES,
+            row_alias: "je",
+        },
+    };
+    to_sql(filter, rt(kind), &mapping)
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    params: &[SqlParam],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    for p in params {
+        q = match p {
+            SqlParam::Null => q.bind(None::<String>),
+            SqlParam::Bool(b) => q.bind(*b),
+            SqlParam::Int(i) => q.bind(*i),
+            SqlParam::Real(f) => q.bind(*f),
+            SqlParam::Text(s) => q.bind(s.clone()),
+        };
+    }
+    q
+}
+
+pub(crate) async fn list(
+    store: &SqliteStore,
+    kind: Kind,
+    org_id: i64,
+    spec: ListSpec<'_>,
+) -> StoreResult<Page<ResourceRecord>> {
+    let mut where_sql = String::from("r.org_id = ?");
+    let mut params = vec![SqlParam::Int(org_id)];
+    if let Some(f) = spec.filter {
+        let w = translate(kind, f)?;
+        where_sql.push_str(" AND (");
+        where_sql.push_str(&w.sql);
+        where_sql.push(')');
+        params.extend(w.params);
+    }
+    let count_sql = format!("SELECT count(*) FROM {} r WHERE {where_sql}", table(kind));
+    let total: i64 = bind_all(sqlx::query(AssertSqlSafe(count_sql)), &params)
+        .fetch_one(store.reader())
+        .await
+        .map_err(db_err)?
+        .try_get(0)
+        .map_err(db_err)?;
+    if spec.limit == 0 || spec.offset >= total as u64 {
+        return Ok(Page {
+            items: Vec::new(),
+            total: total as u64,
+        });
+    }
+    // Ties break on id so that pages are stable; missing values sort last either way.
+    let mut order = String::new();
+    if let Some(path) = spec.sort_by {
+        let (expr, json_path) = sort_expr(kind, path)?;
+        let dir = if spec.descending { " DESC" } else { "" };
+        match json_path {
+            Some(p) => {
+                order.push_str(&format!(
+                    "json_extract(r.resource, ?) IS NULL, {expr}{dir}, "
+                ));
+                params.push(SqlParam::Text(p.clone()));
+                params.push(SqlParam::Text(p));
+            }
+            // Columns that are never NULL sort on the column alone, so an index can serve.
+            None if matches!(
+                expr.as_str(),
+                "r.id" | "r.user_name" | "r.created_at" | "r.last_modified"
+            ) =>
+            {
+                order.push_str(&format!("{expr}{dir}, "))
+            }
+            None => order.push_str(&format!("{expr} IS NULL, {expr}{dir}, ")),
+        }
+    }
+    order.push_str("r.id");
+    params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
+    params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {} r WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
+        table(kind)
+    );
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &params)
+        .fetch_all(store.reader())
+        .await
+        .map_err(db_err)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut rec = record_from_row(row)?;
+        if kind == Kind::Group && spec.with_members {
+            rec.members = Some(load_members(store.reader(), &rec.id).await?);
+        }
+        items.push(rec);
+    }
+    Ok(Page {
+        items,
+        total: total as u64,
+    })
+}
+
+/// The promoted columns of a canonical resource.
+struct Promoted {
+    name: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    active: bool,
+}
+
+fn promoted(kind: Kind, resource: &Value) -> StoreResult<Promoted> {
+    let text = |k: &str| resource.get(k).and_then(Value::as_str).map(str::to_string);
+    let name = match kind {
+        Kind::User => text("userName"),
+        Kind::Group => text("displayName"),
+    };
+    let Some(name) = name.filter(|n| !n.trim().is_empty()) else {
+        let attr = match kind {
+            Kind::User => "userName",
+            Kind::Group => "displayName",
+        };
+        return Err(StoreError::Rejected(ScimError::invalid_value(format!(
+            "{attr} is required"
+        ))));
+    };
+    Ok(Promoted {
+        name,
+        external_id: text("externalId"),
+        display_name: text("displayName"),
+        active: resource
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    })
+}
+
+fn state_for(active: bool) -> MembershipState {
+    if active {
+        MembershipState::Active
+    } else {
+        MembershipState::Deprovisioned
+    }
+}
+
+async fn user_name_taken(
+    tx: &mut Tx,
+    org_id: i64,
+    user_name: &str,
+    except: Option<&str>,
+) -> StoreResult<bool> {
+    let other: Option<String> =
+        sqlx::query_scalar("SELECT id FROM scim_users WHERE org_id = ? AND user_name = ?")
+            .bind(org_id)
+            .bind(user_name)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    Ok(other.is_some_and(|id| Some(id.as_str()) != except))
+}
+
+fn taken(user_name: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "userName '{user_name}' is already in use in this organization"
+    ))
+}
+
+/// Result of applying member operations.
+#[derive(Default)]
+struct MemberDelta {
+    added: Vec<String>,
+    removed: Vec<String>,
+    removed_count: u64,
+    skipped: Vec<String>,
+}
+
+impl MemberDelta {
+    fn changed(&self) -> bool {
+        !self.added.is_empty() || self.removed_count > 0
+    }
+    fn to_json(&self) -> Value {
+        json!({
+            "added": self.added,
+            "removed": self.removed,
+            "removed_count": self.removed_count,
+        })
+    }
+}
+
+async fn add_members(
+    tx: &mut Tx,
+    org_id: i64,
+    group_id: &str,
+    ids: &[String],
+    delta: &mut MemberDelta,
+) -> StoreResult<()> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        let r = sqlx::query(
+            "INSERT OR IGNORE INTO group_members (group_id, user_id)
+             SELECT ?, id FROM scim_users WHERE org_id = ? AND id = ?",
+        )
+        .bind(group_id)
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        if r.rows_affected() > 0 {
+            delta.added.push(id.clone());
+            continue;
+        }
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM scim_users WHERE org_id = ? AND id = ?")
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        if exists.is_none() {
+            delta.skipped.push(id.clone());
+        }
+    }
+    Ok(())
+}
+
+async fn remove_members(
+    tx: &mut Tx,
+    group_id: &str,
+    ids: &[String],
+    delta: &mut MemberDelta,
+) -> StoreResult<()> {
+    for id in ids {
+        let r = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+            .bind(group_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        if r.rows_affected() > 0 {
+            delta.removed.push(id.clone());
+            delta.removed_count += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_member_ops(
+    tx: &mut Tx,
+    org_id: i64,
+    group_id: &str,
+    ops: &[MemberOp],
+) -> StoreResult<MemberDelta> {
+    let mut delta = MemberDelta::default();
+    for op in ops {
+        match op {
+            MemberOp::Add(ids) => add_members(tx, org_id, group_id, ids, &mut delta).await?,
+            MemberOp::Remove(ids) => remove_members(tx, group_id, ids, &mut delta).await?,
+            MemberOp::RemoveAll => {
+                let r = sqlx::query("DELETE FROM group_members WHERE group_id = ?")
+                    .bind(group_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                delta.removed_count += r.rows_affected();
+            }
+            MemberOp::ReplaceAll(ids) => {
+                // Touch only the difference, so a PUT that repeats the member list rewrites
+                // nothing.
+                let current: Vec<String> =
+                    sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = ?")
+                        .bind(group_id)
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+                let gone: Vec<String> = current
+                    .iter()
+                    .filter(|c| !wanted.contains(c.as_str()))
+                    .cloned()
+                    .collect();
+                remove_members(tx, group_id, &gone, &mut delta).await?;
+                let have: HashSet<&str> = current.iter().map(String::as_str).collect();
+                let new: Vec<String> = ids
+                    .iter()
+                    .filter(|i| !have.contains(i.as_str()))
+                    .cloned()
+                    .collect();
+                add_members(tx, org_id, group_id, &new, &mut delta).await?;
+            }
+        }
+    }
+    Ok(delta)
+}
+
+async fn audit_skipped(
+    tx: &mut Tx,
+    org_id: i64,
+    actor: &str,
+    group_id: &str,
+    skipped: &[String],
+) -> StoreResult<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    audit(
+        tx,
+        org_id,
+        actor,
+        "scim.group.members_skipped",
+        Some(group_id),
+        None,
+        Some(&json!({"reason": "no such user in this organization", "skipped": skipped})),
+    )
+    .await
+}
+
+pub(crate) async fn create(
+    store: &SqliteStore,
+    kind: Kind,
+    org_id: i64,
+    resource: Value,
+    members: Vec<String>,
+    actor: &str,
+) -> StoreResult<WriteOutcome> {
+    let p = promoted(kind, &resource)?;
+    let now = datetime::now_rfc3339();
+    let text = resource.to_string();
+    let mut tx = store.begin().await?;
+    let mut skipped = Vec::new();
+    let id = match kind {
+        Kind::User => {
+            let account = account_for(&mut tx, &p.name, &now).await?;
+            // Provisioning the same email again links the same account and the same
+            // membership, so the SCIM User keeps its id across a deprovision. Memberships made
+            // outside SCIM (the owner) keep their state: the IdP cannot lock the owner out.
+            let id: String = sqlx::query_scalar(
+                "INSERT INTO memberships
+                   (id, org_id, account_id, role, state, source, created_at, updated_at)
+                 VALUES (?, ?, ?, 'member', ?, 'scim', ?, ?)
+                 ON CONFLICT (org_id, account_id)
+                   DO UPDATE SET state = CASE WHEN memberships.source = 'scim'
+                       THEN excluded.state ELSE memberships.state END,
+                     updated_at = excluded.updated_at
+                 RETURNING id",
+            )
+            .bind(secret::new_uuid())
+            .bind(org_id)
+            .bind(account)
+            .bind(state_for(p.active).as_str())
+            .bind(&now)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            // The UNIQUE (org, userName) constraint decides duplicates, racing creates
+            // included; the transaction rolls back with the membership change.
+            sqlx::query(
+                "INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
+                   resource, version, created_at, last_modified)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(&p.name)
+            .bind(&p.external_id)
+            .bind(&p.display_name)
+            .bind(p.active)
+            .bind(&text)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict(_) => taken(&p.name),
+                other => other,
+            })?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.user.create",
+                Some(&id),
+                None,
+                Some(&resource),
+            )
+            .await?;
+            id
+        }
+        Kind::Group => {
+            let id = secret::new_uuid();
+            sqlx::query(
+                "INSERT INTO scim_groups (id, org_id, display_name, external_id, resource,
+                   version, created_at, last_modified)
+                 VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(&p.name)
+            .bind(&p.external_id)
+            .bind(&text)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let mut delta = MemberDelta::default();
+            add_members(&mut tx, org_id, &id, &members, &mut delta).await?;
+            let mut after = resource.clone();
+            after["members_added"] = json!(delta.added);
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.group.create",
+                Some(&id),
+                None,
+                Some(&after),
+            )
+            .await?;
+            audit_skipped(&mut tx, org_id, actor, &id, &delta.skipped).await?;
+            skipped = delta.skipped;
+            id
+        }
+    };
+    tx.commit().await.map_err(db_err)?;
+    Ok(WriteOutcome {
+        record: ResourceRecord {
+            id,
+            resource,
+            version: 1,
+            created: now.clone(),
+            last_modified: now,
+            members: None,
+        },
+        skipped_members: skipped,
+        changed: true,
+    })
+}
+
+async fn current(tx: &mut Tx, kind: Kind, org_id: i64, id: &str) -> StoreResult<ResourceRecord> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {} r WHERE r.org_id = ? AND r.id = ?",
+        table(kind)
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    match row {
+        Some(r) => record_from_row(&r),
+        None => Err(StoreError::NotFound(format!(
+            "{} {id} not found",
+            rt(kind).name
+        ))),
+    }
+}
+
+/// Re-links a membership to the account of a new userName.
+async fn relink_account(
+    tx: &mut Tx,
+    org_id: i64,
+    membership_id: &str,
+    user_name: &str,
+    now: &str,
+) -> StoreResult<()> {
+    let account = account_for(tx, user_name, now).await?;
+    let other: Option<String> =
+        sqlx::query_scalar("SELECT id FROM memberships WHERE org_id = ? AND account_id = ?")
+            .bind(org_id)
+            .bind(account)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    match other {
+        Some(o) if o != membership_id => Err(taken(user_name)),
+        Some(_) => Ok(()),
+        None => {
+            sqlx::query("UPDATE memberships SET account_id = ?, updated_at = ? WHERE id = ?")
+                .bind(account)
+                .bind(now)
+                .bind(membership_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn update<F>(
+    store: &SqliteStore,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    load: bool,
+    actor: &str,
+    decide: F,
+) -> StoreResult<WriteOutcome>
+where
+    F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send,
+{
+    let mut tx = store.begin().await?;
+    let mut rec = current(&mut tx, kind, org_id, id).await?;
+    if kind == Kind::Group && load {
+        rec.members = Some(load_members(&mut *tx, id).await?);
+    }
+    let change = decide(&rec)?;
+    let now = datetime::now_rfc3339();
+    let new_resource = change.resource.filter(|r| *r != rec.resource);
+    let mut delta = MemberDelta::default();
+    if kind == Kind::Group && !change.members.is_empty() {
+        delta = apply_member_ops(&mut tx, org_id, id, &change.members).await?;
+    }
+    let changed = new_resource.is_some() || delta.changed();
+    if let Some(new) = &new_resource {
+        let p = promoted(kind, new)?;
+        match kind {
+            Kind::User => {
+                let old = promoted(kind, &rec.resource)?;
+                if !old.name.eq_ignore_ascii_case(&p.name) {
+                    if user_name_taken(&mut tx, org_id, &p.name, Some(id)).await? {
+                        return Err(taken(&p.name));
+                    }
+                    relink_account(&mut tx, org_id, id, &p.name, &now).await?;
+                }
+                if old.active != p.active {
+                    sqlx::query(
+                        "UPDATE memberships SET state = ?, updated_at = ?
+                         WHERE id = ? AND source = 'scim'",
+                    )
+                    .bind(state_for(p.active).as_str())
+                    .bind(&now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "UPDATE scim_users SET user_name = ?, external_id = ?, display_name = ?,
+                       active = ?, resource = ?, version = version + 1, last_modified = ?
+                     WHERE id = ?",
+                )
+                .bind(&p.name)
+                .bind(&p.external_id)
+                .bind(&p.display_name)
+                .bind(p.active)
+                .bind(new.to_string())
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            Kind::Group => {
+                sqlx::query(
+                    "UPDATE scim_groups SET display_name = ?, external_id = ?, resource = ?,
+                       version = version + 1, last_modified = ?
+                     WHERE id = ?",
+                )
+                .bind(&p.name)
+                .bind(&p.external_id)
+                .bind(new.to_string())
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+        }
+    } else if changed {
+        sqlx::query("UPDATE scim_groups SET version = version + 1, last_modified = ? WHERE id = ?")
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    if changed {
+        let action = match kind {
+            Kind::User => "scim.user.update",
+            Kind::Group => "scim.group.update",
+        };
+        let mut after = new_resource.clone().unwrap_or_else(|| rec.resource.clone());
+        if kind == Kind::Group
+            && let Some(obj) = after.as_object_mut()
+        {
+            obj.insert("members_changed".into(), delta.to_json());
+        }
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            action,
+            Some(id),
+            Some(&rec.resource),
+            Some(&after),
+        )
+        .await?;
+    }
+    audit_skipped(&mut tx, org_id, actor, id, &delta.skipped).await?;
+    tx.commit().await.map_err(db_err)?;
+    let version = if changed {
+        rec.version + 1
+    } else {
+        rec.version
+    };
+    Ok(WriteOutcome {
+        record: ResourceRecord {
+            id: id.to_string(),
+            resource: new_resource.unwrap_or(rec.resource),
+            version,
+            created: rec.created,
+            last_modified: if changed { now } else { rec.last_modified },
+            members: None,
+        },
+        skipped_members: delta.skipped,
+        changed,
+    })
+}
+
+pub(crate) async fn delete<F>(
+    store: &SqliteStore,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    actor: &str,
+    check: F,
+) -> StoreResult<()>
+where
+    F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send,
+{
+    let mut tx = store.begin().await?;
+    let rec = current(&mut tx, kind, org_id, id).await?;
+    check(&rec)?;
+    let now = datetime::now_rfc3339();
+    match kind {
+        Kind::User => {
+            // The groups that lose this member change too: their versions move.
+            sqlx::query(
+                "UPDATE scim_groups SET version = version + 1, last_modified = ?
+                 WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?)",
+            )
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            sqlx::query("DELETE FROM scim_users WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(
+                "UPDATE memberships SET state = 'deprovisioned', updated_at = ?
+                 WHERE id = ? AND source = 'scim'",
+            )
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.user.delete",
+                Some(id),
+                Some(&rec.resource),
+                None,
+            )
+            .await?;
+        }
+        Kind::Group => {
+            sqlx::query("DELETE FROM scim_groups WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.group.delete",
+                Some(id),
+                Some(&rec.resource),
+                None,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}

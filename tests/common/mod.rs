@@ -1,0 +1,262 @@
+//! Black-box harness: a real server on 127.0.0.1 port 0 over a temp SQLite database, driven
+//! with reqwest.
+#![allow(dead_code)]
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder};
+use scimdesk::server::{ServerConfig, run_server};
+use scimdesk::store::{SqliteStore, Store};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A running server. Stop it with [`Server::stop`] to shut down gracefully.
+pub struct Server {
+    pub base: String,
+    pub store: SqliteStore,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    pub async fn start(db: &Path) -> Server {
+        let store = SqliteStore::open(db).await.expect("open store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_server(
+            listener,
+            store.clone(),
+            ServerConfig::default(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Server {
+            base,
+            store,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+        self.store.close().await;
+    }
+}
+
+/// An organization with SCIM enabled and a SCIM token.
+#[derive(Debug, Clone)]
+pub struct OrgCreds {
+    pub uid: String,
+    pub admin_token: String,
+    pub scim_token: String,
+}
+
+/// A fresh database, a running server and one org ready for SCIM.
+pub struct Env {
+    pub dir: TempDir,
+    pub db: PathBuf,
+    pub server: Server,
+    pub org: OrgCreds,
+    pub http: Client,
+}
+
+pub fn client() -> Client {
+    Client::builder().no_proxy().build().expect("client")
+}
+
+impl Env {
+    pub async fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("scimdesk.db");
+        let server = Server::start(&db).await;
+        let http = client();
+        let org = new_org(&server, &http, "Acme", "owner@acme.example").await;
+        Env {
+            dir,
+            db,
+            server,
+            org,
+            http,
+        }
+    }
+
+    pub fn scim_url(&self, path: &str) -> String {
+        scim_url(&self.server, &self.org.uid, path)
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        admin_url(&self.server, &self.org.uid, path)
+    }
+
+    /// A SCIM request with this org's token.
+    pub fn scim(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.scim_url(path))
+            .bearer_auth(&self.org.scim_token)
+    }
+
+    /// An admin request with the owner's token.
+    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.admin_url(path))
+            .bearer_auth(&self.org.admin_token)
+    }
+
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let r = send(self.scim(Method::POST, "/Users").json(&user(user_name))).await;
+        assert_eq!(r.status, 201, "create {user_name}: {}", r.body);
+        r.body
+    }
+
+    pub async fn create_group(&self, name: &str, members: &[&str]) -> Value {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let r = send(self.scim(Method::POST, "/Groups").json(&json!({
+            "schemas": [GROUP_SCHEMA],
+            "displayName": name,
+            "members": members,
+        })))
+        .await;
+        assert_eq!(r.status, 201, "create group {name}: {}", r.body);
+        r.body
+    }
+
+    /// Rows of the audit log, oldest first: (actor, action, target, after).
+    pub async fn audit(&self) -> Vec<(String, String, Option<String>, Option<Value>)> {
+        use sqlx::Row;
+        let pool = sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new().filename(&self.db),
+        )
+        .await
+        .expect("open db");
+        let rows = sqlx::query("SELECT actor, action, target, after FROM audit_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("audit rows");
+        pool.close().await;
+        rows.iter()
+            .map(|r| {
+                let after: Option<String> = r.get("after");
+                (
+                    r.get("actor"),
+                    r.get("action"),
+                    r.get("target"),
+                    after.map(|a| serde_json::from_str(&a).unwrap()),
+                )
+            })
+            .collect()
+    }
+}
+
+pub fn scim_url(server: &Server, org_uid: &str, path: &str) -> String {
+    format!("{}/scim/v2.0/organizations/{org_uid}{path}", server.base)
+}
+
+pub fn admin_url(server: &Server, org_uid: &str, path: &str) -> String {
+    format!("{}/admin/v1/organizations/{org_uid}{path}", server.base)
+}
+
+/// Creates an org through the store (as `org create` does), then enables SCIM and mints a
+/// SCIM token through the admin API.
+pub async fn new_org(server: &Server, http: &Client, name: &str, owner: &str) -> OrgCreds {
+    let (org, admin) = server.store.create_org(name, owner).await.expect("org");
+    let r = send(
+        http.patch(admin_url(server, &org.uid, "/scim"))
+            .bearer_auth(&admin.token)
+            .json(&json!({"enabled": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        http.post(admin_url(server, &org.uid, "/scim/tokens"))
+            .bearer_auth(&admin.token)
+            .json(&json!({"label": "test-idp"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    OrgCreds {
+        uid: org.uid,
+        admin_token: admin.token,
+        scim_token: r.body["token"].as_str().unwrap().to_string(),
+    }
+}
+
+pub fn user(user_name: &str) -> Value {
+    json!({
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"givenName": "Given", "familyName": "Family"},
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+        "active": true,
+    })
+}
+
+pub fn patch_op(ops: Value) -> Value {
+    json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a SCIM error document with this status (and scimType when given).
+    pub fn assert_scim_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "error content type"
+        );
+        assert_eq!(
+            self.body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert_eq!(self.body["status"], status.to_string());
+        if let Some(t) = scim_type {
+            assert_eq!(self.body["scimType"], t, "body: {}", self.body);
+        }
+    }
+}
+
+pub async fn send(rb: RequestBuilder) -> Resp {
+    let resp = rb.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    // Nothing a client sends may cause a 500: every test checks it on every response.
+    assert_ne!(status, 500, "a 500 from the server");
+    let bytes = resp.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
