@@ -112,6 +112,11 @@ fn random_user(rng: &mut Rng, n: usize) -> Value {
         meta.insert("lastModified".into(), json!(rng.pick(ds)));
     }
     u.insert("meta".into(), Value::Object(meta));
+    let mut schemas = vec![json!("urn:ietf:params:scim:schemas:core:2.0:User")];
+    if rng.chance(50) {
+        schemas.push(json!(ENTERPRISE_USER_SCHEMA_ID));
+    }
+    u.insert("schemas".into(), Value::Array(schemas));
     if rng.chance(60) {
         let mut ext = Map::new();
         if rng.chance(70) {
@@ -350,6 +355,11 @@ async fn hand_picked_filters_agree() {
         r#"emails[primary eq null]"#,
         r#"emails[type ne null and not (value ne null)]"#,
         r#"name ne null"#,
+        // A value filter on a single-valued complex attribute.
+        r#"name[givenName sw "a" or not (familyName pr)]"#,
+        r#"not (name[givenName ne "alice"])"#,
+        r#"schemas eq "URN:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+        r#"schemas ne "urn:ietf:params:scim:schemas:core:2.0:User""#,
     ] {
         let filter = parse_filter(text).unwrap();
         assert_eq!(

@@ -58,10 +58,23 @@ impl Resolved {
     }
 }
 
+/// `schemas` is not in the schema tables (resources carry it structurally), yet RFC 7644
+/// §3.4.2.2 lets clients filter on it: `schemas eq "urn:...:enterprise:2.0:User"`.
+static SCHEMAS_ATTR: AttributeDef = AttributeDef::string("schemas", "The resource's schema URIs.")
+    .of_type(AttrType::Reference)
+    .multi();
+
 /// Resolve a path of a filter on a resource of type `rt`.
 pub fn resolve(path: &AttrPath, rt: &ResourceTypeDef) -> Option<Resolved> {
     if path.is_schema() {
         return None;
+    }
+    if path.urn.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("schemas") {
+        return Some(Resolved {
+            extension: None,
+            attr: &SCHEMAS_ATTR,
+            sub: None,
+        });
     }
     let (attr, extension) = rt.resolve(path.urn.as_deref(), &path.name)?;
     let sub = match &path.sub_attr {
@@ -562,6 +575,26 @@ mod tests {
         assert!(!m(r#"(userName eq "x" or active eq true) and title pr"#));
         assert!(m(r#"userName eq "x" and title pr or active eq true"#));
         assert!(!m(r#"userName eq "x" and (title pr or active eq true)"#));
+    }
+
+    #[test]
+    fn filters_on_schemas_match_any_uri_in_any_case() {
+        let mut u = user();
+        u["schemas"] = json!([
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ]);
+        let run = |f: &str| {
+            let f = parse_filter(f).unwrap();
+            validate(&f, &USER).unwrap();
+            matches(&f, &u, &USER)
+        };
+        assert!(run(
+            r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user""#
+        ));
+        assert!(run(r#"SCHEMAS co "enterprise""#));
+        assert!(!run(r#"schemas eq "urn:x""#));
+        assert!(!m(r#"schemas co "enterprise""#));
     }
 
     #[test]

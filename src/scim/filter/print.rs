@@ -91,3 +91,43 @@ impl Display for Filter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scim::filter::parse_filter;
+
+    fn canon(s: &str) -> String {
+        parse_filter(s).unwrap().to_string()
+    }
+
+    #[test]
+    fn prints_lower_case_operators_and_only_needed_parentheses() {
+        assert_eq!(
+            canon(r#"userName EQ "x" AND (title PR OR Active Eq TRUE)"#),
+            r#"userName eq "x" and (title pr or Active eq true)"#
+        );
+        assert_eq!(
+            canon(r#"((a eq 1) or (b eq 2)) or c eq 3"#),
+            "a eq 1 or b eq 2 or c eq 3"
+        );
+        assert_eq!(
+            canon(r#"a eq 1 or (b eq 2 or c eq 3)"#),
+            "a eq 1 or (b eq 2 or c eq 3)"
+        );
+        assert_eq!(canon(r#"not(a pr)"#), "not (a pr)");
+        assert_eq!(
+            canon(r#"emails[type eq "work" or primary eq true] and x eq null"#),
+            r#"emails[type eq "work" or primary eq true] and x eq null"#
+        );
+    }
+
+    #[test]
+    fn prints_strings_as_json() {
+        assert_eq!(
+            canon(r#"a eq "q\"\\\/\u0001\n\té""#),
+            "a eq \"q\\\"\\\\/\\u0001\\n\\té\""
+        );
+        assert_eq!(canon("a eq 1.50"), "a eq 1.5");
+        assert_eq!(canon("a eq -0"), "a eq 0");
+    }
+}
