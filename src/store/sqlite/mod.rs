@@ -18,7 +18,10 @@ use std::time::Duration;
 
 /// Versioned migrations, applied in order inside one transaction; `PRAGMA user_version`
 /// records the last one applied.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_resource_counts.sql")),
+];
 
 /// last_used_at is refreshed at most this often, so that authenticating is not a write on
 /// every request.
@@ -778,6 +781,78 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fk, 1);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn unfiltered_totals_come_from_counts_kept_by_triggers_and_backfilled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (org, _) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let user = json!({"userName": format!("u{i}@acme.example")});
+            let out = store
+                .create_resource(Kind::User, org.id, user, Vec::new(), "test")
+                .await
+                .unwrap();
+            ids.push(out.record.id);
+        }
+        for id in &ids[..2] {
+            store
+                .delete_resource(Kind::User, org.id, id, "test", |_| Ok(()))
+                .await
+                .unwrap();
+        }
+        let spec = |offset| ListSpec {
+            filter: None,
+            sort_by: None,
+            descending: false,
+            offset,
+            limit: 2,
+            with_members: false,
+        };
+        let page = store
+            .list_resources(Kind::User, org.id, spec(1))
+            .await
+            .unwrap();
+        assert_eq!(page.total, 3);
+        let mut rest = ids[2..].to_vec();
+        rest.sort();
+        let got: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            got,
+            vec![rest[1].as_str(), rest[2].as_str()],
+            "page order is id order"
+        );
+        // A database made before the counts existed gets them backfilled.
+        sqlx::raw_sql(
+            "DROP TABLE resource_counts; DROP TRIGGER scim_users_counted;
+             DROP TRIGGER scim_users_uncounted; DROP TRIGGER scim_groups_counted;
+             DROP TRIGGER scim_groups_uncounted; PRAGMA user_version = 1;",
+        )
+        .execute(&store.inner.writer)
+        .await
+        .unwrap();
+        store.close().await;
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(
+            store
+                .list_resources(Kind::User, org.id, spec(0))
+                .await
+                .unwrap()
+                .total,
+            3
+        );
+        assert_eq!(
+            store
+                .list_resources(Kind::Group, org.id, spec(0))
+                .await
+                .unwrap()
+                .total,
+            0
+        );
         store.close().await;
     }
 

@@ -16,6 +16,14 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeSet, HashSet};
 
+/// The `kind` of `resource_counts` rows.
+fn count_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "user",
+        Kind::Group => "group",
+    }
+}
+
 fn table(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "scim_users",
@@ -227,13 +235,25 @@ pub(crate) async fn list(
         where_sql.push(')');
         params.extend(w.params);
     }
-    let count_sql = format!("SELECT count(*) FROM {} r WHERE {where_sql}", table(kind));
-    let total: i64 = bind_all(sqlx::query(AssertSqlSafe(count_sql)), &params)
+    // Unfiltered, the trigger-kept count answers; filtered, the query counts.
+    let total: i64 = if spec.filter.is_none() {
+        sqlx::query_scalar(
+            "SELECT coalesce(max(n), 0) FROM resource_counts WHERE org_id = ? AND kind = ?",
+        )
+        .bind(org_id)
+        .bind(count_kind(kind))
         .fetch_one(store.reader())
         .await
         .map_err(db_err)?
-        .try_get(0)
-        .map_err(db_err)?;
+    } else {
+        let count_sql = format!("SELECT count(*) FROM {} r WHERE {where_sql}", table(kind));
+        bind_all(sqlx::query(AssertSqlSafe(count_sql)), &params)
+            .fetch_one(store.reader())
+            .await
+            .map_err(db_err)?
+            .try_get(0)
+            .map_err(db_err)?
+    };
     if spec.limit == 0 || spec.offset >= total as u64 {
         return Ok(Page {
             items: Vec::new(),
@@ -267,14 +287,44 @@ pub(crate) async fn list(
     order.push_str("r.id");
     params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
     params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {} r WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
+    // The page's rowids first, from the index alone (skipping `offset` entries is then cheap),
+    // then those rows, put back in page order.
+    let ids_sql = format!(
+        "SELECT r.rowid FROM {} r WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
         table(kind)
     );
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &params)
+    let rowids: Vec<i64> = bind_all(sqlx::query(AssertSqlSafe(ids_sql)), &params)
         .fetch_all(store.reader())
         .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()
         .map_err(db_err)?;
+    if rowids.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            total: total as u64,
+        });
+    }
+    let marks = vec!["?"; rowids.len()].join(", ");
+    let rows_sql = format!(
+        "SELECT r.rowid AS page_rowid, {COLUMNS} FROM {} r WHERE r.rowid IN ({marks})",
+        table(kind)
+    );
+    let mut q = sqlx::query(AssertSqlSafe(rows_sql));
+    for id in &rowids {
+        q = q.bind(*id);
+    }
+    let mut rows = q.fetch_all(store.reader()).await.map_err(db_err)?;
+    let position: std::collections::HashMap<i64, usize> =
+        rowids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_by_key(|r| {
+        r.try_get::<i64, _>("page_rowid")
+            .ok()
+            .and_then(|id| position.get(&id).copied())
+            .unwrap_or(usize::MAX)
+    });
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut rec = record_from_row(row)?;
