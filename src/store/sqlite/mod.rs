@@ -222,6 +222,30 @@ fn stale(last_used: Option<&str>, now: datetime::Instant) -> bool {
 }
 
 impl SqliteStore {
+    /// The row that `sql` finds for token `id`, if the presented secret matches its hash
+    /// (compared in constant time); refreshes the token's last-used time.
+    async fn verified_token_row(
+        &self,
+        sql: String,
+        table: &'static str,
+        id: &str,
+        presented: &str,
+    ) -> StoreResult<Option<SqliteRow>> {
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
+        if !secret::verify(presented, &hash) {
+            return Ok(None);
+        }
+        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
+        self.touch_token(table, id, last_used.as_deref()).await;
+        Ok(Some(row))
+    }
+
     async fn touch_token(&self, table: &'static str, id: &str, last_used: Option<&str>) {
         let now = datetime::now();
         if !stale(last_used, now) {
@@ -613,19 +637,12 @@ impl Store for SqliteStore {
              FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
              WHERE t.id = ? AND t.revoked_at IS NULL"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
-        if !secret::verify(presented, &hash) {
+        let Some(row) = self
+            .verified_token_row(sql, "scim_tokens", id, presented)
+            .await?
+        else {
             return Ok(None);
-        }
-        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
-        self.touch_token("scim_tokens", id, last_used.as_deref())
-            .await;
+        };
         Ok(Some(ScimPrincipal {
             org: org_from_row(&row).map_err(db_err)?,
             token_id: id.to_string(),
@@ -646,19 +663,12 @@ impl Store for SqliteStore {
              JOIN organizations o ON o.id = m.org_id
              WHERE t.id = ? AND t.revoked_at IS NULL"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
-        if !secret::verify(presented, &hash) {
+        let Some(row) = self
+            .verified_token_row(sql, "admin_tokens", id, presented)
+            .await?
+        else {
             return Ok(None);
-        }
-        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
-        self.touch_token("admin_tokens", id, last_used.as_deref())
-            .await;
+        };
         let role: String = row.try_get("role").map_err(db_err)?;
         let state: String = row.try_get("state").map_err(db_err)?;
         Ok(Some(AdminPrincipal {
