@@ -297,6 +297,29 @@ pub enum DecisionError {
     AlreadyDecided(RequestState),
 }
 
+/// Whether a decision (`to`) may apply to a request in `state`: `Ok(false)` for a harmless
+/// repeat of the same decision on the same version, a 409-worthy error for a stale version or
+/// a request decided otherwise (or superseded).
+fn may_decide(
+    to: RequestState,
+    state: RequestState,
+    request: &OpenRequest,
+    seen_version: u64,
+) -> Result<bool, DecisionError> {
+    if state == to && seen_version == request.version {
+        return Ok(false);
+    }
+    if state != RequestState::Pending {
+        return Err(DecisionError::AlreadyDecided(state));
+    }
+    if seen_version != request.version {
+        return Err(DecisionError::Stale {
+            current_version: request.version,
+        });
+    }
+    Ok(true)
+}
+
 /// Outcome of approving: the member after the decision, or `None` for a harmless repeat.
 pub fn approve(
     member: &Member,
@@ -304,15 +327,8 @@ pub fn approve(
     request: &OpenRequest,
     seen_version: u64,
 ) -> Result<Option<Transition>, DecisionError> {
-    match request_state {
-        RequestState::Approved if seen_version == request.version => return Ok(None),
-        RequestState::Pending => {}
-        other => return Err(DecisionError::AlreadyDecided(other)),
-    }
-    if seen_version != request.version {
-        return Err(DecisionError::Stale {
-            current_version: request.version,
-        });
+    if !may_decide(RequestState::Approved, request_state, request, seen_version)? {
+        return Ok(None);
     }
     let granted = request.diff.apply(member.granted.as_ref());
     let state = match request.kind {
@@ -334,15 +350,8 @@ pub fn reject(
     request: &OpenRequest,
     seen_version: u64,
 ) -> Result<Option<Transition>, DecisionError> {
-    match request_state {
-        RequestState::Rejected if seen_version == request.version => return Ok(None),
-        RequestState::Pending => {}
-        other => return Err(DecisionError::AlreadyDecided(other)),
-    }
-    if seen_version != request.version {
-        return Err(DecisionError::Stale {
-            current_version: request.version,
-        });
+    if !may_decide(RequestState::Rejected, request_state, request, seen_version)? {
+        return Ok(None);
     }
     let state = match request.kind {
         RequestKind::Provision => MemberState::Rejected,
