@@ -37,14 +37,19 @@ impl Drop for Proc {
 }
 
 fn serve(db: &Path) -> Proc {
-    let mut child = Command::new(EXE)
+    let child = Command::new(EXE)
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn scimdesk serve");
-    let stdout = child.stdout.take().unwrap();
+    // Owned by a Proc from here on, so that every way out kills and reaps it.
+    let mut p = Proc {
+        child,
+        base: String::new(),
+    };
+    let stdout = p.child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -58,10 +63,10 @@ fn serve(db: &Path) -> Proc {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
             && let Some(rest) = line.strip_prefix("scimdesk listening on ")
         {
-            let base = rest.split_whitespace().next().unwrap().to_string();
-            return Proc { child, base };
+            p.base = rest.split_whitespace().next().unwrap().to_string();
+            return p;
         }
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = p.child.try_wait().unwrap() {
             panic!(
                 "the server exited during start-up ({status}) on {}",
                 db.display()
