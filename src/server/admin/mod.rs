@@ -2,6 +2,8 @@
 //! and SCIM tokens. Owner and Admin tokens only; a token of another org gets 404, so it
 //! learns nothing about this one.
 
+mod access;
+
 use super::AppState;
 use super::http::{AdminErr, admin_json, bearer, origin, read_json};
 use super::scim::SCIM_PREFIX;
@@ -40,6 +42,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         )
         .route(&p("/scim/tokens/{id}"), delete(revoke_token::<S>))
         .route(&p("/admin-tokens"), post(create_admin_token::<S>))
+        .merge(access::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 
