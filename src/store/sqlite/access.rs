@@ -701,7 +701,8 @@ fn bad(message: impl Into<String>) -> StoreError {
 async fn stack_roles_of(conn: &mut SqliteConnection, stack_id: i64) -> StoreResult<Vec<RoleInfo>> {
     let rows = sqlx::query(
         "SELECT uid, name, builtin FROM stack_roles WHERE stack_id = ?
-         ORDER BY builtin DESC, created_at, uid",
+         ORDER BY builtin DESC,
+           CASE uid WHEN 'admin' THEN 0 WHEN 'developer' THEN 1 ELSE 2 END, created_at, uid",
     )
     .bind(stack_id)
     .fetch_all(&mut *conn)
