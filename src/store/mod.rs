@@ -362,4 +362,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_id: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The whole org as a snapshot (no secrets), read consistently at one moment.
+    fn snapshot(
+        &self,
+        org_id: i64,
+    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
 }

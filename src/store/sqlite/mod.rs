@@ -2,6 +2,7 @@
 //! transaction) and a small pool of readers, which WAL lets run beside the writer.
 
 mod admin;
+mod export;
 mod resources;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
@@ -766,6 +767,10 @@ impl Store for SqliteStore {
         actor: &str,
     ) -> StoreResult<bool> {
         admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+
+    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
+        export::snapshot(self, org_id).await
     }
 }
 
