@@ -461,4 +461,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<
         Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
     > + Send;
+    /// The whole org as a snapshot (no secrets), read consistently at one moment.
+    fn snapshot(
+        &self,
+        org_id: i64,
+    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
 }

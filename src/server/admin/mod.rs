@@ -4,6 +4,7 @@
 
 mod access;
 mod audit;
+mod export;
 mod tokens;
 
 use super::AppState;
@@ -45,6 +46,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .merge(tokens::routes::<S>())
         .merge(audit::routes::<S>())
         .merge(access::routes::<S>())
+        .merge(export::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 

@@ -3,6 +3,7 @@
 
 pub(crate) mod access;
 mod admin;
+mod export;
 mod resources;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
@@ -889,6 +890,10 @@ impl Store for SqliteStore {
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
         access::provisioning_states(self, ids).await
+    }
+
+    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
+        export::snapshot(self, org_id).await
     }
 }
 
