@@ -116,6 +116,12 @@ impl WriteTx {
         }
     }
 
+    /// Ends this write without keeping any of it (what dropping it does, said out loud).
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.give_back(Outcome::Abort);
+        Ok(())
+    }
+
     fn give_back(&mut self, outcome: Outcome) {
         if let (Some(conn), Some(back)) = (self.conn.take(), self.back.take()) {
             // The writer waits for this; if it is gone, the connection closes with it.
