@@ -2,6 +2,7 @@
 //! console. See DESIGN in the README for the module map.
 
 pub mod cli;
+pub mod client;
 pub mod domain;
 pub mod scim;
 pub mod server;
