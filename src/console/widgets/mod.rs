@@ -2,6 +2,7 @@
 //! `handle_key` that returns an [`Outcome`], and draws itself from that state alone.
 
 pub mod confirm;
+pub mod diff;
 pub mod dropdown;
 pub mod reason;
 pub mod table;
