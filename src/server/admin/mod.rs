@@ -2,6 +2,7 @@
 //! settings here, each other resource in its own file. Owner and Admin tokens only; a token
 //! of another org gets 404, so it learns nothing about this one.
 
+mod access;
 mod audit;
 mod tokens;
 
@@ -43,6 +44,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .route(&p("/scim"), get(get_scim).patch(patch_scim::<S>))
         .merge(tokens::routes::<S>())
         .merge(audit::routes::<S>())
+        .merge(access::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 
