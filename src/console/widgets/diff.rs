@@ -33,7 +33,11 @@ pub fn diff_lines(d: &Diff) -> Vec<String> {
         ));
     }
     out.extend(d.stack_gains.iter().map(|s| format!("+ {}", stack_role(s))));
-    out.extend(d.stack_losses.iter().map(|s| format!("− {}", stack_role(s))));
+    out.extend(
+        d.stack_losses
+            .iter()
+            .map(|s| format!("− {}", stack_role(s))),
+    );
     if out.is_empty() {
         out.push("= no change".into());
     }
@@ -46,7 +50,8 @@ pub fn diff_summary(d: &Diff) -> String {
     if d.org_role_from != d.org_role_to {
         parts.push(format!(
             "{}→{}",
-            d.org_role_from.map_or("none".to_string(), |r| r.to_string()),
+            d.org_role_from
+                .map_or("none".to_string(), |r| r.to_string()),
             d.org_role_to.map_or("none".to_string(), |r| r.to_string())
         ));
     }
