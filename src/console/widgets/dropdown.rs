@@ -172,7 +172,7 @@ impl<T: Clone> Dropdown<T> {
     }
 
     /// Draws the popup centred over `area`.
-    pub fn render(&mut self, f: &mut Frame, area: Rect, style: &WidgetStyle) {
+    pub fn render(&self, f: &mut Frame, area: Rect, style: &WidgetStyle) {
         let widest = self
             .items
             .iter()
@@ -184,7 +184,9 @@ impl<T: Clone> Dropdown<T> {
         let list_rows = self.items.len().clamp(1, 12) as u16;
         // Borders, the filter line, the list, the footer.
         let popup = centered(area, widest as u16 + 8, list_rows + 4);
-        self.window.set_height(
+        // Drawing decides nothing: the window is a copy sized to what fits.
+        let mut window = self.window;
+        window.set_height(
             popup.height.saturating_sub(4).max(1) as usize,
             self.shown.len(),
         );
@@ -206,13 +208,13 @@ impl<T: Clone> Dropdown<T> {
             Span::styled("▏", style.dim),
         ]));
         let body = inner.height.saturating_sub(2) as usize;
-        let range = self.window.visible(self.shown.len(), body);
+        let range = window.visible(self.shown.len(), body);
         if self.shown.is_empty() {
             lines.push(Line::styled("  (no match)", style.dim));
         }
         for pos in range {
             let i = self.shown[pos];
-            let here = pos == self.window.selected;
+            let here = pos == window.selected;
             let mark = if here { "› " } else { "  " };
             let tick = match (self.multi, self.ticked.contains(&i)) {
                 (false, _) => "",

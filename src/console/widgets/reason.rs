@@ -21,9 +21,12 @@ pub struct ReasonPrompt {
 }
 
 impl ReasonPrompt {
-    pub fn new(title: impl Into<String>) -> Self {
+    pub fn new(title: impl Into<String>, style: &WidgetStyle) -> Self {
         let mut area = TextArea::default();
-        area.set_placeholder_text("why is this rejected? (the member's admin will see it)");
+        area.set_placeholder_text("why is this rejected? (kept in the audit log)");
+        area.set_style(style.text);
+        area.set_placeholder_style(style.dim);
+        area.set_cursor_line_style(style.text);
         ReasonPrompt {
             title: title.into(),
             area,
@@ -71,7 +74,7 @@ impl ReasonPrompt {
         }
     }
 
-    pub fn render(&mut self, f: &mut Frame, area: Rect, style: &WidgetStyle) {
+    pub fn render(&self, f: &mut Frame, area: Rect, style: &WidgetStyle) {
         let popup = centered(area, 64, 9);
         f.render_widget(Clear, popup);
         let block = Block::default()
@@ -92,9 +95,6 @@ impl ReasonPrompt {
             height: 1,
             ..inner
         };
-        self.area.set_style(style.text);
-        self.area.set_placeholder_style(style.dim);
-        self.area.set_cursor_line_style(style.text);
         f.render_widget(&self.area, editor);
         let hint = match self.problem {
             Some(p) => Line::from(vec![
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn an_empty_reason_is_refused_with_a_hint() {
-        let mut p = ReasonPrompt::new("Reject ann@acme.example");
+        let mut p = ReasonPrompt::new("Reject ann@acme.example", &WidgetStyle::plain());
         typed(&mut p, "   ");
         assert_eq!(p.handle_key(key(KeyCode::Enter)), Outcome::Changed);
         let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn enter_submits_the_trimmed_text_and_ctrl_j_breaks_lines() {
-        let mut p = ReasonPrompt::new("Reject");
+        let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
         typed(&mut p, " not on the team");
         p.handle_key(ctrl('j'));
         typed(&mut p, "ask HR ");
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn too_long_is_refused_and_esc_cancels() {
-        let mut p = ReasonPrompt::new("Reject");
+        let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
         typed(&mut p, &"x".repeat(MAX_REASON_CHARS + 1));
         assert_eq!(p.handle_key(key(KeyCode::Enter)), Outcome::Changed);
         assert_eq!(p.handle_key(key(KeyCode::Esc)), Outcome::Cancelled);
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn renders_the_prompt() {
-        let mut p = ReasonPrompt::new("Reject ann@acme.example (provision)");
+        let mut p = ReasonPrompt::new("Reject ann@acme.example (provision)", &WidgetStyle::plain());
         typed(&mut p, "Contractor, access ends Friday");
         let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
         insta::assert_snapshot!(s);
