@@ -98,6 +98,20 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return AdminErr::not_found("no such organization").into_response();
     }
+    let verdict = super::scim::rate_limit(&st, &principal.token_id);
+    if let Some(v) = verdict.filter(|v| !v.allowed) {
+        let mut resp = AdminErr::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "this admin token sent more than {} requests this minute; retry after {} s",
+                v.limit, v.retry_after
+            ),
+        )
+        .into_response();
+        v.write_headers(resp.headers_mut());
+        return resp;
+    }
     if principal.state != MemberState::Active {
         return AdminErr::forbidden("this admin token's membership is not active").into_response();
     }
@@ -112,7 +126,11 @@ async fn authenticate<S: Store>(
         actor: principal.email,
         role: principal.role,
     });
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(v) = verdict {
+        v.write_headers(resp.headers_mut());
+    }
+    resp
 }
 
 fn settings_json(s: &ScimSettings) -> Value {
