@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod console;
 pub mod domain;
 pub mod scim;
 pub mod server;
