@@ -78,6 +78,9 @@ pub enum Cmd {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+// Messages are moved once from the effects task to a pane, never stored in bulk, so a
+// boxed variant would cost an allocation per reply for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     Start,
     Key(KeyEvent),
@@ -299,7 +302,7 @@ impl State {
         self.toasts.push((t, TOAST_TICKS));
     }
 
-    fn to_pane(&mut self, id: PaneId, msg: PaneMsg) -> Vec<Cmd> {
+    fn send_pane(&mut self, id: PaneId, msg: PaneMsg) -> Vec<Cmd> {
         let cx = self.ctx();
         let cmds = self.pane_mut(id).update(msg, &cx);
         self.absorb(cmds)
@@ -321,7 +324,7 @@ impl State {
 
     fn switch(&mut self, to: PaneId) -> Vec<Cmd> {
         self.pane = to;
-        self.to_pane(to, PaneMsg::Activated)
+        self.send_pane(to, PaneMsg::Activated)
     }
 
     fn any_dirty(&self) -> bool {
@@ -366,7 +369,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Cmd> {
                 },
                 &mut out,
             );
-            out.extend(s.to_pane(s.pane, PaneMsg::Poll));
+            out.extend(s.send_pane(s.pane, PaneMsg::Poll));
             out
         }
         Msg::Reply { id, result } => on_reply(s, id, result),
@@ -440,7 +443,7 @@ fn on_reply(s: &mut State, id: ReqId, result: Result<Reply, ApiError>) -> Vec<Cm
                     &mut out,
                 );
             }
-            out.extend(s.to_pane(pane, PaneMsg::Reply { slot, call, result }));
+            out.extend(s.send_pane(pane, PaneMsg::Reply { slot, call, result }));
             out
         }
     }
@@ -474,7 +477,7 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
                     s.mode = Mode::Filter(line);
                     if changed {
                         s.filters.insert(s.pane, text.clone());
-                        s.to_pane(s.pane, PaneMsg::Filter(text))
+                        s.send_pane(s.pane, PaneMsg::Filter(text))
                     } else {
                         Vec::new()
                     }
@@ -483,7 +486,7 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
         }
     }
     if s.pane_ref(s.pane).captures_input() {
-        return s.to_pane(s.pane, PaneMsg::Key(key));
+        return s.send_pane(s.pane, PaneMsg::Key(key));
     }
     let Some(action) = s.keymap.lookup(s.pane, &key) else {
         return Vec::new();
@@ -526,17 +529,17 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
         }
         Action::Refresh => {
             let mut out = s.app_fetches();
-            out.extend(s.to_pane(s.pane, PaneMsg::Refresh));
+            out.extend(s.send_pane(s.pane, PaneMsg::Refresh));
             out
         }
         Action::Back if !s.filter(s.pane).is_empty() => clear_filter(s),
-        other => s.to_pane(s.pane, PaneMsg::Action(other)),
+        other => s.send_pane(s.pane, PaneMsg::Action(other)),
     }
 }
 
 fn clear_filter(s: &mut State) -> Vec<Cmd> {
     if s.filters.remove(&s.pane).is_some_and(|f| !f.is_empty()) {
-        s.to_pane(s.pane, PaneMsg::Filter(String::new()))
+        s.send_pane(s.pane, PaneMsg::Filter(String::new()))
     } else {
         Vec::new()
     }

@@ -75,6 +75,9 @@ pub fn bindings() -> [(PaneId, &'static [BindingSpec]); 3] {
 
 /// What the app tells a pane.
 #[derive(Debug, Clone, PartialEq)]
+// Messages are moved once from the effects task to a pane, never stored in bulk, so a
+// boxed variant would cost an allocation per reply for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum PaneMsg {
     /// The pane became visible (also at start for the first pane): load what is missing.
     Activated,
