@@ -7,6 +7,7 @@
 //! row, which is how concurrent PATCHes to one resource never lose an update.
 
 pub mod access_types;
+pub mod admin_types;
 pub mod secret;
 pub mod sqlite;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 use std::fmt;
 use std::future::Future;
 
+pub use admin_types::{AdminTokenInfo, AuditEvent, AuditQuery};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug)]
@@ -437,4 +439,26 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<
         Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
     > + Send;
+
+    // Audit log and admin tokens (listing, revoking).
+    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
+    fn list_audit(
+        &self,
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
+    /// The live admin tokens of every member of the org, oldest first.
+    fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
+    /// Revokes at once; `false` when no live admin token of that org has this id.
+    fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }

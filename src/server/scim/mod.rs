@@ -127,6 +127,16 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return unauthorized();
     }
+    let verdict = rate_limit(&st, &principal.token_id);
+    if let Some(v) = verdict.filter(|v| !v.allowed) {
+        let mut resp = ScimErr(ScimError::too_many_requests(format!(
+            "this SCIM token sent more than {} requests this minute; retry after {} s",
+            v.limit, v.retry_after
+        )))
+        .into_response();
+        v.write_headers(resp.headers_mut());
+        return resp;
+    }
     let org = principal.org;
     if !org.scim.enabled {
         return ScimErr(ScimError::forbidden(format!(
@@ -142,7 +152,22 @@ async fn authenticate<S: Store>(
         base,
         user_name_is_email: org.scim.user_name_is_email,
     });
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(v) = verdict {
+        v.write_headers(resp.headers_mut());
+    }
+    resp
+}
+
+/// Counts a request against its token's limit; `None` when the limit is off.
+pub(crate) fn rate_limit<S>(
+    st: &AppState<S>,
+    token_id: &str,
+) -> Option<crate::server::limits::Verdict> {
+    st.limiter.enabled().then(|| {
+        st.limiter
+            .check(token_id, crate::server::limits::now_epoch_secs())
+    })
 }
 
 async fn not_implemented() -> ScimErr {

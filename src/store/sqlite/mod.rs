@@ -2,6 +2,7 @@
 //! transaction) and a small pool of readers, which WAL lets run beside the writer.
 
 pub(crate) mod access;
+mod admin;
 mod resources;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
@@ -396,7 +397,8 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?
             .ok_or_else(|| StoreError::NotFound("organization".into()))?;
-        let before = org_from_row(&row).map_err(db_err)?.scim;
+        let org = org_from_row(&row).map_err(db_err)?;
+        let before = org.scim;
         let mut after = before;
         if let Some(v) = patch.enabled {
             after.enabled = v;
@@ -438,7 +440,7 @@ impl Store for SqliteStore {
                 org_id,
                 actor,
                 "scim.settings.update",
-                None,
+                Some(&org.uid),
                 Some(&settings_json(&before)),
                 Some(&settings_json(&after)),
             )
@@ -860,6 +862,32 @@ impl Store for SqliteStore {
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
         access::provisioning_states(self, ids).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
+    }
+
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
     }
 }
 
