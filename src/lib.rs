@@ -2,7 +2,10 @@
 //! console. See DESIGN in the README for the module map.
 
 pub mod cli;
+pub mod client;
+pub mod console;
 pub mod domain;
 pub mod scim;
 pub mod server;
+pub mod snapshot;
 pub mod store;

@@ -56,8 +56,8 @@ async fn pages_newest_first_with_a_cursor_and_filters_by_actor_and_action() {
 
     let first = audit_page(&env, "").await;
     let total = first.body["total"].as_u64().unwrap();
-    // org.create, enable SCIM, SCIM token, 4 users (each opening its provision request), 1
-    // group, settings.
+    // org.create, enable SCIM, SCIM token, 4 users each with the provision request it opens,
+    // 1 group, settings.
     assert_eq!(total, 13, "{}", first.body);
     assert_eq!(first.body["items"][0]["action"], "scim.settings.update");
     assert!(first.body["next"].is_null(), "50 by default holds all 13");

@@ -342,6 +342,28 @@ pub trait Store: Clone + Send + Sync + 'static {
     where
         F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send;
 
+    // Audit log and admin tokens (listing, revoking).
+    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
+    fn list_audit(
+        &self,
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
+    /// The live admin tokens of every member of the org, oldest first.
+    fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
+    /// Revokes at once; `false` when no live admin token of that org has this id.
+    fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     // Stacks, group mappings, members and the approval queue (see `access_types`).
     fn list_stacks(
         &self,
@@ -439,26 +461,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<
         Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
     > + Send;
-
-    // Audit log and admin tokens (listing, revoking).
-    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
-    fn list_audit(
+    /// The whole org as a snapshot (no secrets), read consistently at one moment.
+    fn snapshot(
         &self,
         org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
-    /// The live admin tokens of every member of the org, oldest first.
-    fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
-    /// Revokes at once; `false` when no live admin token of that org has this id.
-    fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
 }

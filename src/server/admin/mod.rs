@@ -2,10 +2,10 @@
 //! settings here, each other resource in its own file. Owner and Admin tokens only; a token
 //! of another org gets 404, so it learns nothing about this one.
 
-mod audit;
-mod tokens;
-
 mod access;
+mod audit;
+mod export;
+mod tokens;
 
 use super::AppState;
 use super::http::{AdminErr, admin_json, bearer, origin, read_json};
@@ -46,6 +46,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .merge(tokens::routes::<S>())
         .merge(audit::routes::<S>())
         .merge(access::routes::<S>())
+        .merge(export::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 
