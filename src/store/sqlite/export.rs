@@ -10,6 +10,7 @@ use crate::snapshot::{
     ScimSettings, Snapshot, TokenLabel,
 };
 use crate::store::{StoreError, StoreResult};
+use serde::Deserialize;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashMap;
 
@@ -88,90 +89,76 @@ pub(super) async fn snapshot(store: &SqliteStore, org_id: i64) -> StoreResult<Sn
     .collect::<Result<Vec<_>, sqlx::Error>>()
     .map_err(db_err)?;
 
-    // Groups, then every (group, member) row of the org in one pass.
-    let mut groups: Vec<Group> = Vec::new();
-    let mut group_index: HashMap<String, usize> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT id, display_name FROM scim_groups WHERE org_id = ?
-         ORDER BY display_name, id",
+    // The two large parts come out of SQLite as one JSON document each: its JSON functions
+    // build them in C, and one row crosses to Rust instead of one per member (sqlx hands
+    // rows over one at a time through a worker thread, which dominated the export).
+    let groups_json: String = sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json_object(
+                   'id', g.id, 'display_name', g.display_name,
+                   'members', (SELECT json_group_array(gm.user_id ORDER BY gm.user_id)
+                               FROM group_members gm WHERE gm.group_id = g.id))
+                 ORDER BY g.display_name, g.id), '[]')
+         FROM scim_groups g WHERE g.org_id = ?",
     )
     .bind(org_id)
-    .fetch_all(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(db_err)?
-    {
-        let id: String = r.try_get("id").map_err(db_err)?;
-        group_index.insert(id.clone(), groups.len());
-        groups.push(Group {
-            id,
-            display_name: r.try_get("display_name").map_err(db_err)?,
-            members: Vec::new(),
-        });
-    }
-    let mut groups_of: HashMap<String, Vec<usize>> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT gm.group_id, gm.user_id FROM group_members gm
-         JOIN scim_groups g ON g.id = gm.group_id
-         WHERE g.org_id = ? ORDER BY gm.group_id, gm.user_id",
-    )
-    .bind(org_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db_err)?
-    {
-        let gid: String = r.try_get(0).map_err(db_err)?;
-        let uid: String = r.try_get(1).map_err(db_err)?;
-        if let Some(&i) = group_index.get(&gid) {
-            groups[i].members.push(uid.clone());
-            groups_of.entry(uid).or_default().push(i);
-        }
-    }
+    .map_err(db_err)?;
+    let groups: Vec<Group> = parse(&groups_json, "groups")?;
 
-    for r in sqlx::query(
-        "SELECT m.id, a.email, u.display_name, m.role, m.state, m.source, m.created_at,
-                m.updated_at
+    // Unordered: sorting 100,000 emails in Rust is cheaper than SQLite's sorter, and each
+    // member's groups come from the group lists above rather than one subquery per member.
+    let members_json: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_object(
+                   'id', m.id, 'email', a.email, 'display_name', u.display_name,
+                   'state', m.state, 'role', m.role, 'source', m.source, 'active', u.active,
+                   'created_at', m.created_at, 'updated_at', m.updated_at))
          FROM memberships m
          JOIN accounts a ON a.id = m.account_id
          LEFT JOIN scim_users u ON u.id = m.id
-         WHERE m.org_id = ? ORDER BY a.email",
+         WHERE m.org_id = ?",
     )
     .bind(org_id)
-    .fetch_all(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(db_err)?
-    {
-        let id: String = r.try_get("id").map_err(db_err)?;
-        let role: String = r.try_get("role").map_err(db_err)?;
-        let state: String = r.try_get("state").map_err(db_err)?;
-        let state = MemberState::parse(&state).unwrap_or(MemberState::Removed);
-        let member_groups = groups_of
-            .get(&id)
-            .map(|ix| {
-                ix.iter()
-                    .map(|&i| GroupRef {
-                        id: groups[i].id.clone(),
-                        display_name: groups[i].display_name.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    .map_err(db_err)?;
+    let mut raw: Vec<RawMember> = parse(&members_json, "members")?;
+    drop(members_json);
+    // Emails compare in any case in the database (COLLATE NOCASE); so here.
+    raw.sort_by_cached_key(|m| m.email.to_ascii_lowercase());
+    // Groups are in display-name order already, so each member's list comes out in it too.
+    let mut groups_of: HashMap<&str, Vec<GroupRef>> = HashMap::new();
+    for g in &groups {
+        for m in &g.members {
+            groups_of.entry(m.as_str()).or_default().push(GroupRef {
+                id: g.id.clone(),
+                display_name: g.display_name.clone(),
+            });
+        }
+    }
+    let mut members = Vec::with_capacity(raw.len());
+    for r in raw {
+        let member_groups = groups_of.remove(r.id.as_str()).unwrap_or_default();
+        let state = MemberState::parse(&r.state).unwrap_or(MemberState::Removed);
         let granted = state.has_access().then(|| Access {
-            org_role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
+            org_role: OrgRole::parse(&r.role).unwrap_or(OrgRole::Member),
             stack_roles: Vec::new(),
         });
-        snap.members.push(Member {
-            id,
-            email: r.try_get("email").map_err(db_err)?,
-            display_name: r.try_get("display_name").map_err(db_err)?,
+        members.push(Member {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
             state,
-            source: r.try_get("source").map_err(db_err)?,
+            source: r.source,
             groups: member_groups,
             granted,
             requested: None,
-            created_at: r.try_get("created_at").map_err(db_err)?,
-            updated_at: r.try_get("updated_at").map_err(db_err)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         });
     }
+    drop(groups_of);
+    snap.members = members;
     snap.groups = groups;
 
     for r in sqlx::query(
@@ -196,4 +183,25 @@ pub(super) async fn snapshot(store: &SqliteStore, org_id: i64) -> StoreResult<Sn
     }
     tx.commit().await.map_err(db_err)?;
     Ok(snap)
+}
+
+/// A membership as the members query renders it.
+#[derive(Deserialize)]
+struct RawMember {
+    id: String,
+    email: String,
+    display_name: Option<String>,
+    state: String,
+    role: String,
+    source: String,
+    /// The SCIM User's `active` (0 or 1), or null when the IdP deleted the user.
+    #[allow(dead_code)]
+    active: Option<i64>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Db(format!("export: the {what} query gave unexpected JSON: {e}")))
 }
