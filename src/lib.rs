@@ -2,6 +2,8 @@
 //! console. See DESIGN in the README for the module map.
 
 pub mod cli;
+pub mod client;
+pub mod console;
 pub mod domain;
 pub mod scim;
 pub mod server;

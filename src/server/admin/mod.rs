@@ -2,6 +2,7 @@
 //! settings here, each other resource in its own file. Owner and Admin tokens only; a token
 //! of another org gets 404, so it learns nothing about this one.
 
+mod access;
 mod audit;
 mod export;
 mod tokens;
@@ -44,6 +45,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .route(&p("/scim"), get(get_scim).patch(patch_scim::<S>))
         .merge(tokens::routes::<S>())
         .merge(audit::routes::<S>())
+        .merge(access::routes::<S>())
         .merge(export::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
@@ -100,6 +102,20 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return AdminErr::not_found("no such organization").into_response();
     }
+    let verdict = super::scim::rate_limit(&st, &principal.token_id);
+    if let Some(v) = verdict.filter(|v| !v.allowed) {
+        let mut resp = AdminErr::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "this admin token sent more than {} requests this minute; retry after {} s",
+                v.limit, v.retry_after
+            ),
+        )
+        .into_response();
+        v.write_headers(resp.headers_mut());
+        return resp;
+    }
     if principal.state != MemberState::Active {
         return AdminErr::forbidden("this admin token's membership is not active").into_response();
     }
@@ -114,7 +130,11 @@ async fn authenticate<S: Store>(
         actor: principal.email,
         role: principal.role,
     });
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(v) = verdict {
+        v.write_headers(resp.headers_mut());
+    }
+    resp
 }
 
 fn settings_json(s: &ScimSettings) -> Value {
