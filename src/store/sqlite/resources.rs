@@ -556,6 +556,28 @@ async fn audit_skipped(
     .await
 }
 
+/// Parameters: ?1 userName (the email), ?2 now, ?3 a new membership id, ?4 org, ?5 state,
+/// ?6 externalId, ?7 displayName, ?8 active, ?9 the resource, ?10 the actor. Returns the
+/// SCIM User id (the membership's).
+const CREATE_USER_SQL: &str = "
+    INSERT INTO accounts (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING;
+    INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
+      SELECT ?3, ?4, a.id, 'member', ?5, 'scim', ?2, ?2 FROM accounts a WHERE a.email = ?1
+      ON CONFLICT (org_id, account_id)
+        DO UPDATE SET state = CASE WHEN memberships.source = 'scim'
+            THEN excluded.state ELSE memberships.state END,
+          updated_at = excluded.updated_at;
+    INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
+        resource, version, created_at, last_modified)
+      SELECT m.id, ?4, ?1, ?6, ?7, ?8, ?9, 1, ?2, ?2
+      FROM memberships m JOIN accounts a ON a.id = m.account_id
+      WHERE m.org_id = ?4 AND a.email = ?1;
+    INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+      SELECT ?4, ?2, ?10, 'scim.user.create', m.id, NULL, ?9
+      FROM memberships m JOIN accounts a ON a.id = m.account_id
+      WHERE m.org_id = ?4 AND a.email = ?1
+      RETURNING target";
+
 pub(crate) async fn create(
     store: &SqliteStore,
     kind: Kind,
@@ -571,61 +593,33 @@ pub(crate) async fn create(
     let mut skipped = Vec::new();
     let id = match kind {
         Kind::User => {
-            let account = account_for(&mut tx, &p.name, &now).await?;
+            // One round trip to the connection's thread for the four statements (each is a
+            // thread hand-off with sqlx): the account of the email (created if missing, emails
+            // match in any case), the membership, the SCIM User, the audit event.
+            //
             // Provisioning the same email again links the same account and the same
             // membership, so the SCIM User keeps its id across a deprovision. Memberships made
             // outside SCIM (the owner) keep their state: the IdP cannot lock the owner out.
-            let id: String = sqlx::query_scalar(
-                "INSERT INTO memberships
-                   (id, org_id, account_id, role, state, source, created_at, updated_at)
-                 VALUES (?, ?, ?, 'member', ?, 'scim', ?, ?)
-                 ON CONFLICT (org_id, account_id)
-                   DO UPDATE SET state = CASE WHEN memberships.source = 'scim'
-                       THEN excluded.state ELSE memberships.state END,
-                     updated_at = excluded.updated_at
-                 RETURNING id",
-            )
-            .bind(secret::new_uuid())
-            .bind(org_id)
-            .bind(account)
-            .bind(state_for(p.active).as_str())
-            .bind(&now)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
             // The UNIQUE (org, userName) constraint decides duplicates, racing creates
-            // included; the transaction rolls back with the membership change.
-            sqlx::query(
-                "INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
-                   resource, version, created_at, last_modified)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-            )
-            .bind(&id)
-            .bind(org_id)
-            .bind(&p.name)
-            .bind(&p.external_id)
-            .bind(&p.display_name)
-            .bind(p.active)
-            .bind(&text)
-            .bind(&now)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match db_err(e) {
-                StoreError::Conflict(_) => taken(&p.name),
-                other => other,
-            })?;
-            audit(
-                &mut tx,
-                org_id,
-                actor,
-                "scim.user.create",
-                Some(&id),
-                None,
-                Some(&resource),
-            )
-            .await?;
+            // included; the write rolls back with the membership change.
+            let id: String = sqlx::query(CREATE_USER_SQL)
+                .bind(&p.name)
+                .bind(&now)
+                .bind(secret::new_uuid())
+                .bind(org_id)
+                .bind(state_for(p.active).as_str())
+                .bind(&p.external_id)
+                .bind(&p.display_name)
+                .bind(p.active)
+                .bind(&text)
+                .bind(actor)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict(_) => taken(&p.name),
+                    other => other,
+                })?;
             id
         }
         Kind::Group => {

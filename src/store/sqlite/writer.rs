@@ -18,6 +18,8 @@ use crate::store::{StoreError, StoreResult};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Executor};
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most writes committed together. Bounds how long the first write of a batch waits for
@@ -46,6 +48,7 @@ struct Returned {
 #[derive(Clone)]
 pub(crate) struct Writer {
     requests: mpsc::UnboundedSender<Request>,
+    commits: Arc<AtomicU64>,
 }
 
 /// One write's use of the write connection, inside the writer's transaction.
@@ -65,8 +68,14 @@ impl Writer {
     /// Starts the writer task on `conn`, which it owns from now on.
     pub(crate) fn spawn(conn: SqliteConnection) -> Writer {
         let (requests, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(conn, rx));
-        Writer { requests }
+        let commits = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(conn, rx, commits.clone()));
+        Writer { requests, commits }
+    }
+
+    /// How many transactions the writer has committed so far.
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Queues a write now; awaiting the result waits for the connection.
@@ -176,7 +185,11 @@ async fn lend(
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request>) {
+async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::UnboundedReceiver<Request>,
+    commits: Arc<AtomicU64>,
+) {
     let mut next = rx.recv().await;
     loop {
         let first = match next.take() {
@@ -252,6 +265,9 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request
             None => Ok(()),
             Some(why) => Err(why),
         };
+        if result.is_ok() {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
         if let Err(why) = &result {
             tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
             // The transaction may already be gone (SQLite rolls back by itself on some errors):
