@@ -36,6 +36,16 @@ pub enum Command {
         /// Create the demo organization "Acme" on first start.
         #[arg(long)]
         demo: bool,
+        /// PEM certificate chain: serve HTTPS (with --tls-key), so tokens never cross a
+        /// network in clear.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Requests per token and minute on the SCIM and admin APIs (0 = no limit).
+        #[arg(long, default_value_t = crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE)]
+        rate_limit: u32,
     },
     /// Manage organizations.
     Org {
@@ -84,10 +94,25 @@ pub fn main() -> ExitCode {
                     "127.0.0.1:8080".into(),
                     PathBuf::from("scimdesk-demo.db"),
                     true,
+                    None,
+                    crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE,
                 )
                 .await
             }
-            Some(Command::Serve { listen, db, demo }) => serve(listen, db, demo).await,
+            Some(Command::Serve {
+                listen,
+                db,
+                demo,
+                tls_cert,
+                tls_key,
+                rate_limit,
+            }) => {
+                let tls = match (tls_cert, tls_key) {
+                    (Some(cert), Some(key)) => Some((cert, key)),
+                    _ => None,
+                };
+                serve(listen, db, demo, tls, rate_limit).await
+            }
             Some(Command::Org {
                 command:
                     OrgCommand::Create {
@@ -127,7 +152,23 @@ async fn open_store(db: &PathBuf) -> Result<SqliteStore, String> {
         .map_err(|e| format!("cannot open the database {}: {e}", db.display()))
 }
 
-async fn serve(listen: String, db: PathBuf, demo: bool) -> Result<(), String> {
+async fn serve(
+    listen: String,
+    db: PathBuf,
+    demo: bool,
+    tls: Option<(PathBuf, PathBuf)>,
+    rate_limit: u32,
+) -> Result<(), String> {
+    let tls = match tls {
+        Some((cert, key)) => Some(crate::server::listen::tls_config(&cert, &key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let cfg = ServerConfig {
+        tls,
+        rate_limit_per_minute: rate_limit,
+        ..ServerConfig::default()
+    };
     let store = open_store(&db).await?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -135,7 +176,7 @@ async fn serve(listen: String, db: PathBuf, demo: bool) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let base = format!("http://{addr}");
+    let base = format!("{scheme}://{addr}");
     if demo {
         let d = demo::ensure_demo(&store)
             .await
@@ -143,13 +184,7 @@ async fn serve(listen: String, db: PathBuf, demo: bool) -> Result<(), String> {
         print_demo(&base, &d);
     }
     println!("scimdesk listening on {base} (database {})", db.display());
-    let result = run_server(
-        listener,
-        store.clone(),
-        ServerConfig::default(),
-        shutdown_signal(),
-    )
-    .await;
+    let result = run_server(listener, store.clone(), cfg, shutdown_signal()).await;
     store.close().await;
     result.map_err(|e| format!("server error: {e}"))
 }

@@ -5,4 +5,5 @@ pub mod cli;
 pub mod domain;
 pub mod scim;
 pub mod server;
+pub mod snapshot;
 pub mod store;

@@ -12,6 +12,9 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 /// The largest request body accepted (ServiceProviderConfig's bulk.maxPayloadSize agrees).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A body (at most [`MAX_BODY_BYTES`]) must arrive within this time: a client that trickles
+/// it must not hold a request, and the write it carries, open.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A SCIM error as an HTTP response: the RFC 7644 §3.12 document, `application/scim+json`,
 /// and `WWW-Authenticate: Bearer` on a 401.
@@ -84,6 +87,8 @@ pub enum BodyError {
     Unreadable,
     Malformed(String),
     NotAnObject,
+    /// The client took longer than [`BODY_READ_TIMEOUT`] to send the body.
+    TimedOut,
 }
 
 impl BodyError {
@@ -106,6 +111,14 @@ impl BodyError {
             BodyError::NotAnObject => {
                 ScimError::invalid_syntax("the request body must be a JSON object")
             }
+            BodyError::TimedOut => ScimError::new(
+                408,
+                None,
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            ),
         }
     }
 }
@@ -142,9 +155,14 @@ pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, BodyErr
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(BodyError::TooLarge);
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(e) => {
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    );
+    let bytes: Bytes = match read.await {
+        Err(_) => return Err(BodyError::TimedOut),
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
             // axum hides the limit error's type; its message names it.
             let mut too_large = false;
             let mut source: Option<&dyn std::error::Error> = Some(&e);
@@ -222,6 +240,7 @@ impl From<BodyError> for AdminErr {
         let code = match s.status {
             413 => "payload_too_large",
             415 => "unsupported_media_type",
+            408 => "request_timeout",
             _ => "invalid_request",
         };
         AdminErr::new(status, code, s.detail)

@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod demo;
 pub mod http;
+pub mod limits;
+pub mod listen;
 pub mod scim;
 
 use crate::scim::ScimError;
@@ -26,13 +28,27 @@ pub struct ServerConfig {
     pub max_results: u64,
     /// The page size when a list request gives no `count`.
     pub default_count: u64,
+    /// Requests per token and minute, on both APIs; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// How long a client may take to send a request's headers before the connection is
+    /// closed: slow clients must not hold connections open.
+    pub header_read_timeout: std::time::Duration,
+    /// TLS, when the server terminates it itself (`serve --tls-cert --tls-key`).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
+
+/// The default per-token limit: 100 requests a second on average over a minute, well above
+/// what Okta or Entra send during a full sync, low enough to stop a runaway client.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 6000;
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_results: 200,
             default_count: 100,
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -40,6 +56,7 @@ impl Default for ServerConfig {
 pub struct AppState<S> {
     pub store: S,
     pub cfg: Arc<ServerConfig>,
+    pub limiter: Arc<limits::RateLimiter>,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -47,6 +64,7 @@ impl<S: Clone> Clone for AppState<S> {
         AppState {
             store: self.store.clone(),
             cfg: self.cfg.clone(),
+            limiter: self.limiter.clone(),
         }
     }
 }
@@ -55,6 +73,7 @@ impl<S: Clone> Clone for AppState<S> {
 pub fn router<S: Store>(store: S, cfg: ServerConfig) -> Router {
     let state = AppState {
         store,
+        limiter: Arc::new(limits::RateLimiter::new(cfg.rate_limit_per_minute)),
         cfg: Arc::new(cfg),
     };
     Router::new()
@@ -79,9 +98,7 @@ where
     S: Store,
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router(store, cfg))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, store, cfg, shutdown).await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,17 +1,22 @@
-//! The admin API under `/admin/v1/organizations/{org_uid}`: the organization, SCIM settings
-//! and SCIM tokens. Owner and Admin tokens only; a token of another org gets 404, so it
-//! learns nothing about this one.
+//! The admin API under `/admin/v1/organizations/{org_uid}`: the organization and its SCIM
+//! settings here, each other resource in its own file. Owner and Admin tokens only; a token
+//! of another org gets 404, so it learns nothing about this one.
+
+mod access;
+mod audit;
+mod export;
+mod tokens;
 
 use super::AppState;
 use super::http::{AdminErr, admin_json, bearer, origin, read_json};
 use super::scim::SCIM_PREFIX;
 use crate::store::{MemberState, Org, OrgRole, ScimSettings, ScimSettingsPatch, Store};
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
@@ -19,7 +24,6 @@ pub const ADMIN_PREFIX: &str = "/admin/v1/organizations";
 
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
-const MAX_LABEL_CHARS: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct AdminCtx {
@@ -29,18 +33,49 @@ pub struct AdminCtx {
     pub role: OrgRole,
 }
 
+/// The route pattern of an admin resource: `suffix` is "" (the org) or starts with '/'.
+fn route_path(suffix: &str) -> String {
+    format!("{ADMIN_PREFIX}/{{org}}{suffix}")
+}
+
 pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
-    let p = |suffix: &str| format!("{ADMIN_PREFIX}/{{org}}{suffix}");
+    let p = route_path;
     Router::new()
         .route(&p(""), get(get_org::<S>))
         .route(&p("/scim"), get(get_scim).patch(patch_scim::<S>))
-        .route(
-            &p("/scim/tokens"),
-            get(list_tokens::<S>).post(create_token::<S>),
-        )
-        .route(&p("/scim/tokens/{id}"), delete(revoke_token::<S>))
-        .route(&p("/admin-tokens"), post(create_admin_token::<S>))
+        .merge(tokens::routes::<S>())
+        .merge(audit::routes::<S>())
+        .merge(access::routes::<S>())
+        .merge(export::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
+}
+
+/// `?limit=` (default 50, at most 200) and `?cursor=` of an admin list.
+fn list_params(params: &[(String, String)]) -> Result<(u64, Option<&str>), AdminErr> {
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = match get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| AdminErr::bad_request("limit: expected a positive integer"))?
+            .clamp(1, MAX_LIMIT),
+    };
+    Ok((limit, get("cursor").filter(|c| !c.is_empty())))
+}
+
+/// The `{"items", "total", "next"}` document of every admin list.
+fn list_doc<T>(
+    page: &crate::store::CursorPage<T>,
+    item: impl Fn(&T) -> serde_json::Value,
+) -> Response {
+    admin_json(
+        StatusCode::OK,
+        &json!({
+            "items": page.items.iter().map(item).collect::<Vec<_>>(),
+            "total": page.total,
+            "next": page.next,
+        }),
+    )
 }
 
 async fn authenticate<S: Store>(
@@ -67,6 +102,20 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return AdminErr::not_found("no such organization").into_response();
     }
+    let verdict = super::scim::rate_limit(&st, &principal.token_id);
+    if let Some(v) = verdict.filter(|v| !v.allowed) {
+        let mut resp = AdminErr::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "this admin token sent more than {} requests this minute; retry after {} s",
+                v.limit, v.retry_after
+            ),
+        )
+        .into_response();
+        v.write_headers(resp.headers_mut());
+        return resp;
+    }
     if principal.state != MemberState::Active {
         return AdminErr::forbidden("this admin token's membership is not active").into_response();
     }
@@ -81,7 +130,11 @@ async fn authenticate<S: Store>(
         actor: principal.email,
         role: principal.role,
     });
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(v) = verdict {
+        v.write_headers(resp.headers_mut());
+    }
+    resp
 }
 
 fn settings_json(s: &ScimSettings) -> Value {
@@ -221,128 +274,4 @@ async fn patch_scim<S: Store>(
         StatusCode::OK,
         &scim_doc(&headers, &ctx.org, &settings),
     ))
-}
-
-async fn create_token<S: Store>(
-    State(st): State<AppState<S>>,
-    Extension(ctx): Extension<AdminCtx>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, AdminErr> {
-    let json = read_json(&headers, body).await?;
-    let label = label_of(&json)?;
-    let issued = st
-        .store
-        .create_scim_token(ctx.org.id, &label, &ctx.actor)
-        .await?;
-    Ok(admin_json(
-        StatusCode::CREATED,
-        &json!({
-            "id": issued.id,
-            "label": issued.label,
-            "token": issued.token,
-            "created_at": issued.created_at,
-            "scim_url": scim_url(&headers, &ctx.org),
-        }),
-    ))
-}
-
-fn label_of(json: &Value) -> Result<String, AdminErr> {
-    let label = match json.get("label") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            return Err(AdminErr::bad_request(
-                "label: a non-empty string is required",
-            ));
-        }
-    };
-    if label.chars().count() > MAX_LABEL_CHARS {
-        return Err(AdminErr::bad_request(format!(
-            "label: at most {MAX_LABEL_CHARS} characters"
-        )));
-    }
-    Ok(label)
-}
-
-/// Owner only: an admin token for any member of the org (its power follows that member's
-/// role, so a Member's token is refused everywhere until the member becomes an Admin).
-async fn create_admin_token<S: Store>(
-    State(st): State<AppState<S>>,
-    Extension(ctx): Extension<AdminCtx>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, AdminErr> {
-    if ctx.role != OrgRole::Owner {
-        return Err(AdminErr::forbidden("only the Owner may issue admin tokens"));
-    }
-    let json = read_json(&headers, body).await?;
-    let label = label_of(&json)?;
-    let email = match json.get("email") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => {
-            return Err(AdminErr::bad_request(
-                "email: a non-empty string is required",
-            ));
-        }
-    };
-    let issued = st
-        .store
-        .create_admin_token(ctx.org.id, &email, &label, &ctx.actor)
-        .await?;
-    Ok(admin_json(
-        StatusCode::CREATED,
-        &json!({"id": issued.id, "label": issued.label, "token": issued.token,
-                "created_at": issued.created_at}),
-    ))
-}
-
-async fn list_tokens<S: Store>(
-    State(st): State<AppState<S>>,
-    Extension(ctx): Extension<AdminCtx>,
-    Query(params): Query<Vec<(String, String)>>,
-) -> Result<Response, AdminErr> {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let limit = match get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| AdminErr::bad_request("limit: expected a positive integer"))?
-            .clamp(1, MAX_LIMIT),
-    };
-    let page = st
-        .store
-        .list_scim_tokens(ctx.org.id, limit, get("cursor"))
-        .await?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|t| {
-            json!({
-                "id": t.id,
-                "label": t.label,
-                "created_at": t.created_at,
-                "last_used_at": t.last_used_at,
-            })
-        })
-        .collect();
-    Ok(admin_json(
-        StatusCode::OK,
-        &json!({"items": items, "total": page.total, "next": page.next}),
-    ))
-}
-
-async fn revoke_token<S: Store>(
-    State(st): State<AppState<S>>,
-    Extension(ctx): Extension<AdminCtx>,
-    Path((_org, id)): Path<(String, String)>,
-) -> Result<Response, AdminErr> {
-    if st
-        .store
-        .revoke_scim_token(ctx.org.id, &id, &ctx.actor)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(AdminErr::not_found(format!("no SCIM token '{id}'")))
-    }
 }

@@ -3,6 +3,7 @@
 //! errors in one place ([`ScimErr`]).
 
 pub mod core;
+mod provisioning;
 
 use super::AppState;
 use super::http::{ScimErr, bearer, origin, read_json, scim_json};
@@ -126,6 +127,16 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return unauthorized();
     }
+    let verdict = rate_limit(&st, &principal.token_id);
+    if let Some(v) = verdict.filter(|v| !v.allowed) {
+        let mut resp = ScimErr(ScimError::too_many_requests(format!(
+            "this SCIM token sent more than {} requests this minute; retry after {} s",
+            v.limit, v.retry_after
+        )))
+        .into_response();
+        v.write_headers(resp.headers_mut());
+        return resp;
+    }
     let org = principal.org;
     if !org.scim.enabled {
         return ScimErr(ScimError::forbidden(format!(
@@ -141,7 +152,22 @@ async fn authenticate<S: Store>(
         base,
         user_name_is_email: org.scim.user_name_is_email,
     });
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    if let Some(v) = verdict {
+        v.write_headers(resp.headers_mut());
+    }
+    resp
+}
+
+/// Counts a request against its token's limit; `None` when the limit is off.
+pub(crate) fn rate_limit<S>(
+    st: &AppState<S>,
+    token_id: &str,
+) -> Option<crate::server::limits::Verdict> {
+    st.limiter.enabled().then(|| {
+        st.limiter
+            .check(token_id, crate::server::limits::now_epoch_secs())
+    })
 }
 
 async fn not_implemented() -> ScimErr {
@@ -257,7 +283,8 @@ async fn get_one<S: Store, const G: bool>(
         }
         return Ok(resp);
     }
-    let body = proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base));
+    let mut body = proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base));
+    provisioning::attach(&st.store, kind, &params, std::slice::from_mut(&mut body)).await?;
     Ok(resource_response(StatusCode::OK, &body, rec.version, false))
 }
 
@@ -288,7 +315,9 @@ async fn list<S: Store, const G: bool>(
         .items
         .iter()
         .map(|rec| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base)))
-        .collect();
+        .collect::<Vec<_>>();
+    let mut resources = resources;
+    provisioning::attach(&st.store, kind, &params, &mut resources).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, page.total, q.start_index),

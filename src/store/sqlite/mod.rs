@@ -2,6 +2,9 @@
 //! waiting for it together (group commit, see `writer`), and a small pool of readers, which
 //! WAL lets run beside the writer.
 
+pub(crate) mod access;
+mod admin;
+mod export;
 mod resources;
 mod writer;
 
@@ -23,6 +26,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_resource_counts.sql")),
+    (3, include_str!("migrations/0003_access.sql")),
 ];
 
 /// last_used_at is refreshed at most this often, so that authenticating is not a write on
@@ -445,7 +449,8 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?
             .ok_or_else(|| StoreError::NotFound("organization".into()))?;
-        let before = org_from_row(&row).map_err(db_err)?.scim;
+        let org = org_from_row(&row).map_err(db_err)?;
+        let before = org.scim;
         let mut after = before;
         if let Some(v) = patch.enabled {
             after.enabled = v;
@@ -487,7 +492,7 @@ impl Store for SqliteStore {
                 org_id,
                 actor,
                 "scim.settings.update",
-                None,
+                Some(&org.uid),
                 Some(&settings_json(&before)),
                 Some(&settings_json(&after)),
             )
@@ -789,6 +794,157 @@ impl Store for SqliteStore {
         F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send,
     {
         resources::delete(self, kind, org_id, id, actor, check).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
+    }
+
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+
+    async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
+        access::list_stacks(self, org_id).await
+    }
+
+    async fn create_stack(
+        &self,
+        org_id: i64,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::Stack> {
+        access::create_stack(self, org_id, name, actor).await
+    }
+
+    async fn stack_roles(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+    ) -> StoreResult<Vec<access_types::RoleInfo>> {
+        access::stack_roles(self, org_id, stack_uid).await
+    }
+
+    async fn create_stack_role(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::RoleInfo> {
+        access::create_stack_role(self, org_id, stack_uid, name, actor).await
+    }
+
+    async fn list_groups(
+        &self,
+        org_id: i64,
+        filter: Option<&str>,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<access_types::GroupInfo>> {
+        access::list_groups(self, org_id, filter, limit, cursor).await
+    }
+
+    async fn get_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+    ) -> StoreResult<Option<access_types::Mapping>> {
+        access::get_mapping(self, org_id, group_id).await
+    }
+
+    async fn set_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+        input: Option<&access_types::MappingInput>,
+        actor: &str,
+    ) -> StoreResult<(Option<access_types::Mapping>, access_types::MappingImpact)> {
+        access::set_mapping(self, org_id, group_id, input, actor).await
+    }
+
+    async fn preview_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+        input: Option<&access_types::MappingInput>,
+    ) -> StoreResult<access_types::MappingImpact> {
+        access::preview_mapping(self, org_id, group_id, input).await
+    }
+
+    async fn list_members(
+        &self,
+        org_id: i64,
+        query: &access_types::MemberQuery,
+    ) -> StoreResult<CursorPage<access_types::MemberInfo>> {
+        access::list_members(self, org_id, query).await
+    }
+
+    async fn member_access(
+        &self,
+        org_id: i64,
+        id: &str,
+    ) -> StoreResult<Option<access_types::MemberAccess>> {
+        access::member_access(self, org_id, id).await
+    }
+
+    async fn remove_member(
+        &self,
+        org_id: i64,
+        id: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::MemberInfo> {
+        access::remove_member(self, org_id, id, actor).await
+    }
+
+    async fn list_approvals(
+        &self,
+        org_id: i64,
+        state: Option<crate::domain::approval::RequestState>,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<access_types::ApprovalRequest>> {
+        access::list_approvals(self, org_id, state, limit, cursor).await
+    }
+
+    async fn decide_approval(
+        &self,
+        org_id: i64,
+        request_id: &str,
+        decision: &access_types::Decision,
+        seen_version: u64,
+        actor: &str,
+    ) -> StoreResult<access_types::DecisionOutcome> {
+        access::decide(self, org_id, request_id, decision, seen_version, actor).await
+    }
+
+    async fn provisioning_states(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        access::provisioning_states(self, ids).await
+    }
+
+    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
+        export::snapshot(self, org_id).await
     }
 }
 

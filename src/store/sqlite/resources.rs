@@ -2,7 +2,7 @@
 //! columns (userName, externalId, displayName, active) for uniqueness, filters and sorting;
 //! group members are rows of `group_members`.
 
-use super::{SqliteStore, Tx, account_for, audit, db_err};
+use super::{SqliteStore, Tx, access, account_for, audit, db_err};
 use crate::scim::datetime;
 use crate::scim::filter::Filter;
 use crate::scim::filter::{JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
@@ -373,14 +373,6 @@ fn promoted(kind: Kind, resource: &Value) -> StoreResult<Promoted> {
     })
 }
 
-fn state_for(active: bool) -> MemberState {
-    if active {
-        MemberState::Active
-    } else {
-        MemberState::Deprovisioned
-    }
-}
-
 async fn user_name_taken(
     tx: &mut Tx,
     org_id: i64,
@@ -409,6 +401,8 @@ struct MemberDelta {
     added: Vec<String>,
     removed: Vec<String>,
     removed_count: u64,
+    /// Who a remove-all took out: for access, not for the audit (it can be a whole org).
+    cleared: Vec<String>,
     skipped: Vec<String>,
 }
 
@@ -498,12 +492,15 @@ async fn apply_member_ops(
             MemberOp::Add(ids) => add_members(tx, org_id, group_id, ids, &mut delta).await?,
             MemberOp::Remove(ids) => remove_members(tx, group_id, ids, &mut delta).await?,
             MemberOp::RemoveAll => {
-                let r = sqlx::query("DELETE FROM group_members WHERE group_id = ?")
-                    .bind(group_id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-                delta.removed_count += r.rows_affected();
+                let gone: Vec<String> = sqlx::query_scalar(
+                    "DELETE FROM group_members WHERE group_id = ? RETURNING user_id",
+                )
+                .bind(group_id)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                delta.removed_count += gone.len() as u64;
+                delta.cleared.extend(gone);
             }
             MemberOp::ReplaceAll(ids) => {
                 // Touch only the difference, so a PUT that repeats the member list rewrites
@@ -556,27 +553,20 @@ async fn audit_skipped(
     .await
 }
 
-/// Parameters: ?1 userName (the email), ?2 now, ?3 a new membership id, ?4 org, ?5 state,
-/// ?6 externalId, ?7 displayName, ?8 active, ?9 the resource, ?10 the actor. Returns the
-/// SCIM User id (the membership's).
+/// Parameters: ?1 userName (the email), ?2 now, ?3 a new membership id, ?4 org,
+/// ?5 externalId, ?6 displayName, ?7 active, ?8 the resource. Returns the SCIM User id (the
+/// membership's). A new membership starts pending: `access::reconcile` decides its state.
 const CREATE_USER_SQL: &str = "
     INSERT INTO accounts (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING;
     INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
-      SELECT ?3, ?4, a.id, 'member', ?5, 'scim', ?2, ?2 FROM accounts a WHERE a.email = ?1
-      ON CONFLICT (org_id, account_id)
-        DO UPDATE SET state = CASE WHEN memberships.source = 'scim'
-            THEN excluded.state ELSE memberships.state END,
-          updated_at = excluded.updated_at;
+      SELECT ?3, ?4, a.id, 'member', 'pending', 'scim', ?2, ?2 FROM accounts a WHERE a.email = ?1
+      ON CONFLICT (org_id, account_id) DO UPDATE SET updated_at = excluded.updated_at;
     INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
         resource, version, created_at, last_modified)
-      SELECT m.id, ?4, ?1, ?6, ?7, ?8, ?9, 1, ?2, ?2
-      FROM memberships m JOIN accounts a ON a.id = m.account_id
-      WHERE m.org_id = ?4 AND a.email = ?1;
-    INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
-      SELECT ?4, ?2, ?10, 'scim.user.create', m.id, NULL, ?9
+      SELECT m.id, ?4, ?1, ?5, ?6, ?7, ?8, 1, ?2, ?2
       FROM memberships m JOIN accounts a ON a.id = m.account_id
       WHERE m.org_id = ?4 AND a.email = ?1
-      RETURNING target";
+      RETURNING id";
 
 pub(crate) async fn create(
     store: &SqliteStore,
@@ -593,9 +583,9 @@ pub(crate) async fn create(
     let mut skipped = Vec::new();
     let id = match kind {
         Kind::User => {
-            // One round trip to the connection's thread for the four statements (each is a
-            // thread hand-off with sqlx): the account of the email (created if missing, emails
-            // match in any case), the membership, the SCIM User, the audit event.
+            // One round trip to the connection's thread (each is a thread hand-off with sqlx)
+            // for three statements: the account of the email (created if missing, emails match
+            // in any case), the membership, the SCIM User.
             //
             // Provisioning the same email again links the same account and the same
             // membership, so the SCIM User keeps its id across a deprovision. Memberships made
@@ -607,12 +597,10 @@ pub(crate) async fn create(
                 .bind(&now)
                 .bind(secret::new_uuid())
                 .bind(org_id)
-                .bind(state_for(p.active).as_str())
                 .bind(&p.external_id)
                 .bind(&p.display_name)
                 .bind(p.active)
                 .bind(&text)
-                .bind(actor)
                 .fetch_one(&mut *tx)
                 .await
                 .and_then(|row| row.try_get(0))
@@ -620,6 +608,18 @@ pub(crate) async fn create(
                     StoreError::Conflict(_) => taken(&p.name),
                     other => other,
                 })?;
+            // The membership's state and access follow from the approval rules.
+            access::reconcile(&mut tx, org_id, std::slice::from_ref(&id), actor).await?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.user.create",
+                Some(&id),
+                None,
+                Some(&resource),
+            )
+            .await?;
             id
         }
         Kind::Group => {
@@ -748,6 +748,11 @@ where
     let mut delta = MemberDelta::default();
     if kind == Kind::Group && !change.members.is_empty() {
         delta = apply_member_ops(&mut tx, org_id, id, &change.members).await?;
+        if delta.changed() && access::is_mapped(&mut tx, id).await? {
+            let mut affected = delta.added.clone();
+            affected.extend(delta.removed.iter().chain(&delta.cleared).cloned());
+            access::reconcile(&mut tx, org_id, &affected, actor).await?;
+        }
     }
     let changed = new_resource.is_some() || delta.changed();
     if let Some(new) = &new_resource {
@@ -760,18 +765,6 @@ where
                         return Err(taken(&p.name));
                     }
                     relink_account(&mut tx, org_id, id, &p.name, &now).await?;
-                }
-                if old.active != p.active {
-                    sqlx::query(
-                        "UPDATE memberships SET state = ?, updated_at = ?
-                         WHERE id = ? AND source = 'scim'",
-                    )
-                    .bind(state_for(p.active).as_str())
-                    .bind(&now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
                 }
                 sqlx::query(
                     "UPDATE scim_users SET user_name = ?, external_id = ?, display_name = ?,
@@ -788,6 +781,9 @@ where
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                if old.active != p.active {
+                    access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
+                }
             }
             Kind::Group => {
                 sqlx::query(
@@ -888,15 +884,7 @@ where
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            sqlx::query(
-                "UPDATE memberships SET state = 'deprovisioned', updated_at = ?
-                 WHERE id = ? AND source = 'scim'",
-            )
-            .bind(&now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
             audit(
                 &mut tx,
                 org_id,
@@ -909,6 +897,7 @@ where
             .await?;
         }
         Kind::Group => {
+            access::group_deleting(&mut tx, org_id, id, actor).await?;
             sqlx::query("DELETE FROM scim_groups WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)

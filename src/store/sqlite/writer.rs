@@ -125,6 +125,13 @@ impl WriteTx {
         }
     }
 
+    /// Ends this write without keeping anything of it (as dropping it does). The writer
+    /// rolls it back to its savepoint; its neighbours in the batch are not affected.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.give_back(Outcome::Abort);
+        Ok(())
+    }
+
     fn give_back(&mut self, outcome: Outcome) {
         if let (Some(conn), Some(back)) = (self.conn.take(), self.back.take()) {
             // The writer waits for this; if it is gone, the connection closes with it.
@@ -384,7 +391,7 @@ mod tests {
         let second = writer.queue();
         let abandoned = writer.queue();
         insert(&mut first, 1).await.unwrap();
-        drop(first);
+        first.rollback().await.unwrap();
         // A caller that stops waiting before its turn costs nothing.
         drop(abandoned);
         let mut tx = second.wait().await.unwrap();

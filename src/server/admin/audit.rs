@@ -1,0 +1,65 @@
+//! `GET /audit`: the org's audit log, newest first, paged by cursor and narrowed by actor
+//! and action.
+
+use super::{AdminCtx, list_doc, list_params, route_path};
+use crate::server::AppState;
+use crate::server::http::AdminErr;
+use crate::store::{AuditEvent, AuditQuery, Store};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde_json::{Value, json};
+
+pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new().route(&route_path("/audit"), get(list_audit::<S>))
+}
+
+pub(crate) fn event_json(e: &AuditEvent) -> Value {
+    json!({
+        "id": e.id.to_string(),
+        "at": e.at,
+        "actor": e.actor,
+        "action": e.action,
+        "target": e.target,
+        "before": e.before,
+        "after": e.after,
+    })
+}
+
+async fn list_audit<S: Store>(
+    State(st): State<AppState<S>>,
+    Extension(ctx): Extension<AdminCtx>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, AdminErr> {
+    let (limit, cursor) = list_params(&params)?;
+    let before_id = cursor
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                AdminErr::bad_request(
+                    "cursor: not a cursor this list returned; start again without one",
+                )
+            })
+        })
+        .transpose()?;
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let page = st
+        .store
+        .list_audit(
+            ctx.org.id,
+            AuditQuery {
+                actor: get("actor"),
+                action: get("action"),
+                limit,
+                before_id,
+            },
+        )
+        .await?;
+    Ok(list_doc(&page, event_json))
+}

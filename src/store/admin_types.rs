@@ -1,0 +1,37 @@
+//! Types of the audit log and admin-token listings.
+
+use serde_json::Value;
+
+/// One row of the audit log. `before`/`after` are the JSON the write recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// What narrows an audit listing. `action` matches the action itself or, as a dotted prefix,
+/// its family (`scim.user` matches `scim.user.create`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditQuery<'a> {
+    pub actor: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub limit: u64,
+    /// Events older than this id (the cursor of the previous page).
+    pub before_id: Option<i64>,
+}
+
+/// A live admin token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTokenInfo {
+    pub id: String,
+    pub label: String,
+    /// The member the token acts as.
+    pub email: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}

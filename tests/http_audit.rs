@@ -1,0 +1,342 @@
+//! GET /audit: paging newest first, actor and action filters, every write recorded with its
+//! actor and before/after, and no secret ever recorded.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+async fn audit_page(env: &Env, query: &str) -> Resp {
+    let r = send(env.admin(Method::GET, &format!("/audit{query}"))).await;
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    r
+}
+
+/// Every event the query selects, following `next` to the end.
+async fn all_events(env: &Env, query: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            None => format!("?limit=3{}", query.replacen('?', "&", 1)),
+            Some(c) => format!("?limit=3&cursor={c}{}", query.replacen('?', "&", 1)),
+        };
+        let r = audit_page(env, &q).await;
+        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["next"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    out
+}
+
+fn ids(events: &[Value]) -> Vec<i64> {
+    events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_newest_first_with_a_cursor_and_filters_by_actor_and_action() {
+    let env = Env::new().await;
+    for i in 0..4 {
+        env.create_user(&format!("u{i}@acme.example")).await;
+    }
+    env.create_group("Developers", &[]).await;
+    let r = send(
+        env.admin(Method::PATCH, "/scim")
+            .json(&json!({"sso_role_mapping": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    let first = audit_page(&env, "").await;
+    let total = first.body["total"].as_u64().unwrap();
+    // org.create, enable SCIM, SCIM token, 4 users each with the provision request it opens,
+    // 1 group, settings.
+    assert_eq!(total, 13, "{}", first.body);
+    assert_eq!(first.body["items"][0]["action"], "scim.settings.update");
+    assert!(first.body["next"].is_null(), "50 by default holds all 13");
+
+    let every = all_events(&env, "").await;
+    assert_eq!(every.len() as u64, total);
+    let got = ids(&every);
+    let mut sorted = got.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(got, sorted, "newest first");
+    assert_eq!(
+        got.iter().collect::<HashSet<_>>().len(),
+        got.len(),
+        "no event twice across pages"
+    );
+    for e in &every {
+        for key in ["id", "at", "actor", "action", "target", "before", "after"] {
+            assert!(e.get(key).is_some(), "{key} in {e}");
+        }
+    }
+
+    let by_idp = all_events(&env, "?actor=test-idp").await;
+    assert_eq!(
+        by_idp.len(),
+        9,
+        "4 users, their 4 provision requests and a group came from the IdP"
+    );
+    assert!(by_idp.iter().all(|e| e["actor"] == "test-idp"));
+    let r = audit_page(&env, "?actor=test-idp&limit=2").await;
+    assert_eq!(r.body["total"], 9, "total counts the filtered events");
+
+    let users = all_events(&env, "?action=scim.user.create").await;
+    assert_eq!(users.len(), 4);
+    let family = all_events(&env, "?action=scim").await;
+    assert_eq!(
+        family.len(),
+        8,
+        "'scim' selects scim.user.*, scim.group.*, scim.settings.* and scim.token.*"
+    );
+    let none = audit_page(&env, "?action=scim.use").await;
+    assert_eq!(
+        none.body["total"], 0,
+        "a prefix matches whole dotted segments only"
+    );
+    let both = audit_page(&env, "?actor=owner@acme.example&action=scim.settings").await;
+    assert_eq!(both.body["total"], 2, "enable and sso: {}", both.body);
+}
+
+#[tokio::test]
+async fn bad_paging_parameters_are_400() {
+    let env = Env::new().await;
+    for q in ["?cursor=abc", "?limit=x", "?limit=-1"] {
+        let r = send(env.admin(Method::GET, &format!("/audit{q}"))).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.body);
+        assert!(r.body["message"].as_str().unwrap().len() > 10);
+    }
+    let r = audit_page(&env, "?limit=100000").await;
+    assert!(r.body["items"].as_array().unwrap().len() <= 200);
+}
+
+#[tokio::test]
+async fn another_orgs_events_are_never_listed() {
+    let env = Env::new().await;
+    let other = new_org(&env.server, &env.http, "Globex", "boss@globex.example").await;
+    let r = send(
+        env.http
+            .post(scim_url(&env.server, &other.uid, "/Users"))
+            .bearer_auth(&other.scim_token)
+            .json(&user("g@globex.example")),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let every = all_events(&env, "").await;
+    let text = serde_json::to_string(&every).unwrap();
+    assert!(!text.contains("globex"), "{text}");
+}
+
+/// One event per write, with the acting principal and the state before and after.
+#[tokio::test]
+async fn every_admin_and_scim_write_is_audited_with_actor_and_before_after() {
+    let env = Env::new().await;
+    let owner = "owner@acme.example";
+    let idp = "test-idp";
+    // (action, actor, has before, has after) in the order of the writes.
+    let mut expected: Vec<(&str, &str, bool, bool)> = Vec::new();
+    let start = all_events(&env, "").await.len();
+
+    let r = send(
+        env.admin(Method::PATCH, "/scim")
+            .json(&json!({"approval": {"deprovision": true}})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    expected.push(("scim.settings.update", owner, true, true));
+    let r = send(
+        env.admin(Method::POST, "/scim/tokens")
+            .json(&json!({"label": "okta"})),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let scim_token_id = r.body["id"].as_str().unwrap().to_string();
+    expected.push(("scim.token.create", owner, false, true));
+    let r = send(env.admin(Method::DELETE, &format!("/scim/tokens/{scim_token_id}"))).await;
+    assert_eq!(r.status, 204);
+    expected.push(("scim.token.revoke", owner, true, false));
+
+    let u = env.create_user("ann@acme.example").await;
+    let uid = u["id"].as_str().unwrap().to_string();
+    expected.push(("scim.user.create", idp, false, true));
+    let mut put = user("ann@acme.example");
+    put["displayName"] = json!("Ann");
+    let r = send(env.scim(Method::PUT, &format!("/Users/{uid}")).json(&put)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    expected.push(("scim.user.update", idp, true, true));
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{uid}"))
+            .json(&patch_op(
+                json!([{"op": "replace", "path": "title", "value": "Engineer"}]),
+            )),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    expected.push(("scim.user.update", idp, true, true));
+
+    let g = env.create_group("Developers", &[&uid]).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    expected.push(("scim.group.create", idp, false, true));
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Groups/{gid}"))
+            .json(&patch_op(
+                json!([{"op": "remove", "path": format!("members[value eq \"{uid}\"]")}]),
+            )),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    expected.push(("scim.group.update", idp, true, true));
+    let r = send(
+        env.scim(Method::PUT, &format!("/Groups/{gid}"))
+            .json(&json!({
+                "schemas": [GROUP_SCHEMA], "displayName": "Devs", "members": [{"value": uid}],
+            })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    expected.push(("scim.group.update", idp, true, true));
+
+    let r = send(
+        env.admin(Method::POST, "/admin-tokens")
+            .json(&json!({"email": "ann@acme.example", "label": "ann laptop"})),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let admin_token_id = r.body["id"].as_str().unwrap().to_string();
+    expected.push(("admin_token.create", owner, false, true));
+    let r = send(env.admin(Method::DELETE, &format!("/admin-tokens/{admin_token_id}"))).await;
+    assert_eq!(r.status, 204);
+    expected.push(("admin_token.revoke", owner, true, false));
+
+    let r = send(env.scim(Method::DELETE, &format!("/Groups/{gid}"))).await;
+    assert_eq!(r.status, 204);
+    expected.push(("scim.group.delete", idp, true, false));
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{uid}"))).await;
+    assert_eq!(r.status, 204);
+    expected.push(("scim.user.delete", idp, true, false));
+
+    let mut events = all_events(&env, "").await;
+    events.truncate(events.len() - start);
+    events.reverse();
+    // The access rules may add their own events (grants, approvals) beside each SCIM write;
+    // every write of the list must be there, in order, as described.
+    let mut it = events.iter();
+    for (action, actor, before, after) in &expected {
+        let e = it
+            .find(|e| e["action"] == *action)
+            .unwrap_or_else(|| panic!("no {action} event in order: {events:?}"));
+        assert_eq!(e["actor"], *actor, "{e}");
+        assert_eq!(!e["before"].is_null(), *before, "before of {e}");
+        assert_eq!(!e["after"].is_null(), *after, "after of {e}");
+        assert!(!e["target"].is_null(), "target of {e}");
+    }
+    let update = events
+        .iter()
+        .find(|e| e["action"] == "scim.user.update")
+        .unwrap();
+    assert_ne!(update["before"], update["after"]);
+    assert_eq!(update["after"]["displayName"], "Ann");
+}
+
+/// Reads every byte of the database files (main and WAL), so a secret stored in any table,
+/// in any encoding SQLite keeps as text, is found.
+fn database_bytes(env: &Env) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", env.db.display());
+        if let Ok(b) = std::fs::read(&path) {
+            bytes.extend(b);
+        }
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn no_token_or_password_is_ever_recorded() {
+    let env = Env::new().await;
+    let mut secrets = vec![env.org.admin_token.clone(), env.org.scim_token.clone()];
+    let r = send(
+        env.admin(Method::POST, "/scim/tokens")
+            .json(&json!({"label": "okta"})),
+    )
+    .await;
+    secrets.push(r.body["token"].as_str().unwrap().to_string());
+    // Okta's "Sync Password" sends a placeholder password on create, PUT and PATCH.
+    let placeholders = [
+        "tmp-Okta-Placeholder-7Qx9",
+        "Okta-Put-Pw-3vKz",
+        "Okta-Patch-Pw-8mWq",
+    ];
+    let mut body = user("ann@acme.example");
+    body["password"] = json!(placeholders[0]);
+    let r = send(env.scim(Method::POST, "/Users").json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let uid = r.body["id"].as_str().unwrap().to_string();
+    body["password"] = json!(placeholders[1]);
+    let r = send(env.scim(Method::PUT, &format!("/Users/{uid}")).json(&body)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{uid}"))
+            .json(&patch_op(
+                json!([{"op": "replace", "path": "password", "value": placeholders[2]}]),
+            )),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        env.admin(Method::POST, "/admin-tokens")
+            .json(&json!({"email": "ann@acme.example", "label": "ann laptop"})),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let ann_token = r.body["token"].as_str().unwrap().to_string();
+    let id = r.body["id"].as_str().unwrap().to_string();
+    secrets.push(ann_token);
+    let r = send(env.admin(Method::DELETE, &format!("/admin-tokens/{id}"))).await;
+    assert_eq!(r.status, 204);
+
+    // The audit table, as text, through the API and straight from the database.
+    let listed = serde_json::to_string(&all_events(&env, "").await).unwrap();
+    let rows = format!("{:?}", env.audit().await);
+    assert!(
+        listed.contains("okta") && listed.contains("ann laptop"),
+        "labels are recorded"
+    );
+    let db = database_bytes(&env);
+    for s in &secrets {
+        // The part after the public id is the secret; neither whole nor in part may show.
+        let secret_part = s.rsplit('_').next().unwrap();
+        assert!(secret_part.len() >= 32);
+        for (what, text) in [("API", listed.as_str()), ("table", rows.as_str())] {
+            assert!(
+                !text.contains(secret_part),
+                "a token secret in the audit {what}"
+            );
+        }
+        assert!(
+            !contains(&db, secret_part),
+            "a token secret in the database file"
+        );
+    }
+    for p in placeholders {
+        for (what, text) in [("API", listed.as_str()), ("table", rows.as_str())] {
+            assert!(!text.contains(p), "a password in the audit {what}");
+        }
+        assert!(!contains(&db, p), "a password in the database file");
+    }
+    assert!(!listed.to_lowercase().contains("password"), "{listed}");
+}
