@@ -137,12 +137,14 @@ async fn load_members(
         return Ok(Vec::new());
     }
     let arr = ids_json(ids);
+    // `+m.org_id`: without statistics SQLite would walk the org's whole (org, account) index
+    // and test each id, a scan of every member on each SCIM create; the id key is the way in.
     let rows = sqlx::query(
         "SELECT m.id, a.email, u.display_name, m.state, m.role, m.source, u.active,
                 m.created_at, m.updated_at
          FROM memberships m JOIN accounts a ON a.id = m.account_id
          LEFT JOIN scim_users u ON u.id = m.id
-         WHERE m.id IN (SELECT value FROM json_each(?)) AND m.org_id = ?",
+         WHERE m.id IN (SELECT value FROM json_each(?)) AND +m.org_id = ?",
     )
     .bind(&arr)
     .bind(org_id)
