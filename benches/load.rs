@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench load                 # the full run (100,000 users)
 //!     cargo bench --bench load -- --users 20000 --big-group 20000   # a quicker run
+//!     cargo bench --bench load -- --server /path/to/other/scimdesk    # compare a build
 //!
 //! Every loop is bounded in count, and traffic only goes to 127.0.0.1.
 
@@ -20,6 +21,8 @@ struct Args {
     users: usize,
     creates: usize,
     big_group: usize,
+    /// The scimdesk binary to measure: this build's by default, another to compare.
+    server: String,
 }
 
 fn parse_args() -> Args {
@@ -27,6 +30,7 @@ fn parse_args() -> Args {
         users: 100_000,
         creates: 10_000,
         big_group: 100_000,
+        server: env!("CARGO_BIN_EXE_scimdesk").to_string(),
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -36,6 +40,7 @@ fn parse_args() -> Args {
             "--users" => a.users = next().expect("--users N"),
             "--creates" => a.creates = next().expect("--creates N"),
             "--big-group" => a.big_group = next().expect("--big-group N"),
+            "--server" => a.server = argv.get(i + 1).cloned().expect("--server PATH"),
             _ => {} // cargo bench passes --bench
         }
         i += 1;
@@ -79,11 +84,42 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time (user + system) that process `pid` has used so far, in microseconds.
+fn cpu_us(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    ticks * 1_000_000 / clock_ticks()
+}
+
+fn clock_ticks() -> u64 {
+    // USER_HZ is 100 on every Linux this runs on; getconf confirms it where available.
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+static SERVER_PID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 struct Stats {
     name: String,
     n: usize,
     secs: f64,
     lat_us: Vec<u64>,
+    /// CPU per request, in microseconds, of the server and of this load generator: less
+    /// sensitive than wall time to other work on the machine.
+    server_cpu: f64,
+    client_cpu: f64,
 }
 
 impl Stats {
@@ -96,12 +132,14 @@ impl Stats {
     }
     fn print(&self) {
         println!(
-            "{:<48} {:>8} {:>10.0} {:>9.3} {:>9.3}",
+            "{:<48} {:>8} {:>10.0} {:>9.3} {:>9.3} {:>9.0} {:>9.0}",
             self.name,
             self.n,
             self.n as f64 / self.secs,
             self.pct(0.50),
-            self.pct(0.99)
+            self.pct(0.99),
+            self.server_cpu,
+            self.client_cpu,
         );
     }
 }
@@ -114,6 +152,8 @@ where
 {
     let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
+    let server = SERVER_PID.get().map(String::as_str).unwrap_or("0");
+    let cpu0 = (cpu_us(server), cpu_us("self"));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
@@ -138,12 +178,17 @@ where
         lat_us.extend(t.await.unwrap());
     }
     let secs = start.elapsed().as_secs_f64();
+    let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / n.max(1) as f64;
+    let server_cpu = per(cpu_us(server), cpu0.0);
+    let client_cpu = per(cpu_us("self"), cpu0.1);
     lat_us.sort_unstable();
     let s = Stats {
         name: name.to_string(),
         n,
         secs,
         lat_us,
+        server_cpu,
+        client_cpu,
     };
     s.print();
     s
@@ -165,8 +210,7 @@ fn user_body(i: usize) -> Value {
     })
 }
 
-fn start_server() -> (Server, String, String) {
-    let exe = env!("CARGO_BIN_EXE_scimdesk");
+fn start_server(exe: &str) -> (Server, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
     let out = Command::new(exe)
@@ -212,7 +256,7 @@ fn start_server() -> (Server, String, String) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = parse_args();
-    let (server, org, admin) = start_server();
+    let (server, org, admin) = start_server(&args.server);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()
@@ -255,14 +299,15 @@ async fn main() {
     let token = Arc::new(tok["token"].as_str().expect("scim token").to_string());
     let scim = Arc::new(format!("{}/scim/v2.0/organizations/{org}", server.base));
     let pid = server.child.id();
+    let _ = SERVER_PID.set(pid.to_string());
 
     println!(
         "scimdesk load: {} users, groups of 1 / 1,000 / {} members, concurrency {CONCURRENCY}",
         args.users, args.big_group
     );
     println!(
-        "{:<48} {:>8} {:>10} {:>9} {:>9}",
-        "workload", "requests", "req/s", "p50 ms", "p99 ms"
+        "{:<48} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "workload", "requests", "req/s", "p50 ms", "p99 ms", "srv µs", "gen µs"
     );
 
     let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); args.users]));

@@ -7,4 +7,5 @@ pub mod console;
 pub mod domain;
 pub mod scim;
 pub mod server;
+pub mod snapshot;
 pub mod store;

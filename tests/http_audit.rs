@@ -56,10 +56,11 @@ async fn pages_newest_first_with_a_cursor_and_filters_by_actor_and_action() {
 
     let first = audit_page(&env, "").await;
     let total = first.body["total"].as_u64().unwrap();
-    // org.create, enable SCIM, SCIM token, 4 users, 1 group, settings.
-    assert_eq!(total, 9, "{}", first.body);
+    // org.create, enable SCIM, SCIM token, 4 users each with the provision request it opens,
+    // 1 group, settings.
+    assert_eq!(total, 13, "{}", first.body);
     assert_eq!(first.body["items"][0]["action"], "scim.settings.update");
-    assert!(first.body["next"].is_null(), "50 by default holds all 9");
+    assert!(first.body["next"].is_null(), "50 by default holds all 13");
 
     let every = all_events(&env, "").await;
     assert_eq!(every.len() as u64, total);
@@ -79,10 +80,14 @@ async fn pages_newest_first_with_a_cursor_and_filters_by_actor_and_action() {
     }
 
     let by_idp = all_events(&env, "?actor=test-idp").await;
-    assert_eq!(by_idp.len(), 5, "4 users and a group came from the IdP");
+    assert_eq!(
+        by_idp.len(),
+        9,
+        "4 users, their 4 provision requests and a group came from the IdP"
+    );
     assert!(by_idp.iter().all(|e| e["actor"] == "test-idp"));
     let r = audit_page(&env, "?actor=test-idp&limit=2").await;
-    assert_eq!(r.body["total"], 5, "total counts the filtered events");
+    assert_eq!(r.body["total"], 9, "total counts the filtered events");
 
     let users = all_events(&env, "?action=scim.user.create").await;
     assert_eq!(users.len(), 4);

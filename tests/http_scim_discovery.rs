@@ -41,7 +41,7 @@ async fn resource_types_and_schemas_list_and_fetch_by_id() {
 
     let r = send(env.scim(Method::GET, "/Schemas")).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["totalResults"], 3);
+    assert_eq!(r.body["totalResults"], 4);
     let r = send(env.scim(Method::GET, &format!("/Schemas/{USER_SCHEMA}"))).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["id"], USER_SCHEMA);

@@ -48,6 +48,11 @@ pub enum ApiError {
         message: String,
         request: Option<Box<ApprovalRequest>>,
     },
+    /// 429: this token sent too many requests; `retry_after` is the server's advice, in
+    /// seconds.
+    RateLimited {
+        retry_after: Option<u64>,
+    },
     /// Any other 4xx: the request was wrong (a bad value, a limit).
     Rejected {
         status: u16,
@@ -75,6 +80,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => Some(403),
             ApiError::NotFound { .. } => Some(404),
             ApiError::Conflict { .. } => Some(409),
+            ApiError::RateLimited { .. } => Some(429),
             ApiError::Rejected { status, .. } | ApiError::Server { status, .. } => Some(*status),
             ApiError::Unreachable { .. } | ApiError::Decode { .. } | ApiError::Config(_) => None,
         }
@@ -82,7 +88,10 @@ impl ApiError {
 
     /// Worth retrying as is: the server was not reached or failed on its side.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Unreachable { .. } | ApiError::Server { .. })
+        matches!(
+            self,
+            ApiError::Unreachable { .. } | ApiError::Server { .. } | ApiError::RateLimited { .. }
+        )
     }
 
     /// The refreshed request a 409 carried, if any.
@@ -127,6 +136,12 @@ impl fmt::Display for ApiError {
             ApiError::Conflict { message, .. } => {
                 write!(f, "conflict: {message}; refresh and try again")
             }
+            ApiError::RateLimited {
+                retry_after: Some(s),
+            } => write!(f, "too many requests with this token; retry in {s} s"),
+            ApiError::RateLimited { retry_after: None } => {
+                f.write_str("too many requests with this token; retry in a moment")
+            }
             ApiError::Rejected {
                 status, message, ..
             } => write!(f, "the server refused the request ({status}): {message}"),
@@ -158,7 +173,13 @@ pub(crate) struct ErrorBody {
 
 /// Maps a non-2xx answer to an [`ApiError`]. A body that is not the error document (a proxy's
 /// HTML page, say) still yields the status, with the first line of the text as the message.
-pub(crate) fn from_status(status: u16, body: &[u8], token: &str, needs: Needs) -> ApiError {
+pub(crate) fn from_status(
+    status: u16,
+    retry_after: Option<u64>,
+    body: &[u8],
+    token: &str,
+    needs: Needs,
+) -> ApiError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_else(|_| ErrorBody {
         message: String::from_utf8_lossy(body)
             .lines()
@@ -185,6 +206,7 @@ pub(crate) fn from_status(status: u16, body: &[u8], token: &str, needs: Needs) -
             message,
         },
         404 => ApiError::NotFound { message },
+        429 => ApiError::RateLimited { retry_after },
         409 => ApiError::Conflict {
             message,
             request: parsed.request.map(Box::new),
@@ -206,6 +228,7 @@ mod tests {
     fn statuses_map_to_what_the_user_can_do() {
         let e = from_status(
             400,
+            None,
             br#"{"status":400,"error":"invalid_request","message":"label: required"}"#,
             "t",
             Needs::OwnerOrAdmin,
@@ -218,7 +241,13 @@ mod tests {
                 message: "label: required".into()
             }
         );
-        let e = from_status(502, b"<html>bad gateway</html>\nmore", "t", Needs::Owner);
+        let e = from_status(
+            502,
+            None,
+            b"<html>bad gateway</html>\nmore",
+            "t",
+            Needs::Owner,
+        );
         assert_eq!(
             e,
             ApiError::Server {
@@ -227,12 +256,20 @@ mod tests {
             }
         );
         assert!(e.is_transient());
-        let e = from_status(409, br#"{"message":"taken"}"#, "t", Needs::Owner);
+        let e = from_status(409, None, br#"{"message":"taken"}"#, "t", Needs::Owner);
         assert!(e.refreshed_request().is_none());
         assert!(e.to_string().contains("refresh"), "{e}");
-        let e = from_status(403, b"", "file ~/.t", Needs::Owner);
+        let e = from_status(403, None, b"", "file ~/.t", Needs::Owner);
         assert_eq!(e.status(), Some(403));
         assert!(e.to_string().contains("needs the Owner role"), "{e}");
-        assert!(!from_status(404, b"", "t", Needs::Owner).is_transient());
+        assert!(!from_status(404, None, b"", "t", Needs::Owner).is_transient());
+        let e = from_status(429, Some(7), b"{}", "t", Needs::Owner);
+        assert_eq!(
+            e,
+            ApiError::RateLimited {
+                retry_after: Some(7)
+            }
+        );
+        assert!(e.is_transient() && e.to_string().contains("retry in 7 s"));
     }
 }

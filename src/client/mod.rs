@@ -133,6 +133,11 @@ impl AdminClient {
                 detail: describe(&e),
             })?;
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let body = resp.bytes().await.map_err(|e| ApiError::Unreachable {
             url: self.server(),
             detail: format!("the answer to {what} broke off: {}", describe(&e)),
@@ -140,7 +145,13 @@ impl AdminClient {
         if (200..300).contains(&status) {
             Ok(body.to_vec())
         } else {
-            Err(error::from_status(status, &body, &self.token_source, needs))
+            Err(error::from_status(
+                status,
+                retry_after,
+                &body,
+                &self.token_source,
+                needs,
+            ))
         }
     }
 

@@ -11,6 +11,7 @@ pub mod panes;
 pub mod terminal;
 pub mod theme;
 pub mod views;
+pub mod widgets;
 
 use app::{Cmd, Msg, State, update};
 use backend::{Backend, LiveBackend};

@@ -220,6 +220,27 @@ pub fn apply_losses(granted: &Access, requested: &Access) -> (Access, AccessDiff
     (now, gains)
 }
 
+/// A mapping edit is an admin's decision, not the IdP's: what it adds to `before` (the access
+/// the mappings implied) is granted at once, what it takes away is revoked at once, and gains
+/// still waiting for approval for other reasons keep waiting.
+pub fn apply_admin_edit(granted: &Access, before: &Access, after: &Access) -> Access {
+    let org_role = if after.org_role > before.org_role {
+        granted.org_role.max(after.org_role)
+    } else {
+        granted.org_role.min(after.org_role)
+    };
+    let mut stack_roles: BTreeSet<StackRole> = granted
+        .stack_roles
+        .intersection(&after.stack_roles)
+        .cloned()
+        .collect();
+    stack_roles.extend(after.stack_roles.difference(&before.stack_roles).cloned());
+    Access {
+        org_role,
+        stack_roles,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +343,33 @@ mod tests {
         assert!(!OrgRole::Owner.mappable());
         assert_eq!(OrgRole::parse("ADMIN"), Some(OrgRole::Admin));
         assert_eq!(OrgRole::parse("root"), None);
+    }
+
+    #[test]
+    fn an_admin_edit_grants_its_own_gains_and_leaves_other_waiting_gains_waiting() {
+        let web_dev = StackRole::new("web", "developer");
+        let web_admin = StackRole::new("web", "admin");
+        let mobile = StackRole::new("mobile", "developer");
+        // Granted: web developer. Requested before the edit: web developer + mobile (the
+        // mobile gain waits for approval). The edit swaps web developer for web admin.
+        let granted = Access {
+            org_role: OrgRole::Member,
+            stack_roles: [web_dev.clone()].into(),
+        };
+        let before = Access {
+            org_role: OrgRole::Member,
+            stack_roles: [web_dev.clone(), mobile.clone()].into(),
+        };
+        let after = Access {
+            org_role: OrgRole::Admin,
+            stack_roles: [web_admin.clone(), mobile.clone()].into(),
+        };
+        let now = apply_admin_edit(&granted, &before, &after);
+        assert_eq!(now.org_role, OrgRole::Admin);
+        assert_eq!(now.stack_roles, [web_admin].into(), "mobile still waits");
+        let lowered = apply_admin_edit(&now, &after, &Access::default());
+        assert_eq!(lowered, Access::default());
+        assert_eq!(apply_admin_edit(&granted, &before, &before), granted);
     }
 
     fn arb_mapping() -> impl Strategy<Value = GroupMapping> {

@@ -82,6 +82,46 @@ pub enum RequestState {
     Superseded,
 }
 
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Provision => "provision",
+            RequestKind::AccessIncrease => "access_increase",
+            RequestKind::Deprovision => "deprovision",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        [
+            RequestKind::Provision,
+            RequestKind::AccessIncrease,
+            RequestKind::Deprovision,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Approved => "approved",
+            RequestState::Rejected => "rejected",
+            RequestState::Superseded => "superseded",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RequestState> {
+        [
+            RequestState::Pending,
+            RequestState::Approved,
+            RequestState::Rejected,
+            RequestState::Superseded,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
 /// What a request would change: the org role move (from `None` = no membership) and the stack
 /// roles gained or lost.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -93,7 +133,7 @@ pub struct RequestDiff {
 }
 
 impl RequestDiff {
-    fn between(granted: Option<&Access>, requested: Option<&Access>) -> RequestDiff {
+    pub fn between(granted: Option<&Access>, requested: Option<&Access>) -> RequestDiff {
         let empty = BTreeSet::new();
         let g = granted.map_or(&empty, |a| &a.stack_roles);
         let r = requested.map_or(&empty, |a| &a.stack_roles);

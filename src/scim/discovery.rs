@@ -279,7 +279,7 @@ mod tests {
     #[test]
     fn schemas_list_every_schema_with_full_attribute_characteristics() {
         let list = schemas(BASE);
-        assert_eq!(list["totalResults"], 3);
+        assert_eq!(list["totalResults"], 4);
         let user = schema(&USER_SCHEMA_ID.to_uppercase(), BASE).unwrap();
         assert_eq!(user["id"], USER_SCHEMA_ID);
         assert_eq!(user["schemas"], json!([SCHEMA_SCHEMA]));

@@ -257,6 +257,13 @@ pub const USER_SCHEMA_ID: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA_ID: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER_SCHEMA_ID: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// scimdesk's readOnly view of a User's provisioning: the membership state and whether an
+/// approval request is open. Listed in /Schemas and returned on request (`attributes=` naming
+/// it), never stored and ignored on input. It is not a schemaExtension of the User resource
+/// type: generic clients (scim2-tester) PATCH every declared extension as a whole and expect
+/// back what they sent, which a server-owned extension cannot satisfy.
+pub const PROVISIONING_USER_SCHEMA_ID: &str =
+    "urn:scimdesk:params:scim:schemas:extension:provisioning:2.0:User";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SP_CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -483,6 +490,29 @@ pub static ENTERPRISE_USER_SCHEMA: SchemaDef = SchemaDef {
     ],
 };
 
+pub static PROVISIONING_USER_SCHEMA: SchemaDef = SchemaDef {
+    id: PROVISIONING_USER_SCHEMA_ID,
+    name: "ProvisioningState",
+    description: "Where the membership behind this User stands in scimdesk's approval workflow",
+    attributes: &[
+        s(
+            "state",
+            "The membership state: access is in force only when active.",
+        )
+        .mutability(M::ReadOnly)
+        .returned(R::Request)
+        .case_exact()
+        .canonical(&["pending", "active", "rejected", "deprovisioned", "removed"]),
+        s(
+            "pendingRequest",
+            "Whether an approval request for this member is waiting for an admin.",
+        )
+        .of_type(T::Boolean)
+        .mutability(M::ReadOnly)
+        .returned(R::Request),
+    ],
+};
+
 pub static GROUP_SCHEMA: SchemaDef = SchemaDef {
     id: GROUP_SCHEMA_ID,
     name: "Group",
@@ -532,7 +562,12 @@ pub static GROUP: ResourceTypeDef = ResourceTypeDef {
 pub static RESOURCE_TYPES: &[&ResourceTypeDef] = &[&USER, &GROUP];
 
 /// Every schema this service provider knows, for `/Schemas`.
-pub static SCHEMAS: &[&SchemaDef] = &[&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA];
+pub static SCHEMAS: &[&SchemaDef] = &[
+    &USER_SCHEMA,
+    &ENTERPRISE_USER_SCHEMA,
+    &PROVISIONING_USER_SCHEMA,
+    &GROUP_SCHEMA,
+];
 
 #[cfg(test)]
 mod tests {

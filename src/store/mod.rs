@@ -6,6 +6,7 @@
 //! Read-modify-write methods take a closure that runs inside that transaction on the current
 //! row, which is how concurrent PATCHes to one resource never lose an update.
 
+pub mod access_types;
 pub mod admin_types;
 pub mod secret;
 pub mod sqlite;
@@ -362,4 +363,107 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_id: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    // Stacks, group mappings, members and the approval queue (see `access_types`).
+    fn list_stacks(
+        &self,
+        org_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<access_types::Stack>>> + Send;
+    /// A stack with the three built-in roles.
+    fn create_stack(
+        &self,
+        org_id: i64,
+        name: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<access_types::Stack>> + Send;
+    /// NotFound for an unknown stack.
+    fn stack_roles(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+    ) -> impl Future<Output = StoreResult<Vec<access_types::RoleInfo>>> + Send;
+    fn create_stack_role(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<access_types::RoleInfo>> + Send;
+    /// SCIM groups whose display name contains `filter` (any case), by name.
+    fn list_groups(
+        &self,
+        org_id: i64,
+        filter: Option<&str>,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<access_types::GroupInfo>>> + Send;
+    /// NotFound for an unknown group; `None` for a group without a mapping.
+    fn get_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<access_types::Mapping>>> + Send;
+    /// Sets (`Some`) or deletes (`None`) a group's mapping and applies its effect at once;
+    /// an unknown stack or role, or Owner, is `Rejected`.
+    fn set_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+        input: Option<&access_types::MappingInput>,
+        actor: &str,
+    ) -> impl Future<
+        Output = StoreResult<(Option<access_types::Mapping>, access_types::MappingImpact)>,
+    > + Send;
+    /// What `set_mapping` would do, without writing.
+    fn preview_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+        input: Option<&access_types::MappingInput>,
+    ) -> impl Future<Output = StoreResult<access_types::MappingImpact>> + Send;
+    fn list_members(
+        &self,
+        org_id: i64,
+        query: &access_types::MemberQuery,
+    ) -> impl Future<Output = StoreResult<CursorPage<access_types::MemberInfo>>> + Send;
+    fn member_access(
+        &self,
+        org_id: i64,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<access_types::MemberAccess>>> + Send;
+    /// An admin's removal: state removed, no access, the SCIM User inactive.
+    fn remove_member(
+        &self,
+        org_id: i64,
+        id: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<access_types::MemberInfo>> + Send;
+    /// Requests in `state` (all when `None`), oldest first.
+    fn list_approvals(
+        &self,
+        org_id: i64,
+        state: Option<crate::domain::approval::RequestState>,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<access_types::ApprovalRequest>>> + Send;
+    fn decide_approval(
+        &self,
+        org_id: i64,
+        request_id: &str,
+        decision: &access_types::Decision,
+        seen_version: u64,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<access_types::DecisionOutcome>> + Send;
+    /// The provisioning state of SCIM Users (ids not found are absent).
+    fn provisioning_states(
+        &self,
+        ids: &[String],
+    ) -> impl Future<
+        Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
+    > + Send;
+    /// The whole org as a snapshot (no secrets), read consistently at one moment.
+    fn snapshot(
+        &self,
+        org_id: i64,
+    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
 }

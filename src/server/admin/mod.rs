@@ -2,7 +2,9 @@
 //! settings here, each other resource in its own file. Owner and Admin tokens only; a token
 //! of another org gets 404, so it learns nothing about this one.
 
+mod access;
 mod audit;
+mod export;
 mod tokens;
 
 use super::AppState;
@@ -43,6 +45,8 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .route(&p("/scim"), get(get_scim).patch(patch_scim::<S>))
         .merge(tokens::routes::<S>())
         .merge(audit::routes::<S>())
+        .merge(access::routes::<S>())
+        .merge(export::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 

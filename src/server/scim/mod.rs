@@ -3,6 +3,7 @@
 //! errors in one place ([`ScimErr`]).
 
 pub mod core;
+mod provisioning;
 
 use super::AppState;
 use super::http::{ScimErr, bearer, origin, read_json, scim_json};
@@ -282,7 +283,8 @@ async fn get_one<S: Store, const G: bool>(
         }
         return Ok(resp);
     }
-    let body = proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base));
+    let mut body = proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base));
+    provisioning::attach(&st.store, kind, &params, std::slice::from_mut(&mut body)).await?;
     Ok(resource_response(StatusCode::OK, &body, rec.version, false))
 }
 
@@ -313,7 +315,9 @@ async fn list<S: Store, const G: bool>(
         .items
         .iter()
         .map(|rec| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base)))
-        .collect();
+        .collect::<Vec<_>>();
+    let mut resources = resources;
+    provisioning::attach(&st.store, kind, &params, &mut resources).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, page.total, q.start_index),

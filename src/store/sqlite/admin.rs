@@ -27,7 +27,7 @@ fn audit_filter(q: &AuditQuery<'_>) -> (String, Vec<String>) {
     (sql, binds)
 }
 
-fn json_col(row: &SqliteRow, col: &str) -> StoreResult<Option<Value>> {
+pub(super) fn json_col(row: &SqliteRow, col: &str) -> StoreResult<Option<Value>> {
     let text: Option<String> = row.try_get(col).map_err(db_err)?;
     // Every row was written from a serde_json Value; a row that does not parse is kept as
     // text rather than hidden.

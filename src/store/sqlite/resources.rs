@@ -2,7 +2,7 @@
 //! columns (userName, externalId, displayName, active) for uniqueness, filters and sorting;
 //! group members are rows of `group_members`.
 
-use super::{SqliteStore, Tx, account_for, audit, db_err};
+use super::{SqliteStore, Tx, access, account_for, audit, db_err};
 use crate::scim::datetime;
 use crate::scim::filter::Filter;
 use crate::scim::filter::{JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
@@ -373,14 +373,6 @@ fn promoted(kind: Kind, resource: &Value) -> StoreResult<Promoted> {
     })
 }
 
-fn state_for(active: bool) -> MemberState {
-    if active {
-        MemberState::Active
-    } else {
-        MemberState::Deprovisioned
-    }
-}
-
 async fn user_name_taken(
     tx: &mut Tx,
     org_id: i64,
@@ -409,6 +401,8 @@ struct MemberDelta {
     added: Vec<String>,
     removed: Vec<String>,
     removed_count: u64,
+    /// Who a remove-all took out: for access, not for the audit (it can be a whole org).
+    cleared: Vec<String>,
     skipped: Vec<String>,
 }
 
@@ -498,12 +492,15 @@ async fn apply_member_ops(
             MemberOp::Add(ids) => add_members(tx, org_id, group_id, ids, &mut delta).await?,
             MemberOp::Remove(ids) => remove_members(tx, group_id, ids, &mut delta).await?,
             MemberOp::RemoveAll => {
-                let r = sqlx::query("DELETE FROM group_members WHERE group_id = ?")
-                    .bind(group_id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-                delta.removed_count += r.rows_affected();
+                let gone: Vec<String> = sqlx::query_scalar(
+                    "DELETE FROM group_members WHERE group_id = ? RETURNING user_id",
+                )
+                .bind(group_id)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                delta.removed_count += gone.len() as u64;
+                delta.cleared.extend(gone);
             }
             MemberOp::ReplaceAll(ids) => {
                 // Touch only the difference, so a PUT that repeats the member list rewrites
@@ -578,17 +575,14 @@ pub(crate) async fn create(
             let id: String = sqlx::query_scalar(
                 "INSERT INTO memberships
                    (id, org_id, account_id, role, state, source, created_at, updated_at)
-                 VALUES (?, ?, ?, 'member', ?, 'scim', ?, ?)
+                 VALUES (?, ?, ?, 'member', 'pending', 'scim', ?, ?)
                  ON CONFLICT (org_id, account_id)
-                   DO UPDATE SET state = CASE WHEN memberships.source = 'scim'
-                       THEN excluded.state ELSE memberships.state END,
-                     updated_at = excluded.updated_at
+                   DO UPDATE SET updated_at = excluded.updated_at
                  RETURNING id",
             )
             .bind(secret::new_uuid())
             .bind(org_id)
             .bind(account)
-            .bind(state_for(p.active).as_str())
             .bind(&now)
             .bind(&now)
             .fetch_one(&mut *tx)
@@ -616,6 +610,8 @@ pub(crate) async fn create(
                 StoreError::Conflict(_) => taken(&p.name),
                 other => other,
             })?;
+            // The membership's state and access follow from the approval rules.
+            access::reconcile(&mut tx, org_id, std::slice::from_ref(&id), actor).await?;
             audit(
                 &mut tx,
                 org_id,
@@ -754,6 +750,11 @@ where
     let mut delta = MemberDelta::default();
     if kind == Kind::Group && !change.members.is_empty() {
         delta = apply_member_ops(&mut tx, org_id, id, &change.members).await?;
+        if delta.changed() && access::is_mapped(&mut tx, id).await? {
+            let mut affected = delta.added.clone();
+            affected.extend(delta.removed.iter().chain(&delta.cleared).cloned());
+            access::reconcile(&mut tx, org_id, &affected, actor).await?;
+        }
     }
     let changed = new_resource.is_some() || delta.changed();
     if let Some(new) = &new_resource {
@@ -766,18 +767,6 @@ where
                         return Err(taken(&p.name));
                     }
                     relink_account(&mut tx, org_id, id, &p.name, &now).await?;
-                }
-                if old.active != p.active {
-                    sqlx::query(
-                        "UPDATE memberships SET state = ?, updated_at = ?
-                         WHERE id = ? AND source = 'scim'",
-                    )
-                    .bind(state_for(p.active).as_str())
-                    .bind(&now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
                 }
                 sqlx::query(
                     "UPDATE scim_users SET user_name = ?, external_id = ?, display_name = ?,
@@ -794,6 +783,9 @@ where
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                if old.active != p.active {
+                    access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
+                }
             }
             Kind::Group => {
                 sqlx::query(
@@ -894,15 +886,7 @@ where
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            sqlx::query(
-                "UPDATE memberships SET state = 'deprovisioned', updated_at = ?
-                 WHERE id = ? AND source = 'scim'",
-            )
-            .bind(&now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
             audit(
                 &mut tx,
                 org_id,
@@ -915,6 +899,7 @@ where
             .await?;
         }
         Kind::Group => {
+            access::group_deleting(&mut tx, org_id, id, actor).await?;
             sqlx::query("DELETE FROM scim_groups WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)

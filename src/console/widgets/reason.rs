@@ -1,0 +1,167 @@
+//! The reason prompt of a rejection: a small ratatui-textarea editor. Enter submits (a
+//! reason is required), Ctrl-j or Alt-Enter starts a new line, Esc cancels.
+
+use super::{Outcome, WidgetStyle, centered};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui_textarea::TextArea;
+
+/// The longest reason accepted, in characters; the server stores it in the audit log.
+pub const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, Clone)]
+pub struct ReasonPrompt {
+    title: String,
+    area: TextArea<'static>,
+    /// Why the last Enter was refused, shown under the editor.
+    problem: Option<&'static str>,
+}
+
+impl ReasonPrompt {
+    pub fn new(title: impl Into<String>, style: &WidgetStyle) -> Self {
+        let mut area = TextArea::default();
+        area.set_placeholder_text("why is this rejected? (kept in the audit log)");
+        area.set_style(style.text);
+        area.set_placeholder_style(style.dim);
+        area.set_cursor_line_style(style.text);
+        ReasonPrompt {
+            title: title.into(),
+            area,
+            problem: None,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.area.lines().join("\n")
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome<String> {
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => Outcome::Cancelled,
+            KeyCode::Enter if alt => {
+                self.area.insert_newline();
+                Outcome::Changed
+            }
+            KeyCode::Char('j') if ctrl => {
+                self.area.insert_newline();
+                Outcome::Changed
+            }
+            KeyCode::Enter => {
+                let text = self.text().trim().to_string();
+                if text.is_empty() {
+                    self.problem = Some("a reason is required");
+                    Outcome::Changed
+                } else if text.chars().count() > MAX_REASON_CHARS {
+                    self.problem = Some("at most 500 characters");
+                    Outcome::Changed
+                } else {
+                    Outcome::Submitted(text)
+                }
+            }
+            _ => {
+                let changed = self.area.input(key);
+                // The cursor moves even when the text does not, so always redraw.
+                if changed {
+                    self.problem = None;
+                }
+                Outcome::Changed
+            }
+        }
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, style: &WidgetStyle) {
+        let popup = centered(area, 64, 9);
+        f.render_widget(Clear, popup);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(style.border)
+            .title(Span::styled(format!(" {} ", self.title), style.title));
+        let inner = block.inner(popup);
+        f.render_widget(block, popup);
+        if inner.height < 3 {
+            return;
+        }
+        let editor = Rect {
+            height: inner.height - 2,
+            ..inner
+        };
+        let hint_row = Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        };
+        f.render_widget(&self.area, editor);
+        let hint = match self.problem {
+            Some(p) => Line::from(vec![
+                Span::styled("✗ ", style.error),
+                Span::styled(p, style.error),
+            ]),
+            None => Line::styled(
+                format!(
+                    "{}/{MAX_REASON_CHARS} · Enter reject · Ctrl-j new line · Esc cancel",
+                    self.text().chars().count()
+                ),
+                style.dim,
+            ),
+        };
+        f.render_widget(Paragraph::new(hint), hint_row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::widgets::test_util::*;
+
+    fn typed(p: &mut ReasonPrompt, s: &str) {
+        for c in s.chars() {
+            p.handle_key(ch(c));
+        }
+    }
+
+    #[test]
+    fn an_empty_reason_is_refused_with_a_hint() {
+        let mut p = ReasonPrompt::new("Reject ann@acme.example", &WidgetStyle::plain());
+        typed(&mut p, "   ");
+        assert_eq!(p.handle_key(key(KeyCode::Enter)), Outcome::Changed);
+        let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
+        assert!(s.contains("✗ a reason is required"), "{s}");
+        typed(&mut p, "x");
+        let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
+        assert!(!s.contains("required"), "typing clears the hint:\n{s}");
+    }
+
+    #[test]
+    fn enter_submits_the_trimmed_text_and_ctrl_j_breaks_lines() {
+        let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
+        typed(&mut p, " not on the team");
+        p.handle_key(ctrl('j'));
+        typed(&mut p, "ask HR ");
+        p.handle_key(key(KeyCode::Backspace));
+        assert_eq!(
+            p.handle_key(key(KeyCode::Enter)),
+            Outcome::Submitted("not on the team\nask HR".into())
+        );
+    }
+
+    #[test]
+    fn too_long_is_refused_and_esc_cancels() {
+        let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
+        typed(&mut p, &"x".repeat(MAX_REASON_CHARS + 1));
+        assert_eq!(p.handle_key(key(KeyCode::Enter)), Outcome::Changed);
+        assert_eq!(p.handle_key(key(KeyCode::Esc)), Outcome::Cancelled);
+    }
+
+    #[test]
+    fn renders_the_prompt() {
+        let mut p = ReasonPrompt::new("Reject ann@acme.example (provision)", &WidgetStyle::plain());
+        typed(&mut p, "Contractor, access ends Friday");
+        let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
+        insta::assert_snapshot!(s);
+    }
+}

@@ -1,0 +1,201 @@
+//! A windowed table: the selection and scroll offset of a long list, and a renderer that
+//! builds only the rows on screen, so a 100,000-member page costs what 20 rows cost.
+
+use super::{Outcome, WidgetStyle};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::widgets::{Row, Table, TableState};
+use std::ops::Range;
+
+/// Selection and scroll state. `height` is the number of body rows last laid out; the pane
+/// sets it from the layout, so paging moves by what the user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableWindow {
+    pub selected: usize,
+    pub offset: usize,
+    pub height: usize,
+}
+
+impl Default for TableWindow {
+    fn default() -> Self {
+        TableWindow {
+            selected: 0,
+            offset: 0,
+            height: 10,
+        }
+    }
+}
+
+impl TableWindow {
+    /// j/k and arrows, g/G and Home/End, PgUp/PgDn and Ctrl-u/Ctrl-d, over `len` rows.
+    pub fn handle_key(&mut self, key: KeyEvent, len: usize) -> Outcome<()> {
+        let page = self.height.max(1);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let target = match key.code {
+            KeyCode::Down | KeyCode::Char('j') if !ctrl => self.selected.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') if !ctrl => self.selected.saturating_sub(1),
+            KeyCode::Char('g') | KeyCode::Home if !ctrl => 0,
+            KeyCode::Char('G') | KeyCode::End if !ctrl => usize::MAX,
+            KeyCode::PageDown => self.selected.saturating_add(page),
+            KeyCode::Char('d') if ctrl => self.selected.saturating_add(page / 2),
+            KeyCode::PageUp => self.selected.saturating_sub(page),
+            KeyCode::Char('u') if ctrl => self.selected.saturating_sub(page / 2),
+            _ => return Outcome::Ignored,
+        };
+        let before = *self;
+        self.select(target, len);
+        if *self == before {
+            Outcome::Unchanged
+        } else {
+            Outcome::Changed
+        }
+    }
+
+    /// Selects row `i` (clamped to the list) and scrolls just enough to show it.
+    pub fn select(&mut self, i: usize, len: usize) {
+        self.selected = if len == 0 { 0 } else { i.min(len - 1) };
+        self.offset = Self::offset_for(self.selected, self.offset, len, self.height);
+    }
+
+    /// Keeps the selection valid after the list changed length (a refresh, a filter).
+    pub fn clamp(&mut self, len: usize) {
+        self.select(self.selected, len);
+    }
+
+    pub fn set_height(&mut self, height: usize, len: usize) {
+        self.height = height.max(1);
+        self.clamp(len);
+    }
+
+    fn offset_for(selected: usize, offset: usize, len: usize, height: usize) -> usize {
+        let height = height.max(1);
+        let mut off = offset;
+        if selected < off {
+            off = selected;
+        } else if selected >= off + height {
+            off = selected + 1 - height;
+        }
+        // No blank space below the last row when the list could fill the window.
+        off.min(len.saturating_sub(height))
+    }
+
+    /// The rows on screen for a body of `height` rows.
+    pub fn visible(&self, len: usize, height: usize) -> Range<usize> {
+        let off = Self::offset_for(self.selected, self.offset, len, height);
+        off..(off + height).min(len)
+    }
+}
+
+/// Draws a table of `len` rows, calling `row_at` only for the visible ones. The selected row
+/// gets a `›` marker as well as the cursor style, so it shows without colour.
+#[allow(clippy::too_many_arguments)]
+pub fn render_window<'a>(
+    f: &mut Frame,
+    area: Rect,
+    header: Option<Row<'a>>,
+    widths: &[Constraint],
+    len: usize,
+    window: &TableWindow,
+    focused: bool,
+    style: &WidgetStyle,
+    mut row_at: impl FnMut(usize) -> Row<'a>,
+) {
+    let body = area.height.saturating_sub(u16::from(header.is_some())) as usize;
+    let range = window.visible(len, body);
+    let start = range.start;
+    let rows: Vec<Row> = range.map(&mut row_at).collect();
+    let mut table = Table::new(rows, widths.to_vec())
+        .highlight_symbol("› ")
+        .column_spacing(1);
+    if let Some(h) = header {
+        table = table.header(h.style(style.title));
+    }
+    if focused {
+        table = table.row_highlight_style(style.cursor);
+    }
+    let mut state = TableState::default();
+    if len > 0 {
+        state.select(Some(window.selected - start));
+    }
+    f.render_stateful_widget(table, area, &mut state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::widgets::test_util::*;
+    use ratatui::widgets::Cell;
+
+    fn win(height: usize) -> TableWindow {
+        TableWindow {
+            height,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn moves_and_scrolls_within_bounds() {
+        let mut w = win(5);
+        assert_eq!(w.handle_key(key(KeyCode::Up), 20), Outcome::Unchanged);
+        assert_eq!(w.handle_key(ch('j'), 20), Outcome::Changed);
+        assert_eq!((w.selected, w.offset), (1, 0));
+        w.handle_key(key(KeyCode::PageDown), 20);
+        assert_eq!((w.selected, w.offset), (6, 2));
+        w.handle_key(ch('G'), 20);
+        assert_eq!((w.selected, w.offset), (19, 15));
+        assert_eq!(w.handle_key(key(KeyCode::Down), 20), Outcome::Unchanged);
+        w.handle_key(ctrl('u'), 20);
+        assert_eq!((w.selected, w.offset), (17, 15));
+        w.handle_key(key(KeyCode::PageUp), 20);
+        assert_eq!((w.selected, w.offset), (12, 12));
+        w.handle_key(ch('g'), 20);
+        assert_eq!((w.selected, w.offset), (0, 0));
+        assert_eq!(w.handle_key(ch('x'), 20), Outcome::Ignored);
+    }
+
+    #[test]
+    fn a_shorter_list_pulls_the_selection_back() {
+        let mut w = win(5);
+        w.select(50, 100);
+        w.clamp(3);
+        assert_eq!((w.selected, w.offset), (2, 0));
+        w.clamp(0);
+        assert_eq!((w.selected, w.offset), (0, 0));
+        assert_eq!(w.visible(0, 5), 0..0);
+    }
+
+    #[test]
+    fn builds_only_the_visible_rows() {
+        let mut w = win(4);
+        w.select(500, 100_000);
+        let mut built = Vec::new();
+        let screen = screen(30, 5, |f| {
+            render_window(
+                f,
+                f.area(),
+                Some(Row::new(vec![Cell::from("#"), Cell::from("name")])),
+                &[Constraint::Length(6), Constraint::Fill(1)],
+                100_000,
+                &w,
+                true,
+                &WidgetStyle::plain(),
+                |i| {
+                    built.push(i);
+                    Row::new(vec![
+                        Cell::from(i.to_string()),
+                        Cell::from(format!("user {i}")),
+                    ])
+                },
+            )
+        });
+        assert_eq!(built, [497, 498, 499, 500]);
+        insta::assert_snapshot!(screen, @r"
+          #      name
+          497    user 497
+          498    user 498
+          499    user 499
+        › 500    user 500
+        ");
+    }
+}

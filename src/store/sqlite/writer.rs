@@ -1,0 +1,408 @@
+//! Group commit on the one write connection.
+//!
+//! A write on SQLite costs a fixed price per commit (the WAL append and its bookkeeping, and
+//! with sqlx two thread wake-ups for each of BEGIN and COMMIT) on top of its statements. One
+//! writer task owns the write connection; every write asks it for the connection. The task
+//! opens one transaction, lends the connection to each waiting write in turn (up to
+//! [`MAX_BATCH`]), each inside its own SAVEPOINT so that a write that fails or is dropped rolls
+//! back alone, then COMMITs once and only then tells each write that it is durable.
+//!
+//! The connection is *lent*, not driven by closures: a write runs in its own task as
+//! `async` code over `&mut SqliteConnection` (through [`WriteTx`]'s `DerefMut`), so it can
+//! borrow from its caller and call any helper written as
+//! `async fn f(conn: &mut SqliteConnection, ...)`. Dropping a [`WriteTx`] (an early `?`, a
+//! cancelled request, a panic) hands the connection back and rolls that write back.
+
+use super::db_err;
+use crate::store::{StoreError, StoreResult};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Connection, Executor};
+use std::ops::{Deref, DerefMut};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most writes committed together. Bounds how long the first write of a batch waits for
+/// its acknowledgement behind the others.
+pub(crate) const MAX_BATCH: usize = 64;
+
+enum Request {
+    Write(oneshot::Sender<StoreResult<WriteTx>>),
+    Close(oneshot::Sender<()>),
+}
+
+/// How a lent connection comes back to the writer.
+enum Outcome {
+    /// The write is done: commit it, then answer here.
+    Commit(oneshot::Sender<StoreResult<()>>),
+    /// The write was abandoned: roll it back.
+    Abort,
+}
+
+struct Returned {
+    conn: SqliteConnection,
+    outcome: Outcome,
+}
+
+/// A handle on the writer task. Cloning shares the same task.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+/// One write's use of the write connection, inside the writer's transaction.
+pub struct WriteTx {
+    conn: Option<SqliteConnection>,
+    back: Option<oneshot::Sender<Returned>>,
+}
+
+/// A write that has been queued and waits for the connection.
+pub(crate) struct PendingWrite(oneshot::Receiver<StoreResult<WriteTx>>);
+
+fn closed() -> StoreError {
+    StoreError::Db("the store is closed (the writer task has stopped)".into())
+}
+
+impl Writer {
+    /// Starts the writer task on `conn`, which it owns from now on.
+    pub(crate) fn spawn(conn: SqliteConnection) -> Writer {
+        let (requests, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(conn, rx));
+        Writer { requests }
+    }
+
+    /// Queues a write now; awaiting the result waits for the connection.
+    pub(crate) fn queue(&self) -> PendingWrite {
+        let (tx, rx) = oneshot::channel();
+        // If the task has stopped, `tx` is dropped here and the receiver reports it.
+        let _ = self.requests.send(Request::Write(tx));
+        PendingWrite(rx)
+    }
+
+    /// Waits for the connection: the write then runs inside the writer's transaction.
+    pub(crate) async fn begin(&self) -> StoreResult<WriteTx> {
+        self.queue().wait().await
+    }
+
+    /// Finishes the writes queued before it, then closes the connection (checkpointing the
+    /// WAL). Writes queued later fail.
+    pub(crate) async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.requests.send(Request::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl PendingWrite {
+    pub(crate) async fn wait(self) -> StoreResult<WriteTx> {
+        self.0.await.map_err(|_| closed())?
+    }
+}
+
+impl WriteTx {
+    /// Ends this write and waits until the transaction that holds it is committed: only then
+    /// is the write durable, and only then does this return `Ok`. On `Err` nothing of it was
+    /// committed.
+    ///
+    /// The error type is sqlx's so that call sites read like sqlx transactions.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.give_back(Outcome::Commit(tx));
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(sqlx::Error::Protocol(format!("commit failed: {e}"))),
+            Err(_) => Err(sqlx::Error::Protocol(
+                "commit failed: the writer task stopped".into(),
+            )),
+        }
+    }
+
+    /// Ends this write without keeping any of it (what dropping it does, said out loud).
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.give_back(Outcome::Abort);
+        Ok(())
+    }
+
+    fn give_back(&mut self, outcome: Outcome) {
+        if let (Some(conn), Some(back)) = (self.conn.take(), self.back.take()) {
+            // The writer waits for this; if it is gone, the connection closes with it.
+            let _ = back.send(Returned { conn, outcome });
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        self.give_back(Outcome::Abort);
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn
+            .as_ref()
+            .expect("a WriteTx holds its connection until it ends")
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn
+            .as_mut()
+            .expect("a WriteTx holds its connection until it ends")
+    }
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()> {
+    conn.execute(sql).await.map(|_| ()).map_err(db_err)
+}
+
+/// Lends `conn` to the write waiting on `reply` and waits for it to come back. `None` when
+/// the connection was lost (the write leaked its `WriteTx`).
+async fn lend(
+    conn: SqliteConnection,
+    reply: oneshot::Sender<StoreResult<WriteTx>>,
+) -> Option<Returned> {
+    let (back, returned) = oneshot::channel();
+    let tx = WriteTx {
+        conn: Some(conn),
+        back: Some(back),
+    };
+    match reply.send(Ok(tx)) {
+        Ok(()) => returned.await.ok(),
+        // The caller gave up while queued: the WriteTx comes back unused.
+        Err(Ok(mut tx)) => {
+            tx.back = None;
+            tx.conn.take().map(|conn| Returned {
+                conn,
+                outcome: Outcome::Abort,
+            })
+        }
+        Err(Err(_)) => unreachable!("only Ok is sent"),
+    }
+}
+
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request>) {
+    let mut next = rx.recv().await;
+    loop {
+        let first = match next.take() {
+            None => break,
+            Some(Request::Close(done)) => {
+                rx.close();
+                let _ = conn.close().await;
+                let _ = done.send(());
+                return;
+            }
+            Some(Request::Write(reply)) => reply,
+        };
+        if let Err(e) = exec(&mut conn, "BEGIN IMMEDIATE").await {
+            let _ = first.send(Err(e));
+            next = rx.recv().await;
+            continue;
+        }
+        let mut acks: Vec<oneshot::Sender<StoreResult<()>>> = Vec::new();
+        let mut failed: Option<String> = None;
+        let mut reply = first;
+        let mut lent = 0;
+        let mut open = true;
+        loop {
+            lent += 1;
+            // The first write needs no savepoint: if it aborts, the whole transaction is
+            // rolled back and the batch starts afresh.
+            let savepoint = lent > 1;
+            if savepoint && let Err(e) = exec(&mut conn, "SAVEPOINT write").await {
+                let _ = reply.send(Err(e));
+                failed = Some("could not open a savepoint".into());
+                break;
+            }
+            let Some(back) = lend(conn, reply).await else {
+                // Only a leaked WriteTx loses the connection, and it may still hold the write
+                // lock: nothing can be written any more, so stop and say why.
+                tracing::error!("a write kept the write connection; the store stops writing");
+                for ack in acks {
+                    let _ = ack.send(Err(closed()));
+                }
+                return;
+            };
+            conn = back.conn;
+            match back.outcome {
+                Outcome::Commit(ack) => acks.push(ack),
+                Outcome::Abort if savepoint => {
+                    if let Err(e) = exec(&mut conn, "ROLLBACK TO write").await {
+                        failed = Some(e.to_string());
+                        break;
+                    }
+                }
+                Outcome::Abort => {
+                    if let Err(e) = exec(&mut conn, "ROLLBACK").await {
+                        failed = Some(e.to_string());
+                    }
+                    open = false;
+                    break;
+                }
+            }
+            if lent >= MAX_BATCH {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(Request::Write(r)) => reply = r,
+                Ok(close @ Request::Close(_)) => {
+                    next = Some(close);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let result = match failed {
+            None if open => exec(&mut conn, "COMMIT").await.map_err(|e| e.to_string()),
+            None => Ok(()),
+            Some(why) => Err(why),
+        };
+        if let Err(why) = &result {
+            tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
+            // The transaction may already be gone (SQLite rolls back by itself on some errors):
+            // then this fails, harmlessly.
+            let _ = exec(&mut conn, "ROLLBACK").await;
+        }
+        for ack in acks {
+            let _ = ack.send(result.clone().map_err(StoreError::Db));
+        }
+        if next.is_none() {
+            next = rx.recv().await;
+        }
+    }
+    let _ = conn.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqliteConnectOptions;
+
+    async fn setup(dir: &tempfile::TempDir) -> (Writer, SqliteConnection) {
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.path().join("w.db"))
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let mut conn = SqliteConnection::connect_with(&opts).await.unwrap();
+        conn.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let reader = SqliteConnection::connect_with(&opts).await.unwrap();
+        (Writer::spawn(conn), reader)
+    }
+
+    async fn insert(tx: &mut WriteTx, x: i64) -> sqlx::Result<()> {
+        sqlx::query("INSERT INTO t (x) VALUES (?)")
+            .bind(x)
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+    }
+
+    async fn rows(reader: &mut SqliteConnection) -> Vec<i64> {
+        sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(reader)
+            .await
+            .unwrap()
+    }
+
+    /// Holds the connection with write `first` while the writes in `queued` wait, so that
+    /// they all land in one batch.
+    #[tokio::test]
+    async fn a_failing_write_rolls_back_alone_and_its_neighbours_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = setup(&dir).await;
+        let mut first = writer.begin().await.unwrap();
+        let second = writer.queue();
+        let third = writer.queue();
+        let fourth = writer.queue();
+        insert(&mut first, 1).await.unwrap();
+        let first = tokio::spawn(first.commit());
+        // A write that fails on a constraint and gives up, as a `?` would.
+        let mut tx = second.wait().await.unwrap();
+        insert(&mut tx, 2).await.unwrap();
+        assert!(insert(&mut tx, 1).await.is_err(), "duplicate key");
+        drop(tx);
+        let mut tx = third.wait().await.unwrap();
+        insert(&mut tx, 3).await.unwrap();
+        let third = tokio::spawn(tx.commit());
+        // A write that panics half-way.
+        let panicked = tokio::spawn(async move {
+            let mut tx = fourth.wait().await.unwrap();
+            insert(&mut tx, 4).await.unwrap();
+            panic!("a write that panics");
+        })
+        .await;
+        assert!(panicked.is_err());
+        first.await.unwrap().unwrap();
+        third.await.unwrap().unwrap();
+        assert_eq!(rows(&mut reader).await, vec![1, 3]);
+        // The writer goes on after all of it.
+        let mut tx = writer.begin().await.unwrap();
+        insert(&mut tx, 5).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&mut reader).await, vec![1, 3, 5]);
+        writer.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_write_is_acknowledged_only_after_its_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = setup(&dir).await;
+        let mut first = writer.begin().await.unwrap();
+        let second = writer.queue();
+        insert(&mut first, 1).await.unwrap();
+        let acked = tokio::spawn(first.commit());
+        // The writer lends the connection to the second write only once the first has
+        // returned it, and has not committed yet: the first is not answered, nor visible.
+        let mut tx = second.wait().await.unwrap();
+        assert!(!acked.is_finished());
+        assert_eq!(rows(&mut reader).await, Vec::<i64>::new());
+        insert(&mut tx, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        acked.await.unwrap().unwrap();
+        assert_eq!(rows(&mut reader).await, vec![1, 2]);
+        writer.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_first_write_of_a_batch_can_fail_without_losing_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = setup(&dir).await;
+        let mut first = writer.begin().await.unwrap();
+        let second = writer.queue();
+        let abandoned = writer.queue();
+        insert(&mut first, 1).await.unwrap();
+        drop(first);
+        // A caller that stops waiting before its turn costs nothing.
+        drop(abandoned);
+        let mut tx = second.wait().await.unwrap();
+        insert(&mut tx, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&mut reader).await, vec![2]);
+        writer.close().await;
+        assert!(writer.begin().await.is_err(), "closed");
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_writes_all_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = setup(&dir).await;
+        let tasks: Vec<_> = (0..200)
+            .map(|x| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    let mut tx = writer.begin().await.unwrap();
+                    insert(&mut tx, x).await.unwrap();
+                    tx.commit().await.unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(rows(&mut reader).await, (0..200).collect::<Vec<i64>>());
+        writer.close().await;
+    }
+}

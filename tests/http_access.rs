@@ -1,0 +1,266 @@
+//! Members over HTTP: the `/users` list, explanations of access, admin removal, and the
+//! readOnly provisioning extension on SCIM Users.
+
+mod access_support;
+mod common;
+
+use access_support::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PROVISIONING: &str = "urn:scimdesk:params:scim:schemas:extension:provisioning:2.0:User";
+
+fn emails(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn users_are_listed_by_email_with_filter_state_and_paging() {
+    let env = Env::new().await;
+    for name in ["dan", "amy", "cat", "bob"] {
+        new_user(&env, &format!("{name}@acme.example")).await;
+    }
+    let r = send(env.admin(Method::GET, "/users?limit=2")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["total"], 5, "the owner is a member too");
+    assert_eq!(
+        emails(&r.body),
+        vec!["amy@acme.example", "bob@acme.example"]
+    );
+    let next = r.body["next"].as_str().unwrap().to_string();
+    let r = send(
+        env.admin(Method::GET, "/users")
+            .query(&[("limit", "2"), ("cursor", next.as_str())]),
+    )
+    .await;
+    assert_eq!(
+        emails(&r.body),
+        vec!["cat@acme.example", "dan@acme.example"]
+    );
+    let next = r.body["next"].as_str().unwrap().to_string();
+    let r = send(
+        env.admin(Method::GET, "/users")
+            .query(&[("limit", "2"), ("cursor", next.as_str())]),
+    )
+    .await;
+    assert_eq!(emails(&r.body), vec!["owner@acme.example"]);
+    assert_eq!(r.body["next"], Value::Null);
+
+    let r = send(env.admin(Method::GET, "/users?filter=CA")).await;
+    assert_eq!(emails(&r.body), vec!["cat@acme.example"]);
+    assert_eq!(r.body["total"], 1);
+    let r = send(env.admin(Method::GET, "/users?state=pending")).await;
+    assert_eq!(r.body["total"], 4);
+    let first = &r.body["items"][0];
+    assert_eq!(first["source"], "scim");
+    assert_eq!(first["request"]["kind"], "provision");
+    assert_eq!(first["requested"]["org_role"], "member");
+    let r = send(env.admin(Method::GET, "/users?state=active")).await;
+    assert_eq!(emails(&r.body), vec!["owner@acme.example"]);
+    assert_eq!(r.body["items"][0]["source"], "manual");
+    assert_eq!(r.body["items"][0]["granted"]["org_role"], "owner");
+    let r = send(env.admin(Method::GET, "/users?filter=%25")).await;
+    assert_eq!(r.body["total"], 0, "LIKE wildcards are matched literally");
+    assert_eq!(
+        send(env.admin(Method::GET, "/users?state=asleep"))
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn access_explains_every_role_by_the_groups_that_grant_it() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false, "access_increase": false})).await;
+    let web = new_stack(&env, "Web").await;
+    let devs = mapped_group(&env, "Developers", "member", &[(&web, "developer")]).await;
+    let leads = mapped_group(
+        &env,
+        "Leads",
+        "admin",
+        &[(&web, "developer"), (&web, "admin")],
+    )
+    .await;
+    let ann = new_user(&env, "ann@acme.example").await;
+    add_member(&env, &devs, &ann).await;
+    add_member(&env, &leads, &ann).await;
+
+    let r = send(env.admin(Method::GET, &format!("/users/{ann}/access"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["member"]["email"], "ann@acme.example");
+    let roles = r.body["roles"].as_array().unwrap();
+    let find = |role: Value| {
+        roles
+            .iter()
+            .find(|x| x["role"] == role)
+            .unwrap_or_else(|| panic!("{role} in {roles:?}"))
+            .clone()
+    };
+    let admin = find(json!({"org_role": "admin"}));
+    assert_eq!(admin["granted"], true);
+    assert_eq!(admin["requested"], true);
+    assert_eq!(
+        admin["via"],
+        json!([{"kind": "group", "group_id": leads, "group_name": "Leads"}])
+    );
+    let dev = roles
+        .iter()
+        .find(|x| x["role"]["role_uid"] == "developer")
+        .unwrap();
+    assert_eq!(dev["role"]["stack_name"], "Web");
+    let via: Vec<&str> = dev["via"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["group_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(via, vec!["Developers", "Leads"]);
+
+    // The owner's role is manual.
+    let owner = send(env.admin(Method::GET, "/users?state=active&filter=owner")).await;
+    let oid = owner.body["items"][0]["id"].as_str().unwrap().to_string();
+    let r = send(env.admin(Method::GET, &format!("/users/{oid}/access"))).await;
+    assert_eq!(r.body["roles"][0]["role"], json!({"org_role": "owner"}));
+    assert_eq!(r.body["roles"][0]["via"], json!([{"kind": "manual"}]));
+    assert_eq!(
+        send(env.admin(Method::GET, "/users/nobody/access"))
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn admin_removal_warns_hides_the_user_from_the_idp_and_needs_approval_to_return() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false})).await;
+    let kim = new_user(&env, "kim@acme.example").await;
+    let r = send(env.admin(Method::DELETE, &format!("/users/{kim}"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["member"]["state"], "removed");
+    assert_eq!(r.body["member"]["granted"], Value::Null);
+    assert_eq!(r.body["warnings"][0]["code"], "idp_managed");
+
+    let u = send(env.scim(Method::GET, &format!("/Users/{kim}"))).await;
+    assert_eq!(u.status, 200, "the SCIM User stays visible");
+    assert_eq!(u.body["active"], false);
+    let u = send(
+        env.scim(Method::GET, &format!("/Users/{kim}"))
+            .query(&[("attributes", PROVISIONING)]),
+    )
+    .await;
+    assert_eq!(u.body[PROVISIONING]["state"], "removed");
+
+    // The IdP turns her on again: she asks to join again, whatever the provision policy.
+    set_policy(&env, json!({"provision": true})).await;
+    set_active(&env, &kim, true).await;
+    let m = member(&env, &kim).await;
+    assert_eq!(m["state"], "pending");
+    assert_eq!(m["request"]["kind"], "provision");
+
+    let audit = env.audit().await;
+    let removal = audit.iter().find(|a| a.1 == "member.remove").unwrap();
+    assert_eq!(removal.0, "owner@acme.example");
+    assert_eq!(removal.3.as_ref().unwrap()["state"], "removed");
+
+    let owner = send(env.admin(Method::GET, "/users?state=active&filter=owner")).await;
+    let oid = owner.body["items"][0]["id"].as_str().unwrap().to_string();
+    let r = send(env.admin(Method::DELETE, &format!("/users/{oid}"))).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        send(env.admin(Method::DELETE, "/users/nobody"))
+            .await
+            .status,
+        404
+    );
+}
+
+fn with_ext(rb: reqwest::RequestBuilder, attrs: &str) -> reqwest::RequestBuilder {
+    rb.query(&[("attributes", attrs)])
+}
+
+#[tokio::test]
+async fn scim_users_show_a_read_only_provisioning_extension_on_request() {
+    let env = Env::new().await;
+    let lu = new_user(&env, "lu@acme.example").await;
+    let path = format!("/Users/{lu}");
+    let r = send(with_ext(
+        env.scim(Method::GET, &path),
+        &format!("userName,{PROVISIONING}"),
+    ))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body[PROVISIONING],
+        json!({"state": "pending", "pendingRequest": true})
+    );
+    assert_eq!(r.body["userName"], "lu@acme.example");
+    assert!(
+        r.body["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(PROVISIONING))
+    );
+    let r = send(with_ext(
+        env.scim(Method::GET, &path),
+        &format!("{PROVISIONING}:state"),
+    ))
+    .await;
+    assert_eq!(r.body[PROVISIONING]["state"], "pending");
+
+    // Not asked for, not shown: the resource stays as the IdP wrote it.
+    let r = send(env.scim(Method::GET, &path)).await;
+    assert!(r.body.get(PROVISIONING).is_none());
+    assert_eq!(r.body["schemas"], json!([USER_SCHEMA]));
+
+    // Ignored on input: a PUT that sends it stores nothing of it.
+    let mut body = user("lu@acme.example");
+    body[PROVISIONING] = json!({"state": "active", "pendingRequest": false});
+    let r = send(env.scim(Method::PUT, &path).json(&body)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get(PROVISIONING).is_none());
+    let r = send(with_ext(env.scim(Method::GET, &path), PROVISIONING)).await;
+    assert_eq!(r.body[PROVISIONING]["state"], "pending");
+
+    // Lists carry it on request; a filter naming it is answered, not a server error.
+    let r = send(with_ext(env.scim(Method::GET, "/Users"), PROVISIONING)).await;
+    assert_eq!(r.body["Resources"][0][PROVISIONING]["pendingRequest"], true);
+    let r = send(
+        env.scim(Method::GET, "/Users")
+            .query(&[("filter", format!("{PROVISIONING}:state eq \"active\""))]),
+    )
+    .await;
+    assert!(r.status == 200 || r.status == 400, "{}", r.body);
+    let r = send(
+        env.scim(Method::GET, "/Users")
+            .query(&[("filter", "userName sw \"lu\"")]),
+    )
+    .await;
+    assert_eq!(r.body["totalResults"], 1);
+
+    let s = send(env.scim(Method::GET, &format!("/Schemas/{PROVISIONING}"))).await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.body["attributes"][0]["mutability"], "readOnly");
+    assert_eq!(s.body["attributes"][0]["returned"], "request");
+
+    // Approval shows through.
+    let req = pending(&env).await[0].clone();
+    approve(
+        &env,
+        req["id"].as_str().unwrap(),
+        req["version"].as_u64().unwrap(),
+    )
+    .await;
+    let r = send(with_ext(env.scim(Method::GET, &path), PROVISIONING)).await;
+    assert_eq!(
+        r.body[PROVISIONING],
+        json!({"state": "active", "pendingRequest": false})
+    );
+}

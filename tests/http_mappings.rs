@@ -1,0 +1,257 @@
+//! Roles, stacks, groups and group mappings over HTTP: validation, the preview and what a
+//! save applies at once.
+
+mod access_support;
+mod common;
+
+use access_support::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn roles_and_stacks_with_builtin_and_custom_roles() {
+    let env = Env::new().await;
+    let r = send(env.admin(Method::GET, "/roles")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["total"], 3);
+    let owner = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["uid"] == "owner")
+        .unwrap()
+        .clone();
+    assert_eq!(owner["mappable"], false);
+
+    let r = send(
+        env.admin(Method::POST, "/stacks")
+            .json(&json!({"name": "Mobile App"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let uid = r.body["uid"].as_str().unwrap().to_string();
+    let builtins: Vec<&str> = r.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(builtins, vec!["admin", "developer", "content_manager"]);
+    assert_eq!(r.body["roles"][2]["name"], "Content Manager");
+
+    let r = send(
+        env.admin(Method::POST, &format!("/stacks/{uid}/roles"))
+            .json(&json!({"name": "Translator"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["builtin"], false);
+    assert_eq!(r.body["name"], "Translator");
+    let r = send(env.admin(Method::GET, &format!("/stacks/{uid}/roles"))).await;
+    assert_eq!(r.body["total"], 4);
+    let r = send(env.admin(Method::GET, "/stacks")).await;
+    assert_eq!(r.body["items"][0]["name"], "Mobile App");
+    assert_eq!(r.body["items"][0]["roles"].as_array().unwrap().len(), 4);
+
+    assert_eq!(
+        send(env.admin(Method::GET, "/stacks/nope/roles"))
+            .await
+            .status,
+        404
+    );
+    let r = send(
+        env.admin(Method::POST, "/stacks")
+            .json(&json!({"name": " "})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn a_mapping_names_what_is_wrong_with_it() {
+    let env = Env::new().await;
+    let web = new_stack(&env, "Web").await;
+    let g = env.create_group("Developers", &[]).await;
+    let gid = g["id"].as_str().unwrap();
+
+    let r = put_mapping(&env, gid, "member", &[("ghost", "developer")]).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("ghost"),
+        "{}",
+        r.body
+    );
+    let r = put_mapping(&env, gid, "member", &[(&web, "wizard")]).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("wizard"),
+        "{}",
+        r.body
+    );
+    let r = put_mapping(&env, gid, "owner", &[]).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("Owner"),
+        "{}",
+        r.body
+    );
+    let r = put_mapping(&env, gid, "superuser", &[]).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        put_mapping(&env, "no-such-group", "member", &[])
+            .await
+            .status,
+        404
+    );
+    let r = send(env.admin(Method::GET, &format!("/group-mappings/{gid}"))).await;
+    assert_eq!(r.status, 404, "no mapping yet");
+
+    let r = put_mapping(&env, gid, "admin", &[(&web, "developer")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["group_name"], "Developers");
+    assert_eq!(r.body["org_role"], "admin");
+    assert_eq!(r.body["stack_roles"][0]["stack_name"], "Web");
+    assert_eq!(r.body["updated_by"], "owner@acme.example");
+    assert_eq!(
+        r.body["applied"],
+        json!({"granted_changes": 0, "pending_changes": 0})
+    );
+    let got = send(env.admin(Method::GET, &format!("/group-mappings/{gid}"))).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["stack_roles"], r.body["stack_roles"]);
+
+    let groups = send(env.admin(Method::GET, "/groups?filter=velop")).await;
+    assert_eq!(groups.body["total"], 1);
+    assert_eq!(groups.body["items"][0]["mapping"]["org_role"], "admin");
+    let none = send(env.admin(Method::GET, "/groups?filter=zzz")).await;
+    assert_eq!(none.body["total"], 0);
+
+    let r = send(env.admin(Method::DELETE, &format!("/group-mappings/{gid}"))).await;
+    assert_eq!(r.status, 204);
+    let r = send(env.admin(Method::GET, &format!("/group-mappings/{gid}"))).await;
+    assert_eq!(r.status, 404);
+    let r = send(env.admin(Method::DELETE, &format!("/group-mappings/{gid}"))).await;
+    assert_eq!(r.status, 404);
+
+    let audit = env.audit().await;
+    let update = audit.iter().find(|a| a.1 == "mapping.update").unwrap();
+    assert_eq!(update.0, "owner@acme.example");
+    assert!(audit.iter().any(|a| a.1 == "mapping.delete"));
+}
+
+fn emails(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn preview_shows_what_a_save_applies_and_the_save_applies_exactly_that() {
+    let env = Env::new().await;
+    let web = new_stack(&env, "Web").await;
+    let g = env.create_group("Developers", &[]).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    // Ann is active (joined while provision approval was off); Ben waits for approval.
+    set_policy(&env, json!({"provision": false})).await;
+    let ann = new_user(&env, "ann@acme.example").await;
+    set_policy(&env, json!({"provision": true})).await;
+    let ben = new_user(&env, "ben@acme.example").await;
+    add_member(&env, &gid, &ann).await;
+    add_member(&env, &gid, &ben).await;
+    let ben_req = member(&env, &ben).await["request"].clone();
+    assert_eq!(ben_req["version"], 1, "an unmapped group changes nothing");
+
+    let body = mapping_body("admin", &[(&web, "developer")]);
+    let r = send(
+        env.admin(Method::POST, &format!("/group-mappings/{gid}/preview"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(emails(&r.body["granted_changes"]), vec!["ann@acme.example"]);
+    assert_eq!(
+        r.body["granted_changes"][0]["diff"]["stack_gains"][0]["role_uid"],
+        "developer"
+    );
+    assert_eq!(emails(&r.body["pending_changes"]), vec!["ben@acme.example"]);
+    let pc = &r.body["pending_changes"][0];
+    assert_eq!(pc["request_id"], ben_req["id"]);
+    assert_eq!(pc["before"]["org_role_to"], "member");
+    assert_eq!(pc["after"]["org_role_to"], "admin");
+    let counts = &r.body["counts"];
+    assert_eq!(counts["members"], 2);
+    assert_eq!(counts["granted_changes"], 1);
+    assert_eq!(counts["pending_changes"], 1);
+    let admin_count = counts["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["role"] == json!({"org_role": "admin"}))
+        .unwrap();
+    assert_eq!(
+        (admin_count["gain"].clone(), admin_count["lose"].clone()),
+        (json!(2), json!(0))
+    );
+
+    // The preview wrote nothing.
+    assert_eq!(member(&env, &ann).await["granted"]["org_role"], "member");
+    assert_eq!(member(&env, &ben).await["request"]["version"], 1);
+
+    // The save is an admin decision: Ann gets it at once, Ben's request shows it.
+    let r = send(
+        env.admin(Method::PUT, &format!("/group-mappings/{gid}"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["applied"],
+        json!({"granted_changes": 1, "pending_changes": 1})
+    );
+    let a = member(&env, &ann).await;
+    assert_eq!(a["granted"]["org_role"], "admin");
+    assert_eq!(stack_roles(&a["granted"]), vec![pair(&web, "developer")]);
+    assert_eq!(a["request"], Value::Null, "an admin edit opens no request");
+    let b = member(&env, &ben).await;
+    assert_eq!(b["state"], "pending");
+    assert_eq!(b["request"]["version"], 2);
+    assert_eq!(b["request"]["diff"]["org_role_to"], "admin");
+
+    // Deleting the mapping lowers at once too; its preview says so first.
+    let r = send(
+        env.admin(Method::POST, &format!("/group-mappings/{gid}/preview"))
+            .json(&json!({"delete": true})),
+    )
+    .await;
+    assert_eq!(r.body["counts"]["granted_changes"], 1);
+    assert_eq!(r.body["counts"]["pending_changes"], 1);
+    let r = send(env.admin(Method::DELETE, &format!("/group-mappings/{gid}"))).await;
+    assert_eq!(r.status, 204);
+    let a = member(&env, &ann).await;
+    assert_eq!(a["granted"]["org_role"], "member");
+    assert!(stack_roles(&a["granted"]).is_empty());
+    assert_eq!(member(&env, &ben).await["request"]["version"], 3);
+}
+
+#[tokio::test]
+async fn unknown_stacks_in_a_preview_are_refused_like_a_save() {
+    let env = Env::new().await;
+    let g = env.create_group("Ops", &[]).await;
+    let gid = g["id"].as_str().unwrap();
+    let r = send(
+        env.admin(Method::POST, &format!("/group-mappings/{gid}/preview"))
+            .json(&mapping_body("member", &[("ghost", "admin")])),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body["message"].as_str().unwrap().contains("ghost"));
+    let r = send(
+        env.admin(Method::POST, "/group-mappings/missing/preview")
+            .json(&mapping_body("member", &[])),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
