@@ -553,7 +553,7 @@ impl ScimPane {
                 ];
                 if !from_server {
                     l.push(Line::styled(
-                        "(this build's; server wants a SCIM token)",
+                        "(local: needs a SCIM token)",
                         theme.dim,
                     ));
                 }
