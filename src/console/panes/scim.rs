@@ -552,10 +552,7 @@ impl ScimPane {
                     Line::from(format!("Auth: {auth}")),
                 ];
                 if !from_server {
-                    l.push(Line::styled(
-                        "(local: needs a SCIM token)",
-                        theme.dim,
-                    ));
+                    l.push(Line::styled("(local: needs a SCIM token)", theme.dim));
                 }
                 l
             }
