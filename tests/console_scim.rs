@@ -194,7 +194,8 @@ async fn create_copy_and_revoke_a_scim_token() {
     r.keys("x");
     r.until("confirm", |s| s.scim.dialog.is_some()).await;
     assert!(r.screen().contains("okta-prod"), "{}", r.screen());
-    r.keys("y");
+    r.key(KeyCode::Tab);
+    r.key(KeyCode::Enter);
     r.until("revoked", |s| s.scim.tokens_total == before).await;
     r.server.stop().await;
 }

@@ -10,6 +10,8 @@ use crate::console::backend::{Call, Reply};
 use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
 use crate::console::theme::Theme;
 use crate::console::views::centered;
+use crate::console::widgets::Outcome;
+use crate::console::widgets::confirm::Confirm;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -78,13 +80,8 @@ pub enum Pending {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
-    /// Defaults to Cancel: `yes` is false until the user moves to the other button.
-    Confirm {
-        title: String,
-        text: Vec<String>,
-        then: Pending,
-        yes: bool,
-    },
+    /// console2's confirm widget: it starts on Cancel.
+    Confirm { confirm: Confirm, then: Pending },
     /// The new token's label.
     NewToken { label: String },
     /// The new token's secret, shown this once.
@@ -162,11 +159,14 @@ impl ScimPane {
                         vec!["The IdP may then create, change and deprovision members.".into()],
                     )
                 };
+                let verb = if s.enabled { "Disable" } else { "Enable" };
+                let mut c = Confirm::new(title, text.join(" "), verb);
+                if s.enabled {
+                    c = c.dangerous();
+                }
                 self.dialog = Some(Dialog::Confirm {
-                    title: title.into(),
-                    text,
+                    confirm: c,
                     then: Pending::SetEnabled(!s.enabled),
-                    yes: false,
                 });
             }
             Action::ToggleSsoRoleMapping => {
@@ -179,7 +179,7 @@ impl ScimPane {
                         ..Default::default()
                     })];
                 }
-                let mut text =
+                let mut text: Vec<String> =
                     vec!["SSO role mapping lets the IdP's SSO assertion set roles.".into()];
                 if s.enabled {
                     text.push(
@@ -189,10 +189,8 @@ impl ScimPane {
                     );
                 }
                 self.dialog = Some(Dialog::Confirm {
-                    title: "Turn SSO role mapping on?".into(),
-                    text,
+                    confirm: Confirm::new("Turn SSO role mapping on?", text.join(" "), "Turn on"),
                     then: Pending::SetSso(true),
-                    yes: false,
                 });
             }
             Action::ToggleApprovalProvision => {
@@ -214,17 +212,16 @@ impl ScimPane {
             }
             Action::RevokeToken => {
                 if let Some(t) = self.selected_token() {
+                    let msg = format!(
+                        "Token '{}': an IdP that uses it is refused from its next request.",
+                        t.label
+                    );
                     self.dialog = Some(Dialog::Confirm {
-                        title: "Revoke this SCIM token?".into(),
-                        text: vec![
-                            format!("Token '{}'", t.label),
-                            "An IdP that uses it is refused from its next request.".into(),
-                        ],
+                        confirm: Confirm::new("Revoke this SCIM token?", msg, "Revoke").dangerous(),
                         then: Pending::Revoke {
                             id: t.id.clone(),
                             label: t.label.clone(),
                         },
-                        yes: false,
                     });
                 }
             }
@@ -257,38 +254,11 @@ impl ScimPane {
             return Vec::new();
         };
         match dialog {
-            Dialog::Confirm {
-                title,
-                text,
-                then,
-                mut yes,
-            } => match key.code {
-                KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => Vec::new(),
-                KeyCode::Enter if yes => self.confirmed(then),
-                KeyCode::Enter => Vec::new(),
-                KeyCode::Char('y') => self.confirmed(then),
-                KeyCode::Tab
-                | KeyCode::BackTab
-                | KeyCode::Left
-                | KeyCode::Right
-                | KeyCode::Char('h')
-                | KeyCode::Char('l') => {
-                    yes = !yes;
-                    self.dialog = Some(Dialog::Confirm {
-                        title,
-                        text,
-                        then,
-                        yes,
-                    });
-                    Vec::new()
-                }
+            Dialog::Confirm { mut confirm, then } => match confirm.handle_key(key) {
+                Outcome::Submitted(()) => self.confirmed(then),
+                Outcome::Cancelled => Vec::new(),
                 _ => {
-                    self.dialog = Some(Dialog::Confirm {
-                        title,
-                        text,
-                        then,
-                        yes,
-                    });
+                    self.dialog = Some(Dialog::Confirm { confirm, then });
                     Vec::new()
                 }
             },
@@ -621,23 +591,9 @@ fn short_time(t: &str) -> String {
 
 fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) {
     let (title, lines, style) = match d {
-        Dialog::Confirm {
-            title, text, yes, ..
-        } => {
-            let mut l: Vec<Line> = text.iter().map(|t| Line::from(t.clone())).collect();
-            l.push(Line::from(""));
-            let (c, y) = if *yes {
-                (theme.base, theme.selected)
-            } else {
-                (theme.selected, theme.base)
-            };
-            l.push(Line::from(vec![
-                Span::styled(" Cancel ", c),
-                Span::raw("   "),
-                Span::styled(" Yes ", y),
-                Span::styled("   Tab switches · Enter chooses · Esc cancels", theme.dim),
-            ]));
-            (format!(" ⚠ {title} "), l, theme.warn)
+        Dialog::Confirm { confirm, .. } => {
+            confirm.render(f, area, &theme.widget_style());
+            return;
         }
         Dialog::NewToken { label } => (
             " New SCIM token ".to_string(),
@@ -831,13 +787,15 @@ mod tests {
         let mut p = pane();
         act(&mut p, Action::RevokeToken);
         match &p.dialog {
-            Some(Dialog::Confirm { text, yes, .. }) => {
-                assert!(!yes);
-                assert!(text[0].contains("okta"));
+            Some(Dialog::Confirm { confirm, .. }) => {
+                assert!(!confirm.on_action());
+                assert!(confirm.danger);
+                assert!(confirm.message.contains("okta"));
             }
             d => panic!("{d:?}"),
         }
-        let c = calls(&p.update(k(KeyCode::Char('y')), &Ctx::default()));
+        p.update(k(KeyCode::Tab), &Ctx::default());
+        let c = calls(&p.update(k(KeyCode::Enter), &Ctx::default()));
         assert_eq!(c, vec![Call::RevokeScimToken { id: "t1".into() }]);
         let cmds = p.update(
             PaneMsg::Reply {
@@ -855,8 +813,8 @@ mod tests {
         let mut p = pane();
         act(&mut p, Action::ToggleSsoRoleMapping);
         match &p.dialog {
-            Some(Dialog::Confirm { text, then, .. }) => {
-                assert!(text.iter().any(|t| t.contains("⚠")));
+            Some(Dialog::Confirm { confirm, then }) => {
+                assert!(confirm.message.contains("⚠"));
                 assert_eq!(then, &Pending::SetSso(true));
             }
             d => panic!("{d:?}"),
