@@ -144,6 +144,9 @@ pub enum Mode {
     Filter(LineEdit),
     /// `q` with unsaved edits: y quits, anything else stays.
     ConfirmQuit,
+    /// Leaving a pane with unsaved edits: y leaves (the edits stay in that pane), anything
+    /// else stays.
+    ConfirmLeave(PaneId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -323,6 +326,14 @@ impl State {
     }
 
     fn switch(&mut self, to: PaneId) -> Vec<Cmd> {
+        if to != self.pane && self.pane_ref(self.pane).dirty() {
+            self.mode = Mode::ConfirmLeave(to);
+            return Vec::new();
+        }
+        self.go(to)
+    }
+
+    fn go(&mut self, to: PaneId) -> Vec<Cmd> {
         self.pane = to;
         self.send_pane(to, PaneMsg::Activated)
     }
@@ -338,7 +349,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Cmd> {
         Msg::Start => {
             s.redraw = true;
             let mut out = s.app_fetches();
-            out.extend(s.switch(s.pane));
+            out.extend(s.go(s.pane));
             out
         }
         Msg::Resize(w, h) => {
@@ -462,6 +473,13 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
         Mode::ConfirmQuit => {
             return if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 vec![Cmd::Quit]
+            } else {
+                Vec::new()
+            };
+        }
+        Mode::ConfirmLeave(to) => {
+            return if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                s.go(to)
             } else {
                 Vec::new()
             };
@@ -720,6 +738,28 @@ pub(crate) mod tests {
         let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
         s.mode = Mode::Filter(LineEdit::default());
         assert_eq!(update(&mut s, ctrl_c), vec![Cmd::Quit]);
+    }
+
+    #[test]
+    fn leaving_or_quitting_with_unsaved_edits_asks_first() {
+        let mut s = state();
+        s.pane = PaneId::Scim;
+        s.scim.dialog = None;
+        // The SCIM pane never has unsaved edits; stand in a dirty pane through its flag.
+        s.scim.test_dirty = true;
+        assert!(update(&mut s, key('2')).is_empty());
+        assert_eq!(s.mode, Mode::ConfirmLeave(PaneId::Users));
+        update(&mut s, key('n'));
+        assert_eq!(s.pane, PaneId::Scim);
+        update(&mut s, key('2'));
+        update(&mut s, key('y'));
+        assert_eq!(s.pane, PaneId::Users);
+        assert!(update(&mut s, key('q')).is_empty());
+        assert_eq!(s.mode, Mode::ConfirmQuit);
+        assert!(update(&mut s, key('x')).is_empty());
+        assert_eq!(s.mode, Mode::Normal);
+        update(&mut s, key('q'));
+        assert_eq!(update(&mut s, key('y')), vec![Cmd::Quit]);
     }
 
     #[test]

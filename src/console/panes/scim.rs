@@ -96,6 +96,9 @@ pub struct ScimPane {
     pub selected: usize,
     pub spc: Option<(Value, bool)>,
     pub dialog: Option<Dialog>,
+    /// Lets app tests exercise the unsaved-edits guard; this pane saves at once otherwise.
+    #[cfg(test)]
+    pub test_dirty: bool,
 }
 
 const ID: PaneId = PaneId::Scim;
@@ -399,6 +402,11 @@ impl Pane for ScimPane {
 
     fn captures_input(&self) -> bool {
         self.dialog.is_some()
+    }
+
+    #[cfg(test)]
+    fn dirty(&self) -> bool {
+        self.test_dirty
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
