@@ -15,12 +15,25 @@ use std::process::ExitCode;
     version,
     about = "SCIM 2.0 provisioning with group mapping and an approval queue",
     long_about = "SCIM 2.0 provisioning with group mapping and an approval queue.\n\n\
-                  Without a subcommand, runs the embedded default: `serve --demo` on \
-                  127.0.0.1:8080 with the database ./scimdesk-demo.db."
+                  Without a subcommand, opens the console: on --url/--org/SCIMDESK_TOKEN, on a \
+                  profile of the config file, or on the embedded default (an in-process \
+                  service provider with the demo org, data in the user data directory)."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Console: the service provider's URL, e.g. https://scim.example.com (overrides the profile).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Console: the organization uid (overrides the profile).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Console: the profile of the config file to use.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Console: capture the mouse (off by default, since it stops text selection).
+    #[arg(long)]
+    pub mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +89,9 @@ pub enum OrgCommand {
 /// Entry point of the `scimdesk` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_none() {
+        return console_main(cli);
+    }
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -89,16 +105,7 @@ pub fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            None => {
-                serve(
-                    "127.0.0.1:8080".into(),
-                    PathBuf::from("scimdesk-demo.db"),
-                    true,
-                    None,
-                    crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE,
-                )
-                .await
-            }
+            None => unreachable!("the console is handled above"),
             Some(Command::Serve {
                 listen,
                 db,
@@ -125,6 +132,57 @@ pub fn main() -> ExitCode {
         }
     });
     match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("scimdesk: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The console owns the screen, so its logs go to a file in the data dir.
+fn console_main(cli: Cli) -> ExitCode {
+    let opts = crate::console::Options {
+        overrides: crate::console::config::Overrides {
+            url: cli.url,
+            org: cli.org,
+            profile: cli.profile,
+            token: std::env::var("SCIMDESK_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
+        },
+        mouse: cli.mouse,
+    };
+    let log = crate::console::config::Dirs::from_env().map(|d| d.data.join("console.log"));
+    if let Ok(path) = &log
+        && let Some(dir) = path.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+        && let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let level = std::env::var("SCIMDESK_LOG")
+            .ok()
+            .and_then(|l| l.parse::<tracing::Level>().ok())
+            .unwrap_or(tracing::Level::INFO);
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scimdesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::console::run(opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("scimdesk: {msg}");

@@ -1,4 +1,251 @@
-//! The terminal console. (Placeholder for the console engineer's module: console2 adds only
-//! `widgets`; on merge keep their file and this one line.)
+//! The terminal console: a pure `app::update`, views that only draw, and an effects task
+//! that runs the update's commands against a `backend::Backend`.
 
+pub mod app;
+pub mod backend;
+pub mod config;
+pub mod effects;
+pub mod embedded;
+pub mod keymap;
+pub mod panes;
+pub mod terminal;
+pub mod theme;
+pub mod views;
 pub mod widgets;
+
+use app::{Cmd, Msg, State, update};
+use backend::{Backend, LiveBackend};
+use effects::{Clipboard, Effects};
+use keymap::Keymap;
+use ratatui::Terminal;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use std::sync::Arc;
+use std::time::Duration;
+use theme::Theme;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// How often the spinner turns and toasts age, while either is on screen.
+const TICK: Duration = Duration::from_millis(150);
+/// How often the pending count and the visible pane refresh themselves.
+const POLL: Duration = Duration::from_secs(5);
+
+/// The console's event loop around the pure update: messages in (keys, replies, timers),
+/// commands out (to the effects), a frame drawn only when the queue is empty and something
+/// changed. Tests drive it with injected messages on a `TestBackend` terminal.
+pub struct Console {
+    pub state: State,
+    pub theme: Theme,
+    pub effects: Effects,
+    tx: UnboundedSender<Msg>,
+    rx: UnboundedReceiver<Msg>,
+    quit: bool,
+}
+
+impl Console {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        key_overrides: &std::collections::BTreeMap<String, Vec<String>>,
+        theme: Theme,
+        clipboard: Clipboard,
+    ) -> Result<Console, String> {
+        let read_only = backend.read_only();
+        let keymap = Keymap::build(&panes::bindings(), key_overrides, read_only)?;
+        let state = State::new(keymap, backend.server(), backend.org(), read_only);
+        let (tx, rx) = unbounded_channel();
+        let effects = Effects::new(backend, tx.clone(), clipboard);
+        let _ = tx.send(Msg::Start);
+        Ok(Console {
+            state,
+            theme,
+            effects,
+            tx,
+            rx,
+            quit: false,
+        })
+    }
+
+    /// Where input (keys, resizes) is sent from.
+    pub fn sender(&self) -> UnboundedSender<Msg> {
+        self.tx.clone()
+    }
+
+    pub fn quitting(&self) -> bool {
+        self.quit
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        if let Msg::Reply { id, .. } | Msg::Exported { id, .. } = &msg {
+            self.effects.finished(*id);
+        }
+        for cmd in update(&mut self.state, msg) {
+            if cmd == Cmd::Quit {
+                self.quit = true;
+            }
+            self.effects.run(cmd);
+        }
+    }
+
+    pub fn draw<B: ratatui::backend::Backend>(
+        &mut self,
+        term: &mut Terminal<B>,
+    ) -> Result<(), String> {
+        let size = term.size().map_err(|e| format!("terminal: {e:?}"))?;
+        if (size.width, size.height) != self.state.size {
+            self.handle(Msg::Resize(size.width, size.height));
+        }
+        if self.state.redraw {
+            self.state.redraw = false;
+            let (state, theme) = (&self.state, &self.theme);
+            term.draw(|f| views::draw(f, state, theme))
+                .map_err(|e| format!("cannot draw: {e:?}"))?;
+        }
+        Ok(())
+    }
+
+    /// Handles every queued message, then draws once. Returns after the first message that
+    /// arrives when the queue is empty, or after a timer.
+    pub async fn step<B: ratatui::backend::Backend>(
+        &mut self,
+        term: &mut Terminal<B>,
+        poll: &mut tokio::time::Interval,
+    ) -> Result<(), String> {
+        while let Ok(msg) = self.rx.try_recv() {
+            self.handle(msg);
+            if self.quit {
+                return Ok(());
+            }
+        }
+        self.draw(term)?;
+        let tick = self.state.wants_tick();
+        tokio::select! {
+            msg = self.rx.recv() => match msg {
+                Some(m) => self.handle(m),
+                None => self.quit = true,
+            },
+            _ = tokio::time::sleep(TICK), if tick => self.handle(Msg::Tick),
+            _ = poll.tick() => self.handle(Msg::Poll),
+        }
+        Ok(())
+    }
+
+    /// Runs until `q`/`:q`/Ctrl-C.
+    pub async fn run<B: ratatui::backend::Backend>(
+        &mut self,
+        term: &mut Terminal<B>,
+    ) -> Result<(), String> {
+        let mut poll = poll_interval();
+        while !self.quit {
+            self.step(term, &mut poll).await?;
+        }
+        Ok(())
+    }
+
+    /// For tests: runs the loop until `done` holds, or fails after `limit` with the screen.
+    pub async fn run_until<B: ratatui::backend::Backend>(
+        &mut self,
+        term: &mut Terminal<B>,
+        limit: Duration,
+        done: impl Fn(&State) -> bool,
+    ) -> Result<(), String> {
+        let mut poll = poll_interval();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            self.draw(term)?;
+            if done(&self.state) && self.effects.in_flight() == 0 {
+                return Ok(());
+            }
+            if self.quit {
+                return Err("the console quit".into());
+            }
+            if tokio::time::timeout_at(deadline, self.step(term, &mut poll))
+                .await
+                .is_err()
+            {
+                return Err("condition not reached in time".into());
+            }
+        }
+    }
+}
+
+fn poll_interval() -> tokio::time::Interval {
+    let mut i = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    i
+}
+
+/// `scimdesk` with no subcommand.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub overrides: config::Overrides,
+    pub mouse: bool,
+}
+
+/// Resolves the target, starts the embedded server when needed, and runs the console on the
+/// real terminal.
+pub async fn run(opts: Options) -> Result<(), String> {
+    let dirs = config::Dirs::from_env()?;
+    let cfg = config::ConfigFile::load(&dirs.config_file())?;
+    let target = cfg.resolve(
+        &opts.overrides,
+        &|v| std::env::var(v).ok(),
+        &config::read_token_file,
+    )?;
+    let mut embedded = None;
+    let backend: Arc<dyn Backend> = match target {
+        config::Target::Remote {
+            url,
+            org,
+            token,
+            token_source,
+        } => {
+            let client = crate::client::AdminClient::new(&url, &org, token, token_source)
+                .map_err(|e| e.to_string())?;
+            Arc::new(LiveBackend::new(client, &url))
+        }
+        config::Target::Embedded => {
+            let e = embedded::Embedded::start(&dirs.data).await?;
+            let client = crate::client::AdminClient::new(
+                &e.base_url,
+                &e.org_uid,
+                e.token.clone(),
+                "the embedded server's owner token",
+            )
+            .map_err(|e| e.to_string())?;
+            let b = Arc::new(LiveBackend::new(client, &e.base_url));
+            embedded = Some(e);
+            b
+        }
+    };
+    let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
+    let mut console = Console::new(backend, &cfg.keys, theme, Clipboard::Osc52)?;
+    let result = {
+        let (mut term, _guard) = terminal::TermGuard::enter(opts.mouse)
+            .map_err(|e| format!("cannot set up the terminal: {e}"))?;
+        spawn_input(console.sender());
+        console.run(&mut term).await
+    };
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    result
+}
+
+/// Terminal input is blocking, so it has its own thread; it ends with the process.
+fn spawn_input(tx: UnboundedSender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("terminal input failed: {e}");
+                    break;
+                }
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+}

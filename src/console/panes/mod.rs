@@ -1,0 +1,124 @@
+//! How a pane plugs into the console.
+//!
+//! A pane is a state struct implementing [`Pane`]. The app hands it [`PaneMsg`]s (a bound key
+//! action, a raw key while it captures input, a filter change, a backend reply, a timer) and
+//! it answers with [`Cmd`]s: backend calls, toasts, clipboard copies. It never performs I/O.
+//!
+//! Backend calls: a pane returns `Cmd::Call { pane, slot, call }`. `slot` names what the
+//! answer is for ("list", "detail", …). The app gives the call a request id; a newer
+//! *fetch* in the same slot cancels the older one, and a stale answer is dropped before it
+//! reaches the pane, so a pane only ever sees the newest answer per slot. Mutating calls are
+//! never superseded. The answer comes back as `PaneMsg::Reply { slot, call, result }`.
+//!
+//! Key bindings: each pane module declares `pub const BINDINGS: &[BindingSpec]` and adds it
+//! to [`bindings`] below; the app merges them into the one keymap table (hint bar, `?` help,
+//! README). Bound keys arrive as `PaneMsg::Action`. While `captures_input()` is true (a
+//! dialog, dropdown or text field is open) the pane gets every key raw as `PaneMsg::Key`,
+//! Ctrl-C excepted.
+
+pub mod mapping;
+pub mod scim;
+pub mod users;
+
+use super::app::Cmd;
+use super::backend::{Call, Reply};
+use super::keymap::{Action, BindingSpec};
+use super::theme::Theme;
+use crate::client::ApiError;
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PaneId {
+    Scim,
+    Users,
+    Mapping,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 3] = [PaneId::Scim, PaneId::Users, PaneId::Mapping];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Scim => "SCIM",
+            PaneId::Users => "Users",
+            PaneId::Mapping => "Group Mapping",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            PaneId::Scim => 0,
+            PaneId::Users => 1,
+            PaneId::Mapping => 2,
+        }
+    }
+
+    pub fn next(self) -> PaneId {
+        PaneId::ALL[(self.index() + 1) % 3]
+    }
+
+    pub fn prev(self) -> PaneId {
+        PaneId::ALL[(self.index() + 2) % 3]
+    }
+}
+
+/// Every pane's own bindings, for the keymap.
+pub fn bindings() -> [(PaneId, &'static [BindingSpec]); 3] {
+    [
+        (PaneId::Scim, scim::BINDINGS),
+        (PaneId::Users, users::BINDINGS),
+        (PaneId::Mapping, mapping::BINDINGS),
+    ]
+}
+
+/// What the app tells a pane.
+#[derive(Debug, Clone, PartialEq)]
+// Messages are moved once from the effects task to a pane, never stored in bulk, so a
+// boxed variant would cost an allocation per reply for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum PaneMsg {
+    /// The pane became visible (also at start for the first pane): load what is missing.
+    Activated,
+    /// Ctrl-r: reload everything shown.
+    Refresh,
+    /// A key bound to `Action` in this pane's scope or globally (movement, Open, Back).
+    Action(Action),
+    /// Any key while `captures_input()` is true.
+    Key(KeyEvent),
+    /// The `/` filter changed; "" when cleared.
+    Filter(String),
+    /// The newest answer for `slot`.
+    Reply {
+        slot: &'static str,
+        call: Call,
+        result: Result<Reply, ApiError>,
+    },
+    /// Every few seconds while the pane is visible, for auto-refresh.
+    Poll,
+}
+
+/// What a pane may read about its surroundings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ctx {
+    pub read_only: bool,
+    /// Rows a page scroll moves.
+    pub page_rows: u16,
+    /// The SCIM base URL of the org, to give to the IdP.
+    pub scim_url: String,
+}
+
+pub trait Pane {
+    fn id(&self) -> PaneId;
+    fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd>;
+    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme);
+    /// A dialog, dropdown or text field is open: keys go to the pane raw.
+    fn captures_input(&self) -> bool {
+        false
+    }
+    /// Unsaved edits: quitting or leaving asks first.
+    fn dirty(&self) -> bool {
+        false
+    }
+}

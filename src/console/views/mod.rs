@@ -1,0 +1,239 @@
+//! Drawing. Views read the state and draw; they decide nothing.
+
+use super::app::{Conn, Level, Mode, State};
+use super::keymap::{Keymap, Scope};
+use super::panes::PaneId;
+use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+/// Below this the layout cannot hold its parts; a notice is drawn instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(f, area, theme);
+        return;
+    }
+    let offline = matches!(s.conn, Conn::Offline(_));
+    let [header, tabs, banner, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(offline)),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, header, s, theme);
+    draw_tabs(f, tabs, s, theme);
+    if let Conn::Offline(why) = &s.conn {
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(" ✗ OFFLINE ", theme.badge),
+                Span::styled(format!(" {why} — Ctrl-r retries"), theme.error),
+            ])),
+            banner,
+        );
+    }
+    s.pane_ref(s.pane).view(f, body, theme);
+    draw_bottom(f, bottom, s, theme);
+    draw_toasts(f, body, s, theme);
+    if s.mode == Mode::Help {
+        draw_help(f, area, &s.keymap, s.pane, theme);
+    }
+    if s.mode == Mode::ConfirmQuit {
+        let r = centered(area, 44, 5);
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::from("There are unsaved edits."),
+                Line::from("Quit anyway? y = quit, any other key = stay"),
+            ])
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.warn)
+                    .title(" ⚠ Quit "),
+            )
+            .wrap(Wrap { trim: true }),
+            r,
+        );
+    }
+}
+
+fn too_small(f: &mut Frame, area: Rect, theme: &Theme) {
+    let text = vec![
+        Line::styled("Terminal too small", theme.title),
+        Line::from(format!(
+            "{}×{} here, {MIN_WIDTH}×{MIN_HEIGHT} needed",
+            area.width, area.height
+        )),
+        Line::from("Ctrl-C quits"),
+    ];
+    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}
+
+fn draw_header(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
+    let conn = match &s.conn {
+        Conn::Connecting => Span::styled("… connecting", theme.dim),
+        Conn::Online => Span::styled("● online", theme.ok),
+        Conn::Offline(_) => Span::styled("✗ offline", theme.error),
+    };
+    let org = s.org_name.as_deref().unwrap_or(&s.org_uid);
+    let mut spans = vec![
+        Span::styled("scimdesk ", theme.title),
+        Span::raw(format!("{} · {org} ", s.server)),
+        conn,
+    ];
+    if s.read_only {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(" READ-ONLY ", theme.badge));
+    }
+    if let Some(n) = s.pending {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            format!("⏳ {n} pending"),
+            if n > 0 { theme.warn } else { theme.dim },
+        ));
+    }
+    if s.busy() {
+        spans.push(Span::raw(format!(
+            "  {}",
+            SPINNER[s.spinner % SPINNER.len()]
+        )));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_tabs(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
+    let mut spans = Vec::new();
+    for (i, p) in PaneId::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, p.title());
+        if *p == s.pane {
+            spans.push(Span::styled(
+                format!("[{}]", label.trim()),
+                theme.title.add_modifier(Modifier::UNDERLINED),
+            ));
+        } else {
+            spans.push(Span::styled(label, theme.dim));
+        }
+        spans.push(Span::raw(" "));
+    }
+    let filter = s.filter(s.pane);
+    if !filter.is_empty() {
+        spans.push(Span::styled(format!(" /{filter} "), theme.badge));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
+    let line = match &s.mode {
+        Mode::Command { line, .. } => Line::from(vec![
+            Span::styled(":", theme.key),
+            Span::raw(line.text.clone()),
+            Span::styled("█", theme.dim),
+        ]),
+        Mode::Filter(line) => Line::from(vec![
+            Span::styled("/", theme.key),
+            Span::raw(line.text.clone()),
+            Span::styled("█", theme.dim),
+            Span::styled("  Enter keeps · Esc clears", theme.dim),
+        ]),
+        _ => hint_line(&s.keymap, s.pane, theme, area.width),
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// The hint bar: the bindings marked with a hint, pane first, as many as fit.
+pub fn hint_line(km: &Keymap, pane: PaneId, theme: &Theme, width: u16) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    for b in km.active(pane) {
+        let Some(hint) = b.hint else { continue };
+        let Some(key) = b.keys.first() else { continue };
+        let key = key.to_string();
+        let len = key.len() + hint.len() + 3;
+        if used + len > width as usize {
+            break;
+        }
+        used += len;
+        spans.push(Span::styled(key, theme.key));
+        spans.push(Span::raw(format!(" {hint}  ")));
+    }
+    Line::from(spans)
+}
+
+fn draw_toasts(f: &mut Frame, body: Rect, s: &State, theme: &Theme) {
+    let n = s.toasts.len() as u16;
+    if n == 0 || body.height < n + 2 {
+        return;
+    }
+    let width = body.width.saturating_sub(4).min(76);
+    for (i, (t, _)) in s.toasts.iter().enumerate() {
+        let (symbol, style) = match t.level {
+            Level::Info => ("ℹ", theme.base),
+            Level::Success => ("✓", theme.ok),
+            Level::Error => ("✗", theme.error),
+        };
+        let r = Rect {
+            x: body.x + body.width - width - 1,
+            y: body.y + body.height - 1 - n + i as u16,
+            width,
+            height: 1,
+        };
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(format!("{symbol} "), style),
+                Span::styled(t.text.clone(), style),
+            ])),
+            r,
+        );
+    }
+}
+
+fn draw_help(f: &mut Frame, area: Rect, km: &Keymap, pane: PaneId, theme: &Theme) {
+    let mut lines = vec![Line::styled(format!("{} pane", pane.title()), theme.title)];
+    let mut global_started = false;
+    for b in km.active(pane) {
+        if b.scope == Scope::Global && !global_started {
+            global_started = true;
+            lines.push(Line::from(""));
+            lines.push(Line::styled("Everywhere", theme.title));
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>14}  ", Keymap::keys_text(b)), theme.key),
+            Span::raw(b.help),
+        ]));
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, 72.min(area.width), h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.focus_border)
+                .title(" Keys (any key closes) "),
+        ),
+        r,
+    );
+}
+
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
