@@ -88,10 +88,10 @@ pub enum OrgCommand {
 
 /// Entry point of the `scimdesk` binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if cli.command.is_none() {
+    let mut cli = Cli::parse();
+    let Some(command) = cli.command.take() else {
         return console_main(cli);
-    }
+    };
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -104,23 +104,22 @@ pub fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        match cli.command {
-            None => unreachable!("the console is handled above"),
-            Some(Command::Serve {
+        match command {
+            Command::Serve {
                 listen,
                 db,
                 demo,
                 tls_cert,
                 tls_key,
                 rate_limit,
-            }) => {
+            } => {
                 let tls = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),
                     _ => None,
                 };
                 serve(listen, db, demo, tls, rate_limit).await
             }
-            Some(Command::Org {
+            Command::Org {
                 command:
                     OrgCommand::Create {
                         db,
@@ -128,7 +127,7 @@ pub fn main() -> ExitCode {
                         owner,
                         json,
                     },
-            }) => org_create(db, name, owner, json).await,
+            } => org_create(db, name, owner, json).await,
         }
     });
     match result {

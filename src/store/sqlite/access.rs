@@ -137,6 +137,8 @@ async fn load_members(
         return Ok(Vec::new());
     }
     let arr = ids_json(ids);
+    // `+m.org_id`: without statistics SQLite would walk the org's whole (org, account) index
+    // and test each id, a scan of every member on each SCIM create; the id key is the way in.
     let rows = sqlx::query(
         "SELECT m.id, a.email, u.display_name, m.state, m.role, m.source, u.active,
                 m.created_at, m.updated_at
