@@ -80,6 +80,11 @@ pub enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
+    /// The console, read-only, on a snapshot file.
+    Review {
+        /// The snapshot file (from `scimdesk export`).
+        file: PathBuf,
+    },
     /// Who gained or lost which access between two snapshots. Exit code: 0 no differences,
     /// 1 differences, 2 error.
     Diff {
@@ -120,6 +125,9 @@ pub fn main() -> ExitCode {
     }
     if let Some(Command::Diff { old, new, json }) = &cli.command {
         return diff_main(old, new, *json);
+    }
+    if let Some(Command::Review { file }) = &cli.command {
+        return review_main(file, cli.mouse);
     }
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -174,7 +182,9 @@ pub fn main() -> ExitCode {
                 };
                 export(out, overrides).await
             }
-            Some(Command::Diff { .. }) => unreachable!("diff is handled above"),
+            Some(Command::Diff { .. } | Command::Review { .. }) => {
+                unreachable!("diff and review are handled above")
+            }
         }
     });
     match result {
@@ -237,6 +247,35 @@ fn console_main(cli: Cli) -> ExitCode {
     }
 }
 
+/// `scimdesk review FILE`: the file is read and checked before the terminal is taken, so a
+/// bad file is an error message on a normal screen.
+fn review_main(file: &std::path::Path, mouse: bool) -> ExitCode {
+    let backend = match crate::console::snapshot_backend::SnapshotBackend::open(file) {
+        Ok(b) => std::sync::Arc::new(b),
+        Err(e) => {
+            eprintln!("scimdesk review: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scimdesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::console::run_on(backend, mouse)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("scimdesk review: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `scimdesk diff`: exit codes as diff(1), so that scripts can branch on them.
 fn diff_main(old: &std::path::Path, new: &std::path::Path, json: bool) -> ExitCode {
     let open = |p: &std::path::Path| crate::snapshot::file::open(p);
@@ -267,11 +306,10 @@ fn diff_main(old: &std::path::Path, new: &std::path::Path, json: bool) -> ExitCo
     if let Err(e) = stdout
         .write_all(out.as_bytes())
         .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("scimdesk diff: cannot write the output: {e}");
-            return ExitCode::from(2);
-        }
+        eprintln!("scimdesk diff: cannot write the output: {e}");
+        return ExitCode::from(2);
     }
     if d.is_empty() {
         ExitCode::SUCCESS
