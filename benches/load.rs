@@ -234,11 +234,18 @@ fn start_server(exe: &str) -> (Server, String, String) {
     let org = created["org_uid"].as_str().unwrap().to_string();
     let admin = created["admin_token"].as_str().unwrap().to_string();
     let port = free_port();
+    // The load is one token's: the per-token rate limit is off (older builds have none).
+    let help = Command::new(exe).args(["serve", "--help"]).output();
+    let unlimited: &[&str] = match help {
+        Ok(h) if String::from_utf8_lossy(&h.stdout).contains("--rate-limit") => {
+            &["--rate-limit", "0"]
+        }
+        _ => &[],
+    };
     let child = Command::new(exe)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(&db)
-        // One token drives the whole load: the per-token rate limit would measure itself.
-        .args(["--rate-limit", "0"])
+        .args(unlimited)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -119,14 +119,14 @@ pub enum OrgCommand {
 
 /// Entry point of the `scimdesk` binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if cli.command.is_none() {
+    let mut cli = Cli::parse();
+    let Some(command) = cli.command.take() else {
         return console_main(cli);
-    }
-    if let Some(Command::Diff { old, new, json }) = &cli.command {
+    };
+    if let Command::Diff { old, new, json } = &command {
         return diff_main(old, new, *json);
     }
-    if let Some(Command::Review { file }) = &cli.command {
+    if let Command::Review { file } = &command {
         return review_main(file, cli.mouse);
     }
     init_tracing();
@@ -141,23 +141,22 @@ pub fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        match cli.command {
-            None => unreachable!("the console is handled above"),
-            Some(Command::Serve {
+        match command {
+            Command::Serve {
                 listen,
                 db,
                 demo,
                 tls_cert,
                 tls_key,
                 rate_limit,
-            }) => {
+            } => {
                 let tls = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),
                     _ => None,
                 };
                 serve(listen, db, demo, tls, rate_limit).await
             }
-            Some(Command::Org {
+            Command::Org {
                 command:
                     OrgCommand::Create {
                         db,
@@ -165,13 +164,13 @@ pub fn main() -> ExitCode {
                         owner,
                         json,
                     },
-            }) => org_create(db, name, owner, json).await,
-            Some(Command::Export {
+            } => org_create(db, name, owner, json).await,
+            Command::Export {
                 out,
                 url,
                 org,
                 profile,
-            }) => {
+            } => {
                 let overrides = crate::console::config::Overrides {
                     url: url.or(cli.url),
                     org: org.or(cli.org),
@@ -182,7 +181,7 @@ pub fn main() -> ExitCode {
                 };
                 export(out, overrides).await
             }
-            Some(Command::Diff { .. } | Command::Review { .. }) => {
+            Command::Diff { .. } | Command::Review { .. } => {
                 unreachable!("diff and review are handled above")
             }
         }

@@ -34,33 +34,35 @@ async fn mint_admin_token(env: &Env, email: &str, label: &str) -> (String, Strin
     )
 }
 
-/// Makes `email`'s membership an active Admin. The org-role mapping routes are another
-/// branch's work; until they land, the role is set in the database.
-async fn promote_to_admin(env: &Env, email: &str) {
-    let pool =
-        sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&env.db))
-            .await
-            .unwrap();
-    let n = sqlx::query(
-        "UPDATE memberships SET role = 'admin', state = 'active'
-         WHERE account_id = (SELECT id FROM accounts WHERE email = ?)",
-    )
-    .bind(email)
-    .execute(&pool)
-    .await
-    .unwrap()
-    .rows_affected();
-    assert_eq!(n, 1);
-    pool.close().await;
+async fn set_policy(env: &Env, on: bool) {
+    let r = send(env.admin(Method::PATCH, "/scim").json(&json!({
+        "approval": {"provision": on, "access_increase": on},
+    })))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 impl Fixture {
     async fn new() -> Fixture {
         let env = Env::new().await;
-        env.create_user("adele.admin@acme.example").await;
+        // Active members at once; Adele becomes an Admin through an "Admins" group mapping.
+        set_policy(&env, false).await;
+        let adele = env.create_user("adele.admin@acme.example").await;
         env.create_user("max.member@acme.example").await;
         let victim = env.create_user("vic.removed@acme.example").await;
-        promote_to_admin(&env, "adele.admin@acme.example").await;
+        let admins = env
+            .create_group("Admins", &[adele["id"].as_str().unwrap()])
+            .await;
+        let r = send(
+            env.admin(
+                Method::PUT,
+                &format!("/group-mappings/{}", admins["id"].as_str().unwrap()),
+            )
+            .json(&json!({"org_role": "admin", "stack_roles": []})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        set_policy(&env, true).await;
         let (_, admin_token) = mint_admin_token(&env, "adele.admin@acme.example", "adele").await;
         let (_, member_token) = mint_admin_token(&env, "max.member@acme.example", "max").await;
         let (admin_token_id, _) = mint_admin_token(&env, "max.member@acme.example", "spare").await;
@@ -323,7 +325,6 @@ async fn every_core_admin_route_admits_owner_and_admin_only() {
 }
 
 #[tokio::test]
-#[ignore = "the access routes (/stacks, /group-mappings, /users, /approvals) have not landed yet"]
 async fn every_access_admin_route_admits_owner_and_admin_only() {
     let f = Fixture::new().await;
     let a = access_ids(&f).await;
@@ -332,7 +333,6 @@ async fn every_access_admin_route_admits_owner_and_admin_only() {
 }
 
 #[tokio::test]
-#[ignore = "the access routes (/stacks, /group-mappings, /users, /approvals) have not landed yet"]
 async fn another_orgs_admin_never_reads_or_writes_this_orgs_access() {
     let f = Fixture::new().await;
     let a = access_ids(&f).await;

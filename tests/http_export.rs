@@ -159,3 +159,149 @@ async fn export_carries_the_last_thousand_audit_events() {
             .all(|e| e.action == "scim.settings.update")
     );
 }
+
+/// Every item of an admin list, following `next`.
+async fn all_items(env: &Env, path: &str) -> Vec<serde_json::Value> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = send(env.admin(
+            Method::GET,
+            &format!("{path}{sep}limit=200&cursor={cursor}"),
+        ))
+        .await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["next"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return out,
+        }
+    }
+}
+
+/// The export says what the live admin API says: stacks, mappings, each member's granted and
+/// requested access, and the pending requests.
+#[tokio::test]
+async fn export_agrees_with_the_live_admin_api() {
+    let env = Env::new().await;
+    let policy = |on: bool| json!({"approval": {"provision": on, "access_increase": on}});
+    let r = send(env.admin(Method::PATCH, "/scim").json(&policy(false))).await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        env.admin(Method::POST, "/stacks")
+            .json(&json!({"name": "Web"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let web = r.body["uid"].as_str().unwrap().to_string();
+    let r = send(
+        env.admin(Method::POST, &format!("/stacks/{web}/roles"))
+            .json(&json!({"name": "Translator"})),
+    )
+    .await;
+    let translator = r.body["uid"].as_str().unwrap().to_string();
+    let ann = env.create_user("ann@acme.example").await;
+    let bob = env.create_user("bob@acme.example").await;
+    let ann_id = ann["id"].as_str().unwrap().to_string();
+    let bob_id = bob["id"].as_str().unwrap().to_string();
+    let devs = env.create_group("Developers", &[&ann_id, &bob_id]).await;
+    let admins = env.create_group("Admins", &[]).await;
+    for (g, body) in [
+        (
+            &devs,
+            json!({"org_role": "member", "stack_roles": [
+                {"stack_uid": web, "role_uid": "developer"},
+                {"stack_uid": web, "role_uid": translator}]}),
+        ),
+        (
+            &admins,
+            json!({"org_role": "admin", "stack_roles": [{"stack_uid": web, "role_uid": "admin"}]}),
+        ),
+    ] {
+        let r = send(
+            env.admin(
+                Method::PUT,
+                &format!("/group-mappings/{}", g["id"].as_str().unwrap()),
+            )
+            .json(&body),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // With the queue on: Ann's move to Admins waits, Cleo's arrival waits, Bob is deprovisioned.
+    let r = send(env.admin(Method::PATCH, "/scim").json(&policy(true))).await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        env.scim(
+            Method::PATCH,
+            &format!("/Groups/{}", admins["id"].as_str().unwrap()),
+        )
+        .json(&patch_op(
+            json!([{"op": "add", "path": "members", "value": [{"value": ann_id}]}]),
+        )),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    env.create_user("cleo@acme.example").await;
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{bob_id}"))).await;
+    assert_eq!(r.status, 204);
+
+    let (r, bytes) = export_bytes(&env).await;
+    assert_eq!(r.status, 200);
+    let snap = snapshot::read(&bytes).unwrap();
+    let exported: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+
+    let stacks = all_items(&env, "/stacks").await;
+    assert_eq!(exported["stacks"], json!(stacks));
+
+    let users = all_items(&env, "/users").await;
+    assert_eq!(snap.members.len(), users.len());
+    for (e, live) in exported["members"].as_array().unwrap().iter().zip(&users) {
+        for key in [
+            "id",
+            "email",
+            "display_name",
+            "state",
+            "source",
+            "groups",
+            "granted",
+            "requested",
+        ] {
+            assert_eq!(e[key], live[key], "{key} of {}", live["email"]);
+        }
+    }
+    let ann_e = snap.members.iter().find(|m| m.id == ann_id).unwrap();
+    let ann_req = ann_e.requested.as_ref().unwrap();
+    assert_eq!(ann_req.org_role, scimdesk::domain::access::OrgRole::Admin);
+    assert_eq!(
+        ann_e.granted.as_ref().unwrap().stack_roles.len(),
+        2,
+        "developer, translator"
+    );
+    assert!(
+        ann_e
+            .granted
+            .as_ref()
+            .unwrap()
+            .stack_roles
+            .iter()
+            .any(|r| r.role_name == "Translator")
+    );
+
+    let pending = all_items(&env, "/approvals?state=pending").await;
+    assert_eq!(
+        pending.len(),
+        2,
+        "Ann's increase and Cleo's provision: {pending:?}"
+    );
+    assert_eq!(exported["requests"], json!(pending));
+
+    let groups = all_items(&env, "/groups").await;
+    let live_mappings: Vec<&serde_json::Value> = groups
+        .iter()
+        .map(|g| &g["mapping"])
+        .filter(|m| !m.is_null())
+        .collect();
+    assert_eq!(exported["mappings"], json!(live_mappings));
+}

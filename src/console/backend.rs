@@ -99,7 +99,12 @@ pub enum Reply {
     ScimTokens(Page<ScimToken>),
     CreatedScimToken(IssuedToken),
     Done,
-    ServiceProviderConfig(Value),
+    /// `from_server` is false when the server wanted a SCIM token for discovery, and the
+    /// document is this build's own (the same code the server runs).
+    ServiceProviderConfig {
+        doc: Value,
+        from_server: bool,
+    },
     Roles(Page<OrgRoleInfo>),
     Stacks(Page<Stack>),
     Groups(Page<Group>),
@@ -141,9 +146,8 @@ impl LiveBackend {
     }
 
     async fn service_provider_config(&self) -> Result<Value, ApiError> {
-        // ServiceProviderConfig is public discovery on the SCIM side (RFC 7644 §4), but our
-        // server wants a SCIM token there; the admin token gets 401, so the summary is read
-        // from the org's SCIM settings when that happens (see panes/scim.rs).
+        // RFC 7644 §4 lets a provider require authentication for discovery, and ours wants
+        // a SCIM token, which the console does not hold: a 401 is expected here.
         let url = format!(
             "{}{}/{}/ServiceProviderConfig",
             self.base,
@@ -202,9 +206,25 @@ impl Backend for LiveBackend {
                     c.revoke_scim_token(&id).await?;
                     Reply::Done
                 }
-                Call::ServiceProviderConfig => {
-                    Reply::ServiceProviderConfig(self.service_provider_config().await?)
-                }
+                Call::ServiceProviderConfig => match self.service_provider_config().await {
+                    Ok(doc) => Reply::ServiceProviderConfig {
+                        doc,
+                        from_server: true,
+                    },
+                    Err(ApiError::Rejected { status: 401, .. }) => Reply::ServiceProviderConfig {
+                        doc: crate::scim::discovery::service_provider_config(
+                            &crate::scim::discovery::SpConfig::default(),
+                            &format!(
+                                "{}{}/{}",
+                                self.base,
+                                crate::server::scim::SCIM_PREFIX,
+                                c.org_uid()
+                            ),
+                        ),
+                        from_server: false,
+                    },
+                    Err(e) => return Err(e),
+                },
                 Call::Roles => Reply::Roles(c.roles().await?),
                 Call::Stacks(p) => Reply::Stacks(c.stacks(&p).await?),
                 Call::Groups { filter, page } => {

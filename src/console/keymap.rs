@@ -470,15 +470,89 @@ impl Keymap {
 
     /// The README's key table, as Markdown.
     pub fn markdown(&self) -> String {
-        let mut out = String::from("| scope | keys | action |\n| --- | --- | --- |\n");
+        let mut out =
+            String::from("| where | keys | what | `[keys]` name |\n| --- | --- | --- | --- |\n");
         for b in &self.bindings {
             let scope = match b.scope {
                 Scope::Global => "everywhere".to_string(),
                 Scope::Pane(p) => p.title().to_string(),
             };
             let keys = Self::keys_text(b).replace('|', "\\|");
-            out.push_str(&format!("| {scope} | `{keys}` | {} |\n", b.help));
+            out.push_str(&format!(
+                "| {scope} | `{keys}` | {} | `{}` |\n",
+                b.help,
+                b.action.name()
+            ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::panes;
+
+    const START: &str = "<!-- keys:start (generated from src/console/keymap.rs) -->\n";
+    const END: &str = "<!-- keys:end -->";
+
+    /// The README's key table is the binding table. `UPDATE_KEYS=1 cargo test --lib keymap`
+    /// rewrites it after a binding changes.
+    #[test]
+    fn readme_key_table_matches_the_binding_table() {
+        let km = Keymap::build(&panes::bindings(), &BTreeMap::new(), false).unwrap();
+        let want = km.markdown();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let start = readme
+            .find(START)
+            .expect("README has the keys:start marker")
+            + START.len();
+        let end = readme.find(END).expect("README has the keys:end marker");
+        if readme[start..end] != want {
+            if std::env::var_os("UPDATE_KEYS").is_some() {
+                let new = format!("{}{want}{}", &readme[..start], &readme[end..]);
+                std::fs::write(path, new).unwrap();
+            } else {
+                panic!(
+                    "the README's key table is stale: run `UPDATE_KEYS=1 cargo test --lib \
+                     keymap` and commit README.md. Expected:\n{want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_parse_and_print() {
+        assert_eq!(Key::parse("ctrl-r").unwrap(), Key::ctrl('r'));
+        assert_eq!(Key::parse("G").unwrap(), Key::ch('G'));
+        assert_eq!(Key::parse("pgdn").unwrap(), Key::code(KeyCode::PageDown));
+        assert_eq!(Key::parse("space").unwrap(), Key::ch(' '));
+        assert!(Key::parse("hyper-x").unwrap_err().contains("ctrl-"));
+        assert_eq!(Key::ctrl('r').to_string(), "Ctrl-r");
+        assert_eq!(Key::code(KeyCode::BackTab).to_string(), "Shift-Tab");
+    }
+
+    #[test]
+    fn pane_bindings_win_over_global_ones_and_no_key_is_bound_twice() {
+        let km = Keymap::build(&panes::bindings(), &BTreeMap::new(), false).unwrap();
+        for pane in PaneId::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for b in km.bindings.iter().filter(|b| b.scope == Scope::Pane(pane)) {
+                for k in &b.keys {
+                    assert!(seen.insert(*k), "{k} bound twice in {}", pane.title());
+                }
+            }
+        }
+        let global: Vec<_> = km
+            .bindings
+            .iter()
+            .filter(|b| b.scope == Scope::Global)
+            .flat_map(|b| b.keys.clone())
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for k in global {
+            assert!(seen.insert(k), "{k} bound twice globally");
+        }
     }
 }

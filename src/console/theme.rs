@@ -63,6 +63,22 @@ impl Theme {
     }
 }
 
+impl Theme {
+    /// The same choices, in the shape console2's widgets draw with.
+    pub fn widget_style(&self) -> crate::console::widgets::WidgetStyle {
+        crate::console::widgets::WidgetStyle {
+            border: self.focus_border,
+            title: self.title,
+            text: self.base,
+            dim: self.dim,
+            cursor: self.selected,
+            danger: self.error,
+            success: self.ok,
+            error: self.error,
+        }
+    }
+}
+
 impl Default for Theme {
     fn default() -> Self {
         Theme::ansi16()

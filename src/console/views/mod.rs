@@ -48,6 +48,27 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
     if s.mode == Mode::Help {
         draw_help(f, area, &s.keymap, s.pane, theme);
     }
+    if let Mode::ConfirmLeave(to) = s.mode {
+        let r = centered(area, 52, 5);
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::from(format!("{} has unsaved edits.", s.pane.title())),
+                Line::from(format!(
+                    "Go to {} anyway? y = go, any other key = stay",
+                    to.title()
+                )),
+            ])
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.warn)
+                    .title(" ⚠ Unsaved edits "),
+            )
+            .wrap(Wrap { trim: true }),
+            r,
+        );
+    }
     if s.mode == Mode::ConfirmQuit {
         let r = centered(area, 44, 5);
         f.render_widget(Clear, r);

@@ -137,12 +137,14 @@ async fn load_members(
         return Ok(Vec::new());
     }
     let arr = ids_json(ids);
+    // `+m.org_id`: without statistics SQLite would walk the org's whole (org, account) index
+    // and test each id, a scan of every member on each SCIM create; the id key is the way in.
     let rows = sqlx::query(
         "SELECT m.id, a.email, u.display_name, m.state, m.role, m.source, u.active,
                 m.created_at, m.updated_at
          FROM memberships m JOIN accounts a ON a.id = m.account_id
          LEFT JOIN scim_users u ON u.id = m.id
-         WHERE m.id IN (SELECT value FROM json_each(?)) AND m.org_id = ?",
+         WHERE m.id IN (SELECT value FROM json_each(?)) AND +m.org_id = ?",
     )
     .bind(&arr)
     .bind(org_id)
@@ -1299,20 +1301,30 @@ pub(crate) async fn list_members(
     const WHERE: &str = "m.org_id = ?1
         AND (?2 = '%%' OR a.email LIKE ?2 ESCAPE '\\' OR u.display_name LIKE ?2 ESCAPE '\\')
         AND (?3 IS NULL OR m.state = ?3)";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id
-         LEFT JOIN scim_users u ON u.id = m.id WHERE {WHERE}"
-    )))
-    .bind(org_id)
-    .bind(&pattern)
-    .bind(state)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    // Without a text filter the count needs no join: the (org, state) index answers it.
+    let count_sql = if q.filter.is_none() {
+        "SELECT count(*) FROM memberships m
+         WHERE m.org_id = ?1 AND ?2 = ?2 AND (?3 IS NULL OR m.state = ?3)"
+            .to_string()
+    } else {
+        format!(
+            "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id
+             LEFT JOIN scim_users u ON u.id = m.id WHERE {WHERE}"
+        )
+    };
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
+        .bind(org_id)
+        .bind(&pattern)
+        .bind(state)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
     // Ordered by email; the cursor is the last email seen (emails are unique per org).
     let after = q.cursor.clone().unwrap_or_default();
+    // CROSS JOIN keeps accounts outermost: the page walks the email index from the cursor
+    // and stops at the limit, instead of sorting every member of the org.
     let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+        "SELECT m.id FROM accounts a CROSS JOIN memberships m ON m.account_id = a.id
          LEFT JOIN scim_users u ON u.id = m.id
          WHERE {WHERE} AND a.email > ?4 ORDER BY a.email LIMIT ?5"
     )))
@@ -1543,9 +1555,15 @@ pub(crate) async fn list_approvals(
         Some((a, i)) => (a.to_string(), i.to_string()),
         None => (String::new(), String::new()),
     };
+    // With a state, the (org, state, created_at, id) index yields the page in order.
+    let state_clause = if state.is_some() {
+        "r.state = ?2"
+    } else {
+        "?2 IS NULL"
+    };
     let sql = format!(
         "SELECT {REQUEST_COLUMNS} FROM approval_requests r
-         WHERE r.org_id = ?1 AND (?2 IS NULL OR r.state = ?2)
+         WHERE r.org_id = ?1 AND {state_clause}
            AND (r.created_at > ?3 OR (r.created_at = ?3 AND r.id > ?4))
          ORDER BY r.created_at, r.id LIMIT ?5"
     );

@@ -78,7 +78,16 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // pages in a sub-journal: in a temporary file by default, which cost an open, writes
         // and a close per transaction (an eighth of the server's CPU on creates).
         .pragma("temp_store", "memory")
+        // Checkpoints run beside the writer (see `spawn_checkpointer`), not inside a commit
+        // where they would hold up every write of the batch; this is only the fallback.
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
 }
+
+/// WAL pages (4 KiB each) past which a commit checkpoints by itself.
+const WAL_AUTOCHECKPOINT_PAGES: &str = "20000";
+
+/// How often the background checkpointer looks for new commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 impl SqliteStore {
     /// Opens (creating it if missing) and migrates the database at `path`.
@@ -91,12 +100,45 @@ impl SqliteStore {
         let writer = writer::Writer::spawn(conn);
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            // A ping before each use is one more round trip to the connection's thread on
+            // every read; a local file has no peer that could have gone away.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             inner: Arc::new(Inner { writer, reader }),
-        })
+        };
+        store.spawn_checkpointer();
+        Ok(store)
+    }
+
+    /// Copies committed pages from the WAL into the database on a reader connection (whose
+    /// thread does the I/O and the fsync), while writes go on. PASSIVE never waits for a lock,
+    /// so it cannot stall a reader or the writer.
+    fn spawn_checkpointer(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut seen = 0;
+            loop {
+                tokio::time::sleep(CHECKPOINT_EVERY).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.reader.is_closed() {
+                    return;
+                }
+                let commits = inner.writer.commits();
+                if commits == seen {
+                    continue;
+                }
+                seen = commits;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&inner.reader)
+                    .await
+                {
+                    tracing::warn!(error = %e, "a background WAL checkpoint failed");
+                }
+            }
+        });
     }
 
     /// Closes both pools, checkpointing the WAL.

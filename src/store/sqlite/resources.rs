@@ -553,6 +553,21 @@ async fn audit_skipped(
     .await
 }
 
+/// Parameters: ?1 userName (the email), ?2 now, ?3 a new membership id, ?4 org,
+/// ?5 externalId, ?6 displayName, ?7 active, ?8 the resource. Returns the SCIM User id (the
+/// membership's). A new membership starts pending: `access::reconcile` decides its state.
+const CREATE_USER_SQL: &str = "
+    INSERT INTO accounts (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING;
+    INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
+      SELECT ?3, ?4, a.id, 'member', 'pending', 'scim', ?2, ?2 FROM accounts a WHERE a.email = ?1
+      ON CONFLICT (org_id, account_id) DO UPDATE SET updated_at = excluded.updated_at;
+    INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
+        resource, version, created_at, last_modified)
+      SELECT m.id, ?4, ?1, ?5, ?6, ?7, ?8, 1, ?2, ?2
+      FROM memberships m JOIN accounts a ON a.id = m.account_id
+      WHERE m.org_id = ?4 AND a.email = ?1
+      RETURNING id";
+
 pub(crate) async fn create(
     store: &SqliteStore,
     kind: Kind,
@@ -568,48 +583,31 @@ pub(crate) async fn create(
     let mut skipped = Vec::new();
     let id = match kind {
         Kind::User => {
-            let account = account_for(&mut tx, &p.name, &now).await?;
+            // One round trip to the connection's thread (each is a thread hand-off with sqlx)
+            // for three statements: the account of the email (created if missing, emails match
+            // in any case), the membership, the SCIM User.
+            //
             // Provisioning the same email again links the same account and the same
             // membership, so the SCIM User keeps its id across a deprovision. Memberships made
             // outside SCIM (the owner) keep their state: the IdP cannot lock the owner out.
-            let id: String = sqlx::query_scalar(
-                "INSERT INTO memberships
-                   (id, org_id, account_id, role, state, source, created_at, updated_at)
-                 VALUES (?, ?, ?, 'member', 'pending', 'scim', ?, ?)
-                 ON CONFLICT (org_id, account_id)
-                   DO UPDATE SET updated_at = excluded.updated_at
-                 RETURNING id",
-            )
-            .bind(secret::new_uuid())
-            .bind(org_id)
-            .bind(account)
-            .bind(&now)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
             // The UNIQUE (org, userName) constraint decides duplicates, racing creates
-            // included; the transaction rolls back with the membership change.
-            sqlx::query(
-                "INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
-                   resource, version, created_at, last_modified)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-            )
-            .bind(&id)
-            .bind(org_id)
-            .bind(&p.name)
-            .bind(&p.external_id)
-            .bind(&p.display_name)
-            .bind(p.active)
-            .bind(&text)
-            .bind(&now)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match db_err(e) {
-                StoreError::Conflict(_) => taken(&p.name),
-                other => other,
-            })?;
+            // included; the write rolls back with the membership change.
+            let id: String = sqlx::query(CREATE_USER_SQL)
+                .bind(&p.name)
+                .bind(&now)
+                .bind(secret::new_uuid())
+                .bind(org_id)
+                .bind(&p.external_id)
+                .bind(&p.display_name)
+                .bind(p.active)
+                .bind(&text)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict(_) => taken(&p.name),
+                    other => other,
+                })?;
             // The membership's state and access follow from the approval rules.
             access::reconcile(&mut tx, org_id, std::slice::from_ref(&id), actor).await?;
             audit(

@@ -18,6 +18,8 @@ use crate::store::{StoreError, StoreResult};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Executor};
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most writes committed together. Bounds how long the first write of a batch waits for
@@ -46,6 +48,7 @@ struct Returned {
 #[derive(Clone)]
 pub(crate) struct Writer {
     requests: mpsc::UnboundedSender<Request>,
+    commits: Arc<AtomicU64>,
 }
 
 /// One write's use of the write connection, inside the writer's transaction.
@@ -65,8 +68,14 @@ impl Writer {
     /// Starts the writer task on `conn`, which it owns from now on.
     pub(crate) fn spawn(conn: SqliteConnection) -> Writer {
         let (requests, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(conn, rx));
-        Writer { requests }
+        let commits = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(conn, rx, commits.clone()));
+        Writer { requests, commits }
+    }
+
+    /// How many transactions the writer has committed so far.
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Queues a write now; awaiting the result waits for the connection.
@@ -116,7 +125,8 @@ impl WriteTx {
         }
     }
 
-    /// Ends this write without keeping any of it (what dropping it does, said out loud).
+    /// Ends this write without keeping anything of it (as dropping it does). The writer
+    /// rolls it back to its savepoint; its neighbours in the batch are not affected.
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
         self.give_back(Outcome::Abort);
         Ok(())
@@ -182,7 +192,11 @@ async fn lend(
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request>) {
+async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::UnboundedReceiver<Request>,
+    commits: Arc<AtomicU64>,
+) {
     let mut next = rx.recv().await;
     loop {
         let first = match next.take() {
@@ -258,6 +272,9 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request
             None => Ok(()),
             Some(why) => Err(why),
         };
+        if result.is_ok() {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
         if let Err(why) = &result {
             tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
             // The transaction may already be gone (SQLite rolls back by itself on some errors):
@@ -374,7 +391,7 @@ mod tests {
         let second = writer.queue();
         let abandoned = writer.queue();
         insert(&mut first, 1).await.unwrap();
-        drop(first);
+        first.rollback().await.unwrap();
         // A caller that stops waiting before its turn costs nothing.
         drop(abandoned);
         let mut tx = second.wait().await.unwrap();

@@ -1,0 +1,209 @@
+//! The console's real loop on a `TestBackend`, against the embedded service provider (the
+//! demo org from a real in-process server): keys in, screens and server state out.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use scimdesk::console::Console;
+use scimdesk::console::app::Msg;
+use scimdesk::console::backend::LiveBackend;
+use scimdesk::console::effects::Clipboard;
+use scimdesk::console::embedded::Embedded;
+use scimdesk::console::panes::PaneId;
+use scimdesk::console::panes::scim::Dialog;
+use scimdesk::console::theme::Theme;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+struct Rig {
+    console: Console,
+    term: Terminal<TestBackend>,
+    server: Embedded,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig(w: u16, h: u16) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Embedded::start(dir.path()).await.unwrap();
+    let client = scimdesk::client::AdminClient::new(
+        &server.base_url,
+        &server.org_uid,
+        server.token.clone(),
+        "test token",
+    )
+    .unwrap();
+    let backend = Arc::new(LiveBackend::new(client, &server.base_url));
+    let console = Console::new(
+        backend,
+        &BTreeMap::new(),
+        Theme::mono(),
+        Clipboard::Memory(Vec::new()),
+    )
+    .unwrap();
+    Rig {
+        console,
+        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+        server,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    fn key(&self, code: KeyCode) {
+        self.console
+            .sender()
+            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .unwrap();
+    }
+    fn keys(&self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+    async fn until(&mut self, what: &str, f: impl Fn(&scimdesk::console::app::State) -> bool) {
+        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
+            panic!("{what}: {e}\n{}", self.screen());
+        }
+    }
+    fn screen(&self) -> String {
+        let buf = self.term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        redact(&out, &self.server.base_url)
+    }
+}
+
+/// The port and the clock differ from run to run.
+fn redact(screen: &str, base: &str) -> String {
+    let port_len = base.rsplit(':').next().unwrap().len();
+    let s = screen.replace(base, &format!("http://127.0.0.1:{}", "P".repeat(port_len)));
+    let mut out = String::new();
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let rest: String = chars[i..chars.len().min(i + 19)].iter().collect();
+        let is_time = rest.len() == 19
+            && rest.chars().enumerate().all(|(k, c)| match k {
+                4 | 7 => c == '-',
+                10 => c == ' ',
+                13 | 16 => c == ':',
+                _ => c.is_ascii_digit(),
+            });
+        if is_time {
+            out.push_str("YYYY-MM-DD hh:mm:ss");
+            i += 19;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn scim_loaded(s: &scimdesk::console::app::State) -> bool {
+    s.scim.settings.is_some() && s.scim.tokens.is_some() && s.scim.spc.is_some()
+}
+
+#[tokio::test]
+async fn scim_pane_snapshots_at_80x24_and_120x40() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut r = rig(w, h).await;
+        r.keys("1");
+        r.until("SCIM pane loads", |s| {
+            s.pane == PaneId::Scim && scim_loaded(s) && s.org_name.is_some()
+        })
+        .await;
+        insta::assert_snapshot!(format!("scim_{w}x{h}"), r.screen());
+        r.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn disable_scim_through_the_confirm_dialog() {
+    let mut r = rig(80, 24).await;
+    r.keys("1");
+    r.until("SCIM pane loads", scim_loaded).await;
+    assert!(r.console.state.scim.settings.as_ref().unwrap().enabled);
+    // Enter on the default button cancels: nothing changes.
+    r.keys("e");
+    r.key(KeyCode::Enter);
+    r.until("dialog closed", |s| s.scim.dialog.is_none()).await;
+    assert!(r.console.state.scim.settings.as_ref().unwrap().enabled);
+    r.keys("e");
+    r.until("confirm shown", |s| s.scim.dialog.is_some()).await;
+    assert!(r.screen().contains("Disable SCIM?"), "{}", r.screen());
+    r.key(KeyCode::Tab);
+    r.key(KeyCode::Enter);
+    r.until("SCIM disabled", |s| {
+        s.scim.settings.as_ref().is_some_and(|x| !x.enabled)
+    })
+    .await;
+    assert!(r.screen().contains("SCIM disabled"), "{}", r.screen());
+    // The server agrees, not just the screen.
+    r.key(KeyCode::Char('r'));
+    let c = scimdesk::client::AdminClient::new(
+        &r.server.base_url,
+        &r.server.org_uid,
+        r.server.token.clone(),
+        "t",
+    )
+    .unwrap();
+    assert!(!c.scim_settings().await.unwrap().enabled);
+    r.server.stop().await;
+}
+
+#[tokio::test]
+async fn create_copy_and_revoke_a_scim_token() {
+    let mut r = rig(80, 24).await;
+    r.keys("1");
+    r.until("SCIM pane loads", scim_loaded).await;
+    let before = r.console.state.scim.tokens_total;
+    r.keys("n");
+    r.keys("okta-prod");
+    r.key(KeyCode::Enter);
+    r.until("secret shown", |s| {
+        matches!(s.scim.dialog, Some(Dialog::Secret(_))) && s.scim.tokens_total == before + 1
+    })
+    .await;
+    let secret = match &r.console.state.scim.dialog {
+        Some(Dialog::Secret(t)) => t.token.clone(),
+        _ => unreachable!(),
+    };
+    assert!(r.screen().contains("Shown only now"));
+    r.keys("y");
+    r.key(KeyCode::Esc);
+    r.until("dialog closed", |s| s.scim.dialog.is_none()).await;
+    match &r.console.effects.clipboard {
+        Clipboard::Memory(v) => assert_eq!(v.last(), Some(&secret)),
+        Clipboard::Osc52 => unreachable!(),
+    }
+    assert!(
+        !r.screen().contains(&secret),
+        "the secret is never shown again"
+    );
+    // The new token is last (oldest first); revoke it.
+    r.keys("G");
+    r.keys("x");
+    r.until("confirm", |s| s.scim.dialog.is_some()).await;
+    assert!(r.screen().contains("okta-prod"), "{}", r.screen());
+    r.key(KeyCode::Tab);
+    r.key(KeyCode::Enter);
+    r.until("revoked", |s| s.scim.tokens_total == before).await;
+    r.server.stop().await;
+}
+
+#[tokio::test]
+async fn terminal_too_small_shows_a_notice() {
+    let mut r = rig(40, 10).await;
+    r.until("loaded", |s| s.org_name.is_some()).await;
+    assert!(r.screen().contains("Terminal too small"), "{}", r.screen());
+    r.server.stop().await;
+}
