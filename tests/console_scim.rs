@@ -118,7 +118,7 @@ async fn scim_pane_snapshots_at_80x24_and_120x40() {
         let mut r = rig(w, h).await;
         r.keys("1");
         r.until("SCIM pane loads", |s| {
-            s.pane == PaneId::Scim && scim_loaded(s) && s.org_name.is_some()
+            s.pane == PaneId::Scim && scim_loaded(s) && s.org_name.is_some() && s.pending.is_some()
         })
         .await;
         insta::assert_snapshot!(format!("scim_{w}x{h}"), r.screen());

@@ -120,7 +120,7 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     if let Some(n) = s.pending {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(
-            format!("⏳ {n} pending"),
+            format!("⧖ {n} pending"),
             if n > 0 { theme.warn } else { theme.dim },
         ));
     }
