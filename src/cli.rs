@@ -65,6 +65,37 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Write a snapshot of the profile's org (mode 0600: it holds personal data).
+    Export {
+        /// The snapshot file; replaced atomically if it exists.
+        #[arg(long)]
+        out: PathBuf,
+        /// The service provider's URL (overrides the profile).
+        #[arg(long)]
+        url: Option<String>,
+        /// The organization uid (overrides the profile).
+        #[arg(long)]
+        org: Option<String>,
+        /// The profile of the config file to use.
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// The console, read-only, on a snapshot file.
+    Review {
+        /// The snapshot file (from `scimdesk export`).
+        file: PathBuf,
+    },
+    /// Who gained or lost which access between two snapshots. Exit code: 0 no differences,
+    /// 1 differences, 2 error.
+    Diff {
+        /// The older snapshot.
+        old: PathBuf,
+        /// The newer snapshot.
+        new: PathBuf,
+        /// Print the differences as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +123,12 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command.take() else {
         return console_main(cli);
     };
+    if let Command::Diff { old, new, json } = &command {
+        return diff_main(old, new, *json);
+    }
+    if let Command::Review { file } = &command {
+        return review_main(file, cli.mouse);
+    }
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,6 +165,25 @@ pub fn main() -> ExitCode {
                         json,
                     },
             } => org_create(db, name, owner, json).await,
+            Command::Export {
+                out,
+                url,
+                org,
+                profile,
+            } => {
+                let overrides = crate::console::config::Overrides {
+                    url: url.or(cli.url),
+                    org: org.or(cli.org),
+                    profile: profile.or(cli.profile),
+                    token: std::env::var("SCIMDESK_TOKEN")
+                        .ok()
+                        .filter(|t| !t.trim().is_empty()),
+                };
+                export(out, overrides).await
+            }
+            Command::Diff { .. } | Command::Review { .. } => {
+                unreachable!("diff and review are handled above")
+            }
         }
     });
     match result {
@@ -188,6 +244,131 @@ fn console_main(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `scimdesk review FILE`: the file is read and checked before the terminal is taken, so a
+/// bad file is an error message on a normal screen.
+fn review_main(file: &std::path::Path, mouse: bool) -> ExitCode {
+    let backend = match crate::console::snapshot_backend::SnapshotBackend::open(file) {
+        Ok(b) => std::sync::Arc::new(b),
+        Err(e) => {
+            eprintln!("scimdesk review: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scimdesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::console::run_on(backend, mouse)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("scimdesk review: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `scimdesk diff`: exit codes as diff(1), so that scripts can branch on them.
+fn diff_main(old: &std::path::Path, new: &std::path::Path, json: bool) -> ExitCode {
+    let open = |p: &std::path::Path| crate::snapshot::file::open(p);
+    let (a, b) = match (open(old), open(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("scimdesk diff: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if a.org.uid != b.org.uid {
+        eprintln!(
+            "scimdesk diff: note: the snapshots are of different organizations ({} and {})",
+            a.org.uid, b.org.uid
+        );
+    }
+    let d = crate::snapshot::diff(&a, &b);
+    let out = if json {
+        // The diff types serialize with string keys only.
+        let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        crate::snapshot::diff::render_table(&d)
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("scimdesk diff: cannot write the output: {e}");
+        return ExitCode::from(2);
+    }
+    if d.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `scimdesk export`: the same target resolution as the console, the embedded default
+/// included. The document is validated before it replaces anything on disk.
+async fn export(out: PathBuf, overrides: crate::console::config::Overrides) -> Result<(), String> {
+    use crate::console::config;
+    let dirs = config::Dirs::from_env()?;
+    let cfg = config::ConfigFile::load(&dirs.config_file())?;
+    let target = cfg.resolve(
+        &overrides,
+        &|v| std::env::var(v).ok(),
+        &config::read_token_file,
+    )?;
+    let (doc, embedded) = match target {
+        config::Target::Remote {
+            url,
+            org,
+            token,
+            token_source,
+        } => {
+            let client = crate::client::AdminClient::new(&url, &org, token, token_source)
+                .map_err(|e| e.to_string())?;
+            (client.export().await, None)
+        }
+        config::Target::Embedded => {
+            let e = crate::console::embedded::Embedded::start(&dirs.data).await?;
+            let doc = match crate::client::AdminClient::new(
+                &e.base_url,
+                &e.org_uid,
+                e.token.clone(),
+                "the embedded server's owner token",
+            ) {
+                Ok(c) => c.export().await,
+                Err(err) => Err(err),
+            };
+            (doc, Some(e))
+        }
+    };
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    let doc = doc.map_err(|e| format!("cannot export: {e}"))?;
+    let bytes = serde_json::to_vec(&doc).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
+    let snap = crate::snapshot::read(&bytes)
+        .map_err(|e| format!("the server sent a snapshot this scimdesk cannot read: {e}"))?;
+    crate::snapshot::file::write_atomic(&out, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "wrote {} ({} members of {}, mode 0600: it holds personal data)",
+        out.display(),
+        snap.members.len(),
+        snap.org.name
+    );
+    Ok(())
 }
 
 /// Logs go to stderr; `SCIMDESK_LOG` (error, warn, info, debug, trace) sets the level.

@@ -75,7 +75,8 @@ impl Effects {
                             let text = serde_json::to_string_pretty(&doc)
                                 .unwrap_or_else(|_| doc.to_string());
                             tokio::task::spawn_blocking(move || {
-                                std::fs::write(&path, text + "\n")
+                                // Personal data: 0600 from creation, and atomic.
+                                crate::snapshot::file::write_atomic(&path, (text + "\n").as_bytes())
                                     .map(|()| path.display().to_string())
                                     .map_err(|e| format!("cannot write {}: {e}", path.display()))
                             })

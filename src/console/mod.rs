@@ -8,6 +8,7 @@ pub mod effects;
 pub mod embedded;
 pub mod keymap;
 pub mod panes;
+pub mod snapshot_backend;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -228,6 +229,19 @@ pub async fn run(opts: Options) -> Result<(), String> {
         e.stop().await;
     }
     result
+}
+
+/// Runs the console on the real terminal over a backend that is already open (a snapshot for
+/// `scimdesk review`), with the config file's key overrides.
+pub async fn run_on(backend: Arc<dyn Backend>, mouse: bool) -> Result<(), String> {
+    let dirs = config::Dirs::from_env()?;
+    let cfg = config::ConfigFile::load(&dirs.config_file())?;
+    let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
+    let mut console = Console::new(backend, &cfg.keys, theme, Clipboard::Osc52)?;
+    let (mut term, _guard) = terminal::TermGuard::enter(mouse)
+        .map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    spawn_input(console.sender());
+    console.run(&mut term).await
 }
 
 /// Terminal input is blocking, so it has its own thread; it ends with the process.

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
+pub mod diff;
+pub mod file;
+
+pub use diff::{SnapshotDiff, diff};
+
 pub const FORMAT: &str = "scimdesk-snapshot";
 /// The newest format this binary writes and reads.
 pub const FORMAT_VERSION: u64 = 1;

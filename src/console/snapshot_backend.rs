@@ -1,0 +1,511 @@
+//! The console on a snapshot file: every read call answered from the document, in the shapes
+//! and orders the admin API uses, and every mutating call refused. Read-only is the backend's
+//! capability, so the keymap drops the mutating bindings before anyone can press them.
+
+use super::backend::{Backend, BoxFuture, Call, Reply};
+use crate::client::{
+    self, ApiError, ApprovalSettings, MemberAccess, OrgCounts, OrgRoleInfo, Page, PageReq,
+    RoleExplanation, RoleRef, Via, Warning,
+};
+use crate::domain::access::OrgRole;
+use crate::snapshot::{self, Snapshot};
+use std::collections::{BTreeSet, HashMap};
+
+/// The admin API's page sizes, so that paging behaves as it does live.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+
+pub struct SnapshotBackend {
+    snap: Snapshot,
+    /// What the header shows: the file name.
+    source: String,
+    /// Member indices sorted by lowercased email, the order `/users` pages in.
+    by_email: Vec<usize>,
+    mapping_of: HashMap<String, usize>,
+    request_of: HashMap<String, usize>,
+}
+
+impl SnapshotBackend {
+    /// `source` names the snapshot (its file name) in the header and in refusals.
+    pub fn new(snap: Snapshot, source: impl Into<String>) -> SnapshotBackend {
+        let mut by_email: Vec<usize> = (0..snap.members.len()).collect();
+        let keys: Vec<String> = snap
+            .members
+            .iter()
+            .map(|m| m.email.to_lowercase())
+            .collect();
+        by_email.sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]));
+        let mapping_of = snap
+            .mappings
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.group_id.clone(), i))
+            .collect();
+        let request_of = snap
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.member_id.clone(), i))
+            .collect();
+        SnapshotBackend {
+            snap,
+            source: source.into(),
+            by_email,
+            mapping_of,
+            request_of,
+        }
+    }
+
+    /// Reads and validates the file; the error names it.
+    pub fn open(path: &std::path::Path) -> Result<SnapshotBackend, String> {
+        let snap = snapshot::file::open(path)?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        Ok(SnapshotBackend::new(snap, format!("snapshot {name}")))
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    fn refuse(&self, call: &Call) -> ApiError {
+        ApiError::Rejected {
+            status: 405,
+            code: "read_only".into(),
+            message: format!(
+                "{} is read-only ({call_name}): make changes on the live server, then export \
+                 a new snapshot",
+                self.source,
+                call_name = call_name(call)
+            ),
+        }
+    }
+
+    fn scim_settings(&self) -> client::ScimSettings {
+        let s = &self.snap.scim;
+        let mut warnings = Vec::new();
+        if s.enabled && s.sso_role_mapping {
+            warnings.push(Warning {
+                code: "sso_role_mapping_with_scim".into(),
+                message: "SSO role mapping is on together with SCIM: turn SSO role mapping \
+                          off, since SCIM groups assign roles"
+                    .into(),
+            });
+        }
+        client::ScimSettings {
+            enabled: s.enabled,
+            sso_role_mapping: s.sso_role_mapping,
+            approval: ApprovalSettings {
+                provision: s.approval.provision,
+                access_increase: s.approval.access_increase,
+                deprovision: s.approval.deprovision,
+            },
+            user_name_is_email: Some(s.user_name_is_email),
+            warnings,
+            scim_url: None,
+        }
+    }
+
+    fn org(&self) -> client::OrgInfo {
+        let s = &self.snap;
+        client::OrgInfo {
+            uid: s.org.uid.clone(),
+            name: s.org.name.clone(),
+            created_at: Some(s.org.created_at.clone()),
+            scim: self.scim_settings(),
+            counts: OrgCounts {
+                members: s.members.len() as u64,
+                scim_users: s.members.iter().filter(|m| m.source == "scim").count() as u64,
+                scim_groups: s.groups.len() as u64,
+                scim_tokens: s.scim.tokens.len() as u64,
+            },
+        }
+    }
+
+    fn mapping(&self, group_id: &str) -> Option<client::Mapping> {
+        self.mapping_of
+            .get(group_id)
+            .map(|&i| mapping(&self.snap.mappings[i]))
+    }
+
+    fn member(&self, m: &snapshot::Member) -> client::Member {
+        client::Member {
+            id: m.id.clone(),
+            email: m.email.clone(),
+            display_name: m.display_name.clone(),
+            state: m.state,
+            source: source_of(m),
+            groups: m
+                .groups
+                .iter()
+                .map(|g| client::GroupRef {
+                    id: g.id.clone(),
+                    display_name: g.display_name.clone(),
+                })
+                .collect(),
+            granted: m.granted.as_ref().map(access),
+            requested: m.requested.as_ref().map(access),
+            request: self
+                .request_of
+                .get(&m.id)
+                .map(|&i| request(&self.snap.requests[i])),
+            created_at: m.created_at.clone(),
+            updated_at: Some(m.updated_at.clone()),
+        }
+    }
+
+    fn users(&self, q: &client::UserQuery) -> Result<Page<client::Member>, ApiError> {
+        let needle = q
+            .filter
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .map(str::to_lowercase);
+        let matches = |m: &snapshot::Member| {
+            q.state.is_none_or(|s| m.state == s)
+                && needle.as_ref().is_none_or(|n| {
+                    m.email.to_lowercase().contains(n)
+                        || m.display_name
+                            .as_ref()
+                            .is_some_and(|d| d.to_lowercase().contains(n))
+                })
+        };
+        let selected: Vec<&snapshot::Member> = self
+            .by_email
+            .iter()
+            .map(|&i| &self.snap.members[i])
+            .filter(|m| matches(m))
+            .collect();
+        // The cursor is the last email seen, as live, so a cursor from one page works on the
+        // next whatever the filter.
+        let after = q.page.cursor.as_deref().unwrap_or("");
+        let start = selected.partition_point(|m| m.email.to_lowercase().as_str() <= after);
+        let limit = limit_of(&q.page);
+        let items: Vec<client::Member> = selected[start..]
+            .iter()
+            .take(limit)
+            .map(|m| self.member(m))
+            .collect();
+        let next = (selected.len() > start + limit)
+            .then(|| items.last().map(|m| m.email.to_lowercase()))
+            .flatten();
+        Ok(Page {
+            items,
+            total: selected.len() as u64,
+            next,
+        })
+    }
+
+    /// Each role granted or requested, with the groups whose mappings give it: what
+    /// `/users/{id}/access` says, rebuilt from the groups and mappings the file holds.
+    fn member_access(&self, member_id: &str) -> Result<MemberAccess, ApiError> {
+        let m = self
+            .snap
+            .members
+            .iter()
+            .find(|m| m.id == member_id)
+            .ok_or_else(|| ApiError::NotFound {
+                message: format!("no member '{member_id}' in {}", self.source),
+            })?;
+        let maps: Vec<(&snapshot::GroupRef, &snapshot::Mapping)> = m
+            .groups
+            .iter()
+            .filter_map(|g| {
+                self.mapping_of
+                    .get(&g.id)
+                    .map(|&i| (g, &self.snap.mappings[i]))
+            })
+            .collect();
+        let scim = m.source == "scim";
+        let via = |pred: &dyn Fn(&snapshot::Mapping) -> bool| -> Vec<Via> {
+            if !scim {
+                return vec![Via::Manual];
+            }
+            maps.iter()
+                .filter(|(_, mp)| pred(mp))
+                .map(|(g, _)| Via::Group {
+                    group_id: g.id.clone(),
+                    group_name: g.display_name.clone(),
+                })
+                .collect()
+        };
+        let (granted, requested) = (m.granted.as_ref(), m.requested.as_ref());
+        let mut roles = Vec::new();
+        let org_roles: BTreeSet<OrgRole> = granted
+            .iter()
+            .chain(requested.iter())
+            .map(|a| a.org_role)
+            .collect();
+        for r in org_roles.into_iter().rev() {
+            roles.push(RoleExplanation {
+                role: RoleRef::Org { org_role: r },
+                granted: granted.is_some_and(|a| a.org_role == r),
+                requested: requested.is_some_and(|a| a.org_role == r),
+                via: via(&|mp| mp.org_role == r),
+            });
+        }
+        let key = |r: &snapshot::StackRoleRef| (r.stack_uid.clone(), r.role_uid.clone());
+        let mut stack: Vec<&snapshot::StackRoleRef> = granted
+            .iter()
+            .chain(requested.iter())
+            .flat_map(|a| a.stack_roles.iter())
+            .collect();
+        stack.sort_by_key(|r| key(r));
+        stack.dedup_by_key(|r| key(r));
+        for sr in stack {
+            let has = |a: Option<&snapshot::Access>| {
+                a.is_some_and(|a| a.stack_roles.iter().any(|x| key(x) == key(sr)))
+            };
+            roles.push(RoleExplanation {
+                role: RoleRef::Stack(stack_ref(sr)),
+                granted: has(granted),
+                requested: has(requested),
+                via: via(&|mp| mp.stack_roles.iter().any(|x| key(x) == key(sr))),
+            });
+        }
+        Ok(MemberAccess {
+            member: self.member(m),
+            roles,
+        })
+    }
+
+    fn answer(&self, call: Call) -> Result<Reply, ApiError> {
+        if call.mutates() {
+            return Err(self.refuse(&call));
+        }
+        let s = &self.snap;
+        Ok(match call {
+            Call::Org => Reply::Org(self.org()),
+            Call::ScimSettings => Reply::ScimSettings(self.scim_settings()),
+            Call::ScimTokens(p) => Reply::ScimTokens(page(
+                s.scim
+                    .tokens
+                    .iter()
+                    .map(|t| client::ScimToken {
+                        id: t.id.clone(),
+                        label: t.label.clone(),
+                        created_at: t.created_at.clone(),
+                        last_used_at: t.last_used_at.clone(),
+                    })
+                    .collect(),
+                &p,
+            )?),
+            Call::ServiceProviderConfig => {
+                return Err(ApiError::NotFound {
+                    message: format!(
+                        "{} holds no ServiceProviderConfig; its SCIM settings are shown instead",
+                        self.source
+                    ),
+                });
+            }
+            Call::Roles => {
+                let items: Vec<OrgRoleInfo> = [OrgRole::Owner, OrgRole::Admin, OrgRole::Member]
+                    .into_iter()
+                    .map(|r| OrgRoleInfo {
+                        uid: r.as_str().into(),
+                        name: r.to_string(),
+                        mappable: r.mappable(),
+                    })
+                    .collect();
+                Reply::Roles(Page {
+                    total: items.len() as u64,
+                    items,
+                    next: None,
+                })
+            }
+            Call::Stacks(p) => Reply::Stacks(page(
+                s.stacks
+                    .iter()
+                    .map(|st| client::Stack {
+                        uid: st.uid.clone(),
+                        name: st.name.clone(),
+                        roles: st
+                            .roles
+                            .iter()
+                            .map(|r| client::StackRoleInfo {
+                                uid: r.uid.clone(),
+                                name: r.name.clone(),
+                                builtin: r.builtin,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                &p,
+            )?),
+            Call::Groups { filter, page: p } => {
+                let needle = filter.filter(|f| !f.is_empty()).map(|f| f.to_lowercase());
+                let mut groups: Vec<&snapshot::Group> = s
+                    .groups
+                    .iter()
+                    .filter(|g| {
+                        needle
+                            .as_ref()
+                            .is_none_or(|n| g.display_name.to_lowercase().contains(n))
+                    })
+                    .collect();
+                groups.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
+                Reply::Groups(page(
+                    groups
+                        .into_iter()
+                        .map(|g| client::Group {
+                            id: g.id.clone(),
+                            display_name: g.display_name.clone(),
+                            member_count: g.members.len() as u64,
+                            mapping: self.mapping(&g.id),
+                        })
+                        .collect(),
+                    &p,
+                )?)
+            }
+            Call::Mapping { group_id } => Reply::Mapping(self.mapping(&group_id)),
+            Call::Users(q) => Reply::Users(self.users(&q)?),
+            Call::MemberAccess { member_id } => {
+                Reply::MemberAccess(self.member_access(&member_id)?)
+            }
+            Call::Approvals { state, page: p } => Reply::Approvals(page(
+                s.requests
+                    .iter()
+                    .filter(|r| state.is_none_or(|st| r.state == st))
+                    .map(request)
+                    .collect(),
+                &p,
+            )?),
+            Call::Export => {
+                Reply::Export(serde_json::to_value(s).map_err(|e| ApiError::Decode {
+                    what: "the snapshot".into(),
+                    detail: e.to_string(),
+                })?)
+            }
+            // A preview shows what an edit would do; a snapshot takes no edits.
+            Call::Preview { .. } => return Err(self.refuse(&call)),
+            Call::PatchScim(_)
+            | Call::CreateScimToken { .. }
+            | Call::RevokeScimToken { .. }
+            | Call::PutMapping { .. }
+            | Call::DeleteMapping { .. }
+            | Call::RemoveMember { .. }
+            | Call::Approve { .. }
+            | Call::Reject { .. } => return Err(self.refuse(&call)),
+        })
+    }
+}
+
+impl Backend for SnapshotBackend {
+    fn server(&self) -> String {
+        self.source.clone()
+    }
+    fn org(&self) -> String {
+        self.snap.org.uid.clone()
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<Reply, ApiError>> {
+        let answer = self.answer(call);
+        Box::pin(async move { answer })
+    }
+}
+
+fn call_name(call: &Call) -> &'static str {
+    match call {
+        Call::PatchScim(_) => "changing SCIM settings",
+        Call::CreateScimToken { .. } => "creating a SCIM token",
+        Call::RevokeScimToken { .. } => "revoking a SCIM token",
+        Call::PutMapping { .. } => "saving a mapping",
+        Call::DeleteMapping { .. } => "deleting a mapping",
+        Call::Preview { .. } => "previewing a mapping edit",
+        Call::RemoveMember { .. } => "removing a member",
+        Call::Approve { .. } => "approving a request",
+        Call::Reject { .. } => "rejecting a request",
+        _ => "this call",
+    }
+}
+
+/// A list page with the same cursor rules for every small list: the cursor is the index of
+/// the next item.
+fn page<T>(items: Vec<T>, p: &PageReq) -> Result<Page<T>, ApiError> {
+    let start = match p.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(c) => c.parse::<usize>().map_err(|_| ApiError::Rejected {
+            status: 400,
+            code: "bad_request".into(),
+            message: format!("cursor '{c}' is not one this snapshot gave out"),
+        })?,
+    };
+    let limit = limit_of(p);
+    let total = items.len();
+    let end = start.saturating_add(limit).min(total);
+    let next = (end < total).then(|| end.to_string());
+    let items = items.into_iter().skip(start).take(limit).collect();
+    Ok(Page {
+        items,
+        total: total as u64,
+        next,
+    })
+}
+
+fn limit_of(p: &PageReq) -> usize {
+    p.limit
+        .map_or(DEFAULT_LIMIT, |l| (l as usize).clamp(1, MAX_LIMIT))
+}
+
+fn source_of(m: &snapshot::Member) -> client::MemberSource {
+    if m.source == "scim" {
+        client::MemberSource::Scim
+    } else {
+        client::MemberSource::Manual
+    }
+}
+
+fn stack_ref(r: &snapshot::StackRoleRef) -> client::StackRoleRef {
+    client::StackRoleRef {
+        stack_uid: r.stack_uid.clone(),
+        stack_name: r.stack_name.clone(),
+        role_uid: r.role_uid.clone(),
+        role_name: r.role_name.clone(),
+    }
+}
+
+fn access(a: &snapshot::Access) -> client::Access {
+    client::Access {
+        org_role: a.org_role,
+        stack_roles: a.stack_roles.iter().map(stack_ref).collect(),
+    }
+}
+
+fn mapping(m: &snapshot::Mapping) -> client::Mapping {
+    client::Mapping {
+        group_id: m.group_id.clone(),
+        group_name: m.group_name.clone(),
+        org_role: m.org_role,
+        stack_roles: m.stack_roles.iter().map(stack_ref).collect(),
+        updated_at: m.updated_at.clone(),
+        updated_by: m.updated_by.clone(),
+    }
+}
+
+fn request(r: &snapshot::ApprovalRequest) -> client::ApprovalRequest {
+    client::ApprovalRequest {
+        id: r.id.clone(),
+        member_id: r.member_id.clone(),
+        member: Some(client::PersonRef {
+            email: r.member.email.clone(),
+            display_name: r.member.display_name.clone(),
+        }),
+        kind: r.kind,
+        state: r.state,
+        version: r.version,
+        diff: client::Diff {
+            org_role_from: r.diff.org_role_from,
+            org_role_to: r.diff.org_role_to,
+            stack_gains: r.diff.stack_gains.iter().map(stack_ref).collect(),
+            stack_losses: r.diff.stack_losses.iter().map(stack_ref).collect(),
+        },
+        created_at: r.created_at.clone(),
+        updated_at: Some(r.updated_at.clone()),
+        decided_by: r.decided_by.clone(),
+        decided_at: r.decided_at.clone(),
+        reason: r.reason.clone(),
+    }
+}
