@@ -3,7 +3,7 @@
 
 use super::super::AppState;
 use super::super::http::{AdminErr, admin_json, read_json};
-use super::{AdminCtx, DEFAULT_LIMIT, MAX_LIMIT};
+use super::{AdminCtx, list_params, param};
 use crate::domain::access::{OrgRole, StackRole};
 use crate::domain::approval::{MemberState, RequestState};
 use crate::store::access_types::{Decision, DecisionOutcome, MappingInput, MemberQuery};
@@ -45,23 +45,6 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route(&p("/approvals"), get(list_approvals::<S>))
         .route(&p("/approvals/{id}/approve"), post(approve::<S>))
         .route(&p("/approvals/{id}/reject"), post(reject::<S>))
-}
-
-fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(n, _)| n == key)
-        .map(|(_, v)| v.as_str())
-}
-
-fn limit_of(params: &[(String, String)]) -> Result<u64, AdminErr> {
-    match param(params, "limit") {
-        None => Ok(DEFAULT_LIMIT),
-        Some(v) => Ok(v
-            .parse::<u64>()
-            .map_err(|_| AdminErr::bad_request("limit: expected a positive integer"))?
-            .clamp(1, MAX_LIMIT)),
-    }
 }
 
 fn ok<T: Serialize>(status: StatusCode, v: &T) -> Response {
@@ -149,14 +132,10 @@ async fn list_groups<S: Store>(
     Extension(ctx): Extension<AdminCtx>,
     Query(params): Params,
 ) -> Result<Response, AdminErr> {
+    let (limit, cursor) = list_params(&params)?;
     let page = st
         .store
-        .list_groups(
-            ctx.org.id,
-            param(&params, "filter"),
-            limit_of(&params)?,
-            param(&params, "cursor"),
-        )
+        .list_groups(ctx.org.id, param(&params, "filter"), limit, cursor)
         .await?;
     Ok(list(page))
 }
@@ -283,13 +262,14 @@ async fn list_users<S: Store>(
             ))
         })?),
     };
+    let (limit, cursor) = list_params(&params)?;
     let q = MemberQuery {
         filter: param(&params, "filter")
             .filter(|f| !f.is_empty())
             .map(str::to_string),
         state,
-        limit: limit_of(&params)?,
-        cursor: param(&params, "cursor").map(str::to_string),
+        limit,
+        cursor: cursor.map(str::to_string),
     };
     Ok(list(st.store.list_members(ctx.org.id, &q).await?))
 }
@@ -340,14 +320,10 @@ async fn list_approvals<S: Store>(
             ))
         })?),
     };
+    let (limit, cursor) = list_params(&params)?;
     let page = st
         .store
-        .list_approvals(
-            ctx.org.id,
-            state,
-            limit_of(&params)?,
-            param(&params, "cursor"),
-        )
+        .list_approvals(ctx.org.id, state, limit, cursor)
         .await?;
     Ok(list(page))
 }

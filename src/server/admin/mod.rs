@@ -50,9 +50,18 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 
-/// `?limit=` (default 50, at most 200) and `?cursor=` of an admin list.
+/// The first value of query parameter `key`.
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `?limit=` (default 50, at most 200) and `?cursor=` of an admin list; an empty cursor is
+/// the first page.
 fn list_params(params: &[(String, String)]) -> Result<(u64, Option<&str>), AdminErr> {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| param(params, k);
     let limit = match get("limit") {
         None => DEFAULT_LIMIT,
         Some(v) => v
