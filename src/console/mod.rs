@@ -103,12 +103,11 @@ impl Console {
         Ok(())
     }
 
-    /// Handles every queued message, then draws once. Returns after the first message that
-    /// arrives when the queue is empty, or after a timer.
-    pub async fn step<B: ratatui::backend::Backend>(
+    /// Handles every queued message without waiting, then draws if something changed. The
+    /// console benchmark times this from a key press to its frame.
+    pub fn drain<B: ratatui::backend::Backend>(
         &mut self,
         term: &mut Terminal<B>,
-        poll: &mut tokio::time::Interval,
     ) -> Result<(), String> {
         while let Ok(msg) = self.rx.try_recv() {
             self.handle(msg);
@@ -116,7 +115,20 @@ impl Console {
                 return Ok(());
             }
         }
-        self.draw(term)?;
+        self.draw(term)
+    }
+
+    /// Handles every queued message, then draws once. Returns after the first message that
+    /// arrives when the queue is empty, or after a timer.
+    pub async fn step<B: ratatui::backend::Backend>(
+        &mut self,
+        term: &mut Terminal<B>,
+        poll: &mut tokio::time::Interval,
+    ) -> Result<(), String> {
+        self.drain(term)?;
+        if self.quit {
+            return Ok(());
+        }
         let tick = self.state.wants_tick();
         tokio::select! {
             msg = self.rx.recv() => match msg {
