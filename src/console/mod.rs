@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod changes;
 pub mod config;
 pub mod effects;
 pub mod embedded;
