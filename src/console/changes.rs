@@ -211,7 +211,7 @@ impl Changes {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/snapshot-v1.json");
@@ -223,7 +223,7 @@ mod tests {
     /// Bob gains Content Manager, Ann leaves, Eve joins (as Ann's copy with a new id), Dan's
     /// email changes case only, the Editors mapping becomes Admin, deprovisioning needs
     /// approval.
-    fn pair() -> (Snapshot, Snapshot) {
+    pub(crate) fn pair() -> (Snapshot, Snapshot) {
         let old = fixture();
         let mut new = old.clone();
         let bob = new.members.iter_mut().find(|m| m.id == "u-bob").unwrap();
