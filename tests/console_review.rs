@@ -474,3 +474,29 @@ fn review_against_a_bad_old_file_names_it_and_the_position() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_overlay_warns_when_old_is_another_organization() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = fixture();
+    other["org"]["uid"] = json!("globex01");
+    let old = write(dir.path(), "globex.json", &other);
+    let new = write(dir.path(), "new.json", &fixture());
+    let b = SnapshotBackend::open_against(&new, &old).unwrap();
+    let mut r = rig(Arc::new(b), 80, 24);
+    r.until("loaded", |s| s.org_name.is_some()).await;
+    assert!(
+        r.screen().contains("Δ no changes vs globex.json"),
+        "{}",
+        r.screen()
+    );
+    r.keys("D");
+    r.until("open", |s| matches!(s.mode, Mode::Changes { .. }))
+        .await;
+    let screen = r.screen();
+    assert!(
+        screen.contains("note: globex.json is of another organization (globex01)"),
+        "{screen}"
+    );
+    assert!(screen.contains("no differences"), "{screen}");
+}

@@ -99,7 +99,10 @@ pub struct Changes {
     /// OLD's org uid when it is not NEW's: the comparison is of two organizations.
     other_org: Option<String>,
     diff: SnapshotDiff,
+    /// One per difference: what `count` counts.
     rows: Vec<Row>,
+    /// The overlay's text, made once: the overlay draws a slice of it per frame.
+    lines: Vec<String>,
     members: HashMap<String, MemberChange>,
     groups: HashMap<String, GroupChange>,
 }
@@ -128,10 +131,20 @@ impl Changes {
             .iter()
             .map(|m| (m.group_id.clone(), GroupChange { diff: m.clone() }))
             .collect();
+        let rows = diff::rows(&d);
+        let lines = if rows.is_empty() {
+            vec!["no differences".to_string()]
+        } else {
+            let mut l = diff::table_lines(&rows);
+            l.push(String::new());
+            l.push(diff::summary(&d));
+            l
+        };
         Changes {
             against: against.into(),
             other_org: (old.org.uid != new.org.uid).then(|| old.org.uid.clone()),
-            rows: diff::rows(&d),
+            rows,
+            lines,
             diff: d,
             members,
             groups,
@@ -190,14 +203,8 @@ impl Changes {
 
     /// The overlay's lines: the table of `scimdesk diff`, header first, then its summary;
     /// `no differences` when there are none.
-    pub fn lines(&self) -> Vec<String> {
-        if self.rows.is_empty() {
-            return vec!["no differences".to_string()];
-        }
-        let mut out = diff::table_lines(&self.rows);
-        out.push(String::new());
-        out.push(diff::summary(&self.diff));
-        out
+    pub fn lines(&self) -> &[String] {
+        &self.lines
     }
 
     /// The header badge: `Δ 12 changes vs q1.json`.

@@ -414,9 +414,7 @@ impl Pane for ScimPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
-        if self.changes != cx.changes {
-            self.changes = cx.changes.clone();
-        }
+        self.changes = cx.changes.clone();
         self.read_only = cx.read_only;
         match msg {
             PaneMsg::Activated if self.settings.is_none() => self.load(),

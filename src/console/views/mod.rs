@@ -221,8 +221,11 @@ fn draw_changes(
             theme.warn,
         ));
     }
-    out.push(Line::styled(lines[0].clone(), theme.title));
-    for l in body.iter().skip(scroll).take(rows) {
+    out.push(Line::styled(
+        lines.first().cloned().unwrap_or_default(),
+        theme.title,
+    ));
+    for l in &body[scroll..scroll + shown] {
         let style = match l.chars().next() {
             Some('+') => theme.ok,
             Some('-') => theme.error,
