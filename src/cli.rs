@@ -80,10 +80,15 @@ pub enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
-    /// The console, read-only, on a snapshot file.
+    /// The console, read-only, on a snapshot file; with --against, marks what changed since
+    /// an older snapshot.
     Review {
         /// The snapshot file (from `scimdesk export`).
         file: PathBuf,
+        /// An older snapshot to compare with: the header counts the differences, `D` lists
+        /// them, the SCIM pane marks changed settings.
+        #[arg(long, value_name = "OLD")]
+        against: Option<PathBuf>,
     },
     /// Who gained or lost which access between two snapshots. Exit code: 0 no differences,
     /// 1 differences, 2 error.
@@ -126,8 +131,8 @@ pub fn main() -> ExitCode {
     if let Command::Diff { old, new, json } = &command {
         return diff_main(old, new, *json);
     }
-    if let Command::Review { file } = &command {
-        return review_main(file, cli.mouse);
+    if let Command::Review { file, against } = &command {
+        return review_main(file, against.as_deref(), cli.mouse);
     }
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -246,10 +251,15 @@ fn console_main(cli: Cli) -> ExitCode {
     }
 }
 
-/// `scimdesk review FILE`: the file is read and checked before the terminal is taken, so a
-/// bad file is an error message on a normal screen.
-fn review_main(file: &std::path::Path, mouse: bool) -> ExitCode {
-    let backend = match crate::console::snapshot_backend::SnapshotBackend::open(file) {
+/// `scimdesk review FILE [--against OLD]`: the files are read and checked (and diffed)
+/// before the terminal is taken, so a bad file is an error message on a normal screen.
+fn review_main(file: &std::path::Path, against: Option<&std::path::Path>, mouse: bool) -> ExitCode {
+    use crate::console::snapshot_backend::SnapshotBackend;
+    let opened = match against {
+        None => SnapshotBackend::open(file),
+        Some(old) => SnapshotBackend::open_against(file, old),
+    };
+    let backend = match opened {
         Ok(b) => std::sync::Arc::new(b),
         Err(e) => {
             eprintln!("scimdesk review: {e}");
@@ -512,6 +522,21 @@ mod tests {
         assert!(matches!(
             cli.command,
             Some(Command::Serve { demo: true, .. })
+        ));
+    }
+
+    #[test]
+    fn review_takes_an_optional_older_snapshot() {
+        let cli = Cli::try_parse_from(["scimdesk", "review", "new.json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Review { ref file, against: None }) if file == &PathBuf::from("new.json")
+        ));
+        let cli = Cli::try_parse_from(["scimdesk", "review", "new.json", "--against", "old.json"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Review { against: Some(ref old), .. }) if old == &PathBuf::from("old.json")
         ));
     }
 }

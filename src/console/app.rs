@@ -2,6 +2,7 @@
 //! [`Cmd`]s that the effects task runs, whose results come back as [`Msg`]s.
 
 use super::backend::{Call, Reply};
+use super::changes::Changes;
 use super::keymap::{Action, Keymap};
 use super::panes::mapping::MappingPane;
 use super::panes::scim::ScimPane;
@@ -12,6 +13,7 @@ use crate::domain::approval::RequestState;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A request id: the effects task tags each answer with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,6 +149,10 @@ pub enum Mode {
     /// Leaving a pane with unsaved edits: y leaves (the edits stay in that pane), anything
     /// else stays.
     ConfirmLeave(PaneId),
+    /// The list of what changed since the older snapshot, scrolled by `scroll` lines.
+    Changes {
+        scroll: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,6 +179,9 @@ pub struct State {
     pub scim_url: String,
     pub conn: Conn,
     pub pending: Option<u64>,
+    /// What changed since an older snapshot (`review NEW --against OLD`): the header's badge,
+    /// the `D` overlay, and `Ctx::changes` for the panes' marks.
+    pub changes: Option<Arc<Changes>>,
     pub mode: Mode,
     /// The `/` filter of each pane, shown as a badge while non-empty.
     pub filters: HashMap<PaneId, String>,
@@ -204,6 +213,7 @@ impl State {
             scim_url,
             conn: Conn::Connecting,
             pending: None,
+            changes: None,
             mode: Mode::Normal,
             filters: HashMap::new(),
             history: Vec::new(),
@@ -240,7 +250,32 @@ impl State {
             // Header, tabs, hint bar and borders take about seven rows.
             page_rows: self.size.1.saturating_sub(7).max(1),
             scim_url: self.scim_url.clone(),
+            changes: self.changes.clone(),
         }
+    }
+
+    /// How many lines of the changes overlay fit below its column header, with the screen
+    /// at its current size (the views lay it over the body, inside a border).
+    pub fn changes_rows(&self) -> usize {
+        let offline = u16::from(matches!(self.conn, Conn::Offline(_)));
+        let note = u16::from(
+            self.changes
+                .as_ref()
+                .is_some_and(|c| c.other_org().is_some()),
+        );
+        // Header, tabs, the offline banner and the hint bar; the border; the column header
+        // and the other-organization note.
+        self.size
+            .1
+            .saturating_sub(3 + offline + 2 + 1 + note)
+            .max(1) as usize
+    }
+
+    /// The largest useful scroll of the changes overlay.
+    fn changes_max_scroll(&self) -> usize {
+        let lines = self.changes.as_ref().map_or(0, |c| c.lines().len());
+        // The column header stays put; the rest scrolls.
+        lines.saturating_sub(1).saturating_sub(self.changes_rows())
     }
 
     /// Requests in flight: the spinner turns.
@@ -485,6 +520,7 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
             };
         }
         Mode::Command { line, browse } => return command_key(s, line, browse, key),
+        Mode::Changes { scroll } => return changes_key(s, scroll, key),
         Mode::Filter(mut line) => {
             return match key.code {
                 KeyCode::Enter => Vec::new(),
@@ -550,9 +586,48 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
             out.extend(s.send_pane(s.pane, PaneMsg::Refresh));
             out
         }
+        Action::ShowChanges => show_changes(s),
         Action::Back if !s.filter(s.pane).is_empty() => clear_filter(s),
         other => s.send_pane(s.pane, PaneMsg::Action(other)),
     }
+}
+
+fn show_changes(s: &mut State) -> Vec<Cmd> {
+    if s.changes.is_some() {
+        s.mode = Mode::Changes { scroll: 0 };
+    } else {
+        s.push_toast(Toast {
+            level: Level::Error,
+            text:
+                "no comparison loaded: open the snapshot with `scimdesk review NEW --against OLD`"
+                    .into(),
+        });
+    }
+    Vec::new()
+}
+
+/// Keys while the changes overlay is open: movement scrolls it, Esc (or `q`, or the key that
+/// opened it) closes it, anything else is ignored so that nothing acts behind it.
+fn changes_key(s: &mut State, scroll: usize, key: KeyEvent) -> Vec<Cmd> {
+    let max = s.changes_max_scroll();
+    let page = s.changes_rows();
+    let action = s.keymap.lookup(s.pane, &key);
+    let scroll = match (action, key.code) {
+        (Some(Action::Back | Action::Quit | Action::ShowChanges), _) | (_, KeyCode::Esc) => {
+            return Vec::new();
+        }
+        (Some(Action::Up), _) => scroll.saturating_sub(1),
+        (Some(Action::Down), _) => scroll + 1,
+        (Some(Action::PageUp), _) => scroll.saturating_sub(page),
+        (Some(Action::PageDown), _) => scroll + page,
+        (Some(Action::Top), _) => 0,
+        (Some(Action::Bottom), _) => max,
+        _ => scroll,
+    };
+    s.mode = Mode::Changes {
+        scroll: scroll.min(max),
+    };
+    Vec::new()
 }
 
 fn clear_filter(s: &mut State) -> Vec<Cmd> {
@@ -607,6 +682,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("users", "Users pane"),
     ("mapping", "Group Mapping pane"),
     ("export FILE", "write a snapshot of the org to FILE"),
+    (
+        "changes",
+        "what changed since the older snapshot (review --against)",
+    ),
     ("q", "quit (asks first when there are unsaved edits)"),
 ];
 
@@ -620,6 +699,7 @@ fn run_command(s: &mut State, text: &str) -> Vec<Cmd> {
         "users" | "2" => s.switch(PaneId::Users),
         "mapping" | "mappings" | "3" => s.switch(PaneId::Mapping),
         "q" | "quit" => act(s, Action::Quit),
+        "changes" | "diff" => show_changes(s),
         "q!" | "quit!" => vec![Cmd::Quit],
         "export" if arg.is_empty() => {
             s.push_toast(Toast {
@@ -1018,5 +1098,88 @@ pub(crate) mod tests {
             },
         );
         assert_eq!(s.scim.settings, Some(settings));
+    }
+
+    fn comparing_state() -> State {
+        let caps = crate::console::keymap::Caps {
+            read_only: true,
+            comparing: true,
+        };
+        let km = Keymap::build_for(&panes::bindings(), &BTreeMap::new(), caps).unwrap();
+        let mut s = State::new(km, "snapshot new.json".into(), "acme0001".into(), true);
+        let (old, new) = crate::console::changes::tests::pair();
+        s.changes = Some(Arc::new(Changes::new(&old, &new, "q1.json")));
+        s
+    }
+
+    fn scroll(s: &State) -> Option<usize> {
+        match s.mode {
+            Mode::Changes { scroll } => Some(scroll),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_changes_overlay_opens_with_d_scrolls_within_bounds_and_esc_closes_it() {
+        let mut s = comparing_state();
+        // 12 rows: 6 lines of the list fit; it has 11 below its column header.
+        s.size = (80, 12);
+        assert_eq!(s.changes_rows(), 6);
+        assert!(update(&mut s, key('D')).is_empty());
+        assert_eq!(scroll(&s), Some(0));
+        update(&mut s, key('j'));
+        assert_eq!(scroll(&s), Some(1));
+        update(&mut s, key('G'));
+        assert_eq!(scroll(&s), Some(5));
+        update(&mut s, key('j'));
+        assert_eq!(scroll(&s), Some(5), "no scrolling past the end");
+        update(&mut s, code(KeyCode::Up));
+        assert_eq!(scroll(&s), Some(4));
+        update(&mut s, key('g'));
+        update(&mut s, code(KeyCode::PageDown));
+        assert_eq!(scroll(&s), Some(5));
+        update(&mut s, code(KeyCode::PageUp));
+        assert_eq!(scroll(&s), Some(0));
+        // Keys that would act behind the overlay do nothing while it is open.
+        assert!(update(&mut s, key('2')).is_empty());
+        assert_eq!(s.pane, PaneId::Users);
+        assert_eq!(scroll(&s), Some(0));
+        update(&mut s, code(KeyCode::Esc));
+        assert_eq!(s.mode, Mode::Normal);
+        // q closes it rather than quitting; so does D again.
+        update(&mut s, key('D'));
+        assert!(update(&mut s, key('q')).is_empty());
+        assert_eq!(s.mode, Mode::Normal);
+        update(&mut s, key('D'));
+        update(&mut s, key('D'));
+        assert_eq!(s.mode, Mode::Normal);
+        // And the command line opens it too.
+        update(&mut s, key(':'));
+        type_str(&mut s, "changes");
+        update(&mut s, code(KeyCode::Enter));
+        assert_eq!(scroll(&s), Some(0));
+    }
+
+    #[test]
+    fn panes_see_the_changes_in_their_context() {
+        let s = comparing_state();
+        let cx = s.ctx();
+        let c = cx.changes.expect("the comparison reaches the panes");
+        assert_eq!(c.member("u-bob").map(|m| m.mark()), Some("+"));
+        assert!(state().ctx().changes.is_none());
+    }
+
+    #[test]
+    fn without_a_comparison_d_is_unbound_and_changes_says_how_to_get_one() {
+        let mut s = state();
+        update(&mut s, key('D'));
+        assert_eq!(s.mode, Mode::Normal);
+        update(&mut s, key(':'));
+        type_str(&mut s, "changes");
+        update(&mut s, code(KeyCode::Enter));
+        assert_eq!(s.mode, Mode::Normal);
+        let t = &s.toasts.last().unwrap().0;
+        assert_eq!(t.level, Level::Error);
+        assert!(t.text.contains("--against"), "{}", t.text);
     }
 }

@@ -2,6 +2,7 @@
 //! touches a backend. Every request is one `Call` and every answer one `Reply`, so that tests
 //! can stand in a fake backend and update tests can compare the calls a key press asks for.
 
+use super::changes::Changes;
 use crate::client::{
     AdminClient, ApiError, ApprovalRequest, Decision, Group, IssuedToken, Mapping, MappingBody,
     Member, MemberAccess, OrgInfo, OrgRoleInfo, Page, PageReq, Preview, PreviewOf, Removal,
@@ -11,6 +12,7 @@ use crate::domain::approval::RequestState;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// One admin API request, as data.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,7 +123,7 @@ pub enum Reply {
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A source of console data: the live admin API, or (later) a snapshot file.
+/// A source of console data: the live admin API, or a snapshot file.
 pub trait Backend: Send + Sync + 'static {
     /// The server, for the header (an origin, or a file name for a snapshot).
     fn server(&self) -> String;
@@ -129,6 +131,11 @@ pub trait Backend: Send + Sync + 'static {
     /// A read-only backend refuses every call whose `mutates()` is true.
     fn read_only(&self) -> bool;
     fn call(&self, call: Call) -> BoxFuture<'_, Result<Reply, ApiError>>;
+    /// What changed since an older snapshot, when the backend is a snapshot reviewed
+    /// `--against` one; computed once, shared by the header, the overlay and the panes.
+    fn changes(&self) -> Option<Arc<Changes>> {
+        None
+    }
 }
 
 /// The admin API of a running service provider.

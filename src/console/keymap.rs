@@ -21,6 +21,8 @@ pub enum Action {
     CommandLine,
     Filter,
     Refresh,
+    /// Only with `review NEW --against OLD`.
+    ShowChanges,
     // movement, handed to the pane
     Up,
     Down,
@@ -68,6 +70,7 @@ impl Action {
             CommandLine => "command_line",
             Filter => "filter",
             Refresh => "refresh",
+            ShowChanges => "show_changes",
             Up => "up",
             Down => "down",
             Top => "top",
@@ -236,6 +239,8 @@ pub struct Binding {
     pub help: &'static str,
     /// Changes something on the server: removed when the backend is read-only.
     pub mutating: bool,
+    /// Acts on a comparison with an older snapshot: removed when there is none.
+    pub comparison: bool,
 }
 
 /// A binding as a pane declares it (a const table in each pane's module).
@@ -381,8 +386,26 @@ pub const GLOBAL: &[BindingSpec] = &[
     ),
 ];
 
+/// Global bindings that exist only while a snapshot is reviewed against an older one
+/// (`scimdesk review NEW --against OLD`).
+pub const COMPARISON: &[BindingSpec] = &[spec(
+    &[Key::ch('D')],
+    Action::ShowChanges,
+    Some("changes"),
+    "List what changed since the older snapshot (:changes)",
+)];
+
+/// What the backend can do, which decides which bindings exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Mutating bindings are removed.
+    pub read_only: bool,
+    /// A comparison with an older snapshot is loaded: its bindings are added.
+    pub comparing: bool,
+}
+
 /// The resolved table: defaults, the panes' bindings, the config's overrides, minus the
-/// mutating bindings when read-only.
+/// mutating bindings when read-only and the comparison bindings when not comparing.
 #[derive(Debug, Clone)]
 pub struct Keymap {
     pub bindings: Vec<Binding>,
@@ -396,8 +419,24 @@ impl Keymap {
         overrides: &BTreeMap<String, Vec<String>>,
         read_only: bool,
     ) -> Result<Keymap, String> {
+        Keymap::build_for(
+            panes,
+            overrides,
+            Caps {
+                read_only,
+                comparing: false,
+            },
+        )
+    }
+
+    /// `build`, for a backend whose capabilities go beyond read-only (a comparison).
+    pub fn build_for(
+        panes: &[(PaneId, &'static [BindingSpec])],
+        overrides: &BTreeMap<String, Vec<String>>,
+        caps: Caps,
+    ) -> Result<Keymap, String> {
         let mut bindings = Vec::new();
-        let mut push = |scope: Scope, s: &BindingSpec| {
+        let mut push = |scope: Scope, s: &BindingSpec, comparison: bool| {
             bindings.push(Binding {
                 keys: s.keys.to_vec(),
                 action: s.action,
@@ -405,14 +444,18 @@ impl Keymap {
                 hint: s.hint,
                 help: s.help,
                 mutating: s.mutating,
+                comparison,
             })
         };
         for s in GLOBAL {
-            push(Scope::Global, s);
+            push(Scope::Global, s, false);
+        }
+        for s in COMPARISON {
+            push(Scope::Global, s, true);
         }
         for (id, specs) in panes {
             for s in specs.iter() {
-                push(Scope::Pane(*id), s);
+                push(Scope::Pane(*id), s, false);
             }
         }
         for (name, keys) in overrides {
@@ -433,8 +476,11 @@ impl Keymap {
                 ));
             }
         }
-        if read_only {
+        if caps.read_only {
             bindings.retain(|b| !b.mutating);
+        }
+        if !caps.comparing {
+            bindings.retain(|b| !b.comparison);
         }
         Ok(Keymap { bindings })
     }
@@ -474,6 +520,7 @@ impl Keymap {
             String::from("| where | keys | what | `[keys]` name |\n| --- | --- | --- | --- |\n");
         for b in &self.bindings {
             let scope = match b.scope {
+                Scope::Global if b.comparison => "with `review --against`".to_string(),
                 Scope::Global => "everywhere".to_string(),
                 Scope::Pane(p) => p.title().to_string(),
             };
@@ -500,7 +547,12 @@ mod tests {
     /// rewrites it after a binding changes.
     #[test]
     fn readme_key_table_matches_the_binding_table() {
-        let km = Keymap::build(&panes::bindings(), &BTreeMap::new(), false).unwrap();
+        // Every binding: the comparison ones included, marked as such.
+        let caps = Caps {
+            read_only: false,
+            comparing: true,
+        };
+        let km = Keymap::build_for(&panes::bindings(), &BTreeMap::new(), caps).unwrap();
         let want = km.markdown();
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
         let readme = std::fs::read_to_string(path).unwrap();
@@ -520,6 +572,45 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn comparison_bindings_exist_only_when_comparing_and_no_pane_hides_them() {
+        let d = KeyEvent::new(KeyCode::Char('D'), KeyModifiers::NONE);
+        let plain = Keymap::build(&panes::bindings(), &BTreeMap::new(), true).unwrap();
+        for pane in PaneId::ALL {
+            assert_eq!(plain.lookup(pane, &d), None);
+        }
+        assert!(plain.bindings.iter().all(|b| !b.comparison));
+        let caps = Caps {
+            read_only: true,
+            comparing: true,
+        };
+        let km = Keymap::build_for(&panes::bindings(), &BTreeMap::new(), caps).unwrap();
+        // A comparison is always read-only: a pane's read-only binding on the same key
+        // would hide it there.
+        for pane in PaneId::ALL {
+            for spec in COMPARISON {
+                for k in spec.keys {
+                    let ev = KeyEvent::new(k.code, KeyModifiers::NONE);
+                    assert_eq!(
+                        km.lookup(pane, &ev),
+                        Some(spec.action),
+                        "{k} in {}",
+                        pane.title()
+                    );
+                }
+            }
+        }
+        assert!(
+            km.active(PaneId::Users)
+                .any(|b| b.action == Action::ShowChanges)
+        );
+        // Rebindable like any other.
+        let mut o = BTreeMap::new();
+        o.insert("show_changes".to_string(), vec!["ctrl-d".to_string()]);
+        let km = Keymap::build_for(&panes::bindings(), &o, caps).unwrap();
+        assert_eq!(km.lookup(PaneId::Scim, &d), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod changes;
 pub mod config;
 pub mod effects;
 pub mod embedded;
@@ -50,8 +51,14 @@ impl Console {
         clipboard: Clipboard,
     ) -> Result<Console, String> {
         let read_only = backend.read_only();
-        let keymap = Keymap::build(&panes::bindings(), key_overrides, read_only)?;
-        let state = State::new(keymap, backend.server(), backend.org(), read_only);
+        let changes = backend.changes();
+        let caps = keymap::Caps {
+            read_only,
+            comparing: changes.is_some(),
+        };
+        let keymap = Keymap::build_for(&panes::bindings(), key_overrides, caps)?;
+        let mut state = State::new(keymap, backend.server(), backend.org(), read_only);
+        state.changes = changes;
         let (tx, rx) = unbounded_channel();
         let effects = Effects::new(backend, tx.clone(), clipboard);
         let _ = tx.send(Msg::Start);

@@ -3,6 +3,7 @@
 //! capability, so the keymap drops the mutating bindings before anyone can press them.
 
 use super::backend::{Backend, BoxFuture, Call, Reply};
+use super::changes::Changes;
 use crate::client::{
     self, ApiError, ApprovalSettings, MemberAccess, OrgCounts, OrgRoleInfo, Page, PageReq,
     RoleExplanation, RoleRef, Via, Warning,
@@ -10,6 +11,7 @@ use crate::client::{
 use crate::domain::access::OrgRole;
 use crate::snapshot::{self, Snapshot};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// The admin API's page sizes, so that paging behaves as it does live.
 const DEFAULT_LIMIT: usize = 50;
@@ -23,6 +25,8 @@ pub struct SnapshotBackend {
     by_email: Vec<usize>,
     mapping_of: HashMap<String, usize>,
     request_of: HashMap<String, usize>,
+    /// Set by `against`: the differences from an older snapshot.
+    changes: Option<Arc<Changes>>,
 }
 
 impl SnapshotBackend {
@@ -53,17 +57,35 @@ impl SnapshotBackend {
             by_email,
             mapping_of,
             request_of,
+            changes: None,
         }
+    }
+
+    /// Compares the snapshot under review with an older one, `old`, named `old_name` in the
+    /// header and the overlay. The diff is computed here, once.
+    pub fn against(mut self, old: &Snapshot, old_name: impl Into<String>) -> SnapshotBackend {
+        self.changes = Some(Arc::new(Changes::new(old, &self.snap, old_name)));
+        self
+    }
+
+    /// `scimdesk review NEW --against OLD`: both files read and validated; an error names
+    /// the file it is about (and OLD as the `--against` file), with the line and column.
+    pub fn open_against(
+        new: &std::path::Path,
+        old: &std::path::Path,
+    ) -> Result<SnapshotBackend, String> {
+        let backend = SnapshotBackend::open(new)?;
+        let old_snap = snapshot::file::open(old).map_err(|e| format!("--against {e}"))?;
+        Ok(backend.against(&old_snap, file_name(old)))
     }
 
     /// Reads and validates the file; the error names it.
     pub fn open(path: &std::path::Path) -> Result<SnapshotBackend, String> {
         let snap = snapshot::file::open(path)?;
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into(),
-        );
-        Ok(SnapshotBackend::new(snap, format!("snapshot {name}")))
+        Ok(SnapshotBackend::new(
+            snap,
+            format!("snapshot {}", file_name(path)),
+        ))
     }
 
     pub fn snapshot(&self) -> &Snapshot {
@@ -405,6 +427,16 @@ impl Backend for SnapshotBackend {
         let answer = self.answer(call);
         Box::pin(async move { answer })
     }
+    fn changes(&self) -> Option<Arc<Changes>> {
+        self.changes.clone()
+    }
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
 }
 
 fn call_name(call: &Call) -> &'static str {

@@ -301,160 +301,210 @@ fn stack_role(r: &StackRoleRef) -> String {
     format!("{} / {}", r.stack_name, r.role_name)
 }
 
-/// A readable table: one line per change, `+` for a gain, `-` for a loss, `~` for a change,
-/// so that it reads without colour and greps well.
-pub fn render_table(d: &SnapshotDiff) -> String {
-    let mut rows: Vec<[String; 4]> = Vec::new();
+/// One difference as the table prints it: `sign` is `+` for a gain, `-` for a loss, `~` for
+/// a change, so that it reads without colour and greps well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub sign: &'static str,
+    pub who: String,
+    pub what: String,
+    pub change: String,
+}
+
+/// Every difference, one row each, in the table's order: members, mappings, settings. The
+/// table of `scimdesk diff` and the console's changes overlay are both made of these rows.
+pub fn rows(d: &SnapshotDiff) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
     for m in &d.members {
-        match m.presence {
-            Presence::Joined => rows.push([
-                "+".into(),
-                m.email.clone(),
-                "joined".into(),
-                format!("as {}, org role {}", state(m.state_to), role(m.org_role_to)),
-            ]),
-            Presence::Left => rows.push([
-                "-".into(),
-                m.email.clone(),
-                "left".into(),
-                format!(
-                    "was {}, org role {}",
-                    state(m.state_from),
-                    role(m.org_role_from)
-                ),
-            ]),
-            Presence::Stayed => {
-                if m.state_changed() {
-                    rows.push([
-                        "~".into(),
-                        m.email.clone(),
-                        "state".into(),
-                        format!("{} → {}", state(m.state_from), state(m.state_to)),
-                    ]);
-                }
-                if m.org_role_changed() {
-                    let sign = match (m.org_role_from, m.org_role_to) {
-                        (None, _) => "+",
-                        (_, None) => "-",
-                        (Some(a), Some(b)) if b > a => "+",
-                        _ => "-",
-                    };
-                    rows.push([
-                        sign.into(),
-                        m.email.clone(),
-                        "org role".into(),
-                        format!("{} → {}", role(m.org_role_from), role(m.org_role_to)),
-                    ]);
-                }
-            }
-        }
-        for r in &m.stack_roles_gained {
-            rows.push([
-                "+".into(),
-                m.email.clone(),
-                "stack role".into(),
-                stack_role(r),
-            ]);
-        }
-        for r in &m.stack_roles_lost {
-            rows.push([
-                "-".into(),
-                m.email.clone(),
-                "stack role".into(),
-                stack_role(r),
-            ]);
-        }
+        rows.extend(member_rows(m));
     }
     for m in &d.mappings {
-        let who = format!("group {}", m.group_name);
-        match m.change {
-            MappingChange::Added => rows.push([
-                "+".into(),
-                who.clone(),
-                "mapping added".into(),
-                format!("org role {}", role(m.org_role_to)),
-            ]),
-            MappingChange::Removed => rows.push([
-                "-".into(),
-                who.clone(),
-                "mapping removed".into(),
-                format!("was org role {}", role(m.org_role_from)),
-            ]),
-            MappingChange::Changed => {
-                if m.org_role_from != m.org_role_to {
-                    rows.push([
-                        "~".into(),
-                        who.clone(),
-                        "mapping org role".into(),
-                        format!("{} → {}", role(m.org_role_from), role(m.org_role_to)),
-                    ]);
-                }
-            }
-        }
-        for r in &m.stack_roles_added {
-            rows.push([
-                "+".into(),
-                who.clone(),
-                "mapping stack role".into(),
-                stack_role(r),
-            ]);
-        }
-        for r in &m.stack_roles_removed {
-            rows.push([
-                "-".into(),
-                who.clone(),
-                "mapping stack role".into(),
-                stack_role(r),
-            ]);
-        }
+        rows.extend(mapping_rows(m));
     }
     for s in &d.settings {
-        rows.push([
-            "~".into(),
-            "scim settings".into(),
-            s.setting.clone(),
-            format!("{} → {}", s.from, s.to),
-        ]);
+        rows.push(setting_row(s));
     }
+    rows
+}
+
+/// The rows of one member, in the table's words.
+pub fn member_rows(m: &MemberDiff) -> Vec<Row> {
+    let mut rows = Vec::new();
+    match m.presence {
+        Presence::Joined => rows.push(row(
+            "+",
+            m.email.clone(),
+            "joined".into(),
+            format!("as {}, org role {}", state(m.state_to), role(m.org_role_to)),
+        )),
+        Presence::Left => rows.push(row(
+            "-",
+            m.email.clone(),
+            "left".into(),
+            format!(
+                "was {}, org role {}",
+                state(m.state_from),
+                role(m.org_role_from)
+            ),
+        )),
+        Presence::Stayed => {
+            if m.state_changed() {
+                rows.push(row(
+                    "~",
+                    m.email.clone(),
+                    "state".into(),
+                    format!("{} → {}", state(m.state_from), state(m.state_to)),
+                ));
+            }
+            if m.org_role_changed() {
+                let sign = match (m.org_role_from, m.org_role_to) {
+                    (None, _) => "+",
+                    (_, None) => "-",
+                    (Some(a), Some(b)) if b > a => "+",
+                    _ => "-",
+                };
+                rows.push(row(
+                    sign,
+                    m.email.clone(),
+                    "org role".into(),
+                    format!("{} → {}", role(m.org_role_from), role(m.org_role_to)),
+                ));
+            }
+        }
+    }
+    for r in &m.stack_roles_gained {
+        rows.push(row(
+            "+",
+            m.email.clone(),
+            "stack role".into(),
+            stack_role(r),
+        ));
+    }
+    for r in &m.stack_roles_lost {
+        rows.push(row(
+            "-",
+            m.email.clone(),
+            "stack role".into(),
+            stack_role(r),
+        ));
+    }
+    rows
+}
+
+/// The rows of one mapping, in the table's words.
+pub fn mapping_rows(m: &MappingDiff) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let who = format!("group {}", m.group_name);
+    match m.change {
+        MappingChange::Added => rows.push(row(
+            "+",
+            who.clone(),
+            "mapping added".into(),
+            format!("org role {}", role(m.org_role_to)),
+        )),
+        MappingChange::Removed => rows.push(row(
+            "-",
+            who.clone(),
+            "mapping removed".into(),
+            format!("was org role {}", role(m.org_role_from)),
+        )),
+        MappingChange::Changed => {
+            if m.org_role_from != m.org_role_to {
+                rows.push(row(
+                    "~",
+                    who.clone(),
+                    "mapping org role".into(),
+                    format!("{} → {}", role(m.org_role_from), role(m.org_role_to)),
+                ));
+            }
+        }
+    }
+    for r in &m.stack_roles_added {
+        rows.push(row(
+            "+",
+            who.clone(),
+            "mapping stack role".into(),
+            stack_role(r),
+        ));
+    }
+    for r in &m.stack_roles_removed {
+        rows.push(row(
+            "-",
+            who.clone(),
+            "mapping stack role".into(),
+            stack_role(r),
+        ));
+    }
+    rows
+}
+
+/// The row of one setting, in the table's words.
+pub fn setting_row(s: &SettingChange) -> Row {
+    row(
+        "~",
+        "scim settings".into(),
+        s.setting.clone(),
+        format!("{} → {}", s.from, s.to),
+    )
+}
+
+fn row(sign: &'static str, who: String, what: String, change: String) -> Row {
+    Row {
+        sign,
+        who,
+        what,
+        change,
+    }
+}
+
+/// The rows under a `WHO WHAT CHANGE` header, columns aligned, one string per line (the
+/// header first).
+pub fn table_lines(rows: &[Row]) -> Vec<String> {
+    let header = Row {
+        sign: "",
+        who: "WHO".into(),
+        what: "WHAT".into(),
+        change: "CHANGE".into(),
+    };
+    let all = || std::iter::once(&header).chain(rows.iter());
+    let w1 = all().map(|r| r.who.chars().count()).max().unwrap_or(0);
+    let w2 = all().map(|r| r.what.chars().count()).max().unwrap_or(0);
+    all()
+        .map(|r| {
+            format!("{:1} {:w1$}  {:w2$}  {}", r.sign, r.who, r.what, r.change)
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The closing count: `3 members changed (1 joined, 1 left), 1 mappings, 2 settings`.
+pub fn summary(d: &SnapshotDiff) -> String {
+    let count = |p: Presence| d.members.iter().filter(|m| m.presence == p).count();
+    format!(
+        "{} members changed ({} joined, {} left), {} mappings, {} settings",
+        d.members.len(),
+        count(Presence::Joined),
+        count(Presence::Left),
+        d.mappings.len(),
+        d.settings.len()
+    )
+}
+
+/// A readable table: one line per change (see [`Row`]), then the summary.
+pub fn render_table(d: &SnapshotDiff) -> String {
+    let rows = rows(d);
     if rows.is_empty() {
         return "no differences\n".to_string();
     }
-    let header = [
-        String::new(),
-        "WHO".to_string(),
-        "WHAT".to_string(),
-        "CHANGE".to_string(),
-    ];
-    let width = |c: usize| {
-        std::iter::once(&header)
-            .chain(rows.iter())
-            .map(|r| r[c].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let (w1, w2) = (width(1), width(2));
     let mut out = String::new();
-    for r in std::iter::once(&header).chain(rows.iter()) {
-        let line = format!("{:1} {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
-        out.push_str(line.trim_end());
+    for line in table_lines(&rows) {
+        out.push_str(&line);
         out.push('\n');
     }
-    let joined = d
-        .members
-        .iter()
-        .filter(|m| m.presence == Presence::Joined)
-        .count();
-    let left = d
-        .members
-        .iter()
-        .filter(|m| m.presence == Presence::Left)
-        .count();
-    out.push_str(&format!(
-        "\n{} members changed ({joined} joined, {left} left), {} mappings, {} settings\n",
-        d.members.len(),
-        d.mappings.len(),
-        d.settings.len()
-    ));
+    out.push('\n');
+    out.push_str(&summary(d));
+    out.push('\n');
     out
 }
 

@@ -107,6 +107,10 @@ pub struct Ctx {
     pub page_rows: u16,
     /// The SCIM base URL of the org, to give to the IdP.
     pub scim_url: String,
+    /// With `review NEW --against OLD`: what changed since OLD. Mark a row with
+    /// `changes.member(&member.id)` / `changes.group(&group.id)` / `changes.setting(name)`
+    /// (see `console::changes`); `None` when there is no comparison.
+    pub changes: Option<std::sync::Arc<super::changes::Changes>>,
 }
 
 pub trait Pane {

@@ -96,6 +96,10 @@ pub struct ScimPane {
     pub selected: usize,
     pub spc: Option<(Value, bool)>,
     pub dialog: Option<Dialog>,
+    /// From the context on every update: what changed since an older snapshot (marked on
+    /// the settings), and whether keys that change things exist (their hints are hidden).
+    pub changes: Option<std::sync::Arc<crate::console::changes::Changes>>,
+    pub read_only: bool,
     /// Lets app tests exercise the unsaved-edits guard; this pane saves at once otherwise.
     #[cfg(test)]
     pub test_dirty: bool,
@@ -410,6 +414,8 @@ impl Pane for ScimPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        self.changes = cx.changes.clone();
+        self.read_only = cx.read_only;
         match msg {
             PaneMsg::Activated if self.settings.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
@@ -434,6 +440,15 @@ impl Pane for ScimPane {
     }
 }
 
+/// A setting's old value as the diff words it (`true`, `false`), in the pane's words.
+fn on_off(v: &str) -> &str {
+    match v {
+        "true" => "on",
+        "false" => "off",
+        other => other,
+    }
+}
+
 fn flag(on: bool, theme: &Theme) -> Span<'static> {
     if on {
         Span::styled("[x] on ", theme.ok)
@@ -452,12 +467,30 @@ impl ScimPane {
             f.render_widget(Paragraph::new("loading…").block(block), area);
             return;
         };
-        let row = |label: &'static str, on: bool, key: &'static str| {
-            Line::from(vec![
-                Span::raw(format!("{label:<24}")),
-                flag(on, theme),
-                Span::styled(format!("  {key}"), theme.key),
-            ])
+        // With a comparison, a mark column: `~` and the old value on what changed.
+        let changes = self.changes.as_deref();
+        let row = |label: &'static str, value: Span<'static>, key: &'static str, name: &str| {
+            let mut spans = Vec::new();
+            let changed = changes.and_then(|c| c.setting(name));
+            if changes.is_some() {
+                spans.push(Span::styled(
+                    if changed.is_some() { "~ " } else { "  " },
+                    theme.warn,
+                ));
+                spans.push(Span::raw(format!("{label:<22}")));
+            } else {
+                spans.push(Span::raw(format!("{label:<24}")));
+            }
+            spans.push(value);
+            if let Some(c) = changed {
+                spans.push(Span::styled(
+                    format!(" (was {})", on_off(&c.from)),
+                    theme.warn,
+                ));
+            } else if !self.read_only {
+                spans.push(Span::styled(format!("  {key}"), theme.key));
+            }
+            Line::from(spans)
         };
         let status = if s.enabled {
             Span::styled("● enabled", theme.ok)
@@ -465,16 +498,32 @@ impl ScimPane {
             Span::styled("○ disabled", theme.warn)
         };
         let mut lines = vec![
-            Line::from(vec![
-                Span::raw(format!("{:<24}", "SCIM provisioning")),
-                status,
-                Span::styled("  e", theme.key),
-            ]),
-            row("SSO role mapping", s.sso_role_mapping, "s"),
+            row("SCIM provisioning", status, "e", "enabled"),
+            row(
+                "SSO role mapping",
+                flag(s.sso_role_mapping, theme),
+                "s",
+                "sso_role_mapping",
+            ),
             Line::styled("Approval needed for:", theme.title),
-            row("  new members", s.approval.provision, "p"),
-            row("  access increases", s.approval.access_increase, "i"),
-            row("  deprovisioning", s.approval.deprovision, "d"),
+            row(
+                "  new members",
+                flag(s.approval.provision, theme),
+                "p",
+                "approval.provision",
+            ),
+            row(
+                "  access increases",
+                flag(s.approval.access_increase, theme),
+                "i",
+                "approval.access_increase",
+            ),
+            row(
+                "  deprovisioning",
+                flag(s.approval.deprovision, theme),
+                "d",
+                "approval.deprovision",
+            ),
         ];
         for w in &s.warnings {
             lines.push(Line::styled(format!("⚠ {}", w.message), theme.warn));
@@ -539,10 +588,14 @@ impl ScimPane {
     }
 
     fn view_tokens(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let mut title = format!(" SCIM tokens ({}) ", self.tokens_total);
+        if let Some(c) = self.changes.as_ref().and_then(|c| c.setting("tokens")) {
+            title.push_str(&format!("~ changed: was {} ", c.from));
+        }
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.focus_border)
-            .title(format!(" SCIM tokens ({}) ", self.tokens_total));
+            .title(title);
         let inner = block.inner(area);
         f.render_widget(block, area);
         let mut lines = Vec::new();
@@ -884,5 +937,67 @@ mod tests {
         assert_eq!(p.selected, 0);
         act(&mut p, Action::Bottom);
         assert_eq!(p.selected, 1);
+    }
+
+    fn screen(p: &ScimPane) -> Vec<String> {
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 20)).unwrap();
+        term.draw(|f| p.view(f, f.area(), &Theme::mono())).unwrap();
+        let buf = term.backend().buffer();
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    fn line<'a>(lines: &'a [String], what: &str) -> &'a str {
+        lines
+            .iter()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no line with {what}: {lines:#?}"))
+    }
+
+    #[test]
+    fn changed_settings_are_marked_with_their_old_value_when_comparing() {
+        let (old, mut new) = crate::console::changes::tests::pair();
+        new.scim.tokens[0].id = "t2".into();
+        new.scim.tokens[0].label = "entra".into();
+        let changes =
+            std::sync::Arc::new(crate::console::changes::Changes::new(&old, &new, "q1.json"));
+        let mut p = pane();
+        let cx = Ctx {
+            read_only: true,
+            changes: Some(changes),
+            ..Default::default()
+        };
+        p.update(PaneMsg::Poll, &cx);
+        let mut s = settings(true, false);
+        s.approval.deprovision = true;
+        p.settings = Some(s);
+        let lines = screen(&p);
+        let dep = line(&lines, "deprovisioning");
+        assert!(dep.contains("│~   deprovisioning"), "{dep}");
+        assert!(dep.contains("[x] on  (was off)"), "{dep}");
+        for unchanged in ["SCIM provisioning", "SSO role mapping", "new members"] {
+            let l = line(&lines, unchanged);
+            assert!(!l.contains('~') && !l.contains("was"), "{l}");
+        }
+        assert!(
+            line(&lines, "SCIM tokens").contains("~ changed: was okta"),
+            "{lines:#?}"
+        );
+        // Read-only: the keys that would change a setting are not offered.
+        assert!(
+            !line(&lines, "SSO role mapping").contains(" s "),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn without_a_comparison_the_settings_look_as_they_always_did() {
+        let mut p = pane();
+        p.update(PaneMsg::Poll, &Ctx::default());
+        let lines = screen(&p);
+        let l = line(&lines, "SSO role mapping");
+        assert!(l.starts_with("│SSO role mapping        [ ] off  s"), "{l}");
+        assert!(!lines.iter().any(|l| l.contains('~')));
     }
 }

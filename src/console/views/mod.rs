@@ -44,6 +44,9 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
     }
     s.pane_ref(s.pane).view(f, body, theme);
     draw_bottom(f, bottom, s, theme);
+    if let (Mode::Changes { scroll }, Some(c)) = (&s.mode, &s.changes) {
+        draw_changes(f, body, c, *scroll, theme);
+    }
     draw_toasts(f, body, s, theme);
     if s.mode == Mode::Help {
         draw_help(f, area, &s.keymap, s.pane, theme);
@@ -151,7 +154,88 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     if !filter.is_empty() {
         spans.push(Span::styled(format!(" /{filter} "), theme.badge));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    let tabs = Line::from(spans);
+    // The comparison badge sits at the right end of the tabs, where it fits at 80 columns
+    // whatever the header already holds; a long file name is shortened, never the count.
+    if let Some(c) = &s.changes {
+        let room = (area.width as usize).saturating_sub(tabs.width() + 1);
+        let badge = fit(&c.badge(), room);
+        let w = badge.chars().count() as u16;
+        if w > 0 {
+            let r = Rect {
+                x: area.x + area.width - w,
+                width: w,
+                ..area
+            };
+            f.render_widget(Paragraph::new(Span::styled(badge, theme.warn)), r);
+        }
+    }
+    f.render_widget(Paragraph::new(tabs), area);
+}
+
+/// `text` cut to `room` characters, with `…` when cut.
+fn fit(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        text.to_string()
+    } else if room == 0 {
+        String::new()
+    } else {
+        let mut t: String = text.chars().take(room - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The list of differences since the older snapshot, over the pane: `scimdesk diff`'s
+/// table, its column header fixed, the rest scrolled.
+fn draw_changes(
+    f: &mut Frame,
+    area: Rect,
+    c: &crate::console::changes::Changes,
+    scroll: usize,
+    theme: &Theme,
+) {
+    let lines = c.lines();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focus_border);
+    let inner = block.inner(area);
+    let note = u16::from(c.other_org().is_some());
+    let rows = inner.height.saturating_sub(1 + note) as usize;
+    let body = &lines[1.min(lines.len())..];
+    let scroll = scroll.min(body.len().saturating_sub(rows));
+    let shown = body.len().min(rows);
+    let mut title = format!(" Changes since {} ", c.against());
+    if body.len() > rows {
+        title.push_str(&format!(
+            "· {}–{} of {} ",
+            scroll + 1,
+            scroll + shown,
+            body.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(shown + 1);
+    if let Some(other) = c.other_org() {
+        out.push(Line::styled(
+            format!("note: {} is of another organization ({other})", c.against()),
+            theme.warn,
+        ));
+    }
+    out.push(Line::styled(
+        lines.first().cloned().unwrap_or_default(),
+        theme.title,
+    ));
+    for l in &body[scroll..scroll + shown] {
+        let style = match l.chars().next() {
+            Some('+') => theme.ok,
+            Some('-') => theme.error,
+            Some('~') => theme.warn,
+            _ => theme.base,
+        };
+        out.push(Line::styled(l.clone(), style));
+    }
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(out).block(block.title(title)), area);
 }
 
 fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
@@ -166,6 +250,16 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
             Span::raw(line.text.clone()),
             Span::styled("█", theme.dim),
             Span::styled("  Enter keeps · Esc clears", theme.dim),
+        ]),
+        Mode::Changes { .. } => Line::from(vec![
+            Span::styled("j/k", theme.key),
+            Span::raw(" scroll  "),
+            Span::styled("PgUp/PgDn", theme.key),
+            Span::raw(" page  "),
+            Span::styled("g/G", theme.key),
+            Span::raw(" first/last  "),
+            Span::styled("Esc", theme.key),
+            Span::raw(" close"),
         ]),
         _ => hint_line(&s.keymap, s.pane, theme, area.width),
     };

@@ -1,0 +1,502 @@
+//! `scimdesk review` end to end: the live console's screens are exported through `:export`
+//! and reviewed read-only, and the same facts appear (issue 6's round trip); `review NEW
+//! --against OLD` marks what changed, with the overlay snapshotted at 80×24; bad files on
+//! the command line are named with their position.
+//!
+//! Facts are compared, not whole screens: the header differs between live and review (the
+//! READ-ONLY badge, the file name), and the Users and Group Mapping panes draw themselves as
+//! they like. Their state is read in `members_shown` and `groups_shown` only.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use scimdesk::client::{AdminClient, ApprovalPatch, ScimSettingsPatch};
+use scimdesk::console::Console;
+use scimdesk::console::app::{Mode, Msg, State};
+use scimdesk::console::backend::{Backend, LiveBackend};
+use scimdesk::console::effects::Clipboard;
+use scimdesk::console::embedded::Embedded;
+use scimdesk::console::panes::PaneId;
+use scimdesk::console::snapshot_backend::SnapshotBackend;
+use scimdesk::console::theme::Theme;
+use scimdesk::domain::access::OrgRole;
+use scimdesk::domain::approval::MemberState;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+const EXE: &str = env!("CARGO_BIN_EXE_scimdesk");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/snapshot-v1.json"
+);
+
+struct Rig {
+    console: Console,
+    term: Terminal<TestBackend>,
+}
+
+fn rig(backend: Arc<dyn Backend>, w: u16, h: u16) -> Rig {
+    let console = Console::new(
+        backend,
+        &BTreeMap::new(),
+        Theme::mono(),
+        Clipboard::Memory(Vec::new()),
+    )
+    .unwrap();
+    Rig {
+        console,
+        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+    }
+}
+
+fn live(server: &Embedded) -> Arc<dyn Backend> {
+    Arc::new(LiveBackend::new(admin(server), &server.base_url))
+}
+
+fn admin(server: &Embedded) -> AdminClient {
+    AdminClient::new(
+        &server.base_url,
+        &server.org_uid,
+        server.token.clone(),
+        "test token",
+    )
+    .unwrap()
+}
+
+impl Rig {
+    fn key(&self, code: KeyCode) {
+        self.console
+            .sender()
+            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .unwrap();
+    }
+    fn keys(&self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+    async fn until(&mut self, what: &str, f: impl Fn(&State) -> bool) {
+        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
+            panic!("{what}: {e}\n{}", self.screen());
+        }
+    }
+    fn screen(&self) -> String {
+        let buf = self.term.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+    fn state(&self) -> &State {
+        &self.console.state
+    }
+
+    /// `:export PATH`, the console's own export, until it says it wrote the file.
+    async fn export(&mut self, path: &Path) {
+        assert!(!path.exists());
+        self.keys(&format!(":export {}", path.display()));
+        self.key(KeyCode::Enter);
+        let said = format!("snapshot written to {}", path.display());
+        self.until("the export is written", move |s| {
+            s.toasts.iter().any(|(t, _)| t.text == said)
+        })
+        .await;
+        assert!(path.exists());
+    }
+
+    /// Visits the three panes as a user would and writes down what they show.
+    async fn record(&mut self) -> Facts {
+        self.keys("2");
+        self.until("the Users pane lists members", |s| {
+            s.pane == PaneId::Users
+                && members_shown(s).is_some()
+                && s.org_name.is_some()
+                && s.pending.is_some()
+        })
+        .await;
+        let members = members_shown(self.state()).unwrap();
+        self.keys("3");
+        self.until("the Group Mapping pane lists groups", |s| {
+            s.pane == PaneId::Mapping && groups_shown(s).is_some()
+        })
+        .await;
+        let groups = groups_shown(self.state()).unwrap();
+        self.keys("1");
+        self.until("the SCIM pane loads", |s| {
+            s.pane == PaneId::Scim
+                && s.scim.settings.is_some()
+                && s.scim.tokens.is_some()
+                && s.scim.spc.is_some()
+        })
+        .await;
+        let s = self.state();
+        let scim = s.scim.settings.as_ref().unwrap();
+        Facts {
+            org_name: s.org_name.clone().unwrap(),
+            pending: s.pending.unwrap(),
+            members,
+            groups,
+            scim_enabled: scim.enabled,
+            sso_role_mapping: scim.sso_role_mapping,
+            approval: (
+                scim.approval.provision,
+                scim.approval.access_increase,
+                scim.approval.deprovision,
+            ),
+            warnings: scim.warnings.iter().map(|w| w.code.clone()).collect(),
+            tokens: s
+                .scim
+                .tokens
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|t| t.label.clone())
+                .collect(),
+        }
+    }
+}
+
+/// What the live console showed, to be found again in the review.
+#[derive(Debug, PartialEq)]
+struct Facts {
+    org_name: String,
+    pending: u64,
+    /// Email and state, in the order listed.
+    members: Vec<(String, MemberState)>,
+    groups: Vec<GroupFact>,
+    scim_enabled: bool,
+    sso_role_mapping: bool,
+    approval: (bool, bool, bool),
+    warnings: Vec<String>,
+    tokens: Vec<String>,
+}
+
+/// A group's name, size and mapping summary: the org role and the stack roles it grants.
+#[derive(Debug, PartialEq)]
+struct GroupFact {
+    name: String,
+    members: u64,
+    mapping: Option<(OrgRole, Vec<String>)>,
+}
+
+// The Users and Group Mapping panes are being rebuilt: their state is read here only.
+
+fn members_shown(s: &State) -> Option<Vec<(String, MemberState)>> {
+    let ms = s.users.members.as_ref()?;
+    Some(ms.iter().map(|m| (m.email.clone(), m.state)).collect())
+}
+
+fn groups_shown(s: &State) -> Option<Vec<GroupFact>> {
+    let gs = s.mapping.groups.as_ref()?;
+    Some(
+        gs.iter()
+            .map(|g| GroupFact {
+                name: g.display_name.clone(),
+                members: g.member_count,
+                mapping: g.mapping.as_ref().map(|m| {
+                    (
+                        m.org_role,
+                        m.stack_roles
+                            .iter()
+                            .map(|r| format!("{} / {}", r.stack_name, r.role_name))
+                            .collect(),
+                    )
+                }),
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn round_trip_export_then_review_shows_what_live_showed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Embedded::start(&dir.path().join("data")).await.unwrap();
+    let mut r = rig(live(&server), 80, 24);
+    let seen = r.record().await;
+    // The demo org is not empty, or this test would prove little.
+    assert!(seen.members.len() >= 3, "{seen:#?}");
+    assert!(seen.groups.iter().any(|g| g.mapping.is_some()), "{seen:#?}");
+    assert!(seen.pending > 0, "{seen:#?}");
+    assert!(!seen.tokens.is_empty());
+    assert!(!r.state().read_only);
+
+    let file = dir.path().join("acme.json");
+    r.export(&file).await;
+    server.stop().await;
+
+    let mut review = rig(Arc::new(SnapshotBackend::open(&file).unwrap()), 80, 24);
+    let reviewed = review.record().await;
+    assert_eq!(reviewed, seen);
+    let s = review.state();
+    assert!(s.read_only);
+    assert!(s.server.contains("acme.json"), "{}", s.server);
+    assert!(s.changes.is_none());
+    let header = review.screen();
+    assert!(header.contains("READ-ONLY"), "{header}");
+    assert!(!header.contains('Δ'), "no comparison, no badge:\n{header}");
+}
+
+#[tokio::test]
+async fn review_against_an_earlier_export_marks_what_changed_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Embedded::start(&dir.path().join("data")).await.unwrap();
+    let mut r = rig(live(&server), 80, 24);
+    r.record().await;
+    let old = dir.path().join("old.json");
+    r.export(&old).await;
+
+    // Between the two exports: an admin removes an active member and makes deprovisioning
+    // wait for approval.
+    let c = admin(&server);
+    let gone = r
+        .state()
+        .users
+        .members
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.state == MemberState::Active && m.granted.is_some())
+        .cloned()
+        .expect("an active member with access");
+    c.remove_member(&gone.id).await.unwrap();
+    c.patch_scim(&ScimSettingsPatch {
+        approval: ApprovalPatch {
+            deprovision: Some(true),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let new = dir.path().join("new.json");
+    r.export(&new).await;
+    server.stop().await;
+
+    let b = SnapshotBackend::open_against(&new, &old).unwrap();
+    let mut review = rig(Arc::new(b), 80, 24);
+    review.keys("1");
+    review
+        .until("the SCIM pane loads", |s| {
+            s.scim.settings.is_some() && s.pending.is_some()
+        })
+        .await;
+    let changes = review.state().changes.clone().expect("a comparison");
+    // The removed member keeps their row (state removed), marked with what they lost.
+    let m = changes
+        .member(&gone.id)
+        .expect("the removed member is marked");
+    assert_eq!(m.mark(), "~");
+    assert!(
+        m.describe().starts_with("state active → removed"),
+        "{}",
+        m.describe()
+    );
+    assert!(changes.setting("approval.deprovision").is_some());
+    let screen = review.screen();
+    assert!(
+        screen.contains(&format!("Δ {} changes vs old.json", changes.count())),
+        "{screen}"
+    );
+    let dep = screen
+        .lines()
+        .find(|l| l.contains("deprovisioning"))
+        .unwrap();
+    assert!(dep.contains('~') && dep.contains("(was off)"), "{dep}");
+
+    review.keys("D");
+    review
+        .until("the overlay opens", |s| {
+            matches!(s.mode, Mode::Changes { .. })
+        })
+        .await;
+    let screen = review.screen();
+    for want in [
+        format!("~ {}", gone.email.to_lowercase()),
+        "active → removed".to_string(),
+        "approval.deprovision  false → true".to_string(),
+    ] {
+        assert!(screen.contains(&want), "{want}:\n{screen}");
+    }
+    review.key(KeyCode::Esc);
+    review
+        .until("the overlay closes", |s| s.mode == Mode::Normal)
+        .await;
+}
+
+fn fixture() -> Value {
+    serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap()
+}
+
+fn write(dir: &Path, name: &str, v: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    p
+}
+
+/// The fixture a quarter later: Bob's pending Content Manager was approved, Ann left, Eve
+/// joined, the Editors mapping grants Admin, deprovisioning waits for approval, and the
+/// IdP's token was replaced.
+fn a_quarter_later() -> Value {
+    let mut new = fixture();
+    let cm = new["members"][1]["requested"]["stack_roles"][0].clone();
+    new["members"][1]["granted"]["stack_roles"]
+        .as_array_mut()
+        .unwrap()
+        .push(cm);
+    let mut eve = new["members"][0].clone();
+    eve["id"] = json!("u-eve");
+    eve["email"] = json!("eve@acme.example");
+    eve["display_name"] = json!("Eve Evans");
+    let members = new["members"].as_array_mut().unwrap();
+    members.remove(0);
+    members.push(eve);
+    for m in new["mappings"].as_array_mut().unwrap() {
+        if m["group_id"] == "g-editors" {
+            m["org_role"] = json!("admin");
+        }
+    }
+    new["scim"]["approval"]["deprovision"] = json!(true);
+    new["scim"]["tokens"][0]["id"] = json!("tok-entra");
+    new["scim"]["tokens"][0]["label"] = json!("entra");
+    new
+}
+
+#[tokio::test]
+async fn changes_overlay_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.json", &fixture());
+    let new = write(dir.path(), "new.json", &a_quarter_later());
+    let b = SnapshotBackend::open_against(&new, &old).unwrap();
+    let mut r = rig(Arc::new(b), 80, 24);
+    r.until("loaded", |s| s.org_name.is_some() && s.pending.is_some())
+        .await;
+    r.keys("D");
+    r.until("the overlay opens", |s| {
+        matches!(s.mode, Mode::Changes { .. })
+    })
+    .await;
+    insta::assert_snapshot!("changes_overlay_80x24", r.screen());
+    // Every line of `scimdesk diff`'s table is on screen, word for word.
+    let out = Command::new(EXE)
+        .arg("diff")
+        .args([&old, &new])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let screen = r.screen();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        assert!(screen.contains(line), "{line}:\n{screen}");
+    }
+}
+
+#[tokio::test]
+async fn a_short_screen_scrolls_the_overlay_to_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.json", &fixture());
+    let new = write(dir.path(), "new.json", &a_quarter_later());
+    let b = SnapshotBackend::open_against(&new, &old).unwrap();
+    let mut r = rig(Arc::new(b), 80, 14);
+    r.until("loaded", |s| s.org_name.is_some()).await;
+    r.keys("D");
+    r.until("open", |s| matches!(s.mode, Mode::Changes { .. }))
+        .await;
+    let top = r.screen();
+    assert!(!top.contains("members changed"), "{top}");
+    assert!(top.contains("WHO"), "{top}");
+    r.keys("G");
+    r.until(
+        "scrolled",
+        |s| matches!(s.mode, Mode::Changes { scroll } if scroll > 0),
+    )
+    .await;
+    let bottom = r.screen();
+    assert!(
+        bottom.contains("3 members changed (1 joined, 1 left), 1 mappings, 2 settings"),
+        "{bottom}"
+    );
+    // The column header stays while the rows move.
+    assert!(bottom.contains("WHO"), "{bottom}");
+}
+
+fn review(args: &[&Path]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(EXE)
+        .arg("review")
+        .args(args)
+        .env("SCIMDESK_CONFIG_DIR", dir.path())
+        .env("SCIMDESK_DATA_DIR", dir.path())
+        .output()
+        .expect("run scimdesk review")
+}
+
+#[test]
+fn review_against_a_bad_old_file_names_it_and_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = write(dir.path(), "new.json", &fixture());
+    let bytes = serde_json::to_vec_pretty(&fixture()).unwrap();
+    let old = dir.path().join("last-quarter.json");
+    std::fs::write(&old, &bytes[..bytes.len() / 2]).unwrap();
+    let out = review(&[&new, Path::new("--against"), &old]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--against"), "{err}");
+    assert!(err.contains("last-quarter.json"), "{err}");
+    assert!(err.contains("truncated"), "{err}");
+    assert!(err.contains("line ") && err.contains("column "), "{err}");
+    assert!(!err.contains("new.json"), "NEW is fine: {err}");
+
+    // A bad NEW is named as before, whatever OLD is.
+    let mut newer = fixture();
+    newer["format_version"] = json!(2);
+    let newer = write(dir.path(), "newer.json", &newer);
+    let out = review(&[&newer, Path::new("--against"), &new]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("newer.json") && err.contains("format_version 2"),
+        "{err}"
+    );
+    // A missing OLD.
+    let out = review(&[&new, Path::new("--against"), &dir.path().join("nope.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--against") && err.contains("nope.json"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_overlay_warns_when_old_is_another_organization() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = fixture();
+    other["org"]["uid"] = json!("globex01");
+    let old = write(dir.path(), "globex.json", &other);
+    let new = write(dir.path(), "new.json", &fixture());
+    let b = SnapshotBackend::open_against(&new, &old).unwrap();
+    let mut r = rig(Arc::new(b), 80, 24);
+    r.until("loaded", |s| s.org_name.is_some()).await;
+    assert!(
+        r.screen().contains("Δ no changes vs globex.json"),
+        "{}",
+        r.screen()
+    );
+    r.keys("D");
+    r.until("open", |s| matches!(s.mode, Mode::Changes { .. }))
+        .await;
+    let screen = r.screen();
+    assert!(
+        screen.contains("note: globex.json is of another organization (globex01)"),
+        "{screen}"
+    );
+    assert!(screen.contains("no differences"), "{screen}");
+}
