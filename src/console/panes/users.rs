@@ -1277,3 +1277,672 @@ impl UsersPane {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Decision;
+    use crate::console::widgets::test_util::screen;
+    use ratatui::crossterm::event::KeyModifiers;
+    use serde_json::json;
+
+    fn member(i: usize) -> Member {
+        serde_json::from_value(json!({
+            "id": format!("u{i}"),
+            "email": format!("user{i:05}@acme.example"),
+            "display_name": format!("User {i}"),
+            "state": "active",
+            "source": "scim",
+            "groups": [{"id": "g1", "display_name": "Engineering"}],
+            "granted": {"org_role": "member", "stack_roles": []},
+            "requested": {"org_role": "member", "stack_roles": []},
+            "created_at": "2026-11-23T10:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn request(id: &str, member_id: &str, version: i64) -> ApprovalRequest {
+        serde_json::from_value(json!({
+            "id": id,
+            "member_id": member_id,
+            "member": {"email": format!("{member_id}@acme.example")},
+            "kind": "access_increase",
+            "state": "pending",
+            "version": version,
+            "diff": {
+                "org_role_from": "member", "org_role_to": "member",
+                "stack_gains": [{"stack_uid": "mobile", "stack_name": "Mobile App",
+                                 "role_uid": "developer", "role_name": "Developer"}],
+                "stack_losses": []
+            },
+            "created_at": "2026-11-23T10:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn cx() -> Ctx {
+        Ctx {
+            page_rows: 10,
+            ..Default::default()
+        }
+    }
+
+    fn k(c: KeyCode) -> PaneMsg {
+        PaneMsg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn act(p: &mut UsersPane, a: Action) -> Vec<Cmd> {
+        p.update(PaneMsg::Action(a), &cx())
+    }
+
+    fn calls(cmds: &[Cmd]) -> Vec<(&'static str, Call)> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Cmd::Call { slot, call, .. } => Some((*slot, call.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn toasts(cmds: &[Cmd]) -> Vec<String> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Cmd::Toast(t) => Some(t.text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn users_call(cursor: Option<&str>) -> Call {
+        Call::Users(UserQuery {
+            filter: None,
+            state: None,
+            page: PageReq {
+                limit: Some(PAGE as u32),
+                cursor: cursor.map(str::to_string),
+            },
+        })
+    }
+
+    /// The answer to a members page of the 1,000-member org below.
+    fn members_reply(p: &mut UsersPane, call: Call, total: usize) -> Vec<Cmd> {
+        let Call::Users(q) = &call else { panic!() };
+        let start = match q.page.cursor.as_deref() {
+            None => 0,
+            Some(c) => c.trim_start_matches('c').parse::<usize>().unwrap(),
+        };
+        let end = (start + PAGE).min(total);
+        let page = Page {
+            items: (start..end).map(member).collect(),
+            total: total as u64,
+            next: (end < total).then(|| format!("c{end}")),
+        };
+        p.update(
+            PaneMsg::Reply {
+                slot: "list",
+                call,
+                result: Ok(Reply::Users(page)),
+            },
+            &cx(),
+        )
+    }
+
+    fn queue_call() -> Call {
+        Call::Approvals {
+            state: Some(RequestState::Pending),
+            page: PageReq::first(PAGE as u32),
+        }
+    }
+
+    fn queue_reply(p: &mut UsersPane, items: Vec<ApprovalRequest>) -> Vec<Cmd> {
+        let total = items.len() as u64;
+        p.update(
+            PaneMsg::Reply {
+                slot: "queue",
+                call: queue_call(),
+                result: Ok(Reply::Approvals(Page {
+                    items,
+                    total,
+                    next: None,
+                })),
+            },
+            &cx(),
+        )
+    }
+
+    /// A pane with a 3-member page and a 2-request queue, on the queue.
+    fn with_queue() -> UsersPane {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 3);
+        queue_reply(&mut p, vec![request("q1", "u1", 1), request("q2", "u2", 4)]);
+        act(&mut p, Action::SwitchList);
+        p
+    }
+
+    fn decision(r: &ApprovalRequest, state: &str, m: Member) -> Decision {
+        let mut r = r.clone();
+        r.state = RequestState::parse(state).unwrap();
+        Decision {
+            request: r,
+            member: m,
+        }
+    }
+
+    #[test]
+    fn activation_loads_the_first_page_of_members_and_of_the_queue_once() {
+        let mut p = UsersPane::default();
+        let c = calls(&p.update(PaneMsg::Activated, &cx()));
+        assert_eq!(c, vec![("list", users_call(None)), ("queue", queue_call())]);
+        assert!(
+            p.update(PaneMsg::Activated, &cx()).is_empty(),
+            "the same pages are already on their way"
+        );
+    }
+
+    #[test]
+    fn moving_loads_the_detail_of_the_selected_member_through_the_detail_slot() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        let c = calls(&members_reply(&mut p, users_call(None), 3));
+        assert_eq!(
+            c,
+            vec![(
+                "detail",
+                Call::MemberAccess {
+                    member_id: "u0".into()
+                }
+            )]
+        );
+        let c = calls(&act(&mut p, Action::Down));
+        assert_eq!(
+            c,
+            vec![(
+                "detail",
+                Call::MemberAccess {
+                    member_id: "u1".into()
+                }
+            )]
+        );
+        // At the last row, Down changes nothing and asks for nothing.
+        act(&mut p, Action::Bottom);
+        assert_eq!(p.members.selected(), 2);
+        assert!(act(&mut p, Action::Down).is_empty());
+    }
+
+    #[test]
+    fn scrolling_pages_from_the_server_and_holds_at_most_three_pages() {
+        let total = 1000;
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), total);
+        assert_eq!(p.members.rows.len(), PAGE);
+        // Walk down row by row: each next page is asked for, with its cursor, before the
+        // selection reaches the end of what is loaded.
+        let mut fetched = Vec::new();
+        for _ in 0..(total - 1) {
+            for (slot, c) in calls(&act(&mut p, Action::Down)) {
+                if slot == "list" {
+                    fetched.push(c.clone());
+                    members_reply(&mut p, c, total);
+                }
+            }
+            assert!(p.members.rows.len() <= MAX_PAGES * PAGE);
+            let sel = p.members.selected();
+            assert_eq!(p.members.current().unwrap().id, format!("u{sel}"));
+        }
+        assert_eq!(p.members.selected(), total - 1);
+        assert_eq!(
+            fetched,
+            vec![
+                users_call(Some("c200")),
+                users_call(Some("c400")),
+                users_call(Some("c600")),
+                users_call(Some("c800")),
+            ]
+        );
+        assert_eq!(p.members.base, 400, "the first two pages were dropped");
+        // g goes back to the top: page 0 is fetched again (no cursor), then the selection
+        // lands on the first row once it arrives.
+        let c = calls(&act(&mut p, Action::Top));
+        assert_eq!(
+            p.members.selected(),
+            400,
+            "stops at the loaded edge meanwhile"
+        );
+        let list: Vec<_> = c.into_iter().filter(|(s, _)| *s == "list").collect();
+        assert_eq!(list, vec![("list", users_call(Some("c200")))]);
+        let c = calls(&members_reply(&mut p, list[0].1.clone(), total));
+        assert_eq!(c[0], ("list", users_call(None)));
+        members_reply(&mut p, c[0].1.clone(), total);
+        assert_eq!(p.members.selected(), 0);
+        assert_eq!(p.members.current().unwrap().id, "u0");
+        assert!(p.members.rows.len() <= MAX_PAGES * PAGE);
+    }
+
+    #[test]
+    fn bottom_walks_to_the_last_row_page_by_page() {
+        let total = 650;
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), total);
+        let mut cmds = act(&mut p, Action::Bottom);
+        let mut pages = 0;
+        while let Some((_, c)) = calls(&cmds).into_iter().find(|(s, _)| *s == "list") {
+            pages += 1;
+            cmds = members_reply(&mut p, c, total);
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(p.members.selected(), total - 1);
+        assert_eq!(p.members.current().unwrap().id, "u649");
+    }
+
+    #[test]
+    fn the_filter_goes_to_the_server_and_restarts_the_members_list() {
+        let mut p = with_queue();
+        let c = calls(&p.update(PaneMsg::Filter("ann".into()), &cx()));
+        assert_eq!(
+            c,
+            vec![(
+                "list",
+                Call::Users(UserQuery {
+                    filter: Some("ann".into()),
+                    state: None,
+                    page: PageReq::first(PAGE as u32),
+                })
+            )]
+        );
+        assert_eq!(p.list, List::Members);
+        assert!(!p.members.loaded);
+    }
+
+    #[test]
+    fn approve_sends_the_version_seen_and_the_decision_updates_queue_and_member() {
+        let mut p = with_queue();
+        let c = calls(&act(&mut p, Action::Approve));
+        assert_eq!(
+            c,
+            vec![(
+                "decide",
+                Call::Approve {
+                    request_id: "q1".into(),
+                    version: 1
+                }
+            )]
+        );
+        let mut m = member(1);
+        m.granted = m.requested.clone();
+        m.display_name = Some("Now Granted".into());
+        let d = decision(&p.queue.rows[0], "approved", m);
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "decide",
+                call: c[0].1.clone(),
+                result: Ok(Reply::Decision(d)),
+            },
+            &cx(),
+        );
+        assert_eq!(
+            toasts(&cmds),
+            ["approved: u1@acme.example (+1 stack)".to_string()]
+        );
+        assert!(calls(&cmds).contains(&("queue", queue_call())));
+        assert_eq!(p.queue.total, 1);
+        assert_eq!(p.queue.current().unwrap().id, "q2");
+        assert_eq!(
+            p.members.rows[1].display_name.as_deref(),
+            Some("Now Granted")
+        );
+    }
+
+    #[test]
+    fn approve_from_the_members_list_acts_on_the_members_own_request() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 2);
+        let cmds = act(&mut p, Action::Approve);
+        assert!(toasts(&cmds)[0].contains("no pending request"));
+        p.members.rows[0].request = Some(request("q9", "u0", 7));
+        let c = calls(&act(&mut p, Action::Approve));
+        assert_eq!(
+            c[0].1,
+            Call::Approve {
+                request_id: "q9".into(),
+                version: 7
+            }
+        );
+    }
+
+    #[test]
+    fn reject_takes_a_typed_reason() {
+        let mut p = with_queue();
+        act(&mut p, Action::Down);
+        assert!(act(&mut p, Action::Reject).is_empty());
+        assert!(p.captures_input());
+        // An empty reason is refused; the prompt stays.
+        assert!(p.update(k(KeyCode::Enter), &cx()).is_empty());
+        assert!(p.captures_input());
+        for ch in "not on the team".chars() {
+            p.update(k(KeyCode::Char(ch)), &cx());
+        }
+        let c = calls(&p.update(k(KeyCode::Enter), &cx()));
+        assert_eq!(
+            c,
+            vec![(
+                "decide",
+                Call::Reject {
+                    request_id: "q2".into(),
+                    version: 4,
+                    reason: "not on the team".into()
+                }
+            )]
+        );
+        assert!(!p.captures_input());
+        // Esc backs out without a call.
+        act(&mut p, Action::Reject);
+        assert!(p.update(k(KeyCode::Esc), &cx()).is_empty());
+        assert!(p.dialog.is_none());
+    }
+
+    #[test]
+    fn bulk_approve_confirms_with_the_count_and_defaults_to_cancel() {
+        let mut p = with_queue();
+        act(&mut p, Action::Mark);
+        act(&mut p, Action::Mark);
+        assert_eq!(p.marked.len(), 2);
+        act(&mut p, Action::ApproveMarked);
+        match &p.dialog {
+            Some(Dialog::Confirm { confirm, .. }) => {
+                assert_eq!(confirm.action, "Approve 2");
+                assert!(confirm.message.contains("Approve 2 pending requests?"));
+                assert!(!confirm.on_action(), "starts on Cancel");
+            }
+            d => panic!("{d:?}"),
+        }
+        assert!(p.update(k(KeyCode::Enter), &cx()).is_empty());
+        assert!(p.dialog.is_none());
+        assert_eq!(p.marked.len(), 2, "cancel keeps the marks");
+        act(&mut p, Action::ApproveMarked);
+        p.update(k(KeyCode::Tab), &cx());
+        let c = calls(&p.update(k(KeyCode::Enter), &cx()));
+        assert_eq!(
+            c,
+            vec![
+                (
+                    "decide",
+                    Call::Approve {
+                        request_id: "q1".into(),
+                        version: 1
+                    }
+                ),
+                (
+                    "decide",
+                    Call::Approve {
+                        request_id: "q2".into(),
+                        version: 4
+                    }
+                ),
+            ]
+        );
+        // One answer approved, the other changed meanwhile: one summary toast.
+        let first = decision(&p.queue.rows[0], "approved", member(1));
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "decide",
+                call: c[0].1.clone(),
+                result: Ok(Reply::Decision(first)),
+            },
+            &cx(),
+        );
+        assert!(toasts(&cmds).is_empty());
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "decide",
+                call: c[1].1.clone(),
+                result: Err(ApiError::Conflict {
+                    message: "version".into(),
+                    request: Some(Box::new(request("q2", "u2", 5))),
+                }),
+            },
+            &cx(),
+        );
+        assert_eq!(
+            toasts(&cmds),
+            ["approved 1; 1 changed since marked: review them again".to_string()]
+        );
+        assert!(p.marked.is_empty());
+        assert!(p.bulk.is_none());
+    }
+
+    #[test]
+    fn a_409_shows_the_refreshed_diff_and_says_review_it_again() {
+        let mut p = with_queue();
+        let c = calls(&act(&mut p, Action::Approve));
+        let mut fresh = request("q1", "u1", 2);
+        fresh.diff.org_role_to = Some(crate::domain::access::OrgRole::Admin);
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "decide",
+                call: c[0].1.clone(),
+                result: Err(ApiError::Conflict {
+                    message: "version".into(),
+                    request: Some(Box::new(fresh)),
+                }),
+            },
+            &cx(),
+        );
+        assert_eq!(
+            toasts(&cmds),
+            ["this request changed; review it again".to_string()]
+        );
+        assert_eq!(p.queue.current().unwrap().version, 2);
+        assert!(p.changed.contains("q1"));
+        let s = screen(120, 20, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("⚠ this request changed; review it again"), "{s}");
+        assert!(s.contains("+ org role: Member → Admin"), "{s}");
+        assert!(s.contains("+ Developer on Mobile App"), "{s}");
+        assert!(s.contains("changed"), "the row is tagged:\n{s}");
+        // Approving again sends the new version.
+        let c = calls(&act(&mut p, Action::Approve));
+        assert_eq!(
+            c[0].1,
+            Call::Approve {
+                request_id: "q1".into(),
+                version: 2
+            }
+        );
+    }
+
+    #[test]
+    fn auth_errors_say_which_token_and_which_role() {
+        let mut p = with_queue();
+        let c = calls(&act(&mut p, Action::Approve));
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "decide",
+                call: c[0].1.clone(),
+                result: Err(ApiError::Forbidden {
+                    token: "SCIMDESK_TOKEN".into(),
+                    needs: crate::client::Needs::OwnerOrAdmin,
+                    message: "member".into(),
+                }),
+            },
+            &cx(),
+        );
+        let t = &toasts(&cmds)[0];
+        assert!(t.starts_with("cannot approve"), "{t}");
+        assert!(
+            t.contains("SCIMDESK_TOKEN") && t.contains("Owner or Admin"),
+            "{t}"
+        );
+        // A refused list load stays on screen, not only in a toast.
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        p.update(
+            PaneMsg::Reply {
+                slot: "list",
+                call: users_call(None),
+                result: Err(ApiError::Unauthorized {
+                    token: "profile acme".into(),
+                    message: "revoked".into(),
+                }),
+            },
+            &cx(),
+        );
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("profile acme"), "{s}");
+    }
+
+    #[test]
+    fn a_poll_refreshes_the_queue_and_tags_what_is_new_until_seen() {
+        let mut p = with_queue();
+        assert!(p.new.is_empty(), "nothing is new on the first load");
+        let c = calls(&p.update(PaneMsg::Poll, &cx()));
+        assert_eq!(c, vec![("queue", queue_call())]);
+        queue_reply(
+            &mut p,
+            vec![
+                request("q1", "u1", 1),
+                request("q2", "u2", 4),
+                request("q3", "u0", 1),
+            ],
+        );
+        assert_eq!(p.new, HashSet::from(["q3".to_string()]));
+        let s = screen(120, 20, |f| p.view(f, f.area(), &Theme::mono()));
+        let row = s.lines().find(|l| l.contains("u0@acme")).unwrap();
+        assert!(row.contains("new"), "{row}");
+        act(&mut p, Action::Bottom);
+        assert!(p.new.is_empty(), "selecting it is seeing it");
+    }
+
+    #[test]
+    fn a_marked_request_that_changed_on_refresh_is_unmarked() {
+        let mut p = with_queue();
+        act(&mut p, Action::Mark);
+        queue_reply(&mut p, vec![request("q1", "u1", 3), request("q2", "u2", 4)]);
+        assert!(p.marked.is_empty());
+        assert!(p.changed.contains("q1"));
+    }
+
+    #[test]
+    fn marks_are_for_the_queue() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 2);
+        assert!(toasts(&act(&mut p, Action::Mark))[0].contains("press p"));
+        assert!(toasts(&act(&mut p, Action::ApproveMarked))[0].contains("nothing is marked"));
+    }
+
+    #[test]
+    fn remove_asks_as_a_dangerous_action_and_shows_the_servers_warning() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 2);
+        act(&mut p, Action::RemoveMember);
+        match &p.dialog {
+            Some(Dialog::Confirm { confirm, .. }) => {
+                assert!(confirm.danger);
+                assert!(!confirm.on_action());
+                assert!(confirm.message.contains("user00000@acme.example"));
+                assert!(confirm.message.contains("⚠ The IdP manages this member"));
+            }
+            d => panic!("{d:?}"),
+        }
+        assert!(
+            p.update(k(KeyCode::Enter), &cx()).is_empty(),
+            "Cancel first"
+        );
+        act(&mut p, Action::RemoveMember);
+        p.update(k(KeyCode::Tab), &cx());
+        let c = calls(&p.update(k(KeyCode::Enter), &cx()));
+        assert_eq!(
+            c,
+            vec![(
+                "remove",
+                Call::RemoveMember {
+                    member_id: "u0".into()
+                }
+            )]
+        );
+        let mut gone = member(0);
+        gone.state = MemberState::Removed;
+        let removal: crate::client::Removal = crate::client::Removal {
+            member: gone,
+            warnings: vec![crate::client::Warning {
+                code: "idp_managed".into(),
+                message: "The IdP may provision this member again".into(),
+            }],
+        };
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "remove",
+                call: c[0].1.clone(),
+                result: Ok(Reply::Removed(removal)),
+            },
+            &cx(),
+        );
+        assert_eq!(
+            toasts(&cmds),
+            [
+                "user00000@acme.example removed from the org".to_string(),
+                "⚠ The IdP may provision this member again".to_string()
+            ]
+        );
+        assert_eq!(p.members.rows[0].state, MemberState::Removed);
+        assert!(toasts(&act(&mut p, Action::RemoveMember))[0].contains("already removed"));
+    }
+
+    #[test]
+    fn read_only_refuses_the_dangerous_actions_even_if_they_arrive() {
+        let mut p = with_queue();
+        let ro = Ctx {
+            read_only: true,
+            ..Default::default()
+        };
+        for a in [
+            Action::Approve,
+            Action::Reject,
+            Action::Mark,
+            Action::ApproveMarked,
+            Action::RemoveMember,
+        ] {
+            assert!(p.update(PaneMsg::Action(a), &ro).is_empty(), "{a:?}");
+        }
+        assert!(p.dialog.is_none() && p.marked.is_empty());
+        let km = crate::console::keymap::Keymap::build(
+            &super::super::bindings(),
+            &Default::default(),
+            true,
+        )
+        .unwrap();
+        let key = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(km.lookup(PaneId::Users, &key('a')), None);
+        assert_eq!(km.lookup(PaneId::Users, &key('x')), None);
+        assert_eq!(
+            km.lookup(PaneId::Users, &key('p')),
+            Some(Action::SwitchList)
+        );
+    }
+
+    #[test]
+    fn layouts_put_the_detail_below_at_80_columns_and_beside_at_120() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 3);
+        let narrow = screen(80, 20, |f| p.view(f, f.area(), &Theme::mono()));
+        let lines: Vec<&str> = narrow.lines().collect();
+        let member_box = lines.iter().position(|l| l.contains("Member ─")).unwrap();
+        assert!(member_box > 5, "detail under the list:\n{narrow}");
+        let wide = screen(120, 20, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(
+            wide.lines().next().unwrap().contains("Member"),
+            "detail beside the list:\n{wide}"
+        );
+        // Enter zooms the detail at any size; Esc comes back.
+        act(&mut p, Action::Open);
+        let zoomed = screen(80, 20, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(!zoomed.contains("EMAIL"), "{zoomed}");
+        act(&mut p, Action::Back);
+        assert!(!p.zoomed);
+    }
+}
