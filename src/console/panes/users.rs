@@ -9,7 +9,7 @@
 use super::{Ctx, Pane, PaneId, PaneMsg};
 use crate::client::{
     ApiError, ApprovalRequest, Member, MemberAccess, MemberSource, Page, PageReq, RoleRef,
-    UserQuery, Via,
+    StackRoleRef, UserQuery, Via,
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
@@ -693,7 +693,8 @@ impl UsersPane {
 
     fn on_reply(&mut self, slot: &str, call_: Call, result: Result<Reply, ApiError>) -> Vec<Cmd> {
         match result {
-            Ok(Reply::Users(page)) => {
+            Ok(Reply::Users(mut page)) => {
+                page.items.iter_mut().for_each(tidy_member);
                 let Call::Users(q) = &call_ else {
                     return Vec::new();
                 };
@@ -704,7 +705,8 @@ impl UsersPane {
                 self.members.land(k, page);
                 self.follow()
             }
-            Ok(Reply::Approvals(page)) => {
+            Ok(Reply::Approvals(mut page)) => {
+                page.items.iter_mut().for_each(tidy_request);
                 let Call::Approvals { page: req, .. } = &call_ else {
                     return Vec::new();
                 };
@@ -714,14 +716,20 @@ impl UsersPane {
                 self.land_queue(k, page);
                 self.follow()
             }
-            Ok(Reply::MemberAccess(a)) => {
+            Ok(Reply::MemberAccess(mut a)) => {
+                tidy_access(&mut a);
                 if self.detail_for.as_deref() == Some(a.member.id.as_str()) {
                     self.detail = Some(a);
                 }
                 Vec::new()
             }
-            Ok(Reply::Decision(d)) => self.decided(d),
-            Ok(Reply::Removed(r)) => {
+            Ok(Reply::Decision(mut d)) => {
+                tidy_request(&mut d.request);
+                tidy_member(&mut d.member);
+                self.decided(d)
+            }
+            Ok(Reply::Removed(mut r)) => {
+                tidy_member(&mut r.member);
                 self.replace_member(&r.member);
                 let mut out = vec![Toast::success(format!(
                     "{} removed from the org",
@@ -798,7 +806,8 @@ impl UsersPane {
 
     fn decide_failed(&mut self, c: &Call, e: ApiError) -> Vec<Cmd> {
         if let Some(r) = e.refreshed_request() {
-            let r = r.clone();
+            let mut r = r.clone();
+            tidy_request(&mut r);
             self.marked.remove(&r.id);
             self.changed.insert(r.id.clone());
             if let Some(row) = self.queue.rows.iter_mut().find(|x| x.id == r.id) {
@@ -912,7 +921,7 @@ impl Pane for UsersPane {
             (None, area)
         } else if area.width >= SIDE_PANEL_WIDTH {
             let [l, d] =
-                Layout::horizontal([Constraint::Fill(1), Constraint::Length(46)]).areas(area);
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(44)]).areas(area);
             (Some(l), d)
         } else {
             let detail_h = if area.height >= 16 { 8 } else { 5 };
@@ -933,6 +942,47 @@ impl Pane for UsersPane {
             None => {}
         }
     }
+}
+
+/// Stack roles in one order (stack, then role, by name) whatever order the server used, so
+/// that lists and diffs read the same on every refresh.
+fn sort_roles(v: &mut [StackRoleRef]) {
+    v.sort_by(|a, b| {
+        (&a.stack_name, &a.role_name, &a.stack_uid, &a.role_uid).cmp(&(
+            &b.stack_name,
+            &b.role_name,
+            &b.stack_uid,
+            &b.role_uid,
+        ))
+    });
+}
+
+fn tidy_request(r: &mut ApprovalRequest) {
+    sort_roles(&mut r.diff.stack_gains);
+    sort_roles(&mut r.diff.stack_losses);
+}
+
+fn tidy_member(m: &mut Member) {
+    for a in [m.granted.as_mut(), m.requested.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        sort_roles(&mut a.stack_roles);
+    }
+    if let Some(r) = m.request.as_mut() {
+        tidy_request(r);
+    }
+    m.groups
+        .sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
+}
+
+fn tidy_access(a: &mut MemberAccess) {
+    tidy_member(&mut a.member);
+    // The org role first, then stack roles in the same order as everywhere else.
+    a.roles.sort_by_key(|e| match &e.role {
+        RoleRef::Org { .. } => (0, String::new(), String::new()),
+        RoleRef::Stack(s) => (1, s.stack_name.clone(), s.role_name.clone()),
+    });
 }
 
 /// "Ann Lee <ann@acme.example>", or the email alone, or the member id.
@@ -965,7 +1015,12 @@ fn stack_cell(m: &Member) -> String {
     match roles {
         [] => "—".into(),
         [one] => format!("{} on {}", one.role_name, one.stack_name),
-        [one, rest @ ..] => format!("{} on {} +{}", one.role_name, one.stack_name, rest.len()),
+        [one, ..] => format!(
+            "{} roles: {} on {}, …",
+            roles.len(),
+            one.role_name,
+            one.stack_name
+        ),
     }
 }
 
@@ -1105,9 +1160,9 @@ impl UsersPane {
             Constraint::Length(3),
             Constraint::Fill(3),
             Constraint::Length(11),
-            Constraint::Fill(3),
+            Constraint::Length(22),
             Constraint::Length(7),
-            Constraint::Length(16),
+            Constraint::Length(11),
         ];
         render_window(
             f,
@@ -1138,7 +1193,12 @@ impl UsersPane {
                     Cell::from(kind_words(r.kind)),
                     Cell::from(diff_summary(&r.diff)),
                     Cell::from(tag),
-                    Cell::from(short_time(&r.created_at)),
+                    Cell::from(
+                        short_time(&r.created_at)
+                            .chars()
+                            .skip(5)
+                            .collect::<String>(),
+                    ),
                 ])
             },
         );
@@ -1162,11 +1222,11 @@ impl UsersPane {
                 ));
             }
             lines.push(Line::from(format!(
-                "Request v{} · {} · since {}",
+                "Request v{} · {}",
                 r.version,
-                r.state.as_str(),
-                short_time(&r.created_at)
+                r.state.as_str()
             )));
+            lines.push(Line::from(format!("Since {}", short_time(&r.created_at))));
             lines.push(Line::styled("Diff (granted → requested):", theme.title));
             for l in diff_lines(&r.diff) {
                 lines.push(Line::from(format!("  {l}")));
@@ -1237,7 +1297,7 @@ impl UsersPane {
             };
             let state = match (e.granted, e.requested) {
                 (true, true) | (true, false) => "",
-                (false, true) => " (awaits approval)",
+                (false, true) => " (pending)",
                 (false, false) => "",
             };
             let via: Vec<String> = e
