@@ -4,7 +4,7 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use scimdesk::client::{AdminClient, PageReq, UserQuery};
+use scimdesk::client::{AdminClient, MappingBody, PageReq, StackRoleKey, UserQuery};
 use scimdesk::console::Console;
 use scimdesk::console::app::{Msg, State};
 use scimdesk::console::backend::LiveBackend;
@@ -193,9 +193,99 @@ async fn approving_a_pending_request_changes_the_members_access() {
         .await
         .unwrap();
     assert!(approved.items.iter().any(|q| q.id == req.id));
-    // And the members list shows it once that row is loaded again.
+    // The members list shows the decision's member without a reload.
+    let row = r
+        .console
+        .state
+        .users
+        .members
+        .rows
+        .iter()
+        .find(|m| m.id == req.member_id)
+        .unwrap();
+    assert_eq!(
+        row.granted.as_ref().map(|a| a.org_role),
+        after.granted.as_ref().map(|a| a.org_role)
+    );
+    assert_eq!(row.state, MemberState::Active);
+    r.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_that_changed_is_refused_with_its_refreshed_diff() {
+    let mut r = rig(120, 40).await;
+    r.until("loaded", loaded).await;
     r.keys("p");
-    r.key(KeyCode::Char('r'));
+    r.until("queue", |s| s.users.queue.rows.len() == 4).await;
+    let req = r.console.state.users.queue.current().unwrap().clone();
+    // An admin edits the mapping of the member's group meanwhile: the diff grows, and the
+    // request's version with it.
+    let api = client(&r.server);
+    let member = api.member_access(&req.member_id).await.unwrap().member;
+    let group = &member.groups[0];
+    let mapping = api.mapping(&group.id).await.unwrap().unwrap();
+    let stacks = api.stacks(&PageReq::first(50)).await.unwrap();
+    let mut keys: Vec<StackRoleKey> = mapping
+        .stack_roles
+        .iter()
+        .map(|s| StackRoleKey {
+            stack_uid: s.stack_uid.clone(),
+            role_uid: s.role_uid.clone(),
+        })
+        .collect();
+    let (stack, role) = stacks
+        .items
+        .iter()
+        .flat_map(|s| s.roles.iter().map(move |r| (s, r)))
+        .find(|(s, r)| {
+            !keys
+                .iter()
+                .any(|k| k.stack_uid == s.uid && k.role_uid == r.uid)
+        })
+        .unwrap();
+    keys.push(StackRoleKey {
+        stack_uid: stack.uid.clone(),
+        role_uid: role.uid.clone(),
+    });
+    api.put_mapping(
+        &group.id,
+        &MappingBody {
+            org_role: mapping.org_role,
+            stack_roles: keys,
+        },
+    )
+    .await
+    .unwrap();
+    r.keys("a");
+    r.until("refused with 409", |s| s.users.changed.contains(&req.id))
+        .await;
+    let screen = r.screen();
+    assert!(
+        screen.contains("this request changed; review it again"),
+        "{screen}"
+    );
+    let gained = format!("+ {} on {}", role.name, stack.name);
+    assert!(
+        screen.contains(&gained),
+        "the refreshed diff shows '{gained}':
+{screen}"
+    );
+    assert_eq!(r.console.state.pending, Some(4), "nothing was approved");
+    // Reviewed: approving again applies the new version.
+    r.keys("a");
+    r.until("approved", |s| {
+        s.users.queue.total == 3 && s.pending == Some(3)
+    })
+    .await;
+    let after = api.member_access(&req.member_id).await.unwrap().member;
+    assert!(
+        after
+            .granted
+            .unwrap()
+            .stack_roles
+            .iter()
+            .any(|x| x.stack_uid == stack.uid && x.role_uid == role.uid)
+    );
     r.server.stop().await;
 }
 
