@@ -954,7 +954,7 @@ pub(crate) mod tests {
                 result: Ok(Reply::Users(page.clone())),
             },
         );
-        assert!(s.users.members.is_none(), "the stale page must not land");
+        assert!(!s.users.members.loaded, "the stale page must not land");
         let new = run_id(&second, |c| matches!(c, Call::Users(_)));
         update(
             &mut s,
@@ -963,7 +963,7 @@ pub(crate) mod tests {
                 result: Ok(Reply::Users(page)),
             },
         );
-        assert_eq!(s.users.total, 7);
+        assert_eq!(s.users.members.total, 7);
     }
 
     #[test]
