@@ -14,7 +14,7 @@
 use super::{Ctx, Pane, PaneId, PaneMsg};
 use crate::client::{
     ApiError, Group, Mapping, MappingBody, OrgRoleInfo, PageReq, Preview, PreviewOf, RoleRef,
-    Stack, StackRoleKey,
+    Stack, StackRoleKey, StackRoleRef,
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
@@ -782,7 +782,7 @@ fn members(n: u64) -> String {
 /// more.
 pub fn summary(m: &Mapping) -> String {
     let mut s = m.org_role.to_string();
-    match m.stack_roles.first() {
+    match by_name(m).first() {
         None => s.push_str(" · no stack roles"),
         Some(r) => {
             s.push_str(&format!(" · {} on {}", r.role_name, r.stack_name));
@@ -794,11 +794,25 @@ pub fn summary(m: &Mapping) -> String {
     s
 }
 
+/// A mapping's stack roles by stack name, then role name: the server's order follows uids,
+/// which mean nothing to a reader.
+fn by_name(m: &Mapping) -> Vec<&StackRoleRef> {
+    let mut v: Vec<&StackRoleRef> = m.stack_roles.iter().collect();
+    v.sort_by(|a, b| (&a.stack_name, &a.role_name).cmp(&(&b.stack_name, &b.role_name)));
+    v
+}
+
 /// The preview as sentences with counts, each led by a symbol so that colour is not needed:
 /// `+` grants, `−` removals, `↑`/`↓` org role changes.
 pub fn impact_sentences(p: &Preview) -> Vec<String> {
+    // Org role first, then stacks by name: the server orders by uid.
+    let mut roles: Vec<&crate::client::RoleCount> = p.counts.roles.iter().collect();
+    roles.sort_by_key(|rc| match &rc.role {
+        RoleRef::Org { .. } => (0, String::new(), String::new()),
+        RoleRef::Stack(r) => (1, r.stack_name.clone(), r.role_name.clone()),
+    });
     let mut out = Vec::new();
-    for rc in &p.counts.roles {
+    for rc in roles {
         match &rc.role {
             RoleRef::Stack(r) => {
                 if rc.gain > 0 {
@@ -903,7 +917,7 @@ impl Pane for MappingPane {
             self.view_editor(f, area, e, theme);
         } else if area.width >= 110 {
             let [list, detail] =
-                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)])
                     .areas(area);
             self.view_list(f, list, theme);
             self.view_detail(f, detail, theme);
@@ -939,8 +953,15 @@ impl MappingPane {
         let inner = block.inner(area);
         f.render_widget(block, area);
         let width = inner.width as usize;
-        let name_w = (width * 30 / 100).clamp(10, 28);
-        let map_w = width.saturating_sub(name_w + 2 + 8 + 2);
+        let name_w = self
+            .groups
+            .iter()
+            .flatten()
+            .map(|g| g.display_name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(10, (width / 3).max(10));
+        let map_w = width.saturating_sub(name_w + 13);
         let mut lines = Vec::new();
         match &self.groups {
             None => lines.push(Line::from("loading…")),
@@ -1011,7 +1032,7 @@ impl MappingPane {
                     }
                     // Grouped per stack, in the order the server lists the roles.
                     let mut stacks: Vec<(&str, Vec<&str>)> = Vec::new();
-                    for r in &m.stack_roles {
+                    for r in by_name(m) {
                         match stacks.iter_mut().find(|(s, _)| *s == r.stack_name) {
                             Some((_, v)) => v.push(&r.role_name),
                             None => stacks.push((&r.stack_name, vec![&r.role_name])),
@@ -1188,9 +1209,7 @@ fn view_impact(f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{
-        Applied, Page, PreviewCounts, RoleCount, SavedMapping, StackRoleInfo, StackRoleRef,
-    };
+    use crate::client::{Applied, Page, PreviewCounts, RoleCount, SavedMapping, StackRoleInfo};
     use crate::console::keymap::Keymap;
     use crate::console::widgets::test_util::{ch, key, screen};
     use ratatui::crossterm::event::KeyModifiers;
@@ -1457,7 +1476,7 @@ mod tests {
         let gs = groups();
         assert_eq!(
             summary(gs[0].mapping.as_ref().unwrap()),
-            "Admin · Admin on Marketing Site +2"
+            "Admin · Admin on Developer stack +2"
         );
         assert_eq!(
             summary(gs[2].mapping.as_ref().unwrap()),
@@ -1673,9 +1692,9 @@ mod tests {
             impact_sentences(&p),
             [
                 "↓ lowers org role to Member for 3 members",
-                "+ grants Developer on Mobile App to 34 members",
-                "− removes Admin on Marketing Site from 1 member",
                 "↑ raises org role to Admin for 2 members",
+                "− removes Admin on Marketing Site from 1 member",
+                "+ grants Developer on Mobile App to 34 members",
             ]
         );
         assert_eq!(
