@@ -900,7 +900,19 @@ impl Pane for MappingPane {
         match msg {
             PaneMsg::Activated if self.groups.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll => Vec::new(),
-            PaneMsg::Refresh => self.load(),
+            PaneMsg::Refresh => {
+                let mut out = self.load();
+                // The saved copy may have moved on; its answer asks a new preview.
+                if let Some(t) = self.editor.as_ref().and_then(|e| e.group.as_ref()) {
+                    out.push(call(
+                        "mapping",
+                        Call::Mapping {
+                            group_id: t.id.clone(),
+                        },
+                    ));
+                }
+                out
+            }
             PaneMsg::Filter(f) => {
                 self.filter = f;
                 vec![self.groups_call()]
@@ -2028,6 +2040,29 @@ mod tests {
         let e = p.editor.as_ref().unwrap();
         assert_eq!(e.draft.roles_on("web"), vec!["admin".to_string()]);
         assert!(!p.dirty());
+        // Ctrl-r while editing fetches it again, with the list.
+        let c = calls(&p.update(PaneMsg::Refresh, &cx()));
+        assert!(c.contains(&(
+            "mapping",
+            Call::Mapping {
+                group_id: "g-dev".into()
+            }
+        )));
+        // An edit survives a fresh copy that did not change; the preview is asked again.
+        act(&mut p, Action::Open);
+        typed(&mut p, "admin");
+        press(&mut p, key(KeyCode::Enter));
+        let fresh = mapping("g-dev", "Developers", OrgRole::Member, &[("web", "admin")]);
+        let c = reply(
+            &mut p,
+            "mapping",
+            Call::Mapping {
+                group_id: "g-dev".into(),
+            },
+            Reply::Mapping(Some(fresh)),
+        );
+        assert_eq!(p.editor.as_ref().unwrap().draft.org_role, OrgRole::Admin);
+        assert!(matches!(&calls(&c)[..], [("preview", _)]));
         // An answer about another group is ignored.
         reply(
             &mut p,
