@@ -281,7 +281,7 @@ async fn map_a_group_with_the_dropdowns_see_the_preview_save_and_see_it_saved() 
         screen.contains("Member · Developer on Mobile App +1"),
         "{screen}"
     );
-    assert!(screen.contains("mapping of Contractors saved"), "{screen}");
+    assert!(screen.contains("Contractors saved · "), "{screen}");
     assert!(!screen.contains("— not mapped"), "{screen}");
     // The server agrees, not just the screen.
     let gs = client(&r.server)

@@ -667,19 +667,16 @@ impl MappingPane {
                     self.editor = None;
                 }
                 self.select_after = Some(m.group_id.clone());
-                let mut text = format!("mapping of {} saved: {}", m.group_name, summary(&m));
-                text.push_str(&format!(
-                    "; access changed at once for {}",
+                // Short enough for an 80-column toast; the list shows the mapping itself.
+                let mut text = format!(
+                    "{} saved · {} changed",
+                    m.group_name,
                     members(s.applied.granted_changes)
-                ));
+                );
                 if s.applied.pending_changes > 0 {
                     text.push_str(&format!(
-                        ", {} rewritten",
-                        plural(
-                            s.applied.pending_changes,
-                            "pending request",
-                            "pending requests"
-                        )
+                        " · {} rewritten",
+                        plural(s.applied.pending_changes, "request", "requests")
                     ));
                 }
                 vec![Toast::success(text), self.groups_call()]
@@ -1778,10 +1775,7 @@ mod tests {
         let t = toasts(&cmds);
         assert_eq!(
             t,
-            [
-                "mapping of Developers saved: Admin · Developer on Developer stack +1; access \
-              changed at once for 24 members, 1 pending request rewritten"
-            ]
+            ["Developers saved · 24 members changed · 1 request rewritten"]
         );
         let c = calls(&cmds);
         assert!(matches!(&c[..], [("groups", Call::Groups { .. })]));
