@@ -191,8 +191,11 @@ struct GroupFact {
 // The Users and Group Mapping panes are being rebuilt: their state is read here only.
 
 fn members_shown(s: &State) -> Option<Vec<(String, MemberState)>> {
-    let ms = s.users.members.as_ref()?;
-    Some(ms.iter().map(|m| (m.email.clone(), m.state)).collect())
+    let ms = &s.users.members;
+    if !ms.loaded {
+        return None;
+    }
+    Some(ms.rows.iter().map(|m| (m.email.clone(), m.state)).collect())
 }
 
 fn groups_shown(s: &State) -> Option<Vec<GroupFact>> {
@@ -261,8 +264,7 @@ async fn review_against_an_earlier_export_marks_what_changed_since() {
         .state()
         .users
         .members
-        .as_ref()
-        .unwrap()
+        .rows
         .iter()
         .find(|m| m.state == MemberState::Active && m.granted.is_some())
         .cloned()

@@ -400,7 +400,9 @@ pub struct PendingChange {
     pub email: String,
     pub request_id: String,
     pub before: Diff,
-    pub after: Diff,
+    /// `None` when the edit leaves nothing to approve (the request is superseded).
+    #[serde(default)]
+    pub after: Option<Diff>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
