@@ -35,7 +35,7 @@ pub const BINDINGS: &[BindingSpec] = &[
     spec(
         &[Key::ch('p')],
         Action::SwitchList,
-        Some("members/pending"),
+        Some("pending"),
         "Switch between the Members list and the Pending queue",
     ),
     mutating(
@@ -59,7 +59,7 @@ pub const BINDINGS: &[BindingSpec] = &[
     mutating(
         &[Key::ch('A')],
         Action::ApproveMarked,
-        Some("approve marked"),
+        Some("bulk"),
         "Approve every marked request (asks first, with the count)",
     ),
     mutating(
