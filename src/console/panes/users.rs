@@ -540,6 +540,12 @@ impl UsersPane {
     }
 
     fn ask_bulk(&mut self) -> Vec<Cmd> {
+        if let Some(b) = &self.bulk {
+            return vec![Toast::info(format!(
+                "the last bulk approval still waits for {} answers",
+                b.left
+            ))];
+        }
         if self.marked.is_empty() {
             return vec![Toast::info(
                 "nothing is marked: Space marks requests in the pending queue",
@@ -687,6 +693,14 @@ impl UsersPane {
                 self.marked.remove(&r.id);
                 self.changed.insert(r.id.clone());
             }
+        }
+        // The whole queue is in one page: marks and tags of requests that left it (decided
+        // elsewhere, superseded) go, so that a bulk count is never off.
+        if k == 0 && page.next.is_none() {
+            let ids: HashSet<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
+            self.marked.retain(|id, _| ids.contains(id.as_str()));
+            self.new.retain(|id| ids.contains(id.as_str()));
+            self.changed.retain(|id| ids.contains(id.as_str()));
         }
         self.queue.land(k, page);
     }
@@ -1882,6 +1896,32 @@ mod tests {
         queue_reply(&mut p, vec![request("q1", "u1", 3), request("q2", "u2", 4)]);
         assert!(p.marked.is_empty());
         assert!(p.changed.contains("q1"));
+    }
+
+    #[test]
+    fn marks_of_requests_that_left_the_queue_are_dropped_on_refresh() {
+        let mut p = with_queue();
+        act(&mut p, Action::Mark);
+        act(&mut p, Action::Mark);
+        queue_reply(&mut p, vec![request("q2", "u2", 4)]);
+        assert_eq!(p.marked.keys().collect::<Vec<_>>(), ["q2"]);
+        act(&mut p, Action::ApproveMarked);
+        match &p.dialog {
+            Some(Dialog::Confirm { confirm, .. }) => assert_eq!(confirm.action, "Approve 1"),
+            d => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn a_second_bulk_approval_waits_for_the_first() {
+        let mut p = with_queue();
+        act(&mut p, Action::Mark);
+        act(&mut p, Action::ApproveMarked);
+        p.update(k(KeyCode::Tab), &cx());
+        assert_eq!(calls(&p.update(k(KeyCode::Enter), &cx())).len(), 1);
+        let cmds = act(&mut p, Action::ApproveMarked);
+        assert!(toasts(&cmds)[0].contains("still waits for 1"));
+        assert!(p.dialog.is_none());
     }
 
     #[test]
