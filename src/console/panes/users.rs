@@ -1235,12 +1235,15 @@ impl UsersPane {
                     theme.warn,
                 ));
             }
-            lines.push(Line::from(format!(
-                "Request v{} · {}",
-                r.version,
-                r.state.as_str()
-            )));
-            lines.push(Line::from(format!("Since {}", short_time(&r.created_at))));
+            let head = format!("Request v{} · {}", r.version, r.state.as_str());
+            let since = format!("since {}", short_time(&r.created_at));
+            // One line when it fits (80 columns), two in the side panel, never a broken time.
+            if head.chars().count() + since.len() + 3 <= width {
+                lines.push(Line::from(format!("{head} · {since}")));
+            } else {
+                lines.push(Line::from(head));
+                lines.push(Line::from(since));
+            }
             lines.push(Line::styled("Diff (granted → requested):", theme.title));
             for l in diff_lines(&r.diff) {
                 lines.push(Line::from(format!("  {l}")));
