@@ -1927,6 +1927,77 @@ mod tests {
         assert!(p.dialog.is_none());
     }
 
+    fn access_of(m: Member) -> MemberAccess {
+        serde_json::from_value(json!({
+            "member": serde_json::to_value(json!({
+                "id": m.id, "email": m.email, "display_name": m.display_name,
+                "state": "active", "source": "scim", "created_at": m.created_at,
+                "granted": {"org_role": "member", "stack_roles": []},
+                "requested": {"org_role": "admin", "stack_roles": [
+                    {"stack_uid": "mobile", "stack_name": "Mobile App",
+                     "role_uid": "developer", "role_name": "Developer"}]}
+            })).unwrap(),
+            "roles": [
+                {"role": {"stack_uid": "mobile", "stack_name": "Mobile App",
+                          "role_uid": "developer", "role_name": "Developer"},
+                 "granted": false, "requested": true,
+                 "via": [{"kind": "group", "group_id": "g2", "group_name": "Mobile"}]},
+                {"role": {"org_role": "member"}, "granted": true, "requested": false,
+                 "via": []},
+                {"role": {"org_role": "admin"}, "granted": false, "requested": true,
+                 "via": [{"kind": "group", "group_id": "g3", "group_name": "Admins"},
+                         {"kind": "manual"}]}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_detail_explains_each_role_and_ignores_another_members_answer() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 3);
+        let reply = |p: &mut UsersPane, a: MemberAccess| {
+            let member_id = a.member.id.clone();
+            p.update(
+                PaneMsg::Reply {
+                    slot: "detail",
+                    call: Call::MemberAccess { member_id },
+                    result: Ok(Reply::MemberAccess(a)),
+                },
+                &cx(),
+            )
+        };
+        // An answer for a row the cursor already left does not land.
+        reply(&mut p, access_of(member(2)));
+        assert!(p.detail.is_none());
+        reply(&mut p, access_of(member(0)));
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        for want in [
+            "User 0 <user00000@acme.example>",
+            "active · provisioned by the IdP (SCIM)",
+            "Granted: Member",
+            "Requested: Admin · Developer on Mobile App",
+            "✓ Member (org) ← the default role",
+        ] {
+            assert!(s.contains(want), "'{want}' in:\n{s}");
+        }
+        act(&mut p, Action::Open);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(
+            s.contains("⧗ Admin (org) (pending) ← group Admins, set by an admin"),
+            "{s}"
+        );
+        assert!(
+            s.contains("⧗ Developer on Mobile App (pending) ← group Mobile"),
+            "{s}"
+        );
+        // The org role comes first, whatever the server's order.
+        let org = s.find("Member (org)").unwrap();
+        let stack = s.find("Developer on Mobile App (pending)").unwrap();
+        assert!(org < stack);
+    }
+
     #[test]
     fn marks_are_for_the_queue() {
         let mut p = UsersPane::default();
