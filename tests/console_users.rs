@@ -474,6 +474,6 @@ async fn on_a_snapshot_the_queue_is_visible_but_not_approvable() {
     let last: String = (0..buf.area.width)
         .map(|x| buf[(x, buf.area.height - 1)].symbol().to_string())
         .collect();
-    assert!(last.contains("members/pending"), "{last}");
+    assert!(last.contains("p pending"), "{last}");
     assert!(!last.contains("approve"), "{last}");
 }

@@ -133,9 +133,14 @@ impl Console {
         poll: &mut tokio::time::Interval,
     ) -> Result<(), String> {
         self.drain(term)?;
-        if self.quit {
-            return Ok(());
+        if !self.quit {
+            self.wait_one(poll).await;
         }
+        Ok(())
+    }
+
+    /// Waits for the next message or timer and handles it, without drawing.
+    async fn wait_one(&mut self, poll: &mut tokio::time::Interval) {
         let tick = self.state.wants_tick();
         tokio::select! {
             msg = self.rx.recv() => match msg {
@@ -145,7 +150,6 @@ impl Console {
             _ = tokio::time::sleep(TICK), if tick => self.handle(Msg::Tick),
             _ = poll.tick() => self.handle(Msg::Poll),
         }
-        Ok(())
     }
 
     /// Runs until `q`/`:q`/Ctrl-C.
@@ -170,14 +174,16 @@ impl Console {
         let mut poll = poll_interval();
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            self.draw(term)?;
-            if done(&self.state) && self.effects.in_flight() == 0 {
-                return Ok(());
-            }
+            // The condition is checked after every queued message is handled and drawn, so
+            // an answer that arrives together with others is not skipped over.
+            self.drain(term)?;
             if self.quit {
                 return Err("the console quit".into());
             }
-            if tokio::time::timeout_at(deadline, self.step(term, &mut poll))
+            if done(&self.state) && self.effects.in_flight() == 0 {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, self.wait_one(&mut poll))
                 .await
                 .is_err()
             {

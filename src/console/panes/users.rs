@@ -35,7 +35,7 @@ pub const BINDINGS: &[BindingSpec] = &[
     spec(
         &[Key::ch('p')],
         Action::SwitchList,
-        Some("members/pending"),
+        Some("pending"),
         "Switch between the Members list and the Pending queue",
     ),
     mutating(
@@ -59,7 +59,7 @@ pub const BINDINGS: &[BindingSpec] = &[
     mutating(
         &[Key::ch('A')],
         Action::ApproveMarked,
-        Some("approve marked"),
+        Some("bulk"),
         "Approve every marked request (asks first, with the count)",
     ),
     mutating(
@@ -540,6 +540,12 @@ impl UsersPane {
     }
 
     fn ask_bulk(&mut self) -> Vec<Cmd> {
+        if let Some(b) = &self.bulk {
+            return vec![Toast::info(format!(
+                "the last bulk approval still waits for {} answers",
+                b.left
+            ))];
+        }
         if self.marked.is_empty() {
             return vec![Toast::info(
                 "nothing is marked: Space marks requests in the pending queue",
@@ -687,6 +693,14 @@ impl UsersPane {
                 self.marked.remove(&r.id);
                 self.changed.insert(r.id.clone());
             }
+        }
+        // The whole queue is in one page: marks and tags of requests that left it (decided
+        // elsewhere, superseded) go, so that a bulk count is never off.
+        if k == 0 && page.next.is_none() {
+            let ids: HashSet<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
+            self.marked.retain(|id, _| ids.contains(id.as_str()));
+            self.new.retain(|id| ids.contains(id.as_str()));
+            self.changed.retain(|id| ids.contains(id.as_str()));
         }
         self.queue.land(k, page);
     }
@@ -1221,12 +1235,15 @@ impl UsersPane {
                     theme.warn,
                 ));
             }
-            lines.push(Line::from(format!(
-                "Request v{} · {}",
-                r.version,
-                r.state.as_str()
-            )));
-            lines.push(Line::from(format!("Since {}", short_time(&r.created_at))));
+            let head = format!("Request v{} · {}", r.version, r.state.as_str());
+            let since = format!("since {}", short_time(&r.created_at));
+            // One line when it fits (80 columns), two in the side panel, never a broken time.
+            if head.chars().count() + since.len() + 3 <= width {
+                lines.push(Line::from(format!("{head} · {since}")));
+            } else {
+                lines.push(Line::from(head));
+                lines.push(Line::from(since));
+            }
             lines.push(Line::styled("Diff (granted → requested):", theme.title));
             for l in diff_lines(&r.diff) {
                 lines.push(Line::from(format!("  {l}")));
@@ -1882,6 +1899,103 @@ mod tests {
         queue_reply(&mut p, vec![request("q1", "u1", 3), request("q2", "u2", 4)]);
         assert!(p.marked.is_empty());
         assert!(p.changed.contains("q1"));
+    }
+
+    #[test]
+    fn marks_of_requests_that_left_the_queue_are_dropped_on_refresh() {
+        let mut p = with_queue();
+        act(&mut p, Action::Mark);
+        act(&mut p, Action::Mark);
+        queue_reply(&mut p, vec![request("q2", "u2", 4)]);
+        assert_eq!(p.marked.keys().collect::<Vec<_>>(), ["q2"]);
+        act(&mut p, Action::ApproveMarked);
+        match &p.dialog {
+            Some(Dialog::Confirm { confirm, .. }) => assert_eq!(confirm.action, "Approve 1"),
+            d => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn a_second_bulk_approval_waits_for_the_first() {
+        let mut p = with_queue();
+        act(&mut p, Action::Mark);
+        act(&mut p, Action::ApproveMarked);
+        p.update(k(KeyCode::Tab), &cx());
+        assert_eq!(calls(&p.update(k(KeyCode::Enter), &cx())).len(), 1);
+        let cmds = act(&mut p, Action::ApproveMarked);
+        assert!(toasts(&cmds)[0].contains("still waits for 1"));
+        assert!(p.dialog.is_none());
+    }
+
+    fn access_of(m: Member) -> MemberAccess {
+        serde_json::from_value(json!({
+            "member": serde_json::to_value(json!({
+                "id": m.id, "email": m.email, "display_name": m.display_name,
+                "state": "active", "source": "scim", "created_at": m.created_at,
+                "granted": {"org_role": "member", "stack_roles": []},
+                "requested": {"org_role": "admin", "stack_roles": [
+                    {"stack_uid": "mobile", "stack_name": "Mobile App",
+                     "role_uid": "developer", "role_name": "Developer"}]}
+            })).unwrap(),
+            "roles": [
+                {"role": {"stack_uid": "mobile", "stack_name": "Mobile App",
+                          "role_uid": "developer", "role_name": "Developer"},
+                 "granted": false, "requested": true,
+                 "via": [{"kind": "group", "group_id": "g2", "group_name": "Mobile"}]},
+                {"role": {"org_role": "member"}, "granted": true, "requested": false,
+                 "via": []},
+                {"role": {"org_role": "admin"}, "granted": false, "requested": true,
+                 "via": [{"kind": "group", "group_id": "g3", "group_name": "Admins"},
+                         {"kind": "manual"}]}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_detail_explains_each_role_and_ignores_another_members_answer() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 3);
+        let reply = |p: &mut UsersPane, a: MemberAccess| {
+            let member_id = a.member.id.clone();
+            p.update(
+                PaneMsg::Reply {
+                    slot: "detail",
+                    call: Call::MemberAccess { member_id },
+                    result: Ok(Reply::MemberAccess(a)),
+                },
+                &cx(),
+            )
+        };
+        // An answer for a row the cursor already left does not land.
+        reply(&mut p, access_of(member(2)));
+        assert!(p.detail.is_none());
+        reply(&mut p, access_of(member(0)));
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        for want in [
+            "User 0 <user00000@acme.example>",
+            "active · provisioned by the IdP (SCIM)",
+            "Granted: Member",
+            "Requested: Admin · Developer on Mobile App",
+            "✓ Member (org) ← the default role",
+        ] {
+            assert!(s.contains(want), "'{want}' in:\n{s}");
+        }
+        act(&mut p, Action::Open);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(
+            s.contains("⧗ Admin (org) (pending) ← group Admins, set by an admin"),
+            "{s}"
+        );
+        assert!(
+            s.contains("⧗ Developer on Mobile App (pending) ← group Mobile"),
+            "{s}"
+        );
+        // The org role comes first, whatever the server's order.
+        let org = s.find("Member (org)").unwrap();
+        let stack = s.find("Developer on Mobile App (pending)").unwrap();
+        assert!(org < stack);
     }
 
     #[test]
