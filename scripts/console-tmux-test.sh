@@ -66,4 +66,21 @@ echo "ok: command line"
 tmux send-keys -t "$SESSION" q
 wait_for "EXITED=0"
 echo "ok: q quits cleanly and restores the terminal"
+
+# review NEW --against OLD on the committed fixture and a copy where deprovisioning waits
+# for approval: the badge counts one change, D lists it, Esc closes, q quits.
+tmux kill-session -t "$SESSION" 2>/dev/null || true
+sed 's/"deprovision": false/"deprovision": true/' tests/fixtures/snapshot-v1.json >"$WORK/new.json"
+tmux new-session -d -s "$SESSION" -x 80 -y 24 \
+  "env SCIMDESK_DATA_DIR='$WORK/data' SCIMDESK_CONFIG_DIR='$WORK/config' TERM=xterm-256color '$BIN' review '$WORK/new.json' --against tests/fixtures/snapshot-v1.json; echo EXITED=\$?; sleep 30"
+wait_for "READ-ONLY"
+wait_for "Δ 1 change vs snapshot-v1.json"
+tmux send-keys -t "$SESSION" D
+wait_for "approval.deprovision  false → true"
+tmux send-keys -t "$SESSION" Escape
+tmux send-keys -t "$SESSION" 1
+wait_for "(was off)"
+tmux send-keys -t "$SESSION" q
+wait_for "EXITED=0"
+echo "ok: review --against marks the change"
 echo "PASS: console tmux test"

@@ -11,6 +11,8 @@
 //!     // c.mark(): "+", "-" or "~"; c.describe(): "org role member → admin; + stack role …"
 //! }
 //! if let Some(c) = cx.changes.as_ref().and_then(|c| c.group(&group.id)) { /* same */ }
+//! // Members who left have no row in NEW: `changes.left()` lists them, with the same
+//! // `mark()` ("-") and `describe()`.
 //! ```
 
 use crate::snapshot::Snapshot;
@@ -104,6 +106,8 @@ pub struct Changes {
     /// The overlay's text, made once: the overlay draws a slice of it per frame.
     lines: Vec<String>,
     members: HashMap<String, MemberChange>,
+    /// In OLD, not in NEW: no id of NEW finds them.
+    left: Vec<MemberChange>,
     groups: HashMap<String, GroupChange>,
 }
 
@@ -126,6 +130,12 @@ impl Changes {
                 Some((id.to_string(), MemberChange { diff: m.clone() }))
             })
             .collect();
+        let left = d
+            .members
+            .iter()
+            .filter(|m| m.presence == Presence::Left)
+            .map(|m| MemberChange { diff: m.clone() })
+            .collect();
         let groups = d
             .mappings
             .iter()
@@ -147,6 +157,7 @@ impl Changes {
             lines,
             diff: d,
             members,
+            left,
             groups,
         }
     }
@@ -189,11 +200,8 @@ impl Changes {
 
     /// The members of OLD that are not in NEW: no row shows them, so they are listed here
     /// (and in the overlay).
-    pub fn left(&self) -> impl Iterator<Item = &MemberDiff> {
-        self.diff
-            .members
-            .iter()
-            .filter(|m| m.presence == Presence::Left)
+    pub fn left(&self) -> &[MemberChange] {
+        &self.left
     }
 
     /// The whole diff, as `scimdesk diff --json` prints it.
@@ -279,8 +287,19 @@ pub(crate) mod tests {
         assert!(c.member("u-cat").is_none());
         // Ann left: no id in NEW shows her, but she is listed.
         assert!(c.member("u-ann").is_none());
-        let left: Vec<&str> = c.left().map(|m| m.email.as_str()).collect();
-        assert_eq!(left, ["ann@acme.example"]);
+        let left: Vec<(&str, &str)> = c
+            .left()
+            .iter()
+            .map(|m| (m.diff.email.as_str(), m.mark()))
+            .collect();
+        assert_eq!(left, [("ann@acme.example", "-")]);
+        assert!(
+            c.left()[0]
+                .describe()
+                .starts_with("- left was active, org role admin; - stack role"),
+            "{}",
+            c.left()[0].describe()
+        );
     }
 
     #[test]
