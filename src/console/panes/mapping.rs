@@ -164,6 +164,7 @@ pub struct Editor {
 }
 
 impl Editor {
+    /// The cursor starts on the org role, the first thing to decide once the group is known.
     fn new_for(target: Option<Target>, baseline: Option<Draft>, is_new: bool) -> Editor {
         Editor {
             group: target,
@@ -293,8 +294,9 @@ impl MappingPane {
                 return self.open_editor(target, baseline, false);
             }
             Action::NewMapping if !cx.read_only => {
-                self.editor = Some(Editor::new_for(None, None, true));
-                self.editor.as_mut().unwrap().focus = 0;
+                let mut e = Editor::new_for(None, None, true);
+                e.focus = 0;
+                self.editor = Some(e);
                 self.popup = Some(self.group_dropdown(None));
             }
             Action::DeleteMapping if !cx.read_only => {
@@ -317,9 +319,7 @@ impl MappingPane {
 
     fn open_editor(&mut self, target: Target, baseline: Option<Draft>, is_new: bool) -> Vec<Cmd> {
         let group_id = target.id.clone();
-        let mut e = Editor::new_for(Some(target), baseline, is_new);
-        e.focus = 1;
-        self.editor = Some(e);
+        self.editor = Some(Editor::new_for(Some(target), baseline, is_new));
         let mut out = vec![call("mapping", Call::Mapping { group_id })];
         out.extend(self.refresh_impact());
         out
