@@ -1152,8 +1152,13 @@ impl MappingPane {
             let changed = e.group.is_some() && ticked != base.roles_on(&s.uid);
             lines.push(row(2 + i, &s.name, value, changed, true));
         }
-        if self.stacks.is_none() {
-            lines.push(Line::styled("  loading stacks…", theme.dim));
+        match &self.stacks {
+            None => lines.push(Line::styled("  loading stacks…", theme.dim)),
+            Some(s) if s.is_empty() => lines.push(Line::styled(
+                "  no stacks yet: create one with POST …/stacks",
+                theme.dim,
+            )),
+            Some(_) => {}
         }
         lines.push(Line::from(""));
         let state = if e.saving {
