@@ -63,6 +63,8 @@ pub const BINDINGS: &[BindingSpec] = &[
 
 const ID: PaneId = PaneId::Mapping;
 const PAGE: u32 = 200;
+/// The list follows the server's cursors up to this many groups.
+const MAX_GROUPS: usize = 10_000;
 
 fn call(slot: &'static str, call: Call) -> Cmd {
     Cmd::Call {
@@ -616,15 +618,43 @@ impl MappingPane {
     fn on_reply(&mut self, slot: &str, call_: Call, result: Result<Reply, ApiError>) -> Vec<Cmd> {
         match result {
             Ok(Reply::Groups(p)) => {
+                let Call::Groups { filter, page } = call_ else {
+                    return Vec::new();
+                };
+                // A first page replaces the list; the next ones, asked in the same slot so
+                // that a new filter cancels them, are appended.
+                let mut items = if page.cursor.is_none() {
+                    Vec::new()
+                } else {
+                    self.groups.take().unwrap_or_default()
+                };
+                items.extend(p.items);
                 self.total = p.total;
-                if let Some(id) = self.select_after.take()
-                    && let Some(i) = p.items.iter().position(|g| g.id == id)
+                let more = p.next.filter(|_| items.len() < MAX_GROUPS);
+                if let Some(id) = &self.select_after
+                    && let Some(i) = items.iter().position(|g| &g.id == id)
                 {
                     self.selected = i;
+                    self.select_after = None;
                 }
-                self.selected = self.selected.min(p.items.len().saturating_sub(1));
-                self.groups = Some(p.items);
-                Vec::new()
+                if more.is_none() {
+                    self.select_after = None;
+                }
+                self.selected = self.selected.min(items.len().saturating_sub(1));
+                self.groups = Some(items);
+                match more {
+                    Some(cursor) => vec![call(
+                        "groups",
+                        Call::Groups {
+                            filter,
+                            page: PageReq {
+                                limit: Some(PAGE),
+                                cursor: Some(cursor),
+                            },
+                        },
+                    )],
+                    None => Vec::new(),
+                }
             }
             Ok(Reply::Stacks(p)) => {
                 self.stacks = Some(p.items);
@@ -958,7 +988,10 @@ impl MappingPane {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.focus_border)
-            .title(format!(" SCIM groups ({}) ", self.total));
+            .title(match self.groups.as_ref().map_or(0, Vec::len) as u64 {
+                n if n < self.total => format!(" SCIM groups ({n} of {}) ", self.total),
+                _ => format!(" SCIM groups ({}) ", self.total),
+            });
         let inner = block.inner(area);
         f.render_widget(block, area);
         let width = inner.width as usize;
@@ -2408,5 +2441,62 @@ mod tests {
                 && s.contains("priya@acme.example  nothing left to approve"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn the_list_follows_the_servers_cursors_and_a_new_filter_starts_over() {
+        let mut p = MappingPane::default();
+        let c = calls(&p.update(PaneMsg::Activated, &cx()));
+        let gs = groups();
+        let first = Page {
+            items: gs[..2].to_vec(),
+            total: 3,
+            next: Some("c1".into()),
+        };
+        let c = calls(&reply(
+            &mut p,
+            "groups",
+            c[0].1.clone(),
+            Reply::Groups(first),
+        ));
+        assert_eq!(
+            c,
+            vec![(
+                "groups",
+                Call::Groups {
+                    filter: None,
+                    page: PageReq {
+                        limit: Some(200),
+                        cursor: Some("c1".into())
+                    }
+                }
+            )]
+        );
+        assert_eq!(p.groups.as_ref().unwrap().len(), 2);
+        let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("SCIM groups (2 of 3)"), "{s}");
+        let last = Page {
+            items: gs[2..].to_vec(),
+            total: 3,
+            next: None,
+        };
+        assert!(reply(&mut p, "groups", c[0].1.clone(), Reply::Groups(last)).is_empty());
+        let names: Vec<&str> = p
+            .groups
+            .iter()
+            .flatten()
+            .map(|g| g.display_name.as_str())
+            .collect();
+        assert_eq!(names, ["Admins", "Contractors", "Developers"]);
+        // A filter asks for a first page again, in the same slot: the app cancels the rest.
+        let c = calls(&p.update(PaneMsg::Filter("dev".into()), &cx()));
+        assert!(matches!(&c[..], [("groups", Call::Groups { page, .. })] if page.cursor.is_none()));
+        reply(
+            &mut p,
+            "groups",
+            c[0].1.clone(),
+            Reply::Groups(page(gs[2..].to_vec())),
+        );
+        assert_eq!(p.groups.as_ref().unwrap().len(), 1);
     }
 }
