@@ -293,7 +293,7 @@ impl MappingPane {
                     members: g.member_count,
                 };
                 let baseline = g.mapping.as_ref().map(Draft::of);
-                return self.open_editor(target, baseline, false);
+                return self.open_editor(target, baseline, false, None);
             }
             Action::NewMapping if !cx.read_only => {
                 let mut e = Editor::new_for(None, None, true);
@@ -319,9 +319,20 @@ impl MappingPane {
         Vec::new()
     }
 
-    fn open_editor(&mut self, target: Target, baseline: Option<Draft>, is_new: bool) -> Vec<Cmd> {
+    /// `draft`: roles already chosen (for another group of a new mapping) to keep.
+    fn open_editor(
+        &mut self,
+        target: Target,
+        baseline: Option<Draft>,
+        is_new: bool,
+        draft: Option<Draft>,
+    ) -> Vec<Cmd> {
         let group_id = target.id.clone();
-        self.editor = Some(Editor::new_for(Some(target), baseline, is_new));
+        let mut e = Editor::new_for(Some(target), baseline, is_new);
+        if let Some(d) = draft {
+            e.draft = d;
+        }
+        self.editor = Some(e);
         let mut out = vec![call("mapping", Call::Mapping { group_id })];
         out.extend(self.refresh_impact());
         out
@@ -521,14 +532,21 @@ impl MappingPane {
             members: g.member_count,
         };
         let baseline = g.mapping.as_ref().map(Draft::of);
+        // Switching a new mapping to an unmapped group keeps the roles chosen so far; a
+        // mapped group starts from its own mapping, so that none is overwritten unseen.
+        let carried = self
+            .editor
+            .as_ref()
+            .filter(|e| baseline.is_none() && e.group.is_some() && e.dirty())
+            .map(|e| e.draft.clone());
         let mut out = Vec::new();
-        if baseline.is_some() {
+        if baseline.is_some() && carried.is_none() {
             out.push(Toast::info(format!(
                 "{} is mapped already: you are editing its mapping",
                 target.name
             )));
         }
-        out.extend(self.open_editor(target, baseline, true));
+        out.extend(self.open_editor(target, baseline, true, carried));
         out
     }
 
@@ -2498,5 +2516,38 @@ mod tests {
             Reply::Groups(page(gs[2..].to_vec())),
         );
         assert_eq!(p.groups.as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn switching_a_new_mapping_to_an_unmapped_group_keeps_the_chosen_roles() {
+        let mut p = pane();
+        act(&mut p, Action::NewMapping);
+        typed(&mut p, "admins");
+        press(&mut p, key(KeyCode::Enter));
+        act(&mut p, Action::Open);
+        typed(&mut p, "member");
+        press(&mut p, key(KeyCode::Enter));
+        // To Contractors, unmapped: Member and Admins' three stack roles come along.
+        act(&mut p, Action::Top);
+        act(&mut p, Action::Open);
+        typed(&mut p, "contr");
+        let c = calls(&press(&mut p, key(KeyCode::Enter)));
+        let e = p.editor.as_ref().unwrap();
+        assert_eq!(e.group.as_ref().unwrap().id, "g-con");
+        assert_eq!(e.baseline, None);
+        assert_eq!(e.draft.org_role, OrgRole::Member);
+        assert_eq!(e.draft.stack_roles.len(), 3);
+        assert!(
+            matches!(&c[1], ("preview", Call::Preview { group_id, .. }) if group_id == "g-con")
+        );
+        // To Developers, mapped: its own mapping, and a toast says so.
+        act(&mut p, Action::Top);
+        act(&mut p, Action::Open);
+        typed(&mut p, "develop");
+        let cmds = press(&mut p, key(KeyCode::Enter));
+        assert!(toasts(&cmds)[0].contains("mapped already"));
+        let e = p.editor.as_ref().unwrap();
+        assert_eq!(e.draft, *e.baseline.as_ref().unwrap());
+        assert!(!p.dirty());
     }
 }
