@@ -59,6 +59,19 @@ tmux send-keys -t "$SESSION" 3
 wait_for "[3 Group Mapping]"
 echo "ok: panes switch"
 
+wait_for "SCIM groups (4)"
+tmux send-keys -t "$SESSION" Enter
+wait_for "Edit mapping"
+tmux send-keys -t "$SESSION" Enter
+wait_for "Org role for"
+tmux send-keys -t "$SESSION" m e m b e r Enter
+wait_for "lowers org role to Member"
+tmux send-keys -t "$SESSION" Escape
+wait_for "Discard unsaved edits?"
+tmux send-keys -t "$SESSION" Tab Enter
+wait_for "SCIM groups (4)"
+echo "ok: mapping editor, its preview and the unsaved-edits question"
+
 tmux send-keys -t "$SESSION" ':' 's' 'c' 'i' 'm' Enter
 wait_for "[1 SCIM]"
 echo "ok: command line"

@@ -176,6 +176,14 @@ async fn mapping_pane_snapshots_at_80x24_and_120x40() {
         r.until("preview shown", |s| impact_ready(s) && s.mapping.dirty())
             .await;
         insta::assert_snapshot!(format!("mapping_editor_{w}x{h}"), r.screen());
+        // Mobile App's role dropdown over the editor: filter line, ticks, footer.
+        r.key(KeyCode::End);
+        r.key(KeyCode::Enter);
+        r.until("stack role dropdown", |s| {
+            matches!(s.mapping.popup, Some(Popup::StackRoles { .. }))
+        })
+        .await;
+        insta::assert_snapshot!(format!("mapping_dropdown_{w}x{h}"), r.screen());
         r.server.stop().await;
     }
 }

@@ -63,6 +63,8 @@ pub const BINDINGS: &[BindingSpec] = &[
 
 const ID: PaneId = PaneId::Mapping;
 const PAGE: u32 = 200;
+/// The list follows the server's cursors up to this many groups.
+const MAX_GROUPS: usize = 10_000;
 
 fn call(slot: &'static str, call: Call) -> Cmd {
     Cmd::Call {
@@ -164,6 +166,7 @@ pub struct Editor {
 }
 
 impl Editor {
+    /// The cursor starts on the org role, the first thing to decide once the group is known.
     fn new_for(target: Option<Target>, baseline: Option<Draft>, is_new: bool) -> Editor {
         Editor {
             group: target,
@@ -290,11 +293,12 @@ impl MappingPane {
                     members: g.member_count,
                 };
                 let baseline = g.mapping.as_ref().map(Draft::of);
-                return self.open_editor(target, baseline, false);
+                return self.open_editor(target, baseline, false, None);
             }
             Action::NewMapping if !cx.read_only => {
-                self.editor = Some(Editor::new_for(None, None, true));
-                self.editor.as_mut().unwrap().focus = 0;
+                let mut e = Editor::new_for(None, None, true);
+                e.focus = 0;
+                self.editor = Some(e);
                 self.popup = Some(self.group_dropdown(None));
             }
             Action::DeleteMapping if !cx.read_only => {
@@ -315,10 +319,19 @@ impl MappingPane {
         Vec::new()
     }
 
-    fn open_editor(&mut self, target: Target, baseline: Option<Draft>, is_new: bool) -> Vec<Cmd> {
+    /// `draft`: roles already chosen (for another group of a new mapping) to keep.
+    fn open_editor(
+        &mut self,
+        target: Target,
+        baseline: Option<Draft>,
+        is_new: bool,
+        draft: Option<Draft>,
+    ) -> Vec<Cmd> {
         let group_id = target.id.clone();
         let mut e = Editor::new_for(Some(target), baseline, is_new);
-        e.focus = 1;
+        if let Some(d) = draft {
+            e.draft = d;
+        }
         self.editor = Some(e);
         let mut out = vec![call("mapping", Call::Mapping { group_id })];
         out.extend(self.refresh_impact());
@@ -519,14 +532,21 @@ impl MappingPane {
             members: g.member_count,
         };
         let baseline = g.mapping.as_ref().map(Draft::of);
+        // Switching a new mapping to an unmapped group keeps the roles chosen so far; a
+        // mapped group starts from its own mapping, so that none is overwritten unseen.
+        let carried = self
+            .editor
+            .as_ref()
+            .filter(|e| baseline.is_none() && e.group.is_some() && e.dirty())
+            .map(|e| e.draft.clone());
         let mut out = Vec::new();
-        if baseline.is_some() {
+        if baseline.is_some() && carried.is_none() {
             out.push(Toast::info(format!(
                 "{} is mapped already: you are editing its mapping",
                 target.name
             )));
         }
-        out.extend(self.open_editor(target, baseline, true));
+        out.extend(self.open_editor(target, baseline, true, carried));
         out
     }
 
@@ -616,15 +636,43 @@ impl MappingPane {
     fn on_reply(&mut self, slot: &str, call_: Call, result: Result<Reply, ApiError>) -> Vec<Cmd> {
         match result {
             Ok(Reply::Groups(p)) => {
+                let Call::Groups { filter, page } = call_ else {
+                    return Vec::new();
+                };
+                // A first page replaces the list; the next ones, asked in the same slot so
+                // that a new filter cancels them, are appended.
+                let mut items = if page.cursor.is_none() {
+                    Vec::new()
+                } else {
+                    self.groups.take().unwrap_or_default()
+                };
+                items.extend(p.items);
                 self.total = p.total;
-                if let Some(id) = self.select_after.take()
-                    && let Some(i) = p.items.iter().position(|g| g.id == id)
+                let more = p.next.filter(|_| items.len() < MAX_GROUPS);
+                if let Some(id) = &self.select_after
+                    && let Some(i) = items.iter().position(|g| &g.id == id)
                 {
                     self.selected = i;
+                    self.select_after = None;
                 }
-                self.selected = self.selected.min(p.items.len().saturating_sub(1));
-                self.groups = Some(p.items);
-                Vec::new()
+                if more.is_none() {
+                    self.select_after = None;
+                }
+                self.selected = self.selected.min(items.len().saturating_sub(1));
+                self.groups = Some(items);
+                match more {
+                    Some(cursor) => vec![call(
+                        "groups",
+                        Call::Groups {
+                            filter,
+                            page: PageReq {
+                                limit: Some(PAGE),
+                                cursor: Some(cursor),
+                            },
+                        },
+                    )],
+                    None => Vec::new(),
+                }
             }
             Ok(Reply::Stacks(p)) => {
                 self.stacks = Some(p.items);
@@ -958,7 +1006,10 @@ impl MappingPane {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.focus_border)
-            .title(format!(" SCIM groups ({}) ", self.total));
+            .title(match self.groups.as_ref().map_or(0, Vec::len) as u64 {
+                n if n < self.total => format!(" SCIM groups ({n} of {}) ", self.total),
+                _ => format!(" SCIM groups ({}) ", self.total),
+            });
         let inner = block.inner(area);
         f.render_widget(block, area);
         let width = inner.width as usize;
@@ -1070,7 +1121,7 @@ impl MappingPane {
     fn view_editor(&self, f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
         let (form, impact) = if area.width >= 110 {
             let [a, b] =
-                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                     .areas(area);
             (a, b)
         } else {
@@ -1152,8 +1203,13 @@ impl MappingPane {
             let changed = e.group.is_some() && ticked != base.roles_on(&s.uid);
             lines.push(row(2 + i, &s.name, value, changed, true));
         }
-        if self.stacks.is_none() {
-            lines.push(Line::styled("  loading stacks…", theme.dim));
+        match &self.stacks {
+            None => lines.push(Line::styled("  loading stacks…", theme.dim)),
+            Some(s) if s.is_empty() => lines.push(Line::styled(
+                "  no stacks yet: create one with POST …/stacks",
+                theme.dim,
+            )),
+            Some(_) => {}
         }
         lines.push(Line::from(""));
         let state = if e.saving {
@@ -1163,10 +1219,11 @@ impl MappingPane {
         } else {
             Span::styled("no unsaved edits", theme.dim)
         };
-        lines.push(Line::from(vec![
-            state,
-            Span::styled(" · Enter choose · Ctrl-s/w save · Esc back", theme.dim),
-        ]));
+        lines.push(Line::from(state));
+        lines.push(Line::styled(
+            "Enter choose · Ctrl-s save · Esc back",
+            theme.dim,
+        ));
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
 }
@@ -1176,43 +1233,158 @@ fn view_impact(f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(" Impact of saving ");
-    let lines: Vec<Line> = match (&e.group, &e.impact) {
-        (None, _) => vec![Line::styled("Choose a group first.", theme.dim)],
-        (Some(_), Impact::Unchanged) => vec![Line::styled(
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let width = inner.width as usize;
+    let height = inner.height as usize;
+    let text = |s: &str, style| -> Vec<Line<'static>> {
+        wrap_words(s, width)
+            .into_iter()
+            .map(|l| Line::styled(l, style))
+            .collect()
+    };
+    let mut lines: Vec<Line> = match (&e.group, &e.impact) {
+        (None, _) => text("Choose a group first.", theme.dim),
+        (Some(_), Impact::Unchanged) => text(
             "Nothing to save yet: change a role to see what saving would do.",
             theme.dim,
-        )],
-        (Some(_), Impact::Loading) => vec![Line::styled("asking the server…", theme.dim)],
-        (Some(_), Impact::Failed(why)) => {
-            vec![Line::styled(
-                format!("✗ preview failed: {why}"),
-                theme.error,
-            )]
-        }
+        ),
+        (Some(_), Impact::Loading) => text("asking the server…", theme.dim),
+        (Some(_), Impact::Failed(why)) => text(&format!("✗ preview failed: {why}"), theme.error),
         (Some(_), Impact::Ready(p)) => {
-            let mut l: Vec<Line> = impact_sentences(p)
-                .into_iter()
-                .map(|s| {
-                    let style = if s.starts_with('+') || s.starts_with('↑') {
-                        theme.ok
-                    } else if s.starts_with('−') || s.starts_with('↓') {
-                        theme.warn
-                    } else {
-                        theme.base
-                    };
-                    Line::styled(s, style)
-                })
-                .collect();
-            l.push(Line::styled(impact_totals(p), theme.dim));
+            let mut l = Vec::new();
+            for s in impact_sentences(p) {
+                let style = if s.starts_with('+') || s.starts_with('↑') {
+                    theme.ok
+                } else if s.starts_with('−') || s.starts_with('↓') {
+                    theme.warn
+                } else {
+                    theme.base
+                };
+                l.extend(text(&s, style));
+            }
+            l.extend(text(&impact_totals(p), theme.dim));
             l
         }
     };
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
+    if let (Some(_), Impact::Ready(p)) = (&e.group, &e.impact) {
+        let sections = [
+            (
+                "At once:",
+                who_changes(p),
+                p.counts.granted_changes as usize,
+            ),
+            (
+                "Pending requests:",
+                whose_requests_change(p),
+                p.counts.pending_changes as usize,
+            ),
+        ];
+        for (title, rows, total) in sections {
+            // A blank line, the title and at least one row, or nothing.
+            let room = height.saturating_sub(lines.len());
+            if rows.is_empty() || room < 3 {
+                continue;
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::styled(title, theme.title));
+            let room = room - 2;
+            let fits = if rows.len().max(total) <= room {
+                rows.len()
+            } else {
+                room - 1
+            };
+            for r in rows.iter().take(fits) {
+                lines.push(Line::from(truncate(&format!("  {r}"), width)));
+            }
+            if fits < total {
+                lines.push(Line::styled(
+                    format!("  … and {} more", total - fits),
+                    theme.dim,
+                ));
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Greedy word wrap to `width` columns; a word longer than the line is cut.
+fn wrap_words(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in s.split(' ') {
+        let (l, w) = (line.chars().count(), word.chars().count());
+        if l > 0 && l + 1 + w > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let head: String = line.chars().take(width).collect();
+            line = line.chars().skip(width).collect();
+            out.push(head);
+        }
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+/// One member's change in words: `Member → Admin, +Developer on Mobile App`.
+fn diff_words(d: &crate::client::Diff) -> String {
+    let mut parts = Vec::new();
+    match (d.org_role_from, d.org_role_to) {
+        (a, b) if a == b => {}
+        (Some(a), Some(b)) => parts.push(format!("{a} → {b}")),
+        (None, Some(b)) => parts.push(format!("joins as {b}")),
+        (Some(a), None) => parts.push(format!("leaves (was {a})")),
+        (None, None) => {}
+    }
+    let mut gains: Vec<&StackRoleRef> = d.stack_gains.iter().collect();
+    let mut losses: Vec<&StackRoleRef> = d.stack_losses.iter().collect();
+    for v in [&mut gains, &mut losses] {
+        v.sort_by(|a, b| (&a.stack_name, &a.role_name).cmp(&(&b.stack_name, &b.role_name)));
+    }
+    parts.extend(
+        gains
+            .iter()
+            .map(|r| format!("+{} on {}", r.role_name, r.stack_name)),
     );
+    parts.extend(
+        losses
+            .iter()
+            .map(|r| format!("−{} on {}", r.role_name, r.stack_name)),
+    );
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The members whose granted access a save changes, by email (the server's order follows ids).
+fn who_changes(p: &Preview) -> Vec<String> {
+    let mut v: Vec<&crate::client::GrantedChange> = p.granted_changes.iter().collect();
+    v.sort_by(|a, b| a.email.cmp(&b.email));
+    v.iter()
+        .map(|c| format!("{}  {}", c.email, diff_words(&c.diff)))
+        .collect()
+}
+
+/// The open requests a save rewrites, with what each would then ask for.
+fn whose_requests_change(p: &Preview) -> Vec<String> {
+    let mut v: Vec<&crate::client::PendingChange> = p.pending_changes.iter().collect();
+    v.sort_by(|a, b| a.email.cmp(&b.email));
+    v.iter()
+        .map(|c| match &c.after {
+            Some(d) => format!("{}  would ask: {}", c.email, diff_words(d)),
+            None => format!("{}  nothing left to approve", c.email),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -2193,5 +2365,189 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("* unsaved edits"), "{s}");
+    }
+
+    #[test]
+    fn words_wrap_at_the_width_and_long_words_are_cut() {
+        assert_eq!(
+            wrap_words("grants Developer on Mobile App", 12),
+            ["grants", "Developer on", "Mobile App"]
+        );
+        assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_words("", 5), [""]);
+    }
+
+    #[test]
+    fn a_members_change_reads_in_words() {
+        let d = crate::client::Diff {
+            org_role_from: Some(OrgRole::Member),
+            org_role_to: Some(OrgRole::Admin),
+            stack_gains: vec![sref("app", "developer"), sref("app", "admin")],
+            stack_losses: vec![sref("web", "admin")],
+        };
+        assert_eq!(
+            diff_words(&d),
+            "Member → Admin, +Admin on Mobile App, +Developer on Mobile App, −Admin on Marketing \
+             Site"
+        );
+        assert_eq!(diff_words(&crate::client::Diff::default()), "no change");
+    }
+
+    fn preview_with_people(n: usize, total: u64) -> Preview {
+        let mut p = preview(
+            vec![RoleCount {
+                role: RoleRef::Org {
+                    org_role: OrgRole::Admin,
+                },
+                gain: total,
+                lose: 0,
+            }],
+            total,
+            total,
+            1,
+        );
+        // The server's order follows ids, not emails.
+        p.granted_changes = (0..n)
+            .rev()
+            .map(|i| crate::client::GrantedChange {
+                member_id: format!("m{i}"),
+                email: format!("dev{i}@acme.example"),
+                diff: crate::client::Diff {
+                    org_role_from: Some(OrgRole::Member),
+                    org_role_to: Some(OrgRole::Admin),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        p.pending_changes = vec![crate::client::PendingChange {
+            member_id: "m9".into(),
+            email: "priya@acme.example".into(),
+            request_id: "r1".into(),
+            before: Default::default(),
+            after: None,
+        }];
+        p
+    }
+
+    fn editor_showing(pv: Preview) -> MappingPane {
+        let mut p = editing_developers();
+        act(&mut p, Action::Open);
+        typed(&mut p, "admin");
+        let c = calls(&press(&mut p, key(KeyCode::Enter)));
+        reply(&mut p, "preview", c[0].1.clone(), Reply::Preview(pv));
+        p
+    }
+
+    #[test]
+    fn the_impact_lists_who_changes_by_email_and_how_many_more() {
+        let p = editor_showing(preview_with_people(5, 30));
+        let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("At once:"), "{s}");
+        assert!(s.contains("  dev0@acme.example  Member → Admin"), "{s}");
+        assert!(s.contains("… and 27 more"), "{s}");
+        let first = s.find("dev0@").unwrap();
+        assert!(first < s.find("dev1@").unwrap(), "sorted by email: {s}");
+        // With room, every listed member and the pending request show.
+        let p = editor_showing(preview_with_people(5, 5));
+        let s = screen(120, 37, |f| p.view(f, f.area(), &Theme::mono()));
+        for i in 0..5 {
+            assert!(s.contains(&format!("dev{i}@acme.example")), "{s}");
+        }
+        assert!(!s.contains("more"), "{s}");
+        assert!(
+            s.contains("Pending requests:")
+                && s.contains("priya@acme.example  nothing left to approve"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn the_list_follows_the_servers_cursors_and_a_new_filter_starts_over() {
+        let mut p = MappingPane::default();
+        let c = calls(&p.update(PaneMsg::Activated, &cx()));
+        let gs = groups();
+        let first = Page {
+            items: gs[..2].to_vec(),
+            total: 3,
+            next: Some("c1".into()),
+        };
+        let c = calls(&reply(
+            &mut p,
+            "groups",
+            c[0].1.clone(),
+            Reply::Groups(first),
+        ));
+        assert_eq!(
+            c,
+            vec![(
+                "groups",
+                Call::Groups {
+                    filter: None,
+                    page: PageReq {
+                        limit: Some(200),
+                        cursor: Some("c1".into())
+                    }
+                }
+            )]
+        );
+        assert_eq!(p.groups.as_ref().unwrap().len(), 2);
+        let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("SCIM groups (2 of 3)"), "{s}");
+        let last = Page {
+            items: gs[2..].to_vec(),
+            total: 3,
+            next: None,
+        };
+        assert!(reply(&mut p, "groups", c[0].1.clone(), Reply::Groups(last)).is_empty());
+        let names: Vec<&str> = p
+            .groups
+            .iter()
+            .flatten()
+            .map(|g| g.display_name.as_str())
+            .collect();
+        assert_eq!(names, ["Admins", "Contractors", "Developers"]);
+        // A filter asks for a first page again, in the same slot: the app cancels the rest.
+        let c = calls(&p.update(PaneMsg::Filter("dev".into()), &cx()));
+        assert!(matches!(&c[..], [("groups", Call::Groups { page, .. })] if page.cursor.is_none()));
+        reply(
+            &mut p,
+            "groups",
+            c[0].1.clone(),
+            Reply::Groups(page(gs[2..].to_vec())),
+        );
+        assert_eq!(p.groups.as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn switching_a_new_mapping_to_an_unmapped_group_keeps_the_chosen_roles() {
+        let mut p = pane();
+        act(&mut p, Action::NewMapping);
+        typed(&mut p, "admins");
+        press(&mut p, key(KeyCode::Enter));
+        act(&mut p, Action::Open);
+        typed(&mut p, "member");
+        press(&mut p, key(KeyCode::Enter));
+        // To Contractors, unmapped: Member and Admins' three stack roles come along.
+        act(&mut p, Action::Top);
+        act(&mut p, Action::Open);
+        typed(&mut p, "contr");
+        let c = calls(&press(&mut p, key(KeyCode::Enter)));
+        let e = p.editor.as_ref().unwrap();
+        assert_eq!(e.group.as_ref().unwrap().id, "g-con");
+        assert_eq!(e.baseline, None);
+        assert_eq!(e.draft.org_role, OrgRole::Member);
+        assert_eq!(e.draft.stack_roles.len(), 3);
+        assert!(
+            matches!(&c[1], ("preview", Call::Preview { group_id, .. }) if group_id == "g-con")
+        );
+        // To Developers, mapped: its own mapping, and a toast says so.
+        act(&mut p, Action::Top);
+        act(&mut p, Action::Open);
+        typed(&mut p, "develop");
+        let cmds = press(&mut p, key(KeyCode::Enter));
+        assert!(toasts(&cmds)[0].contains("mapped already"));
+        let e = p.editor.as_ref().unwrap();
+        assert_eq!(e.draft, *e.baseline.as_ref().unwrap());
+        assert!(!p.dirty());
     }
 }
