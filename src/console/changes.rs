@@ -45,7 +45,12 @@ impl MemberChange {
     /// Every difference of this member, `; `-separated, in the table's words without the
     /// email: `org role member → admin; + stack role Website / Content Manager`.
     pub fn describe(&self) -> String {
-        describe(&diff::member_rows(&self.diff))
+        self.parts().join("; ")
+    }
+
+    /// The same differences one by one, for a panel that lists them a line each.
+    pub fn parts(&self) -> Vec<String> {
+        parts(&diff::member_rows(&self.diff))
     }
 }
 
@@ -67,7 +72,12 @@ impl GroupChange {
 
     /// `mapping org role member → admin; + mapping stack role Website / Developer`.
     pub fn describe(&self) -> String {
-        describe(&diff::mapping_rows(&self.diff))
+        self.parts().join("; ")
+    }
+
+    /// The same differences one by one.
+    pub fn parts(&self) -> Vec<String> {
+        parts(&diff::mapping_rows(&self.diff))
     }
 }
 
@@ -82,14 +92,13 @@ fn sign_of(rows: &[Row]) -> &'static str {
     }
 }
 
-fn describe(rows: &[Row]) -> String {
+fn parts(rows: &[Row]) -> Vec<String> {
     rows.iter()
         .map(|r| match r.sign {
             "~" => format!("{} {}", r.what, r.change),
             s => format!("{s} {} {}", r.what, r.change),
         })
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect()
 }
 
 /// The differences between OLD and the snapshot under review.
@@ -187,6 +196,11 @@ impl Changes {
         self.diff.settings.iter().find(|s| s.setting == name)
     }
 
+    /// How many members of OLD are not in NEW.
+    pub fn left_count(&self) -> usize {
+        self.left().count()
+    }
+
     /// The members of OLD that are not in NEW: no row shows them, so they are listed here
     /// (and in the overlay).
     pub fn left(&self) -> impl Iterator<Item = &MemberDiff> {
@@ -273,6 +287,14 @@ pub(crate) mod tests {
             "+ joined as active, org role admin; + stack role Mobile app / Admin; \
              + stack role Website / Developer"
         );
+        assert_eq!(
+            eve.parts(),
+            [
+                "+ joined as active, org role admin",
+                "+ stack role Mobile app / Admin",
+                "+ stack role Website / Developer"
+            ]
+        );
         // Same person under another id and case: not a change at all.
         assert!(c.member("u-dan-2").is_none());
         assert!(c.member("u-dan").is_none());
@@ -281,6 +303,7 @@ pub(crate) mod tests {
         assert!(c.member("u-ann").is_none());
         let left: Vec<&str> = c.left().map(|m| m.email.as_str()).collect();
         assert_eq!(left, ["ann@acme.example"]);
+        assert_eq!(c.left_count(), 1);
     }
 
     #[test]

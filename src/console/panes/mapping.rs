@@ -18,6 +18,7 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
+use crate::console::changes::Changes;
 use crate::console::keymap::{Action, BindingSpec, Key, mutating};
 use crate::console::theme::Theme;
 use crate::console::widgets::confirm::Confirm;
@@ -30,6 +31,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Keys as a k9s or lazygit user expects them: `n` new, Enter (or `e`) edit, `x`/Del delete
 /// (k9s' Ctrl-d would clash with half-page down), and Ctrl-s to save as in most editors, with
@@ -218,6 +220,8 @@ pub struct MappingPane {
     filter: String,
     /// After a save, the group to select once the list is back.
     select_after: Option<String>,
+    /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
+    changes: Option<Arc<Changes>>,
 }
 
 impl MappingPane {
@@ -894,6 +898,7 @@ impl Pane for MappingPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        self.changes = cx.changes.clone();
         match msg {
             PaneMsg::Activated if self.groups.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll => Vec::new(),
@@ -970,7 +975,11 @@ impl MappingPane {
             .max()
             .unwrap_or(0)
             .clamp(10, (width / 3).max(10));
-        let map_w = width.saturating_sub(name_w + 13);
+        // With a comparison, a narrow column after the cursor marks the groups whose
+        // mapping changed since OLD (`+`, `-`, `~`); the detail panel says what in words.
+        let changes = self.changes.as_deref();
+        let mark_w = if changes.is_some() { 2 } else { 0 };
+        let map_w = width.saturating_sub(name_w + 13 + mark_w);
         let mut lines = Vec::new();
         match &self.groups {
             None => lines.push(Line::from("loading…")),
@@ -979,8 +988,9 @@ impl MappingPane {
             )),
             Some(gs) if gs.is_empty() => lines.push(Line::from("No group matches the filter.")),
             Some(gs) => {
+                let head = if changes.is_some() { "  Δ " } else { "  " };
                 lines.push(Line::styled(
-                    format!("  {:<name_w$} {:>8}  {}", "GROUP", "MEMBERS", "MAPPING"),
+                    format!("{head}{:<name_w$} {:>8}  {}", "GROUP", "MEMBERS", "MAPPING"),
                     theme.title,
                 ));
                 let rows = inner.height.saturating_sub(1) as usize;
@@ -991,15 +1001,20 @@ impl MappingPane {
                         Some(m) => Span::raw(truncate(&summary(m), map_w)),
                         None => Span::styled("— not mapped", theme.dim),
                     };
-                    let line = Line::from(vec![
-                        Span::raw(format!(
-                            "{}{:<name_w$} {:>8}  ",
-                            if sel { "› " } else { "  " },
-                            truncate(&g.display_name, name_w),
-                            g.member_count
-                        )),
-                        mapping,
-                    ]);
+                    let mut spans = vec![Span::raw(if sel { "› " } else { "  " })];
+                    if let Some(c) = changes {
+                        spans.push(match c.group(&g.id) {
+                            Some(gc) => Span::styled(format!("{} ", gc.mark()), theme.warn),
+                            None => Span::raw("  "),
+                        });
+                    }
+                    spans.push(Span::raw(format!(
+                        "{:<name_w$} {:>8}  ",
+                        truncate(&g.display_name, name_w),
+                        g.member_count
+                    )));
+                    spans.push(mapping);
+                    let line = Line::from(spans);
                     lines.push(if sel {
                         line.style(theme.selected)
                     } else {
@@ -1009,6 +1024,18 @@ impl MappingPane {
             }
         }
         f.render_widget(Paragraph::new(lines), inner);
+    }
+
+    /// What changed about this group since OLD, in words (see [`super::change_lines`]).
+    fn change_lines(&self, group_id: &str, theme: &Theme) -> Vec<Line<'static>> {
+        match &self.changes {
+            Some(c) => super::change_lines(
+                c.against(),
+                c.group(group_id).map(|x| x.parts()).unwrap_or_default(),
+                theme,
+            ),
+            None => Vec::new(),
+        }
     }
 
     fn view_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -1058,6 +1085,14 @@ impl MappingPane {
                     }
                 }
             },
+        }
+        // What changed since OLD goes right under the first line, where a short panel
+        // still shows it.
+        if let Some(g) = g
+            && !lines.is_empty()
+        {
+            let changed = self.change_lines(&g.id, theme);
+            lines.splice(1..1, changed);
         }
         f.render_widget(
             Paragraph::new(lines)
