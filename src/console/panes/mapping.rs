@@ -2229,4 +2229,138 @@ mod tests {
         );
         assert!(s.contains("* unsaved edits"), "{s}");
     }
+
+    /// The fixture's groups in a review against an older snapshot: the Editors mapping was
+    /// raised to Admin (`~`), Engineering's lost its stack role and became Admin (two
+    /// changes), Platform admins' mapping was removed (`-`), Contractors never had one.
+    fn compared() -> (MappingPane, Ctx) {
+        let (old, mut new) = crate::console::changes::tests::pair();
+        let eng = new
+            .mappings
+            .iter_mut()
+            .find(|m| m.group_id == "g-engineering")
+            .unwrap();
+        eng.stack_roles.clear();
+        eng.org_role = OrgRole::Admin;
+        new.mappings.retain(|m| m.group_id != "g-platform");
+        let cx = Ctx {
+            page_rows: 10,
+            read_only: true,
+            changes: Some(Arc::new(Changes::new(&old, &new, "q1.json"))),
+            ..Default::default()
+        };
+        let group = |id: &str, name: &str, n: u64, m: Option<Mapping>| Group {
+            id: id.into(),
+            display_name: name.into(),
+            member_count: n,
+            mapping: m,
+        };
+        let mut p = pane();
+        p.groups = Some(vec![
+            group("g-con", "Contractors", 1, None),
+            group(
+                "g-editors",
+                "Editors",
+                2,
+                Some(mapping(
+                    "g-editors",
+                    "Editors",
+                    OrgRole::Admin,
+                    &[("web", "content_manager")],
+                )),
+            ),
+            group(
+                "g-engineering",
+                "Engineering",
+                3,
+                Some(mapping("g-engineering", "Engineering", OrgRole::Admin, &[])),
+            ),
+            group("g-platform", "Platform admins", 1, None),
+        ]);
+        p.total = 4;
+        p.update(PaneMsg::Poll, &cx);
+        (p, cx)
+    }
+
+    fn line_of<'a>(s: &'a str, what: &str) -> &'a str {
+        s.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no line with {what}:\n{s}"))
+    }
+
+    #[test]
+    fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_changed() {
+        let (mut p, cx) = compared();
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(line_of(&s, "GROUP").contains("│  Δ GROUP"), "{s}");
+        assert!(
+            line_of(&s, "Contractors").contains("│›   Contractors"),
+            "{s}"
+        );
+        assert!(line_of(&s, "Editors").contains("│  ~ Editors"), "{s}");
+        assert!(
+            line_of(&s, "Engineering").contains("│  ~ Engineering"),
+            "{s}"
+        );
+        assert!(
+            line_of(&s, "Platform").contains("│  - Platform admins"),
+            "{s}"
+        );
+        // Unchanged: the detail says nothing about OLD.
+        assert!(!s.contains("since q1.json"), "{s}");
+
+        p.update(PaneMsg::Action(Action::Down), &cx);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        let lines: Vec<&str> = s.lines().collect();
+        let top = lines.iter().position(|l| l.contains("┌ Editors")).unwrap();
+        assert!(lines[top + 1].contains("2 members · org role Admin"), "{s}");
+        assert!(
+            lines[top + 2].contains("Δ since q1.json: mapping org role member → admin"),
+            "{s}"
+        );
+
+        p.update(PaneMsg::Action(Action::Down), &cx);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        let lines: Vec<&str> = s.lines().collect();
+        let head = lines
+            .iter()
+            .position(|l| l.contains("Δ since q1.json:"))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(
+            lines[head + 1].contains("  mapping org role member → admin"),
+            "{s}"
+        );
+        assert!(
+            lines[head + 2].contains("  - mapping stack role Website / Developer"),
+            "{s}"
+        );
+
+        p.update(PaneMsg::Action(Action::Bottom), &cx);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("not mapped"), "{s}");
+        // A removed mapping: what it granted, one line each.
+        let lines: Vec<&str> = s.lines().collect();
+        let head = lines
+            .iter()
+            .position(|l| l.contains("│Δ since q1.json:"))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(
+            lines[head + 1].contains("  - mapping removed was org role admin"),
+            "{s}"
+        );
+        assert!(
+            lines[head + 2].contains("  - mapping stack role Mobile app / Admin"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn without_a_comparison_the_group_list_has_no_mark_column() {
+        let (mut p, _) = compared();
+        p.update(PaneMsg::Poll, &cx());
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(line_of(&s, "GROUP").contains("│  GROUP"), "{s}");
+        assert!(line_of(&s, "Editors").contains("│  Editors"), "{s}");
+        assert!(!s.contains('Δ') && !s.contains("since"), "{s}");
+    }
 }
