@@ -332,6 +332,25 @@ async fn review_against_an_earlier_export_marks_what_changed_since() {
     review
         .until("the overlay closes", |s| s.mode == Mode::Normal)
         .await;
+
+    // On the Users pane, the removed member's row carries `~` and the detail says why.
+    review.keys("2/");
+    review.keys(&gone.email);
+    review.key(KeyCode::Enter);
+    let id = gone.id.clone();
+    review
+        .until("the filter finds the removed member", move |s| {
+            let ms = &s.users.members;
+            ms.loaded
+                && ms.rows.len() == 1
+                && ms.rows[0].id == id
+                && s.users.detail.as_ref().is_some_and(|d| d.member.id == id)
+        })
+        .await;
+    let screen = review.screen();
+    assert!(screen.contains("│› ~ "), "{screen}");
+    assert!(screen.contains("Δ since old.json:"), "{screen}");
+    assert!(screen.contains("state active → removed"), "{screen}");
 }
 
 fn fixture() -> Value {
