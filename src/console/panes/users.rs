@@ -1330,6 +1330,9 @@ impl UsersPane {
                     lines.push(Line::from(format!("  {l}")));
                 }
             }
+        } else {
+            // A request's member changed since OLD too: said after the request.
+            lines.extend(self.change_lines(&m.id, theme));
         }
         lines.push(Line::styled("Why each role:", theme.title));
         if d.roles.is_empty() {
@@ -2267,6 +2270,30 @@ mod tests {
         let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
         assert!(s.contains("User 1 <user00001@acme.example>"), "{s}");
         assert!(!s.contains("since q1.json:"), "{s}");
+
+        // In the queue, a request of a member who changed says so after the request.
+        p.update(
+            PaneMsg::Reply {
+                slot: "queue",
+                call: queue_call(),
+                result: Ok(Reply::Approvals(Page {
+                    items: vec![request("q1", "u-bob", 1)],
+                    total: 1,
+                    next: None,
+                })),
+            },
+            &cmp,
+        );
+        p.update(PaneMsg::Action(Action::SwitchList), &cmp);
+        detail_reply(&mut p, access_of(member(0)).with_id("u-bob"), &cmp);
+        let s = screen(120, 30, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("u-bob@acme.example · more access"), "{s}");
+        assert!(
+            s.contains("││Δ since q1.json: + stack role Website /"),
+            "{s}"
+        );
+        // The left count belongs to the Members list.
+        assert!(!s.contains(" left since"), "{s}");
     }
 
     #[test]
