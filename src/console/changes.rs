@@ -179,6 +179,15 @@ impl Changes {
         self.rows.is_empty()
     }
 
+    /// How many members of OLD are not in NEW (no row shows them).
+    pub fn left_count(&self) -> usize {
+        self.diff
+            .members
+            .iter()
+            .filter(|m| m.presence == Presence::Left)
+            .count()
+    }
+
     /// The member with this id in NEW, when something about them changed (joined included).
     pub fn member(&self, member_id: &str) -> Option<&MemberChange> {
         self.members.get(member_id)
@@ -194,11 +203,6 @@ impl Changes {
     /// `user_name_is_email`, `tokens`, `org.name`), when it changed.
     pub fn setting(&self, name: &str) -> Option<&SettingChange> {
         self.diff.settings.iter().find(|s| s.setting == name)
-    }
-
-    /// How many members of OLD are not in NEW.
-    pub fn left_count(&self) -> usize {
-        self.left().count()
     }
 
     /// The members of OLD that are not in NEW: no row shows them, so they are listed here
@@ -303,7 +307,6 @@ pub(crate) mod tests {
         assert!(c.member("u-ann").is_none());
         let left: Vec<&str> = c.left().map(|m| m.email.as_str()).collect();
         assert_eq!(left, ["ann@acme.example"]);
-        assert_eq!(c.left_count(), 1);
     }
 
     #[test]
@@ -330,6 +333,7 @@ pub(crate) mod tests {
         assert_eq!(c.count(), lines.len() - 3);
         assert_eq!(c.count(), 9, "{table}");
         assert_eq!(c.badge(), "Δ 9 changes vs q1.json");
+        assert_eq!(c.left_count(), 1);
         assert_eq!(c.other_org(), None);
     }
 
@@ -340,6 +344,7 @@ pub(crate) mod tests {
         assert!(c.is_empty());
         assert_eq!(c.lines(), ["no differences"]);
         assert_eq!(c.badge(), "Δ no changes vs same.json");
+        assert_eq!(c.left_count(), 0);
         assert!(c.member("u-ann").is_none());
     }
 
