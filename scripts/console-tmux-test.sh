@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Drives the real console in a real terminal: starts `scimdesk` on the embedded default in an
-# 80x24 tmux pane, sends keys, and reads the screen back with capture-pane.
+# 80x24 tmux pane, sends keys, and reads the screen back with capture-pane: the panes, help,
+# the command line, an approval from the pending queue (the header's count drops by one), the
+# mapping editor opened and left, then q, and the terminal restored.
 # SCIMDESK_BIN picks the binary (default: target/debug/scimdesk, built if missing).
+# Every wait polls with a timeout; the whole run stops after SCIMDESK_TMUX_DEADLINE seconds
+# (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,20 +25,46 @@ trap cleanup EXIT
 
 screen() { tmux capture-pane -p -t "$SESSION" 2>/dev/null || true; }
 
-# Polls the screen until it shows $1 (a fixed string), for up to $2 seconds.
+# The whole run stays bounded: every wait also stops at this many seconds since the start.
+DEADLINE="${SCIMDESK_TMUX_DEADLINE:-60}"
+
+fail() {
+  echo "FAIL: $*. Screen:" >&2
+  screen >&2
+  echo "--- console log:" >&2
+  tail -20 "$WORK/data/console.log" >&2 2>/dev/null || true
+  exit 1
+}
+
+# Polls until the screen shows $1 (a fixed string), for up to $2 seconds.
 wait_for() {
   local want="$1" limit="${2:-20}" i=0
-  while [ "$i" -lt $((limit * 10)) ]; do
+  while [ "$i" -lt $((limit * 10)) ] && [ "$SECONDS" -lt "$DEADLINE" ]; do
     if screen | grep -qF -- "$want"; then return 0; fi
     sleep 0.1
     i=$((i + 1))
   done
-  echo "FAIL: the screen never showed '$want'. Screen:" >&2
-  screen >&2
-  echo "--- console log:" >&2
-  cat "$WORK/data/console.log" 2>/dev/null | tail -20 >&2 || true
-  exit 1
+  fail "the screen never showed '$want'"
 }
+
+# Polls until the screen no longer shows $1 (a fixed string), for up to $2 seconds.
+wait_gone() {
+  local gone="$1" limit="${2:-20}" i=0
+  while [ "$i" -lt $((limit * 10)) ] && [ "$SECONDS" -lt "$DEADLINE" ]; do
+    if ! screen | grep -qF -- "$gone"; then return 0; fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  fail "the screen still showed '$gone'"
+}
+
+# The header's pending-approval count (the N of "⧖ N pending"), empty when not shown.
+pending_count() {
+  screen | head -1 | grep -oE '⧖ [0-9]+ pending' | grep -oE '[0-9]+' || true
+}
+
+# A tmux format of the pane (alternate_on, cursor_flag, …).
+pane_flag() { tmux display -p -t "$SESSION" "#{$1}"; }
 
 tmux new-session -d -s "$SESSION" -x 80 -y 24 \
   "env SCIMDESK_DATA_DIR='$WORK/data' SCIMDESK_CONFIG_DIR='$WORK/config' TERM=xterm-256color '$BIN'; echo EXITED=\$?; sleep 30"
@@ -76,8 +106,51 @@ tmux send-keys -t "$SESSION" ':' 's' 'c' 'i' 'm' Enter
 wait_for "[1 SCIM]"
 echo "ok: command line"
 
+# The approval queue: approve the selected request and watch the header's count follow.
+tmux send-keys -t "$SESSION" 2
+wait_for "[2 Users]"
+tmux send-keys -t "$SESSION" p
+wait_for "▸Pending ("
+# The Request panel shows the selected request's diff once the queue has loaded.
+wait_for "Diff (granted → requested):"
+N="$(pending_count)"
+[ -n "$N" ] || fail "the header shows no pending count"
+[ "$N" -ge 1 ] || fail "the demo org has no pending request to approve (⧖ $N)"
+wait_for "Pending ($N)"
+# The Request panel's first line: "EMAIL · KIND" of the selected request.
+EMAIL="$(screen | sed -n 's/^│\([^ ]*@[^ ]*\) · .*/\1/p' | head -1)"
+[ -n "$EMAIL" ] || fail "no selected request in the Request panel"
+tmux send-keys -t "$SESSION" a
+wait_for "approved: $EMAIL"
+wait_for "⧖ $((N - 1)) pending"
+wait_for "Pending ($((N - 1)))"
+wait_gone "│$EMAIL · "
+echo "ok: approved $EMAIL; the header went from ⧖ $N to ⧖ $((N - 1)) pending"
+
+# The mapping editor opens on Enter and, with nothing edited, Esc leaves it without asking.
+tmux send-keys -t "$SESSION" 3
+wait_for "[3 Group Mapping]"
+wait_for "SCIM groups ("
+wait_for "MEMBERS  MAPPING"
+tmux send-keys -t "$SESSION" Enter
+wait_for "Edit mapping · "
+wait_for "no unsaved edits"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "Edit mapping · "
+wait_for "SCIM groups ("
+if screen | grep -qiE 'discard|unsaved'; then
+  fail "leaving an untouched editor asked a question"
+fi
+echo "ok: the mapping editor opens with Enter and Esc leaves it without a question"
+
+# Still inside the console: it runs on the alternate screen.
+[ "$(pane_flag alternate_on)" = 1 ] || fail "the console is not on the alternate screen"
+
 tmux send-keys -t "$SESSION" q
 wait_for "EXITED=0"
+# Restored: back on the normal screen, with the cursor shown.
+[ "$(pane_flag alternate_on)" = 0 ] || fail "the alternate screen was not left after quitting"
+[ "$(pane_flag cursor_flag)" = 1 ] || fail "the cursor is still hidden after quitting"
 echo "ok: q quits cleanly and restores the terminal"
 
 # review NEW --against OLD on the committed fixture and a copy where deprovisioning waits

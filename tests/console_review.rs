@@ -332,6 +332,25 @@ async fn review_against_an_earlier_export_marks_what_changed_since() {
     review
         .until("the overlay closes", |s| s.mode == Mode::Normal)
         .await;
+
+    // On the Users pane, the removed member's row carries `~` and the detail says why.
+    review.keys("2/");
+    review.keys(&gone.email);
+    review.key(KeyCode::Enter);
+    let id = gone.id.clone();
+    review
+        .until("the filter finds the removed member", move |s| {
+            let ms = &s.users.members;
+            ms.loaded
+                && ms.rows.len() == 1
+                && ms.rows[0].id == id
+                && s.users.detail.as_ref().is_some_and(|d| d.member.id == id)
+        })
+        .await;
+    let screen = review.screen();
+    assert!(screen.contains("│› ~ "), "{screen}");
+    assert!(screen.contains("Δ since old.json:"), "{screen}");
+    assert!(screen.contains("state active → removed"), "{screen}");
 }
 
 fn fixture() -> Value {
@@ -398,6 +417,95 @@ async fn changes_overlay_at_80x24() {
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         assert!(screen.contains(line), "{line}:\n{screen}");
     }
+}
+
+/// The row of the screen that holds `what`.
+fn line_with<'a>(screen: &'a str, what: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line with {what}:\n{screen}"))
+}
+
+#[tokio::test]
+async fn review_against_marks_the_changed_members_and_groups_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.json", &fixture());
+    let new = write(dir.path(), "new.json", &a_quarter_later());
+    let b = SnapshotBackend::open_against(&new, &old).unwrap();
+    let mut r = rig(Arc::new(b), 80, 24);
+    r.keys("2");
+    r.until("the Users pane lists members and explains the first", |s| {
+        s.pane == PaneId::Users
+            && s.users.members.loaded
+            && s.users.detail.is_some()
+            && s.pending.is_some()
+    })
+    .await;
+    let screen = r.screen();
+    // Bob gained Content Manager and Eve joined: `+` in the mark column before their names;
+    // Cat and Dan did not change.
+    assert!(
+        line_with(&screen, "Bob Baker").contains("+ Bob Baker"),
+        "{screen}"
+    );
+    assert!(
+        line_with(&screen, "Eve Evans").contains("+ Eve Evans"),
+        "{screen}"
+    );
+    assert!(
+        line_with(&screen, "Cat Cole").contains("  Cat Cole"),
+        "{screen}"
+    );
+    assert!(!line_with(&screen, "Cat Cole").contains('+'), "{screen}");
+    // Ann left: no row, counted in the title.
+    assert!(!screen.contains("Ann Archer"), "{screen}");
+    assert!(
+        screen.contains("1 left since old.json — D lists them"),
+        "{screen}"
+    );
+    // What changed, in words, in the detail panel of the selected row (Bob).
+    assert!(
+        screen.contains("Δ since old.json: + stack role Website / Content Manager"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("users_marked_80x24", screen);
+
+    r.keys("3");
+    r.until("the Group Mapping pane lists groups", |s| {
+        s.pane == PaneId::Mapping && s.mapping.groups.is_some()
+    })
+    .await;
+    let screen = r.screen();
+    assert!(
+        line_with(&screen, "Editors").contains("~ Editors"),
+        "{screen}"
+    );
+    for same in ["Engineering", "Platform admins", "Contractors"] {
+        let l = line_with(&screen, same);
+        assert!(!l.contains('~') && !l.contains(" + "), "{l}");
+    }
+    let editors = r
+        .state()
+        .mapping
+        .groups
+        .as_ref()
+        .unwrap()
+        .iter()
+        .position(|g| g.id == "g-editors")
+        .expect("the Editors group is listed");
+    for _ in 0..editors {
+        r.keys("j");
+    }
+    r.until("Editors is selected", move |s| {
+        s.mapping.selected == editors
+    })
+    .await;
+    let screen = r.screen();
+    assert!(
+        screen.contains("Δ since old.json: mapping org role member → admin"),
+        "{screen}"
+    );
 }
 
 #[tokio::test]

@@ -47,7 +47,12 @@ impl MemberChange {
     /// Every difference of this member, `; `-separated, in the table's words without the
     /// email: `org role member → admin; + stack role Website / Content Manager`.
     pub fn describe(&self) -> String {
-        describe(&diff::member_rows(&self.diff))
+        self.parts().join("; ")
+    }
+
+    /// The same differences one by one, for a panel that lists them a line each.
+    pub fn parts(&self) -> Vec<String> {
+        parts(&diff::member_rows(&self.diff))
     }
 }
 
@@ -69,7 +74,12 @@ impl GroupChange {
 
     /// `mapping org role member → admin; + mapping stack role Website / Developer`.
     pub fn describe(&self) -> String {
-        describe(&diff::mapping_rows(&self.diff))
+        self.parts().join("; ")
+    }
+
+    /// The same differences one by one.
+    pub fn parts(&self) -> Vec<String> {
+        parts(&diff::mapping_rows(&self.diff))
     }
 }
 
@@ -84,14 +94,13 @@ fn sign_of(rows: &[Row]) -> &'static str {
     }
 }
 
-fn describe(rows: &[Row]) -> String {
+fn parts(rows: &[Row]) -> Vec<String> {
     rows.iter()
         .map(|r| match r.sign {
             "~" => format!("{} {}", r.what, r.change),
             s => format!("{s} {} {}", r.what, r.change),
         })
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect()
 }
 
 /// The differences between OLD and the snapshot under review.
@@ -179,6 +188,15 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// How many members of OLD are not in NEW (no row shows them).
+    pub fn left_count(&self) -> usize {
+        self.diff
+            .members
+            .iter()
+            .filter(|m| m.presence == Presence::Left)
+            .count()
     }
 
     /// The member with this id in NEW, when something about them changed (joined included).
@@ -281,6 +299,14 @@ pub(crate) mod tests {
             "+ joined as active, org role admin; + stack role Mobile app / Admin; \
              + stack role Website / Developer"
         );
+        assert_eq!(
+            eve.parts(),
+            [
+                "+ joined as active, org role admin",
+                "+ stack role Mobile app / Admin",
+                "+ stack role Website / Developer"
+            ]
+        );
         // Same person under another id and case: not a change at all.
         assert!(c.member("u-dan-2").is_none());
         assert!(c.member("u-dan").is_none());
@@ -326,6 +352,7 @@ pub(crate) mod tests {
         assert_eq!(c.count(), lines.len() - 3);
         assert_eq!(c.count(), 9, "{table}");
         assert_eq!(c.badge(), "Δ 9 changes vs q1.json");
+        assert_eq!(c.left_count(), 1);
         assert_eq!(c.other_org(), None);
     }
 
@@ -336,6 +363,7 @@ pub(crate) mod tests {
         assert!(c.is_empty());
         assert_eq!(c.lines(), ["no differences"]);
         assert_eq!(c.badge(), "Δ no changes vs same.json");
+        assert_eq!(c.left_count(), 0);
         assert!(c.member("u-ann").is_none());
     }
 

@@ -18,6 +18,7 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
+use crate::console::changes::Changes;
 use crate::console::keymap::{Action, BindingSpec, Key, mutating};
 use crate::console::theme::Theme;
 use crate::console::widgets::confirm::Confirm;
@@ -30,6 +31,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Keys as a k9s or lazygit user expects them: `n` new, Enter (or `e`) edit, `x`/Del delete
 /// (k9s' Ctrl-d would clash with half-page down), and Ctrl-s to save as in most editors, with
@@ -221,6 +223,8 @@ pub struct MappingPane {
     filter: String,
     /// After a save, the group to select once the list is back.
     select_after: Option<String>,
+    /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
+    changes: Option<Arc<Changes>>,
 }
 
 impl MappingPane {
@@ -942,6 +946,7 @@ impl Pane for MappingPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        self.changes = cx.changes.clone();
         match msg {
             PaneMsg::Activated if self.groups.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll => Vec::new(),
@@ -1021,7 +1026,11 @@ impl MappingPane {
             .max()
             .unwrap_or(0)
             .clamp(10, (width / 3).max(10));
-        let map_w = width.saturating_sub(name_w + 13);
+        // With a comparison, a narrow column after the cursor marks the groups whose
+        // mapping changed since OLD (`+`, `-`, `~`); the detail panel says what in words.
+        let changes = self.changes.as_deref();
+        let mark_w = if changes.is_some() { 2 } else { 0 };
+        let map_w = width.saturating_sub(name_w + 13 + mark_w);
         let mut lines = Vec::new();
         match &self.groups {
             None => lines.push(Line::from("loading…")),
@@ -1030,8 +1039,9 @@ impl MappingPane {
             )),
             Some(gs) if gs.is_empty() => lines.push(Line::from("No group matches the filter.")),
             Some(gs) => {
+                let head = if changes.is_some() { "  Δ " } else { "  " };
                 lines.push(Line::styled(
-                    format!("  {:<name_w$} {:>8}  {}", "GROUP", "MEMBERS", "MAPPING"),
+                    format!("{head}{:<name_w$} {:>8}  {}", "GROUP", "MEMBERS", "MAPPING"),
                     theme.title,
                 ));
                 let rows = inner.height.saturating_sub(1) as usize;
@@ -1042,15 +1052,20 @@ impl MappingPane {
                         Some(m) => Span::raw(truncate(&summary(m), map_w)),
                         None => Span::styled("— not mapped", theme.dim),
                     };
-                    let line = Line::from(vec![
-                        Span::raw(format!(
-                            "{}{:<name_w$} {:>8}  ",
-                            if sel { "› " } else { "  " },
-                            truncate(&g.display_name, name_w),
-                            g.member_count
-                        )),
-                        mapping,
-                    ]);
+                    let mut spans = vec![Span::raw(if sel { "› " } else { "  " })];
+                    if let Some(c) = changes {
+                        spans.push(match c.group(&g.id) {
+                            Some(gc) => Span::styled(format!("{} ", gc.mark()), theme.warn),
+                            None => Span::raw("  "),
+                        });
+                    }
+                    spans.push(Span::raw(format!(
+                        "{:<name_w$} {:>8}  ",
+                        truncate(&g.display_name, name_w),
+                        g.member_count
+                    )));
+                    spans.push(mapping);
+                    let line = Line::from(spans);
                     lines.push(if sel {
                         line.style(theme.selected)
                     } else {
@@ -1060,6 +1075,18 @@ impl MappingPane {
             }
         }
         f.render_widget(Paragraph::new(lines), inner);
+    }
+
+    /// What changed about this group since OLD, in words (see [`super::change_lines`]).
+    fn change_lines(&self, group_id: &str, theme: &Theme) -> Vec<Line<'static>> {
+        match &self.changes {
+            Some(c) => super::change_lines(
+                c.against(),
+                c.group(group_id).map(|x| x.parts()).unwrap_or_default(),
+                theme,
+            ),
+            None => Vec::new(),
+        }
     }
 
     fn view_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -1109,6 +1136,14 @@ impl MappingPane {
                     }
                 }
             },
+        }
+        // What changed since OLD goes right under the first line, where a short panel
+        // still shows it.
+        if let Some(g) = g
+            && !lines.is_empty()
+        {
+            let changed = self.change_lines(&g.id, theme);
+            lines.splice(1..1, changed);
         }
         f.render_widget(
             Paragraph::new(lines)
@@ -2549,5 +2584,139 @@ mod tests {
         let e = p.editor.as_ref().unwrap();
         assert_eq!(e.draft, *e.baseline.as_ref().unwrap());
         assert!(!p.dirty());
+    }
+
+    /// The fixture's groups in a review against an older snapshot: the Editors mapping was
+    /// raised to Admin (`~`), Engineering's lost its stack role and became Admin (two
+    /// changes), Platform admins' mapping was removed (`-`), Contractors never had one.
+    fn compared() -> (MappingPane, Ctx) {
+        let (old, mut new) = crate::console::changes::tests::pair();
+        let eng = new
+            .mappings
+            .iter_mut()
+            .find(|m| m.group_id == "g-engineering")
+            .unwrap();
+        eng.stack_roles.clear();
+        eng.org_role = OrgRole::Admin;
+        new.mappings.retain(|m| m.group_id != "g-platform");
+        let cx = Ctx {
+            page_rows: 10,
+            read_only: true,
+            changes: Some(Arc::new(Changes::new(&old, &new, "q1.json"))),
+            ..Default::default()
+        };
+        let group = |id: &str, name: &str, n: u64, m: Option<Mapping>| Group {
+            id: id.into(),
+            display_name: name.into(),
+            member_count: n,
+            mapping: m,
+        };
+        let mut p = pane();
+        p.groups = Some(vec![
+            group("g-con", "Contractors", 1, None),
+            group(
+                "g-editors",
+                "Editors",
+                2,
+                Some(mapping(
+                    "g-editors",
+                    "Editors",
+                    OrgRole::Admin,
+                    &[("web", "content_manager")],
+                )),
+            ),
+            group(
+                "g-engineering",
+                "Engineering",
+                3,
+                Some(mapping("g-engineering", "Engineering", OrgRole::Admin, &[])),
+            ),
+            group("g-platform", "Platform admins", 1, None),
+        ]);
+        p.total = 4;
+        p.update(PaneMsg::Poll, &cx);
+        (p, cx)
+    }
+
+    fn line_of<'a>(s: &'a str, what: &str) -> &'a str {
+        s.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no line with {what}:\n{s}"))
+    }
+
+    #[test]
+    fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_changed() {
+        let (mut p, cx) = compared();
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(line_of(&s, "GROUP").contains("│  Δ GROUP"), "{s}");
+        assert!(
+            line_of(&s, "Contractors").contains("│›   Contractors"),
+            "{s}"
+        );
+        assert!(line_of(&s, "Editors").contains("│  ~ Editors"), "{s}");
+        assert!(
+            line_of(&s, "Engineering").contains("│  ~ Engineering"),
+            "{s}"
+        );
+        assert!(
+            line_of(&s, "Platform").contains("│  - Platform admins"),
+            "{s}"
+        );
+        // Unchanged: the detail says nothing about OLD.
+        assert!(!s.contains("since q1.json"), "{s}");
+
+        p.update(PaneMsg::Action(Action::Down), &cx);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        let lines: Vec<&str> = s.lines().collect();
+        let top = lines.iter().position(|l| l.contains("┌ Editors")).unwrap();
+        assert!(lines[top + 1].contains("2 members · org role Admin"), "{s}");
+        assert!(
+            lines[top + 2].contains("Δ since q1.json: mapping org role member → admin"),
+            "{s}"
+        );
+
+        p.update(PaneMsg::Action(Action::Down), &cx);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        let lines: Vec<&str> = s.lines().collect();
+        let head = lines
+            .iter()
+            .position(|l| l.contains("Δ since q1.json:"))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(
+            lines[head + 1].contains("  mapping org role member → admin"),
+            "{s}"
+        );
+        assert!(
+            lines[head + 2].contains("  - mapping stack role Website / Developer"),
+            "{s}"
+        );
+
+        p.update(PaneMsg::Action(Action::Bottom), &cx);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("not mapped"), "{s}");
+        // A removed mapping: what it granted, one line each.
+        let lines: Vec<&str> = s.lines().collect();
+        let head = lines
+            .iter()
+            .position(|l| l.contains("│Δ since q1.json:"))
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(
+            lines[head + 1].contains("  - mapping removed was org role admin"),
+            "{s}"
+        );
+        assert!(
+            lines[head + 2].contains("  - mapping stack role Mobile app / Admin"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn without_a_comparison_the_group_list_has_no_mark_column() {
+        let (mut p, _) = compared();
+        p.update(PaneMsg::Poll, &cx());
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(line_of(&s, "GROUP").contains("│  GROUP"), "{s}");
+        assert!(line_of(&s, "Editors").contains("│  Editors"), "{s}");
+        assert!(!s.contains('Δ') && !s.contains("since"), "{s}");
     }
 }

@@ -28,6 +28,7 @@ use crate::client::ApiError;
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
+use ratatui::text::Line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PaneId {
@@ -124,5 +125,19 @@ pub trait Pane {
     /// Unsaved edits: quitting or leaving asks first.
     fn dirty(&self) -> bool {
         false
+    }
+}
+
+/// A detail panel's words for a row's change since OLD (`review NEW --against OLD`): one line
+/// when it is one thing (`Δ since old.json: + joined as active, org role member`), else a
+/// heading and a line each; nothing when the row did not change.
+pub fn change_lines(against: &str, parts: Vec<String>, theme: &Theme) -> Vec<Line<'static>> {
+    let head = format!("Δ since {against}:");
+    match &parts[..] {
+        [] => Vec::new(),
+        [one] => vec![Line::styled(format!("{head} {one}"), theme.warn)],
+        many => std::iter::once(Line::styled(head, theme.warn))
+            .chain(many.iter().map(|p| Line::from(format!("  {p}"))))
+            .collect(),
     }
 }

@@ -13,6 +13,7 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
+use crate::console::changes::Changes;
 use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
 use crate::console::theme::Theme;
 use crate::console::widgets::Outcome;
@@ -28,6 +29,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 pub const BINDINGS: &[BindingSpec] = &[
     // `p` for "pending": k9s users switch views with one mnemonic key, and Tab already moves
@@ -354,6 +356,8 @@ pub struct UsersPane {
     /// Why the list could not load (401/403 say which token and which role).
     pub error: Option<String>,
     filter: String,
+    /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
+    changes: Option<Arc<Changes>>,
 }
 
 impl UsersPane {
@@ -893,6 +897,7 @@ impl Pane for UsersPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        self.changes = cx.changes.clone();
         match msg {
             PaneMsg::Activated => {
                 let mut out = Vec::new();
@@ -1080,6 +1085,18 @@ impl UsersPane {
         if self.list == List::Pending && !self.marked.is_empty() {
             spans.push(Span::raw(format!(" · {} marked", self.marked.len())));
         }
+        // Who left has no row: say how many, and where they are listed.
+        if let Some(c) = &self.changes
+            && self.list == List::Members
+        {
+            match c.left_count() {
+                0 => {}
+                n => spans.push(Span::styled(
+                    format!(" · {n} left since {} — D lists them", c.against()),
+                    theme.warn,
+                )),
+            }
+        }
         spans.push(Span::raw(" "));
         Line::from(spans)
     }
@@ -1120,8 +1137,11 @@ impl UsersPane {
             f.render_widget(Paragraph::new(text), inner);
             return;
         }
-        let header = Row::new(["NAME", "EMAIL", "STATE", "ROLE", "STACK ROLES", "GROUPS"]);
-        let widths = [
+        // With a comparison, a narrow first column marks who changed since OLD (`+`, `-`,
+        // `~`), so the mark reads without colour; the detail panel says what in words.
+        let changes = self.changes.as_deref();
+        let mut header = vec!["NAME", "EMAIL", "STATE", "ROLE", "STACK ROLES", "GROUPS"];
+        let mut widths = vec![
             Constraint::Fill(2),
             Constraint::Fill(3),
             Constraint::Length(10),
@@ -1129,10 +1149,14 @@ impl UsersPane {
             Constraint::Fill(2),
             Constraint::Fill(2),
         ];
+        if changes.is_some() {
+            header.insert(0, "Δ");
+            widths.insert(0, Constraint::Length(1));
+        }
         render_window(
             f,
             inner,
-            Some(header),
+            Some(Row::new(header)),
             &widths,
             m.rows.len(),
             &m.win,
@@ -1140,7 +1164,14 @@ impl UsersPane {
             &theme.widget_style(),
             |i| {
                 let x = &m.rows[i];
-                Row::new(vec![
+                let mut cells = Vec::with_capacity(7);
+                if let Some(c) = changes {
+                    cells.push(match c.member(&x.id) {
+                        Some(mc) => Cell::from(Span::styled(mc.mark(), theme.warn)),
+                        None => Cell::from(" "),
+                    });
+                }
+                cells.extend([
                     Cell::from(x.display_name.clone().unwrap_or_default()),
                     Cell::from(x.email.clone()),
                     Cell::from(state_words(x)),
@@ -1151,7 +1182,8 @@ impl UsersPane {
                     ),
                     Cell::from(stack_cell(x)),
                     Cell::from(groups_cell(x)),
-                ])
+                ]);
+                Row::new(cells)
             },
         );
     }
@@ -1274,6 +1306,7 @@ impl UsersPane {
                 MemberSource::Manual => "added by an admin",
             };
             lines.push(Line::from(format!("{} · {source}", m.state.as_str())));
+            lines.extend(self.change_lines(&m.id, theme));
             lines.push(Line::from(format!(
                 "Granted: {}",
                 access_words(m.granted.as_ref())
@@ -1297,6 +1330,9 @@ impl UsersPane {
                     lines.push(Line::from(format!("  {l}")));
                 }
             }
+        } else {
+            // A request's member changed since OLD too: said after the request.
+            lines.extend(self.change_lines(&m.id, theme));
         }
         lines.push(Line::styled("Why each role:", theme.title));
         if d.roles.is_empty() {
@@ -1333,6 +1369,18 @@ impl UsersPane {
             lines.push(Line::from(format!("  {mark} {role}{state} ← {via}")));
         }
         lines
+    }
+
+    /// What changed about this member since OLD, in words (see [`super::change_lines`]).
+    fn change_lines(&self, member_id: &str, theme: &Theme) -> Vec<Line<'static>> {
+        match &self.changes {
+            Some(c) => super::change_lines(
+                c.against(),
+                c.member(member_id).map(|x| x.parts()).unwrap_or_default(),
+                theme,
+            ),
+            None => Vec::new(),
+        }
     }
 
     fn view_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -2118,5 +2166,157 @@ mod tests {
         assert!(!zoomed.contains("EMAIL"), "{zoomed}");
         act(&mut p, Action::Back);
         assert!(!p.zoomed);
+    }
+
+    /// `changes::tests::pair()` as a review would show it: Bob gained a role, Eve joined, Cat
+    /// is unchanged, Ann left.
+    fn comparing() -> Ctx {
+        let (old, new) = crate::console::changes::tests::pair();
+        Ctx {
+            page_rows: 10,
+            read_only: true,
+            changes: Some(Arc::new(Changes::new(&old, &new, "q1.json"))),
+            ..Default::default()
+        }
+    }
+
+    fn compared_members(p: &mut UsersPane, cx: &Ctx) {
+        p.update(PaneMsg::Activated, cx);
+        let items: Vec<Member> = ["u-bob", "u-cat", "u-eve"]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Member {
+                id: id.to_string(),
+                ..member(i)
+            })
+            .collect();
+        p.update(
+            PaneMsg::Reply {
+                slot: "list",
+                call: users_call(None),
+                result: Ok(Reply::Users(Page {
+                    items,
+                    total: 3,
+                    next: None,
+                })),
+            },
+            cx,
+        );
+    }
+
+    fn detail_reply(p: &mut UsersPane, a: MemberAccess, cx: &Ctx) {
+        let member_id = a.member.id.clone();
+        p.update(
+            PaneMsg::Reply {
+                slot: "detail",
+                call: Call::MemberAccess { member_id },
+                result: Ok(Reply::MemberAccess(a)),
+            },
+            cx,
+        );
+    }
+
+    fn row<'a>(screen: &'a str, email: &str) -> &'a str {
+        screen
+            .lines()
+            .find(|l| l.contains(email))
+            .unwrap_or_else(|| panic!("no row for {email}:\n{screen}"))
+    }
+
+    #[test]
+    fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed() {
+        let cmp = comparing();
+        let mut p = UsersPane::default();
+        compared_members(&mut p, &cmp);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        // A mark column before the name: `+` for Bob (gained) and Eve (joined), blank for
+        // Cat; the mark is a symbol, not a colour.
+        assert!(row(&s, "user00000").contains("│› + User 0"), "{s}");
+        assert!(row(&s, "user00001").contains("│    User 1"), "{s}");
+        assert!(row(&s, "user00002").contains("│  + User 2"), "{s}");
+        assert!(s.contains("│  Δ NAME"), "{s}");
+        // Ann left: no row, but the title counts her and says where she is listed.
+        assert!(s.contains("1 left since q1.json — D lists them"), "{s}");
+
+        // Bob's detail: his one change on one line.
+        detail_reply(&mut p, access_of(member(0)).with_id("u-bob"), &cmp);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(
+            s.contains("Δ since q1.json: + stack role Website / Content Manager"),
+            "{s}"
+        );
+        // Eve's: a heading, then a line per change.
+        p.update(PaneMsg::Action(Action::Bottom), &cmp);
+        detail_reply(&mut p, access_of(member(2)).with_id("u-eve"), &cmp);
+        let s = screen(80, 30, |f| p.view(f, f.area(), &Theme::mono()));
+        let lines: Vec<&str> = s.lines().collect();
+        let head = lines
+            .iter()
+            .position(|l| l.contains("Δ since q1.json:"))
+            .unwrap_or_else(|| panic!("{s}"));
+        for (i, want) in [
+            "  + joined as active, org role admin",
+            "  + stack role Mobile app / Admin",
+            "  + stack role Website / Developer",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert!(lines[head + 1 + i].contains(want), "{want}:\n{s}");
+        }
+        // Cat did not change: her detail says nothing about OLD.
+        p.update(PaneMsg::Action(Action::Up), &cmp);
+        detail_reply(&mut p, access_of(member(1)).with_id("u-cat"), &cmp);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("User 1 <user00001@acme.example>"), "{s}");
+        assert!(!s.contains("since q1.json:"), "{s}");
+
+        // In the queue, a request of a member who changed says so after the request.
+        p.update(
+            PaneMsg::Reply {
+                slot: "queue",
+                call: queue_call(),
+                result: Ok(Reply::Approvals(Page {
+                    items: vec![request("q1", "u-bob", 1)],
+                    total: 1,
+                    next: None,
+                })),
+            },
+            &cmp,
+        );
+        p.update(PaneMsg::Action(Action::SwitchList), &cmp);
+        detail_reply(&mut p, access_of(member(0)).with_id("u-bob"), &cmp);
+        let s = screen(120, 30, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(s.contains("u-bob@acme.example · more access"), "{s}");
+        assert!(
+            s.contains("││Δ since q1.json: + stack role Website /"),
+            "{s}"
+        );
+        // The left count belongs to the Members list.
+        assert!(!s.contains(" left since"), "{s}");
+    }
+
+    #[test]
+    fn without_a_comparison_there_is_no_mark_column_and_no_left_count() {
+        let mut p = UsersPane::default();
+        compared_members(&mut p, &cx());
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(row(&s, "user00000").contains("│› User 0"), "{s}");
+        assert!(!s.contains('Δ') && !s.contains(" left since"), "{s}");
+        // The comparison goes with the context: a later update without one drops the marks.
+        let cmp = comparing();
+        p.update(PaneMsg::Poll, &cmp);
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(row(&s, "user00000").contains("│› + User 0"), "{s}");
+        p.update(PaneMsg::Poll, &cx());
+        let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+        assert!(row(&s, "user00000").contains("│› User 0"), "{s}");
+    }
+
+    impl MemberAccess {
+        fn with_id(mut self, id: &str) -> MemberAccess {
+            self.member.id = id.to_string();
+            self
+        }
     }
 }
