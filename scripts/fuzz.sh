@@ -32,8 +32,9 @@ export RUSTC_BOOTSTRAP=1
 flags=(--sanitizer none)  # default: optimized, with debug assertions and overflow checks
 
 echo "building the fuzz targets..."
-if ! cargo fuzz build "${flags[@]}" >/dev/null 2>target-build.log; then
-  tail -30 target-build.log >&2
+mkdir -p target/work
+if ! cargo fuzz build "${flags[@]}" >/dev/null 2>target/work/build.log; then
+  tail -30 target/work/build.log >&2
   exit 2
 fi
 
@@ -44,17 +45,19 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "corpus/$t" "artifacts/$t"
   log="target/work/$t.log"
   echo "fuzzing $t for ${secs}s..."
-  cargo fuzz run "${flags[@]}" "$t" "$work" "corpus/$t" -- \
-    -max_total_time="$secs" -timeout=10 -print_final_stats=1 -jobs="${FUZZ_JOBS:-1}" \
-    -workers="${FUZZ_JOBS:-1}" >"$log" 2>&1
-  rc=$?
+  jobs=()
   if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then
-    execs=$(cat fuzz-*.log 2>/dev/null | sed -n 's/^stat::number_of_executed_units: *//p' |
-      awk '{s+=$1} END {print s+0}')
-    rm -f fuzz-*.log
-  else
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS")
   fi
+  rm -f fuzz-*.log
+  cargo fuzz run "${flags[@]}" "$t" "$work" "corpus/$t" -- \
+    -max_total_time="$secs" -timeout=10 -print_final_stats=1 "${jobs[@]}" >"$log" 2>&1
+  rc=$?
+  # With several jobs each worker logs to fuzz-N.log: sum their counts.
+  execs=$(cat "$log" fuzz-*.log 2>/dev/null | sed -n 's/^stat::number_of_executed_units: *//p' |
+    awk '{s+=$1} END {print s+0}')
+  cat fuzz-*.log >>"$log" 2>/dev/null
+  rm -f fuzz-*.log
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
   crashes=$(find "artifacts/$t" -type f | wc -l)
   summary+=("$(printf '%-10s %12s executions in %ss, %s, %s crash input(s) in fuzz/artifacts/%s' \
