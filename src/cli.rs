@@ -344,9 +344,16 @@ async fn export(out: PathBuf, overrides: crate::console::config::Overrides) -> R
             org,
             token,
             token_source,
+            ca_file,
         } => {
-            let client = crate::client::AdminClient::new(&url, &org, token, token_source)
-                .map_err(|e| e.to_string())?;
+            let client = crate::client::AdminClient::with_ca(
+                &url,
+                &org,
+                token,
+                token_source,
+                ca_file.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
             (client.export().await, None)
         }
         config::Target::Embedded => {

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod scim;
 pub mod server;
 pub mod snapshot;

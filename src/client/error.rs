@@ -108,6 +108,9 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ApiError::Unreachable { url, detail } if detail.contains("ca_file") => {
+                write!(f, "cannot talk to the server at {url}: {detail}")
+            }
             ApiError::Unreachable { url, detail } => write!(
                 f,
                 "cannot reach the server at {url} ({detail}); check that it is running and \

@@ -48,6 +48,19 @@ impl AdminClient {
         token: impl Into<String>,
         token_source: impl Into<String>,
     ) -> Result<AdminClient, ApiError> {
+        AdminClient::with_ca(base_url, org_uid, token, token_source, None)
+    }
+
+    /// [`AdminClient::new`], also trusting the CA certificates of the PEM file `ca_file` (a
+    /// profile's `ca_file`) beside the system's roots. Certificates are always verified:
+    /// there is no way to turn that off.
+    pub fn with_ca(
+        base_url: &str,
+        org_uid: &str,
+        token: impl Into<String>,
+        token_source: impl Into<String>,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<AdminClient, ApiError> {
         let mut root = Url::parse(base_url.trim()).map_err(|e| {
             ApiError::Config(format!(
                 "the server url '{base_url}' is not valid ({e}); write it as http://HOST:PORT"
@@ -84,6 +97,9 @@ impl AdminClient {
         if loopback {
             builder = builder.no_proxy();
         }
+        if let Some(path) = ca_file {
+            builder = builder.tls_certs_merge(load_ca_file(path)?);
+        }
         let http = builder
             .build()
             .map_err(|e| ApiError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -94,6 +110,12 @@ impl AdminClient {
             token: token.into(),
             token_source: token_source.into(),
         })
+    }
+
+    /// The HTTP client (its roots include the profile's CA), for the other requests a backend
+    /// sends to the same server.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn org_uid(&self) -> &str {
@@ -462,8 +484,53 @@ fn describe(e: &reqwest::Error) -> String {
         return "timed out".into();
     }
     let mut inner: &dyn std::error::Error = e;
-    while let Some(s) = inner.source() {
-        inner = s;
+    let mut certificate = false;
+    loop {
+        certificate |= inner
+            .downcast_ref::<tokio_rustls::rustls::Error>()
+            .is_some_and(|r| {
+                matches!(
+                    r,
+                    tokio_rustls::rustls::Error::InvalidCertificate(_)
+                        | tokio_rustls::rustls::Error::NoCertificatesPresented
+                )
+            });
+        match inner.source() {
+            Some(s) => inner = s,
+            None => break,
+        }
     }
-    inner.to_string()
+    let text = inner.to_string();
+    if certificate || text.contains("certificate") {
+        format!(
+            "the server's TLS certificate was refused: {text}. If a private CA signed it, name \
+             that CA's PEM file in the profile: ca_file = \"/path/to/ca.pem\""
+        )
+    } else {
+        text
+    }
+}
+
+/// The certificates of a PEM file, for [`AdminClient::with_ca`].
+pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, ApiError> {
+    let pem = std::fs::read(path).map_err(|e| {
+        ApiError::Config(format!(
+            "cannot read the CA file {} (the profile's ca_file): {e}",
+            path.display()
+        ))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        ApiError::Config(format!(
+            "the CA file {} (the profile's ca_file) is not PEM: {e}",
+            path.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(ApiError::Config(format!(
+            "the CA file {} (the profile's ca_file) holds no certificate; it should contain \
+             -----BEGIN CERTIFICATE----- blocks",
+            path.display()
+        )));
+    }
+    Ok(certs)
 }

@@ -162,7 +162,8 @@ impl LiveBackend {
             self.client.org_uid()
         );
         let resp =
-            reqwest::Client::new()
+            self.client
+                .http()
                 .get(&url)
                 .send()
                 .await

@@ -1,6 +1,8 @@
 //! The console's config file: TOML in the user's config dir (`config.toml`), holding named
 //! profiles and key overrides. The admin token never lives in the file itself: a profile
-//! names an environment variable or a file readable by its owner only (mode 0600).
+//! names an environment variable or a file readable by its owner only (mode 0600). The config
+//! file itself must be private too (it says where the token is and which CAs to trust): a
+//! config or token file that its group or others may read or write is refused.
 //!
 //! ```toml
 //! default_profile = "prod"
@@ -9,6 +11,7 @@
 //! url = "https://scim.example.com"
 //! org = "acme-1234"
 //! token_env = "SCIMDESK_PROD_TOKEN"      # or: token_file = "/home/me/.config/scimdesk/prod.token"
+//! ca_file = "/etc/ssl/private-ca.pem"    # optional: a CA to trust beside the system's
 //!
 //! [keys]                                 # action = [keys]; see the README's key table
 //! approve = ["a", "ctrl-a"]
@@ -36,6 +39,9 @@ pub struct Profile {
     pub org: Option<String>,
     pub token_env: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// A PEM file of CA certificates trusted beside the system's roots, for a server whose
+    /// certificate a private CA signed. Certificates are always verified.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What the command line says about where to connect.
@@ -57,6 +63,8 @@ pub enum Target {
         token: String,
         /// Where the token came from, for error messages; never the token.
         token_source: String,
+        /// The profile's `ca_file`, if any.
+        ca_file: Option<PathBuf>,
     },
     /// Nothing configured: the in-process service provider.
     Embedded,
@@ -69,8 +77,15 @@ impl std::fmt::Debug for Target {
                 url,
                 org,
                 token_source,
+                ca_file,
                 ..
-            } => write!(f, "Remote({url}, {org}, token from {token_source})"),
+            } => {
+                write!(f, "Remote({url}, {org}, token from {token_source}")?;
+                if let Some(ca) = ca_file {
+                    write!(f, ", CA {}", ca.display())?;
+                }
+                f.write_str(")")
+            }
             Target::Embedded => f.write_str("Embedded"),
         }
     }
@@ -113,8 +128,13 @@ impl Dirs {
 }
 
 impl ConfigFile {
-    /// A missing file is an empty config.
+    /// A missing file is an empty config; one that others may read or write is refused.
     pub fn load(path: &Path) -> Result<ConfigFile, String> {
+        match check_private(path, "config file") {
+            Ok(()) => {}
+            Err(e) if e.kind == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+            Err(e) => return Err(e.message),
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => ConfigFile::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
@@ -181,26 +201,48 @@ impl ConfigFile {
             org,
             token,
             token_source,
+            ca_file: p.ca_file,
         })
     }
 }
 
-/// Reads a token file, refusing one that others can read: a token is a password.
-pub fn read_token_file(path: &Path) -> Result<String, String> {
+/// Why a file was refused, with the kind of the underlying I/O error (if any).
+struct Refusal {
+    kind: std::io::ErrorKind,
+    message: String,
+}
+
+/// Refuses a file that its group or others may read or write (any mode bit in 0o077): it
+/// holds a secret or says where secrets are. The message names the file and the fix.
+fn check_private(path: &Path, what: &str) -> Result<(), Refusal> {
+    let meta = std::fs::metadata(path).map_err(|e| Refusal {
+        kind: e.kind(),
+        message: format!("cannot read the {what} {}: {e}", path.display()),
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path)
-            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(format!(
-                "the token file {} is readable by others (mode {mode:o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ));
+            return Err(Refusal {
+                kind: std::io::ErrorKind::PermissionDenied,
+                message: format!(
+                    "the {what} {} is readable or writable by others (mode {mode:o}); run \
+                     `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                ),
+            });
         }
     }
+    #[cfg(not(unix))]
+    let _ = meta;
+    Ok(())
+}
+
+/// Reads a token file, refusing one that others can read: a token is a password.
+pub fn read_token_file(path: &Path) -> Result<String, String> {
+    check_private(path, "token file").map_err(|r| r.message)?;
     std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))
 }
@@ -238,6 +280,7 @@ approve = ["A"]
                 org,
                 token,
                 token_source,
+                ..
             } => (url, org, token, token_source),
             Target::Embedded => panic!("expected a remote target"),
         }
@@ -329,5 +372,56 @@ approve = ["A"]
         assert!(e.contains("chmod 600"), "{e}");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(read_token_file(&p).unwrap(), "tok\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn config_file_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        assert_eq!(
+            ConfigFile::load(&p).unwrap(),
+            ConfigFile::default(),
+            "missing is empty"
+        );
+        std::fs::write(&p, FILE).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o602, 0o620] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = ConfigFile::load(&p).unwrap_err();
+            assert!(
+                e.contains(&format!("chmod 600 {}", p.display())),
+                "{mode:o}: {e}"
+            );
+            assert!(e.contains("config file"), "{e}");
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let c = ConfigFile::load(&p).unwrap();
+            assert_eq!(c.default_profile.as_deref(), Some("prod"));
+        }
+    }
+
+    #[test]
+    fn a_profile_names_an_extra_ca() {
+        let c = ConfigFile::parse(
+            "[profiles.p]\nurl = \"https://h\"\norg = \"o\"\ntoken_env = \"PROD_TOKEN\"\nca_file = \"/etc/ca.pem\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            profile: Some("p".into()),
+            ..Default::default()
+        };
+        match c.resolve(&o, &env, &file).unwrap() {
+            Target::Remote { ca_file, .. } => {
+                assert_eq!(ca_file, Some(PathBuf::from("/etc/ca.pem")))
+            }
+            Target::Embedded => panic!("expected a remote target"),
+        }
+        let t = ConfigFile::parse(FILE)
+            .unwrap()
+            .resolve(&Overrides::default(), &env, &file)
+            .unwrap();
+        assert!(matches!(t, Target::Remote { ca_file: None, .. }));
     }
 }

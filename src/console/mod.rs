@@ -223,9 +223,16 @@ pub async fn run(opts: Options) -> Result<(), String> {
             org,
             token,
             token_source,
+            ca_file,
         } => {
-            let client = crate::client::AdminClient::new(&url, &org, token, token_source)
-                .map_err(|e| e.to_string())?;
+            let client = crate::client::AdminClient::with_ca(
+                &url,
+                &org,
+                token,
+                token_source,
+                ca_file.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
             Arc::new(LiveBackend::new(client, &url))
         }
         config::Target::Embedded => {

@@ -209,7 +209,9 @@ fn check_schemas(rt: &ResourceTypeDef, obj: &Map<String, Value>) -> ScimResult<(
 }
 
 pub(crate) fn is_urn(key: &str) -> bool {
-    key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:")
+    // `get`, not `[..4]`: the fourth byte may fall inside a character ("urnƐ...", found by
+    // the scim_body fuzz target), and slicing there panics.
+    key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
 }
 
 /// `urn:...:attr` where the URN is a schema of `rt`.
@@ -351,6 +353,34 @@ mod tests {
 
     fn attr(name: &str) -> &'static AttributeDef {
         USER.core_attr(name).unwrap()
+    }
+
+    #[test]
+    fn a_key_with_a_multibyte_character_at_the_urn_prefix_does_not_panic() {
+        // Found by fuzzing (fuzz/corpus/scim_body/crash-3b70...): byte 4 falls inside 'Ɛ'.
+        assert!(!is_urn(
+            "urnƐetf:params:scim:schemas:extension:enterprise:2.0:User"
+        ));
+        assert!(!is_urn("urnƐ"));
+        assert!(is_urn("URN:x"));
+        // Not a URN, and dotted: a 400 like any dotted key in a POST body.
+        let e = user(json!({
+            "schemas": [USER_SCHEMA_ID],
+            "userName": "a@b.c",
+            "urnƐetf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"},
+        }))
+        .unwrap_err();
+        assert_eq!(
+            (e.status, e.scim_type),
+            (400, Some(ScimType::InvalidSyntax))
+        );
+        let n =
+            user(json!({"schemas": [USER_SCHEMA_ID], "userName": "a@b.c", "urnƐx": 1})).unwrap();
+        assert_eq!(
+            n.resource,
+            json!({"userName": "a@b.c"}),
+            "an unknown key is ignored"
+        );
     }
 
     #[test]

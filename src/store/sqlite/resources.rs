@@ -186,7 +186,7 @@ const GROUP_TABLES: &[TableAttr<'static>] = &[TableAttr {
 /// Translates a filter into a WHERE fragment over the row alias `r`: promoted columns where
 /// they exist (indexed, NOCASE for userName), JSON extracts otherwise, and member rows for
 /// `members`.
-fn translate(kind: Kind, filter: &Filter) -> ScimResult<SqlWhere> {
+pub(crate) fn translate(kind: Kind, filter: &Filter) -> ScimResult<SqlWhere> {
     let mapping = match kind {
         Kind::User => JsonMapping {
             doc: "r.resource",
