@@ -547,6 +547,39 @@ pub(crate) async fn reconcile(
     Ok(())
 }
 
+/// `reconcile` for a membership that the SCIM create has just inserted (state pending, role
+/// member, source scim): it cannot have groups (its SCIM User is new), granted roles, a
+/// request or a rejected diff yet, so nothing is read back; `policy` is the org's, read by
+/// the create in the same round trip. The rules and the writes are `reconcile`'s.
+pub(crate) async fn reconcile_new(
+    conn: &mut SqliteConnection,
+    org_id: i64,
+    id: &str,
+    active: bool,
+    policy: &ApprovalPolicy,
+    actor: &str,
+) -> StoreResult<()> {
+    let now = datetime::now_rfc3339();
+    let row = MemberRow {
+        id: id.to_string(),
+        email: String::new(),
+        display_name: None,
+        state: MemberState::Pending,
+        role: OrgRole::Member,
+        scim_source: true,
+        scim_active: Some(active),
+        granted_stack: BTreeSet::new(),
+        groups: Vec::new(),
+        request: None,
+        last_rejected: None,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    let t = approval::on_change(&row.domain(), &row.intent(&HashMap::new()), policy);
+    persist(conn, org_id, &row, &t, actor, &now).await?;
+    Ok(())
+}
+
 /// Before a SCIM group is deleted: its mapping goes first, so that its members lose what it
 /// gave them in the same transaction.
 pub(crate) async fn group_deleting(
