@@ -378,50 +378,45 @@ async fn persist(
     if t.state != row.state || t.granted != before {
         changed = true;
         let role = t.granted.as_ref().map_or(OrgRole::Member, |a| a.org_role);
-        sqlx::query("UPDATE memberships SET state = ?, role = ?, updated_at = ? WHERE id = ?")
-            .bind(t.state.as_str())
-            .bind(role.as_str())
-            .bind(now)
-            .bind(&row.id)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
         let empty = BTreeSet::new();
         let new = t.granted.as_ref().map_or(&empty, |a| &a.stack_roles);
-        for gone in row.granted_stack.difference(new) {
-            sqlx::query(
-                "DELETE FROM granted_stack_roles
-                 WHERE membership_id = ? AND stack_uid = ? AND role_uid = ?",
-            )
-            .bind(&row.id)
-            .bind(&gone.stack_uid)
-            .bind(&gone.role_uid)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        fn pairs<'a>(roles: impl Iterator<Item = &'a StackRole>) -> Vec<(&'a str, &'a str)> {
+            roles
+                .map(|r| (r.stack_uid.as_str(), r.role_uid.as_str()))
+                .collect()
         }
-        for added in new.difference(&row.granted_stack) {
-            sqlx::query(
-                "INSERT OR IGNORE INTO granted_stack_roles (membership_id, stack_uid, role_uid)
-                 VALUES (?, ?, ?)",
-            )
-            .bind(&row.id)
-            .bind(&added.stack_uid)
-            .bind(&added.role_uid)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        }
-        audit(
-            conn,
-            org_id,
-            actor,
-            "access.changed",
-            &row.id,
-            Some(&access_json(row.state, before.as_ref())),
-            Some(&access_json(t.state, t.granted.as_ref())),
+        let roles = json!({
+            "gone": pairs(row.granted_stack.difference(new)),
+            "added": pairs(new.difference(&row.granted_stack)),
+        });
+        // One round trip (each is a hand-off to sqlx's connection thread) for the state, the
+        // granted roles lost and gained ([stack, role] pairs) and the audit event.
+        //
+        // Parameters are numbered so that few go unused in any one statement: sqlx binds a
+        // statement's unused numbers to its arguments in turn, and once that count passes the
+        // number of arguments it stops binding the statement's remaining ones (here at most
+        // 3 + 3 + 3 unused for 9 arguments).
+        sqlx::query(
+            "UPDATE memberships SET state = ?3, role = ?4, updated_at = ?2 WHERE id = ?1;
+             DELETE FROM granted_stack_roles WHERE membership_id = ?1 AND (stack_uid, role_uid)
+               IN (SELECT value ->> 0, value ->> 1 FROM json_each(?5, '$.gone'));
+             INSERT OR IGNORE INTO granted_stack_roles (membership_id, stack_uid, role_uid)
+               SELECT ?1, value ->> 0, value ->> 1 FROM json_each(?5, '$.added');
+             INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+               VALUES (?6, ?2, ?7, 'access.changed', ?1, ?8, ?9)",
         )
-        .await?;
+        .bind(&row.id)
+        .bind(now)
+        .bind(t.state.as_str())
+        .bind(role.as_str())
+        .bind(roles.to_string())
+        .bind(org_id)
+        .bind(actor)
+        .bind(access_json(row.state, before.as_ref()).to_string())
+        .bind(access_json(t.state, t.granted.as_ref()).to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     }
     match &t.request {
         RequestChange::Keep => {}
@@ -432,10 +427,13 @@ async fn persist(
             }
             let id = secret::new_uuid();
             let text = serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
+            let after = json!({"member_id": row.id, "kind": kind, "version": 1, "diff": diff});
             sqlx::query(
                 "INSERT INTO approval_requests
                    (id, org_id, member_id, kind, state, version, diff, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, 'pending', 1, ?, ?, ?)",
+                 VALUES (?1, ?2, ?3, ?4, 'pending', 1, ?5, ?6, ?6);
+                 INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+                   VALUES (?2, ?6, ?7, 'approval.opened', ?1, NULL, ?8)",
             )
             .bind(&id)
             .bind(org_id)
@@ -443,20 +441,11 @@ async fn persist(
             .bind(kind.as_str())
             .bind(&text)
             .bind(now)
-            .bind(now)
+            .bind(actor)
+            .bind(after.to_string())
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-            audit(
-                conn,
-                org_id,
-                actor,
-                "approval.opened",
-                &id,
-                None,
-                Some(&json!({"member_id": row.id, "kind": kind, "version": 1, "diff": diff})),
-            )
-            .await?;
         }
         RequestChange::Update { diff } => {
             let Some(old) = &row.request else {
@@ -464,26 +453,24 @@ async fn persist(
             };
             changed = true;
             let text = serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
+            let before = json!({"version": old.version, "diff": old.diff});
+            let after = json!({"version": old.version + 1, "diff": diff});
             sqlx::query(
-                "UPDATE approval_requests SET diff = ?, version = version + 1, updated_at = ?
-                 WHERE id = ?",
+                "UPDATE approval_requests SET diff = ?1, version = version + 1, updated_at = ?2
+                 WHERE id = ?3;
+                 INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+                   VALUES (?4, ?2, ?5, 'approval.updated', ?3, ?6, ?7)",
             )
             .bind(&text)
             .bind(now)
             .bind(&old.id)
+            .bind(org_id)
+            .bind(actor)
+            .bind(before.to_string())
+            .bind(after.to_string())
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-            audit(
-                conn,
-                org_id,
-                actor,
-                "approval.updated",
-                &old.id,
-                Some(&json!({"version": old.version, "diff": old.diff})),
-                Some(&json!({"version": old.version + 1, "diff": diff})),
-            )
-            .await?;
         }
         RequestChange::Supersede => {
             if let Some(old) = &row.request {
