@@ -147,6 +147,16 @@ impl SqliteStore {
         self.inner.writer.close().await;
     }
 
+    /// The access the org's group mappings imply for every SCIM User in at least one mapped
+    /// group, by SCIM User id (members of no mapped group are absent: Member, no stack role).
+    /// Requested access before the SCIM `active` flag and the approval queue apply.
+    pub async fn org_effective_access(
+        &self,
+        org_id: i64,
+    ) -> StoreResult<std::collections::HashMap<String, crate::domain::access::Access>> {
+        access::org_effective_access(self, org_id).await
+    }
+
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.inner.reader
     }
