@@ -65,6 +65,27 @@ async fn users_are_listed_by_email_with_filter_state_and_paging() {
     assert_eq!(emails(&r.body), vec!["owner@acme.example"]);
     assert_eq!(r.body["items"][0]["source"], "manual");
     assert_eq!(r.body["items"][0]["granted"]["org_role"], "owner");
+    // The filter matches the email or the SCIM displayName, in any case; the total counts
+    // the same members the pages list, with the state too.
+    let r = send(env.scim(Method::POST, "/Users").json(&json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "eve@acme.example",
+        "displayName": "Eve Catterall",
+        "active": true,
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(env.admin(Method::GET, "/users?filter=cAt")).await;
+    assert_eq!(
+        emails(&r.body),
+        vec!["cat@acme.example", "eve@acme.example"]
+    );
+    assert_eq!(r.body["total"], 2);
+    let r = send(env.admin(Method::GET, "/users?filter=cat&state=pending&limit=1")).await;
+    assert_eq!(emails(&r.body), vec!["cat@acme.example"]);
+    assert_eq!(r.body["total"], 2);
+    let r = send(env.admin(Method::GET, "/users?filter=cat&state=active")).await;
+    assert_eq!(r.body["total"], 0);
     let r = send(env.admin(Method::GET, "/users?filter=%25")).await;
     assert_eq!(r.body["total"], 0, "LIKE wildcards are matched literally");
     assert_eq!(

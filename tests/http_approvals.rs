@@ -238,3 +238,48 @@ async fn unknown_requests_and_missing_versions_are_refused() {
     let r = send(env.admin(Method::GET, "/approvals?state=bogus")).await;
     assert_eq!(r.status, 400);
 }
+
+/// A create whose membership is new skips reading it back (it has nothing yet); one that
+/// links an existing membership (the same email provisioned again) reads it. Both must end
+/// where the approval rules say, under either policy.
+#[tokio::test]
+async fn a_new_and_a_returning_member_are_decided_by_the_same_rules() {
+    let env = Env::new().await;
+    // Provision approval on (the default): a new member waits with a provision request.
+    let hal = new_user(&env, "hal@acme.example").await;
+    let m = member(&env, &hal).await;
+    assert_eq!(m["state"], "pending");
+    assert_eq!(m["request"]["kind"], "provision");
+    assert_eq!(m["request"]["version"], 1);
+
+    // Provision approval off: active at once with member access, nothing pending for him.
+    set_policy(&env, json!({"provision": false})).await;
+    let ivy = new_user(&env, "ivy@acme.example").await;
+    let m = member(&env, &ivy).await;
+    assert_eq!(m["state"], "active");
+    assert_eq!(m["granted"]["org_role"], "member");
+    assert_eq!(m["request"], serde_json::Value::Null);
+
+    // Deprovisioned, then provisioned again by the same email: the same membership comes
+    // back through the full reconcile and is active again under this policy.
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{ivy}"))).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(member(&env, &ivy).await["state"], "deprovisioned");
+    let again = new_user(&env, "Ivy@acme.example").await;
+    assert_eq!(again, ivy, "same membership");
+    let m = member(&env, &ivy).await;
+    assert_eq!(m["state"], "active");
+    assert_eq!(m["granted"]["org_role"], "member");
+
+    // With approval on again, a returning member waits like a new one.
+    set_policy(&env, json!({"provision": true})).await;
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{ivy}"))).await;
+    assert_eq!(r.status, 204);
+    new_user(&env, "ivy@acme.example").await;
+    let m = member(&env, &ivy).await;
+    assert_eq!(m["state"], "pending");
+    assert_eq!(m["granted"], serde_json::Value::Null);
+    assert_eq!(m["request"]["kind"], "provision");
+    // hal's request is untouched by the others.
+    assert_eq!(member(&env, &hal).await["request"]["version"], 1);
+}

@@ -255,3 +255,65 @@ async fn unknown_stacks_in_a_preview_are_refused_like_a_save() {
     .await;
     assert_eq!(r.status, 404);
 }
+
+/// The whole org's effective access (the access benchmark's store call) agrees with what
+/// `/users` shows as requested, member by member; members of no mapped group are absent.
+#[tokio::test]
+async fn org_effective_access_matches_each_members_requested_access() {
+    use scimdesk::store::Store;
+    let env = Env::new().await;
+    let web = new_stack(&env, "Web").await;
+    let api = new_stack(&env, "Api").await;
+    let devs = mapped_group(&env, "Developers", "member", &[(&web, "developer")]).await;
+    let admins = mapped_group(
+        &env,
+        "Admins",
+        "admin",
+        &[(&web, "admin"), (&api, "content_manager")],
+    )
+    .await;
+    let plain = env.create_group("Unmapped", &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ann = new_user(&env, "ann@acme.example").await;
+    let bob = new_user(&env, "bob@acme.example").await;
+    let cy = new_user(&env, "cy@acme.example").await;
+    let dee = new_user(&env, "dee@acme.example").await;
+    add_member(&env, &devs, &ann).await;
+    add_member(&env, &devs, &bob).await;
+    add_member(&env, &admins, &bob).await;
+    add_member(&env, &plain, &cy).await;
+    add_member(&env, &admins, &dee).await;
+    add_member(&env, &plain, &dee).await;
+
+    let org = env
+        .server
+        .store
+        .org_by_uid(&env.org.uid)
+        .await
+        .unwrap()
+        .unwrap();
+    let all = env.server.store.org_effective_access(org.id).await.unwrap();
+    let mut ids: Vec<&String> = all.keys().collect();
+    ids.sort();
+    let mut want = vec![&ann, &bob, &dee];
+    want.sort();
+    assert_eq!(ids, want, "only members of mapped groups");
+    assert_eq!(all[&bob].org_role.as_str(), "admin");
+    assert_eq!(all[&ann].org_role.as_str(), "member");
+    for id in [&ann, &bob, &dee] {
+        let requested = &member(&env, id).await["requested"];
+        assert_eq!(requested["org_role"], all[id].org_role.as_str(), "{id}");
+        let mut got: Vec<(String, String)> = all[id]
+            .stack_roles
+            .iter()
+            .map(|s| (s.stack_uid.clone(), s.role_uid.clone()))
+            .collect();
+        got.sort();
+        let mut shown = stack_roles(requested);
+        shown.sort();
+        assert_eq!(got, shown, "{id}");
+    }
+    assert_eq!(all[&bob].stack_roles.len(), 3);
+}

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_resource_counts.sql")),
     (3, include_str!("migrations/0003_access.sql")),
+    (4, include_str!("migrations/0004_membership_counts.sql")),
 ];
 
 /// last_used_at is refreshed at most this often, so that authenticating is not a write on
@@ -84,7 +85,14 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // Checkpoints run beside the writer (see `spawn_checkpointer`), not inside a commit
         // where they would hold up every write of the batch; this is only the fallback.
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        // A page cache of 16 MiB per connection (SQLite's default is 2 MiB): a mapping
+        // preview of a 10,000-member group or a run of /users pages touches more than 2 MiB
+        // of pages, and every page missed is a read system call and a copy.
+        .pragma("cache_size", PAGE_CACHE_KIB)
 }
+
+/// The page cache of each connection, in KiB (SQLite takes a negative cache_size as KiB).
+const PAGE_CACHE_KIB: &str = "-16384";
 
 /// WAL pages (4 KiB each) past which a commit checkpoints by itself.
 const WAL_AUTOCHECKPOINT_PAGES: &str = "20000";
@@ -148,6 +156,16 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.inner.reader.close().await;
         self.inner.writer.close().await;
+    }
+
+    /// The access the org's group mappings imply for every SCIM User in at least one mapped
+    /// group, by SCIM User id (members of no mapped group are absent: Member, no stack role).
+    /// Requested access before the SCIM `active` flag and the approval queue apply.
+    pub async fn org_effective_access(
+        &self,
+        org_id: i64,
+    ) -> StoreResult<std::collections::HashMap<String, crate::domain::access::Access>> {
+        access::org_effective_access(self, org_id).await
     }
 
     pub(crate) fn reader(&self) -> &SqlitePool {
@@ -1077,6 +1095,100 @@ mod tests {
                 .total,
             0
         );
+        store.close().await;
+    }
+
+    /// `/users` totals without a filter come from membership_counts: they must equal a real
+    /// count after creates, state changes (approval, deprovision) and on a database from
+    /// before the counts (backfilled by migration 4).
+    #[tokio::test]
+    async fn member_totals_come_from_counts_kept_by_triggers_and_backfilled() {
+        use crate::domain::approval::MemberState;
+        use crate::store::access_types::MemberQuery;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (org, _) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let user = json!({"userName": format!("u{i}@acme.example"), "active": true});
+            let out = store
+                .create_resource(Kind::User, org.id, user, Vec::new(), "test")
+                .await
+                .unwrap();
+            ids.push(out.record.id);
+        }
+        // Two of them approved (pending -> active), one deprovisioned by the IdP.
+        for id in &ids[..2] {
+            let open = store
+                .list_approvals(org.id, None, 100, None)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .find(|r| &r.member_id == id)
+                .unwrap();
+            store
+                .decide_approval(
+                    org.id,
+                    &open.id,
+                    &crate::store::access_types::Decision::Approve,
+                    open.version,
+                    "test",
+                )
+                .await
+                .unwrap();
+        }
+        store
+            .delete_resource(Kind::User, org.id, &ids[3], "test", |_| Ok(()))
+            .await
+            .unwrap();
+        let totals = |store: SqliteStore| async move {
+            let mut out = Vec::new();
+            for state in [
+                None,
+                Some(MemberState::Active),
+                Some(MemberState::Pending),
+                Some(MemberState::Deprovisioned),
+                Some(MemberState::Rejected),
+            ] {
+                let q = MemberQuery {
+                    filter: None,
+                    state,
+                    limit: 1,
+                    cursor: None,
+                };
+                let total = store.list_members(org.id, &q).await.unwrap().total;
+                let real: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM memberships WHERE org_id = ? AND (? IS NULL OR state = ?)",
+                )
+                .bind(org.id)
+                .bind(state.map(|s| s.as_str()))
+                .bind(state.map(|s| s.as_str()))
+                .fetch_one(store.reader())
+                .await
+                .unwrap();
+                assert_eq!(total, real as u64, "{state:?}");
+                out.push(total);
+            }
+            out
+        };
+        let before = totals(store.clone()).await;
+        // The owner and two approved are active; one waits; one was deprovisioned.
+        assert_eq!(before, vec![5, 3, 1, 1, 0]);
+        let mut tx = store.begin().await.unwrap();
+        sqlx::raw_sql(
+            "DROP TABLE membership_counts; DROP TRIGGER memberships_counted;
+             DROP TRIGGER memberships_uncounted; DROP TRIGGER memberships_recounted;
+             PRAGMA user_version = 3;",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(totals(store.clone()).await, before);
         store.close().await;
     }
 

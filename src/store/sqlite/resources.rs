@@ -3,6 +3,7 @@
 //! group members are rows of `group_members`.
 
 use super::{SqliteStore, Tx, access, account_for, audit, db_err};
+use crate::domain::approval::ApprovalPolicy;
 use crate::scim::datetime;
 use crate::scim::filter::Filter;
 use crate::scim::filter::{JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
@@ -554,8 +555,10 @@ async fn audit_skipped(
 }
 
 /// Parameters: ?1 userName (the email), ?2 now, ?3 a new membership id, ?4 org,
-/// ?5 externalId, ?6 displayName, ?7 active, ?8 the resource. Returns the SCIM User id (the
-/// membership's). A new membership starts pending: `access::reconcile` decides its state.
+/// ?5 externalId, ?6 displayName, ?7 active, ?8 the resource. Returns two rows: the SCIM User
+/// id (the membership's) with whether the membership is the one just inserted (its id is ?3),
+/// then the org's approval policy. A new membership starts pending: `access::reconcile`
+/// decides its state.
 const CREATE_USER_SQL: &str = "
     INSERT INTO accounts (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING;
     INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
@@ -566,7 +569,9 @@ const CREATE_USER_SQL: &str = "
       SELECT m.id, ?4, ?1, ?5, ?6, ?7, ?8, 1, ?2, ?2
       FROM memberships m JOIN accounts a ON a.id = m.account_id
       WHERE m.org_id = ?4 AND a.email = ?1
-      RETURNING id";
+      RETURNING id, id = ?3;
+    SELECT approval_provision, approval_access_increase, approval_deprovision
+      FROM organizations WHERE id = ?4";
 
 pub(crate) async fn create(
     store: &SqliteStore,
@@ -592,24 +597,42 @@ pub(crate) async fn create(
             // outside SCIM (the owner) keep their state: the IdP cannot lock the owner out.
             // The UNIQUE (org, userName) constraint decides duplicates, racing creates
             // included; the write rolls back with the membership change.
-            let id: String = sqlx::query(CREATE_USER_SQL)
+            let membership_id = secret::new_uuid();
+            let rows = sqlx::query(CREATE_USER_SQL)
                 .bind(&p.name)
                 .bind(&now)
-                .bind(secret::new_uuid())
+                .bind(&membership_id)
                 .bind(org_id)
                 .bind(&p.external_id)
                 .bind(&p.display_name)
                 .bind(p.active)
                 .bind(&text)
-                .fetch_one(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
-                .and_then(|row| row.try_get(0))
                 .map_err(|e| match db_err(e) {
                     StoreError::Conflict(_) => taken(&p.name),
                     other => other,
                 })?;
-            // The membership's state and access follow from the approval rules.
-            access::reconcile(&mut tx, org_id, std::slice::from_ref(&id), actor).await?;
+            let [user, org] = rows.as_slice() else {
+                return Err(StoreError::Db(format!(
+                    "a user create returned {} rows, not 2",
+                    rows.len()
+                )));
+            };
+            let id: String = user.try_get(0).map_err(db_err)?;
+            let fresh: bool = user.try_get(1).map_err(db_err)?;
+            // The membership's state and access follow from the approval rules. A membership
+            // just inserted has nothing to read back; one provisioned again (same email) does.
+            if fresh {
+                let policy = ApprovalPolicy {
+                    provision: org.try_get(0).map_err(db_err)?,
+                    access_increase: org.try_get(1).map_err(db_err)?,
+                    deprovision: org.try_get(2).map_err(db_err)?,
+                };
+                access::reconcile_new(&mut tx, org_id, &id, p.active, &policy, actor).await?;
+            } else {
+                access::reconcile(&mut tx, org_id, std::slice::from_ref(&id), actor).await?;
+            }
             audit(
                 &mut tx,
                 org_id,
