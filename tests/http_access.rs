@@ -285,3 +285,103 @@ async fn scim_users_show_a_read_only_provisioning_extension_on_request() {
         json!({"state": "active", "pendingRequest": false})
     );
 }
+
+/// The `/users` filter of three characters or more is answered from a trigram index that
+/// triggers keep: it follows displayName changes, userName changes (a new account), SCIM
+/// deletes and admin removals, matches quotes and wildcards literally, and never counts
+/// another org's members. Shorter filters take the scanning path; both agree.
+#[tokio::test]
+async fn the_users_filter_follows_every_change_to_names_and_emails() {
+    let env = Env::new().await;
+    let total = |body: &Value| body["total"].as_u64().unwrap();
+    let find = |q: &'static str| {
+        let rb = env.admin(Method::GET, "/users").query(&[("filter", q)]);
+        async move { send(rb).await }
+    };
+    let r = send(env.scim(Method::POST, "/Users").json(&json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "ann@acme.example",
+        "displayName": "Ann \"Ace\" O'Hara 100%",
+        "active": true,
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ann = r.body["id"].as_str().unwrap().to_string();
+    new_user(&env, "bob@acme.example").await;
+
+    let r = find("o'hara").await;
+    assert_eq!(emails(&r.body), vec!["ann@acme.example"]);
+    let r = find("\"ace\"").await;
+    assert_eq!(
+        emails(&r.body),
+        vec!["ann@acme.example"],
+        "quotes are literal"
+    );
+    let r = find("100%").await;
+    assert_eq!(total(&r.body), 1, "% is literal");
+    let r = find("0%x").await;
+    assert_eq!(total(&r.body), 0);
+    // No match spans the email and the name.
+    let r = find("pleAnn").await;
+    assert_eq!(total(&r.body), 0);
+    let r = find("acme.example").await;
+    assert_eq!(total(&r.body), 3, "ann, bob and the owner");
+
+    // A new displayName replaces the old one in the index.
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{ann}"))
+            .json(&patch_op(
+                json!([{"op": "replace", "path": "displayName", "value": "Annika Berg"}]),
+            )),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(total(&find("o'hara").await.body), 0);
+    assert_eq!(emails(&find("nika b").await.body), vec!["ann@acme.example"]);
+    // A new userName (the membership moves to another account): the new email is found,
+    // the old one is not.
+    let r = send(
+        env.scim(Method::PUT, &format!("/Users/{ann}"))
+            .json(&json!({
+                "schemas": [USER_SCHEMA],
+                "userName": "annika@acme.example",
+                "displayName": "Annika Berg",
+                "active": true,
+            })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        emails(&find("annika@").await.body),
+        vec!["annika@acme.example"]
+    );
+    assert_eq!(total(&find("ann@acme").await.body), 0);
+    // Two characters take the scanning path and agree.
+    assert_eq!(emails(&find("ik").await.body), vec!["annika@acme.example"]);
+
+    // Another org's members with the same names are never counted here.
+    let other = new_org(&env.server, &env.http, "Other", "owner@other.example").await;
+    let r = send(
+        env.http
+            .post(scim_url(&env.server, &other.uid, "/Users"))
+            .bearer_auth(&other.scim_token)
+            .json(&json!({
+                "schemas": [USER_SCHEMA],
+                "userName": "annika@other.example",
+                "displayName": "Annika Berg",
+                "active": true,
+            })),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(total(&find("annika").await.body), 1);
+
+    // Deleting the SCIM User ends the membership; the index keeps matching its email only
+    // while the membership is listed, and the row's name is gone.
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{ann}"))).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let listed = find("annika@").await;
+    let by_name = find("nika b").await;
+    assert_eq!(total(&listed.body), emails(&listed.body).len() as u64);
+    assert_eq!(total(&by_name.body), emails(&by_name.body).len() as u64);
+}

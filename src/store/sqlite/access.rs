@@ -964,6 +964,16 @@ pub(crate) async fn get_mapping(
     mapping_view(&mut conn, &names, group_id, &name).await
 }
 
+/// Above this many matches a filtered `/users` page walks the email index instead of sorting
+/// the matches it read from the trigram index.
+const SEARCH_SORT_LIMIT: i64 = 2_000;
+
+/// A filter as an FTS5 phrase for the trigram index: a substring match, case-insensitive.
+/// None below three characters, which a trigram index cannot look up.
+fn search_phrase(text: &str) -> Option<String> {
+    (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
 fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
     for c in text.chars() {
@@ -1397,49 +1407,75 @@ pub(crate) async fn list_members(
     const WHERE: &str = "m.org_id = ?1
         AND (?2 = '%%' OR a.email LIKE ?2 ESCAPE '\\' OR u.display_name LIKE ?2 ESCAPE '\\')
         AND (?3 IS NULL OR m.state = ?3)";
+    // A filter of three characters or more is looked up in the trigram index (migration 5):
+    // the matching members are found without reading every email and name of the org.
+    let phrase = q.filter.as_deref().and_then(search_phrase);
     // Without a text filter the count is read from the per-state counts that triggers keep
     // (migration 4), instead of counting the org's 100,000 index entries on every page.
     let count_sql = if q.filter.is_none() {
         "SELECT coalesce(sum(c.n), 0) FROM membership_counts c
          WHERE c.org_id = ?1 AND ?2 = ?2 AND (?3 IS NULL OR c.state = ?3)"
-            .to_string()
+    } else if phrase.is_some() {
+        "SELECT count(*) FROM member_search s
+         CROSS JOIN member_search_keys k ON k.k = s.rowid
+         CROSS JOIN memberships m ON m.id = k.member_id
+         WHERE member_search MATCH ?2 AND m.org_id = ?1 AND (?3 IS NULL OR m.state = ?3)"
     } else {
-        // The matching accounts and SCIM Users are found once each (a scan of the email
-        // index and of the org's users), then each membership is two lookups in those lists,
-        // instead of joining every membership to its account and its SCIM User (a 100,000-row
-        // join for every filtered page). A SCIM User's id is its membership's id, so its org
-        // is the membership's.
+        // Shorter filters: the matching accounts and SCIM Users are found once each (a scan
+        // of the email index and of the org's users), then each membership is two lookups in
+        // those lists, instead of joining every membership to its account and its SCIM User.
+        // A SCIM User's id is its membership's id, so its org is the membership's.
         "SELECT count(*) FROM memberships m
          WHERE m.org_id = ?1 AND (?3 IS NULL OR m.state = ?3)
            AND (m.account_id IN (SELECT id FROM accounts WHERE email LIKE ?2 ESCAPE '\\')
                 OR m.id IN (SELECT id FROM scim_users
                             WHERE org_id = ?1 AND display_name LIKE ?2 ESCAPE '\\'))"
-            .to_string()
     };
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
         .bind(org_id)
-        .bind(&pattern)
+        .bind(phrase.as_deref().unwrap_or(&pattern))
         .bind(state)
         .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
     // Ordered by email; the cursor is the last email seen (emails are unique per org).
     let after = q.cursor.clone().unwrap_or_default();
-    // CROSS JOIN keeps accounts outermost: the page walks the email index from the cursor
-    // and stops at the limit, instead of sorting every member of the org.
-    let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT m.id FROM accounts a CROSS JOIN memberships m ON m.account_id = a.id
-         LEFT JOIN scim_users u ON u.id = m.id
-         WHERE {WHERE} AND a.email > ?4 ORDER BY a.email LIMIT ?5"
-    )))
-    .bind(org_id)
-    .bind(&pattern)
-    .bind(state)
-    .bind(&after)
-    .bind(q.limit as i64 + 1)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let ids: Vec<String> = match &phrase {
+        // Few matches: read them from the index and sort them.
+        Some(phrase) if total <= SEARCH_SORT_LIMIT => sqlx::query_scalar(
+            "SELECT m.id FROM member_search s
+             CROSS JOIN member_search_keys k ON k.k = s.rowid
+             CROSS JOIN memberships m ON m.id = k.member_id
+             JOIN accounts a ON a.id = m.account_id
+             WHERE member_search MATCH ?2 AND m.org_id = ?1 AND (?3 IS NULL OR m.state = ?3)
+               AND a.email > ?4
+             ORDER BY a.email LIMIT ?5",
+        )
+        .bind(org_id)
+        .bind(phrase)
+        .bind(state)
+        .bind(&after)
+        .bind(q.limit as i64 + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?,
+        // Many matches (or no filter): walk the email index from the cursor and stop at the
+        // limit, which finds a page quickly when matches are dense. CROSS JOIN keeps accounts
+        // outermost, instead of sorting every member of the org.
+        _ => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT m.id FROM accounts a CROSS JOIN memberships m ON m.account_id = a.id
+             LEFT JOIN scim_users u ON u.id = m.id
+             WHERE {WHERE} AND a.email > ?4 ORDER BY a.email LIMIT ?5"
+        )))
+        .bind(org_id)
+        .bind(&pattern)
+        .bind(state)
+        .bind(&after)
+        .bind(q.limit as i64 + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?,
+    };
     let more = ids.len() as u64 > q.limit;
     let page: Vec<String> = ids.into_iter().take(q.limit as usize).collect();
     let items = member_infos(&mut conn, org_id, &page).await?;

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_resource_counts.sql")),
     (3, include_str!("migrations/0003_access.sql")),
     (4, include_str!("migrations/0004_membership_counts.sql")),
+    (5, include_str!("migrations/0005_member_search.sql")),
 ];
 
 /// last_used_at is refreshed at most this often, so that authenticating is not a write on
