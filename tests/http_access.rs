@@ -359,6 +359,19 @@ async fn the_users_filter_follows_every_change_to_names_and_emails() {
     // Two characters take the scanning path and agree.
     assert_eq!(emails(&find("ik").await.body), vec!["annika@acme.example"]);
 
+    // The Owner (a manual membership, indexed at once) provisioned by the IdP later: the
+    // SCIM User's name joins the same entry.
+    let r = send(env.scim(Method::POST, "/Users").json(&json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "owner@acme.example",
+        "displayName": "Olga Owner",
+        "active": true,
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(emails(&find("olga").await.body), vec!["owner@acme.example"]);
+    assert_eq!(total(&find("acme.example").await.body), 3);
+
     // Another org's members with the same names are never counted here.
     let other = new_org(&env.server, &env.http, "Other", "owner@other.example").await;
     let r = send(

@@ -25,12 +25,15 @@ INSERT INTO member_search (rowid, text)
     JOIN accounts a ON a.id = m.account_id
     LEFT JOIN scim_users u ON u.id = m.id;
 
+-- A SCIM membership is indexed when its SCIM User is written (in the same statement batch),
+-- so that a create costs one index insert, not an insert and an update; a manual membership
+-- (the Owner's) is indexed at once.
 CREATE TRIGGER IF NOT EXISTS member_search_added AFTER INSERT ON memberships BEGIN
     INSERT INTO member_search_keys (member_id) VALUES (NEW.id);
-    INSERT INTO member_search (rowid, text) VALUES (
-        (SELECT k FROM member_search_keys WHERE member_id = NEW.id),
-        (SELECT email FROM accounts WHERE id = NEW.account_id) || char(31)
-            || coalesce((SELECT display_name FROM scim_users WHERE id = NEW.id), ''));
+    INSERT INTO member_search (rowid, text)
+        SELECT (SELECT k FROM member_search_keys WHERE member_id = NEW.id),
+               (SELECT email FROM accounts WHERE id = NEW.account_id) || char(31)
+        WHERE NEW.source <> 'scim';
 END;
 
 CREATE TRIGGER IF NOT EXISTS member_search_removed AFTER DELETE ON memberships BEGIN
@@ -49,10 +52,10 @@ BEGIN
 END;
 
 CREATE TRIGGER IF NOT EXISTS member_search_user_added AFTER INSERT ON scim_users BEGIN
-    UPDATE member_search SET text =
+    INSERT OR REPLACE INTO member_search (rowid, text) VALUES (
+        (SELECT k FROM member_search_keys WHERE member_id = NEW.id),
         (SELECT a.email FROM memberships m JOIN accounts a ON a.id = m.account_id
-         WHERE m.id = NEW.id) || char(31) || coalesce(NEW.display_name, '')
-        WHERE rowid = (SELECT k FROM member_search_keys WHERE member_id = NEW.id);
+         WHERE m.id = NEW.id) || char(31) || coalesce(NEW.display_name, ''));
 END;
 
 CREATE TRIGGER IF NOT EXISTS member_search_user_renamed AFTER UPDATE OF display_name ON scim_users
