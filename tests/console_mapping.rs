@@ -5,128 +5,52 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use scimdesk::client::AdminClient;
-use scimdesk::console::Console;
 use scimdesk::console::app::{Msg, State};
-use scimdesk::console::backend::{Backend, LiveBackend};
-use scimdesk::console::effects::Clipboard;
 use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::mapping::{Impact, Popup};
 use scimdesk::console::panes::{Pane, PaneId};
 use scimdesk::console::snapshot_backend::SnapshotBackend;
-use scimdesk::console::theme::Theme;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(20);
+mod console_support;
+use console_support::*;
 
 struct Rig {
-    console: Console,
-    term: Terminal<TestBackend>,
+    l: Loop,
     server: Embedded,
     _dir: tempfile::TempDir,
 }
 
-fn client(server: &Embedded) -> AdminClient {
-    AdminClient::new(
-        &server.base_url,
-        &server.org_uid,
-        server.token.clone(),
-        "test token",
-    )
-    .unwrap()
+impl std::ops::Deref for Rig {
+    type Target = Loop;
+    fn deref(&self) -> &Loop {
+        &self.l
+    }
 }
 
-async fn start() -> (Embedded, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(dir.path()).await.unwrap();
-    (server, dir)
-}
-
-fn console_on(backend: Arc<dyn Backend>) -> Console {
-    Console::new(
-        backend,
-        &BTreeMap::new(),
-        Theme::mono(),
-        Clipboard::Memory(Vec::new()),
-    )
-    .unwrap()
+impl std::ops::DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut Loop {
+        &mut self.l
+    }
 }
 
 async fn rig(w: u16, h: u16) -> Rig {
-    let (server, dir) = start().await;
-    let backend = Arc::new(LiveBackend::new(client(&server), &server.base_url));
+    let (server, dir) = demo_server().await;
     Rig {
-        console: console_on(backend),
-        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+        l: on(live(&server), w, h),
         server,
         _dir: dir,
     }
 }
 
 impl Rig {
-    fn send(&self, code: KeyCode, mods: KeyModifiers) {
-        self.console
-            .sender()
-            .send(Msg::Key(KeyEvent::new(code, mods)))
-            .unwrap();
-    }
-    fn key(&self, code: KeyCode) {
-        self.send(code, KeyModifiers::NONE);
-    }
-    fn keys(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-    async fn until(&mut self, what: &str, f: impl Fn(&State) -> bool) {
-        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
-            panic!("{what}: {e}\n{}", self.screen());
-        }
-    }
     fn screen(&self) -> String {
         screen_of(&self.term, &self.server.base_url)
     }
 }
 
-fn screen_of(term: &Terminal<TestBackend>, base: &str) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    redact(&out, base)
-}
-
-/// The port and the clock differ from run to run.
-fn redact(screen: &str, base: &str) -> String {
-    let port_len = base.rsplit(':').next().unwrap().len();
-    let s = screen.replace(base, &format!("http://127.0.0.1:{}", "P".repeat(port_len)));
-    let mut out = String::new();
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let rest: String = chars[i..chars.len().min(i + 19)].iter().collect();
-        let is_time = rest.chars().count() == 19
-            && rest.chars().enumerate().all(|(k, c)| match k {
-                4 | 7 => c == '-',
-                10 => c == ' ',
-                13 | 16 => c == ':',
-                _ => c.is_ascii_digit(),
-            });
-        if is_time {
-            out.push_str("YYYY-MM-DD hh:mm:ss");
-            i += 19;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
+fn screen_of(term: &ratatui::Terminal<ratatui::backend::TestBackend>, base: &str) -> String {
+    redact_datetimes(&redact_port(&text(term), base))
 }
 
 fn loaded(s: &State) -> bool {
@@ -384,12 +308,12 @@ async fn unsaved_edits_ask_before_switching_pane_or_quitting() {
 
 #[tokio::test]
 async fn a_snapshot_is_browsed_read_only() {
-    let (server, _dir) = start().await;
+    let (server, _dir) = demo_server().await;
     let doc = client(&server).export().await.unwrap();
     let snap = scimdesk::snapshot::read(&serde_json::to_vec(&doc).unwrap()).unwrap();
     server.stop().await;
     let backend = Arc::new(SnapshotBackend::new(snap, "snapshot acme.json"));
-    let mut console = console_on(backend);
+    let mut console = on(backend, 80, 24).console;
     let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let tx = console.sender();
     let key = |c: KeyCode| {

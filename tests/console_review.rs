@@ -7,97 +7,42 @@
 //! READ-ONLY badge, the file name), and the Users and Group Mapping panes draw themselves as
 //! they like. Their state is read in `members_shown` and `groups_shown` only.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use scimdesk::client::{AdminClient, ApprovalPatch, ScimSettingsPatch};
-use scimdesk::console::Console;
-use scimdesk::console::app::{Mode, Msg, State};
-use scimdesk::console::backend::{Backend, LiveBackend};
-use scimdesk::console::effects::Clipboard;
+use scimdesk::console::app::{Mode, State};
+use scimdesk::console::backend::Backend;
 use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::PaneId;
 use scimdesk::console::snapshot_backend::SnapshotBackend;
-use scimdesk::console::theme::Theme;
 use scimdesk::domain::access::OrgRole;
 use scimdesk::domain::approval::MemberState;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(20);
 const EXE: &str = env!("CARGO_BIN_EXE_scimdesk");
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/snapshot-v1.json"
 );
 
-struct Rig {
-    console: Console,
-    term: Terminal<TestBackend>,
-}
+mod console_support;
+use console_support::*;
+
+type Rig = Loop;
 
 fn rig(backend: Arc<dyn Backend>, w: u16, h: u16) -> Rig {
-    let console = Console::new(
-        backend,
-        &BTreeMap::new(),
-        Theme::mono(),
-        Clipboard::Memory(Vec::new()),
-    )
-    .unwrap();
-    Rig {
-        console,
-        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
-    }
-}
-
-fn live(server: &Embedded) -> Arc<dyn Backend> {
-    Arc::new(LiveBackend::new(admin(server), &server.base_url))
+    on(backend, w, h)
 }
 
 fn admin(server: &Embedded) -> AdminClient {
-    AdminClient::new(
-        &server.base_url,
-        &server.org_uid,
-        server.token.clone(),
-        "test token",
-    )
-    .unwrap()
+    client(server)
 }
 
-impl Rig {
-    fn key(&self, code: KeyCode) {
-        self.console
-            .sender()
-            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .unwrap();
-    }
-    fn keys(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-    async fn until(&mut self, what: &str, f: impl Fn(&State) -> bool) {
-        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
-            panic!("{what}: {e}\n{}", self.screen());
-        }
-    }
+impl Loop {
     fn screen(&self) -> String {
-        let buf = self.term.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
-    }
-    fn state(&self) -> &State {
-        &self.console.state
+        text(&self.term)
     }
 
     /// `:export PATH`, the console's own export, until it says it wrote the file.

@@ -1,111 +1,47 @@
 //! The console's real loop on a `TestBackend`, against the embedded service provider (the
 //! demo org from a real in-process server): keys in, screens and server state out.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use scimdesk::console::Console;
-use scimdesk::console::app::Msg;
-use scimdesk::console::backend::LiveBackend;
+use ratatui::crossterm::event::KeyCode;
 use scimdesk::console::effects::Clipboard;
 use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::PaneId;
 use scimdesk::console::panes::scim::Dialog;
-use scimdesk::console::theme::Theme;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(20);
+mod console_support;
+use console_support::*;
 
 struct Rig {
-    console: Console,
-    term: Terminal<TestBackend>,
+    l: Loop,
     server: Embedded,
     _dir: tempfile::TempDir,
 }
 
+impl std::ops::Deref for Rig {
+    type Target = Loop;
+    fn deref(&self) -> &Loop {
+        &self.l
+    }
+}
+
+impl std::ops::DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut Loop {
+        &mut self.l
+    }
+}
+
 async fn rig(w: u16, h: u16) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(dir.path()).await.unwrap();
-    let client = scimdesk::client::AdminClient::new(
-        &server.base_url,
-        &server.org_uid,
-        server.token.clone(),
-        "test token",
-    )
-    .unwrap();
-    let backend = Arc::new(LiveBackend::new(client, &server.base_url));
-    let console = Console::new(
-        backend,
-        &BTreeMap::new(),
-        Theme::mono(),
-        Clipboard::Memory(Vec::new()),
-    )
-    .unwrap();
+    let (server, dir) = demo_server().await;
     Rig {
-        console,
-        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+        l: on(live(&server), w, h),
         server,
         _dir: dir,
     }
 }
 
 impl Rig {
-    fn key(&self, code: KeyCode) {
-        self.console
-            .sender()
-            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .unwrap();
-    }
-    fn keys(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-    async fn until(&mut self, what: &str, f: impl Fn(&scimdesk::console::app::State) -> bool) {
-        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
-            panic!("{what}: {e}\n{}", self.screen());
-        }
-    }
     fn screen(&self) -> String {
-        let buf = self.term.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        redact(&out, &self.server.base_url)
+        redact_datetimes(&redact_port(&text(&self.term), &self.server.base_url))
     }
-}
-
-/// The port and the clock differ from run to run.
-fn redact(screen: &str, base: &str) -> String {
-    let port_len = base.rsplit(':').next().unwrap().len();
-    let s = screen.replace(base, &format!("http://127.0.0.1:{}", "P".repeat(port_len)));
-    let mut out = String::new();
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let rest: String = chars[i..chars.len().min(i + 19)].iter().collect();
-        let is_time = rest.len() == 19
-            && rest.chars().enumerate().all(|(k, c)| match k {
-                4 | 7 => c == '-',
-                10 => c == ' ',
-                13 | 16 => c == ':',
-                _ => c.is_ascii_digit(),
-            });
-        if is_time {
-            out.push_str("YYYY-MM-DD hh:mm:ss");
-            i += 19;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 fn scim_loaded(s: &scimdesk::console::app::State) -> bool {

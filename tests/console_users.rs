@@ -4,10 +4,9 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use scimdesk::client::{AdminClient, MappingBody, PageReq, StackRoleKey, UserQuery};
+use scimdesk::client::{MappingBody, PageReq, StackRoleKey, UserQuery};
 use scimdesk::console::Console;
 use scimdesk::console::app::{Msg, State};
-use scimdesk::console::backend::LiveBackend;
 use scimdesk::console::effects::Clipboard;
 use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::PaneId;
@@ -16,73 +15,41 @@ use scimdesk::console::theme::Theme;
 use scimdesk::domain::approval::{MemberState, RequestState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(20);
+mod console_support;
+use console_support::*;
 
 struct Rig {
-    console: Console,
-    term: Terminal<TestBackend>,
+    l: Loop,
     server: Embedded,
     _dir: tempfile::TempDir,
 }
 
+impl std::ops::Deref for Rig {
+    type Target = Loop;
+    fn deref(&self) -> &Loop {
+        &self.l
+    }
+}
+
+impl std::ops::DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut Loop {
+        &mut self.l
+    }
+}
+
 async fn rig(w: u16, h: u16) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(dir.path()).await.unwrap();
-    let backend = Arc::new(LiveBackend::new(client(&server), &server.base_url));
-    let console = Console::new(
-        backend,
-        &BTreeMap::new(),
-        Theme::mono(),
-        Clipboard::Memory(Vec::new()),
-    )
-    .unwrap();
+    let (server, dir) = demo_server().await;
     Rig {
-        console,
-        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+        l: on(live(&server), w, h),
         server,
         _dir: dir,
     }
 }
 
-fn client(server: &Embedded) -> AdminClient {
-    AdminClient::new(
-        &server.base_url,
-        &server.org_uid,
-        server.token.clone(),
-        "test token",
-    )
-    .unwrap()
-}
-
 impl Rig {
-    fn key(&self, code: KeyCode) {
-        self.console
-            .sender()
-            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .unwrap();
-    }
-    fn keys(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-    async fn until(&mut self, what: &str, f: impl Fn(&State) -> bool) {
-        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
-            panic!("{what}: {e}\n{}", self.screen());
-        }
-    }
     fn screen(&self) -> String {
-        let buf = self.term.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        redact(&out, &self.server.base_url)
+        redact(&text(&self.term), &self.server.base_url)
     }
 }
 

@@ -1,0 +1,133 @@
+//! The console's real loop on an in-memory terminal, shared by the `console_*` tests: a
+//! console on a backend (the embedded server's live admin API, or a snapshot), keys in, the
+//! loop run until a condition holds, and the screen's text out.
+#![allow(dead_code)]
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use scimdesk::client::AdminClient;
+use scimdesk::console::Console;
+use scimdesk::console::app::{Msg, State};
+use scimdesk::console::backend::{Backend, LiveBackend};
+use scimdesk::console::effects::Clipboard;
+use scimdesk::console::embedded::Embedded;
+use scimdesk::console::theme::Theme;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a test waits for the console to reach a state before it fails with the screen.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// The console on a `w`×`h` test terminal, monochrome, copying into memory.
+pub struct Loop {
+    pub console: Console,
+    pub term: Terminal<TestBackend>,
+}
+
+pub fn on(backend: Arc<dyn Backend>, w: u16, h: u16) -> Loop {
+    let console = Console::new(
+        backend,
+        &BTreeMap::new(),
+        Theme::mono(),
+        Clipboard::Memory(Vec::new()),
+    )
+    .unwrap();
+    Loop {
+        console,
+        term: Terminal::new(TestBackend::new(w, h)).unwrap(),
+    }
+}
+
+/// An admin client with the embedded server's owner token.
+pub fn client(server: &Embedded) -> AdminClient {
+    AdminClient::new(
+        &server.base_url,
+        &server.org_uid,
+        server.token.clone(),
+        "test token",
+    )
+    .unwrap()
+}
+
+/// The live backend on the embedded server, as the console's default uses it.
+pub fn live(server: &Embedded) -> Arc<dyn Backend> {
+    Arc::new(LiveBackend::new(client(server), &server.base_url))
+}
+
+/// The embedded server with the demo org, in a temporary data dir.
+pub async fn demo_server() -> (Embedded, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Embedded::start(dir.path()).await.unwrap();
+    (server, dir)
+}
+
+/// The terminal's text, a line per row.
+pub fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The server's port differs from run to run: it shows as `P`s of the same width.
+pub fn redact_port(screen: &str, base: &str) -> String {
+    let port_len = base.rsplit(':').next().unwrap().len();
+    screen.replace(base, &format!("http://127.0.0.1:{}", "P".repeat(port_len)))
+}
+
+/// Times (`2026-12-02 07:55:26`) differ from run to run: they show as `YYYY-MM-DD hh:mm:ss`.
+pub fn redact_datetimes(screen: &str) -> String {
+    let chars: Vec<char> = screen.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let is_time = i + 19 <= chars.len()
+            && chars[i..i + 19].iter().enumerate().all(|(k, c)| match k {
+                4 | 7 => *c == '-',
+                10 => *c == ' ',
+                13 | 16 => *c == ':',
+                _ => c.is_ascii_digit(),
+            });
+        if is_time {
+            out.push_str("YYYY-MM-DD hh:mm:ss");
+            i += 19;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+impl Loop {
+    pub fn send(&self, code: KeyCode, mods: KeyModifiers) {
+        self.console
+            .sender()
+            .send(Msg::Key(KeyEvent::new(code, mods)))
+            .unwrap();
+    }
+    pub fn key(&self, code: KeyCode) {
+        self.send(code, KeyModifiers::NONE);
+    }
+    pub fn keys(&self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+    /// Runs the loop until `f` holds with nothing in flight, or fails with the screen.
+    pub async fn until(&mut self, what: &str, f: impl Fn(&State) -> bool) {
+        if let Err(e) = self.console.run_until(&mut self.term, LIMIT, f).await {
+            panic!("{what}: {e}\n{}", text(&self.term));
+        }
+    }
+    pub fn state(&self) -> &State {
+        &self.console.state
+    }
+}
