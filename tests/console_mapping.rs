@@ -6,7 +6,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use scimdesk::console::app::{Msg, State};
-use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::mapping::{Impact, Popup};
 use scimdesk::console::panes::{Pane, PaneId};
 use scimdesk::console::snapshot_backend::SnapshotBackend;
@@ -15,32 +14,10 @@ use std::sync::Arc;
 mod console_support;
 use console_support::*;
 
-struct Rig {
-    l: Loop,
-    server: Embedded,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Rig {
-    type Target = Loop;
-    fn deref(&self) -> &Loop {
-        &self.l
-    }
-}
-
-impl std::ops::DerefMut for Rig {
-    fn deref_mut(&mut self) -> &mut Loop {
-        &mut self.l
-    }
-}
+type Rig = LiveRig;
 
 async fn rig(w: u16, h: u16) -> Rig {
-    let (server, dir) = demo_server().await;
-    Rig {
-        l: on(live(&server), w, h),
-        server,
-        _dir: dir,
-    }
+    live_rig(w, h).await
 }
 
 impl Rig {

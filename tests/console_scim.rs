@@ -3,39 +3,16 @@
 
 use ratatui::crossterm::event::KeyCode;
 use scimdesk::console::effects::Clipboard;
-use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::PaneId;
 use scimdesk::console::panes::scim::Dialog;
 
 mod console_support;
 use console_support::*;
 
-struct Rig {
-    l: Loop,
-    server: Embedded,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Rig {
-    type Target = Loop;
-    fn deref(&self) -> &Loop {
-        &self.l
-    }
-}
-
-impl std::ops::DerefMut for Rig {
-    fn deref_mut(&mut self) -> &mut Loop {
-        &mut self.l
-    }
-}
+type Rig = LiveRig;
 
 async fn rig(w: u16, h: u16) -> Rig {
-    let (server, dir) = demo_server().await;
-    Rig {
-        l: on(live(&server), w, h),
-        server,
-        _dir: dir,
-    }
+    live_rig(w, h).await
 }
 
 impl Rig {

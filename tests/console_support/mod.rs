@@ -40,6 +40,36 @@ pub fn on(backend: Arc<dyn Backend>, w: u16, h: u16) -> Loop {
     }
 }
 
+/// The console on the live admin API of the embedded server with the demo org; it derefs to
+/// its `Loop`.
+pub struct LiveRig {
+    pub l: Loop,
+    pub server: Embedded,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn live_rig(w: u16, h: u16) -> LiveRig {
+    let (server, dir) = demo_server().await;
+    LiveRig {
+        l: on(live(&server), w, h),
+        server,
+        _dir: dir,
+    }
+}
+
+impl std::ops::Deref for LiveRig {
+    type Target = Loop;
+    fn deref(&self) -> &Loop {
+        &self.l
+    }
+}
+
+impl std::ops::DerefMut for LiveRig {
+    fn deref_mut(&mut self) -> &mut Loop {
+        &mut self.l
+    }
+}
+
 /// An admin client with the embedded server's owner token.
 pub fn client(server: &Embedded) -> AdminClient {
     AdminClient::new(
