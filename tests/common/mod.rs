@@ -260,3 +260,45 @@ pub async fn send(rb: RequestBuilder) -> Resp {
         body,
     }
 }
+
+/// Every row of every table as text, leaving out the last-used times that authenticating
+/// refreshes (the other org's own token).
+pub async fn database_state(env: &Env) -> Vec<String> {
+    let pool =
+        sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&env.db))
+            .await
+            .unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM pragma_table_info('{t}')"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get::<String, _>(r, 0))
+        .filter(|c| c != "last_used_at")
+        .collect();
+        let expr = cols
+            .iter()
+            .map(|c| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {expr} FROM \"{t}\"")))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        out.extend(rows.into_iter().map(|r| format!("{t}: {r}")));
+    }
+    pool.close().await;
+    out.sort();
+    out
+}
