@@ -7,13 +7,14 @@
 //!   others may read, naming the file and `chmod 600`.
 #![cfg(unix)]
 
+mod common;
+
+use common::{ServeProcess, serve_process};
 use scimdesk::client::{AdminClient, ApiError};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 const EXE: &str = env!("CARGO_BIN_EXE_scimdesk");
 
@@ -23,58 +24,20 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `scimdesk serve` on HTTPS; killed and reaped on drop.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_tls(db: &Path) -> Serve {
-    let child = Command::new(EXE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .arg("--tls-cert")
-        .arg(fixture("localhost.crt"))
-        .arg("--tls-key")
-        .arg(fixture("localhost.key"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn scimdesk serve");
-    let mut s = Serve {
-        child,
-        base: String::new(),
-    };
-    let stdout = s.child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-            && let Some(rest) = line.strip_prefix("scimdesk listening on ")
-        {
-            s.base = rest.split_whitespace().next().unwrap().to_string();
-            assert!(s.base.starts_with("https://"), "{line}");
-            return s;
-        }
-        if let Some(status) = s.child.try_wait().unwrap() {
-            panic!("the server exited during start-up ({status})");
-        }
-    }
-    panic!("the server did not report its address within 60 s");
+/// `scimdesk serve` on HTTPS with the fixture certificate.
+fn serve_tls(db: &Path) -> ServeProcess {
+    let (cert, key) = (fixture("localhost.crt"), fixture("localhost.key"));
+    let s = serve_process(
+        db,
+        &[
+            "--tls-cert".as_ref(),
+            cert.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+        ],
+    );
+    assert!(s.base.starts_with("https://"), "{}", s.base);
+    s
 }
 
 fn org_create(db: &Path) -> (String, String) {

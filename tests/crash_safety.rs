@@ -8,12 +8,14 @@
 //! figures printed. `SCIMDESK_CRASH_ROUNDS` sets the number of kills (default 5) and
 //! `SCIMDESK_CRASH_SEED` replays the kill timings of a failed run.
 
+mod common;
+
+use common::{ServeProcess, serve_process};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,56 +26,8 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-struct Proc {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(db: &Path) -> Proc {
-    let child = Command::new(EXE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn scimdesk serve");
-    // Owned by a Proc from here on, so that every way out kills and reaps it.
-    let mut p = Proc {
-        child,
-        base: String::new(),
-    };
-    let stdout = p.child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-            && let Some(rest) = line.strip_prefix("scimdesk listening on ")
-        {
-            p.base = rest.split_whitespace().next().unwrap().to_string();
-            return p;
-        }
-        if let Some(status) = p.child.try_wait().unwrap() {
-            panic!(
-                "the server exited during start-up ({status}) on {}",
-                db.display()
-            );
-        }
-    }
-    panic!("the server did not report its address within 60 s");
+fn serve(db: &Path) -> ServeProcess {
+    serve_process(db, &[])
 }
 
 /// xorshift64*: kill timings reproducible from the printed seed.

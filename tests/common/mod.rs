@@ -302,3 +302,64 @@ pub async fn database_state(env: &Env) -> Vec<String> {
     out.sort();
     out
 }
+
+/// `scimdesk serve` as a child process on 127.0.0.1 (a free port), for tests that need the
+/// real binary (killed with SIGKILL, or serving HTTPS); killed and reaped on drop.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    /// As the server reports it: `http://127.0.0.1:PORT` or `https://...`.
+    pub base: String,
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `scimdesk serve --listen 127.0.0.1:0 --db DB EXTRA...` and waits (up to 60 s) for
+/// the address it prints.
+pub fn serve_process(db: &Path, extra: &[&std::ffi::OsStr]) -> ServeProcess {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let child = Command::new(env!("CARGO_BIN_EXE_scimdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn scimdesk serve");
+    // Owned from here on, so that every way out kills and reaps it.
+    let mut p = ServeProcess {
+        child,
+        base: String::new(),
+    };
+    let stdout = p.child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && let Some(rest) = line.strip_prefix("scimdesk listening on ")
+        {
+            p.base = rest.split_whitespace().next().unwrap().to_string();
+            return p;
+        }
+        if let Some(status) = p.child.try_wait().unwrap() {
+            panic!(
+                "the server exited during start-up ({status}) on {}",
+                db.display()
+            );
+        }
+    }
+    panic!("the server did not report its address within 60 s");
+}
