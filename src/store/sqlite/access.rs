@@ -4,6 +4,7 @@
 //! Every helper takes a `&mut SqliteConnection`, so the SCIM write path calls them inside its
 //! own transaction, whichever way that transaction was begun.
 
+use super::raw::{self, Stmt};
 use super::{SqliteStore, db_err};
 use crate::domain::access::{
     Access, GroupMapping, OrgRole, StackRole, apply_admin_edit, effective_access,
@@ -382,8 +383,23 @@ async fn persist(
     actor: &str,
     now: &str,
 ) -> StoreResult<bool> {
+    let (changed, stmts) = persist_plan(org_id, row, t, actor, now)?;
+    raw::run_sqlx(conn, &stmts).await?;
+    Ok(changed)
+}
+
+/// The statements that write a transition of one member (see [`persist`]), and whether
+/// anything changes. Each is one round trip through sqlx.
+fn persist_plan(
+    org_id: i64,
+    row: &MemberRow,
+    t: &Transition,
+    actor: &str,
+    now: &str,
+) -> StoreResult<(bool, Vec<Stmt>)> {
     let before = row.granted();
     let mut changed = false;
+    let mut stmts = Vec::new();
     if t.state != row.state || t.granted != before {
         changed = true;
         let role = t.granted.as_ref().map_or(OrgRole::Member, |a| a.org_role);
@@ -398,14 +414,14 @@ async fn persist(
             "gone": pairs(row.granted_stack.difference(new)),
             "added": pairs(new.difference(&row.granted_stack)),
         });
-        // One round trip (each is a hand-off to sqlx's connection thread) for the state, the
-        // granted roles lost and gained ([stack, role] pairs) and the audit event.
+        // One statement text for the state, the granted roles lost and gained ([stack, role]
+        // pairs) and the audit event.
         //
         // Parameters are numbered so that few go unused in any one statement: sqlx binds a
         // statement's unused numbers to its arguments in turn, and once that count passes the
         // number of arguments it stops binding the statement's remaining ones (here at most
         // 3 + 3 + 3 unused for 9 arguments).
-        sqlx::query(
+        stmts.push(Stmt::new(
             "UPDATE memberships SET state = ?3, role = ?4, updated_at = ?2 WHERE id = ?1;
              DELETE FROM granted_stack_roles WHERE membership_id = ?1 AND (stack_uid, role_uid)
                IN (SELECT value ->> 0, value ->> 1 FROM json_each(?5, '$.gone'));
@@ -413,107 +429,100 @@ async fn persist(
                SELECT ?1, value ->> 0, value ->> 1 FROM json_each(?5, '$.added');
              INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
                VALUES (?6, ?2, ?7, 'access.changed', ?1, ?8, ?9)",
-        )
-        .bind(&row.id)
-        .bind(now)
-        .bind(t.state.as_str())
-        .bind(role.as_str())
-        .bind(roles.to_string())
-        .bind(org_id)
-        .bind(actor)
-        .bind(access_json(row.state, before.as_ref()).to_string())
-        .bind(access_json(t.state, t.granted.as_ref()).to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+            vec![
+                row.id.as_str().into(),
+                now.into(),
+                t.state.as_str().into(),
+                role.as_str().into(),
+                roles.to_string().into(),
+                org_id.into(),
+                actor.into(),
+                access_json(row.state, before.as_ref()).to_string().into(),
+                access_json(t.state, t.granted.as_ref()).to_string().into(),
+            ],
+        ));
     }
     match &t.request {
         RequestChange::Keep => {}
         RequestChange::Open { kind, diff } => {
             changed = true;
             if let Some(old) = &row.request {
-                supersede(conn, org_id, old, actor, now).await?;
+                stmts.push(supersede(org_id, old, actor, now));
             }
             let id = secret::new_uuid();
             let text = serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
             let after = json!({"member_id": row.id, "kind": kind, "version": 1, "diff": diff});
-            sqlx::query(
+            stmts.push(Stmt::new(
                 "INSERT INTO approval_requests
                    (id, org_id, member_id, kind, state, version, diff, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, 'pending', 1, ?5, ?6, ?6);
                  INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
                    VALUES (?2, ?6, ?7, 'approval.opened', ?1, NULL, ?8)",
-            )
-            .bind(&id)
-            .bind(org_id)
-            .bind(&row.id)
-            .bind(kind.as_str())
-            .bind(&text)
-            .bind(now)
-            .bind(actor)
-            .bind(after.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+                vec![
+                    id.into(),
+                    org_id.into(),
+                    row.id.as_str().into(),
+                    kind.as_str().into(),
+                    text.into(),
+                    now.into(),
+                    actor.into(),
+                    after.to_string().into(),
+                ],
+            ));
         }
         RequestChange::Update { diff } => {
-            let Some(old) = &row.request else {
-                return Ok(changed);
-            };
-            changed = true;
-            let text = serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
-            let before = json!({"version": old.version, "diff": old.diff});
-            let after = json!({"version": old.version + 1, "diff": diff});
-            sqlx::query(
-                "UPDATE approval_requests SET diff = ?1, version = version + 1, updated_at = ?2
-                 WHERE id = ?3;
-                 INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
-                   VALUES (?4, ?2, ?5, 'approval.updated', ?3, ?6, ?7)",
-            )
-            .bind(&text)
-            .bind(now)
-            .bind(&old.id)
-            .bind(org_id)
-            .bind(actor)
-            .bind(before.to_string())
-            .bind(after.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+            if let Some(old) = &row.request {
+                changed = true;
+                let text =
+                    serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
+                let before = json!({"version": old.version, "diff": old.diff});
+                let after = json!({"version": old.version + 1, "diff": diff});
+                stmts.push(Stmt::new(
+                    "UPDATE approval_requests SET diff = ?1, version = version + 1, updated_at = ?2
+                     WHERE id = ?3;
+                     INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+                       VALUES (?4, ?2, ?5, 'approval.updated', ?3, ?6, ?7)",
+                    vec![
+                        text.into(),
+                        now.into(),
+                        old.id.as_str().into(),
+                        org_id.into(),
+                        actor.into(),
+                        before.to_string().into(),
+                        after.to_string().into(),
+                    ],
+                ));
+            }
         }
         RequestChange::Supersede => {
             if let Some(old) = &row.request {
                 changed = true;
-                supersede(conn, org_id, old, actor, now).await?;
+                stmts.push(supersede(org_id, old, actor, now));
             }
         }
     }
-    Ok(changed)
+    Ok((changed, stmts))
 }
 
-async fn supersede(
-    conn: &mut SqliteConnection,
-    org_id: i64,
-    old: &StoredRequest,
-    actor: &str,
-    now: &str,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE approval_requests SET state = 'superseded', updated_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(&old.id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    audit(
-        conn,
-        org_id,
-        actor,
-        "approval.superseded",
-        &old.id,
-        Some(&json!({"state": "pending", "version": old.version})),
-        Some(&json!({"state": "superseded", "version": old.version})),
+/// Marks a pending request superseded, and audits it.
+fn supersede(org_id: i64, old: &StoredRequest, actor: &str, now: &str) -> Stmt {
+    Stmt::new(
+        "UPDATE approval_requests SET state = 'superseded', updated_at = ?1 WHERE id = ?2;
+         INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+           VALUES (?3, ?1, ?4, 'approval.superseded', ?2, ?5, ?6)",
+        vec![
+            now.into(),
+            old.id.as_str().into(),
+            org_id.into(),
+            actor.into(),
+            json!({"state": "pending", "version": old.version})
+                .to_string()
+                .into(),
+            json!({"state": "superseded", "version": old.version})
+                .to_string()
+                .into(),
+        ],
     )
-    .await
 }
 
 /// Brings SCIM-provisioned memberships in line with what the IdP and the mappings now imply:
@@ -546,16 +555,16 @@ pub(crate) async fn reconcile(
 /// `reconcile` for a membership that the SCIM create has just inserted (state pending, role
 /// member, source scim): it cannot have groups (its SCIM User is new), granted roles, a
 /// request or a rejected diff yet, so nothing is read back; `policy` is the org's, read by
-/// the create in the same round trip. The rules and the writes are `reconcile`'s.
-pub(crate) async fn reconcile_new(
-    conn: &mut SqliteConnection,
+/// the create in the same statement text. The rules and the writes are `reconcile`'s; these
+/// are its statements.
+pub(crate) fn reconcile_new(
     org_id: i64,
     id: &str,
     active: bool,
     policy: &ApprovalPolicy,
     actor: &str,
-) -> StoreResult<()> {
-    let now = datetime::now_rfc3339();
+    now: &str,
+) -> StoreResult<Vec<Stmt>> {
     let row = MemberRow {
         id: id.to_string(),
         email: String::new(),
@@ -568,12 +577,11 @@ pub(crate) async fn reconcile_new(
         groups: Vec::new(),
         request: None,
         last_rejected: None,
-        created_at: now.clone(),
-        updated_at: now.clone(),
+        created_at: now.to_string(),
+        updated_at: now.to_string(),
     };
     let t = approval::on_change(&row.domain(), &row.intent(&HashMap::new()), policy);
-    persist(conn, org_id, &row, &t, actor, &now).await?;
-    Ok(())
+    Ok(persist_plan(org_id, &row, &t, actor, now)?.1)
 }
 
 /// Before a SCIM group is deleted: its mapping goes first, so that its members lose what it

@@ -5,6 +5,7 @@
 pub(crate) mod access;
 mod admin;
 mod export;
+mod raw;
 mod resources;
 mod writer;
 
@@ -178,6 +179,17 @@ impl SqliteStore {
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         self.inner.writer.begin().await
     }
+
+    /// Runs a short synchronous write on the write connection's handle, in the writer's
+    /// transaction; returns once it is committed (see [`writer::Writer::run`]).
+    pub(crate) async fn run<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut raw::Raw) -> Result<T, E> + Send + 'static,
+    {
+        self.inner.writer.run(write).await
+    }
 }
 
 async fn migrate(conn: &mut SqliteConnection) -> StoreResult<()> {
@@ -214,21 +226,39 @@ pub(crate) async fn audit(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let stmt = audit_stmt(
+        org_id,
+        actor,
+        action,
+        target,
+        before.map(Value::to_string),
+        after.map(Value::to_string),
+    );
+    raw::run_sqlx(tx, std::slice::from_ref(&stmt)).await
+}
+
+/// The audit event of a write, as a statement (`before` and `after` as JSON text).
+pub(crate) fn audit_stmt(
+    org_id: i64,
+    actor: &str,
+    action: &str,
+    target: Option<&str>,
+    before: Option<String>,
+    after: Option<String>,
+) -> raw::Stmt {
+    raw::Stmt::new(
         "INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        vec![
+            org_id.into(),
+            datetime::now_rfc3339().into(),
+            actor.into(),
+            action.into(),
+            target.into(),
+            before.into(),
+            after.into(),
+        ],
     )
-    .bind(org_id)
-    .bind(datetime::now_rfc3339())
-    .bind(actor)
-    .bind(action)
-    .bind(target)
-    .bind(before.map(|v| v.to_string()))
-    .bind(after.map(|v| v.to_string()))
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// The account of an email, created if missing (emails match in any case).

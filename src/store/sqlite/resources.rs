@@ -2,7 +2,8 @@
 //! columns (userName, externalId, displayName, active) for uniqueness, filters and sorting;
 //! group members are rows of `group_members`.
 
-use super::{SqliteStore, Tx, access, account_for, audit, db_err};
+use super::raw::{self, Arg};
+use super::{SqliteStore, Tx, access, account_for, audit, audit_stmt, db_err};
 use crate::domain::approval::ApprovalPolicy;
 use crate::scim::datetime;
 use crate::scim::filter::Filter;
@@ -573,6 +574,86 @@ const CREATE_USER_SQL: &str = "
     SELECT approval_provision, approval_access_increase, approval_deprovision
       FROM organizations WHERE id = ?4";
 
+/// Why the direct create of a SCIM User (see [`create_user_direct`]) did not finish.
+enum Direct {
+    Failed(StoreError),
+    /// The email already had a membership in this org: provisioning it again reads it back,
+    /// which the general path does.
+    Relink,
+}
+
+impl From<StoreError> for Direct {
+    fn from(e: StoreError) -> Direct {
+        Direct::Failed(e)
+    }
+}
+
+/// Creates a SCIM User for an email that has no membership in the org yet, the common case,
+/// as one job on the write connection's handle: no thread hand-off per statement. Returns
+/// its id; [`Direct::Relink`] (with nothing written) when the membership existed.
+async fn create_user_direct(
+    store: &SqliteStore,
+    org_id: i64,
+    p: &Promoted,
+    text: &str,
+    now: &str,
+    actor: &str,
+) -> Result<String, Direct> {
+    let args: Vec<Arg> = vec![
+        p.name.as_str().into(),
+        now.into(),
+        secret::new_uuid().into(),
+        org_id.into(),
+        p.external_id.clone().into(),
+        p.display_name.clone().into(),
+        p.active.into(),
+        text.into(),
+    ];
+    let (name, active, text, now, actor) = (
+        p.name.clone(),
+        p.active,
+        text.to_string(),
+        now.to_string(),
+        actor.to_string(),
+    );
+    store
+        .run(move |raw| {
+            let rows = raw.query(CREATE_USER_SQL, &args).map_err(|e| match e {
+                StoreError::Conflict(_) => taken(&name),
+                other => other,
+            })?;
+            let [user, org] = rows.as_slice() else {
+                return Err(StoreError::Db(format!(
+                    "a user create returned {} rows, not 2",
+                    rows.len()
+                ))
+                .into());
+            };
+            let id = user[0].text()?.to_string();
+            if !user[1].bool()? {
+                return Err(Direct::Relink);
+            }
+            let policy = ApprovalPolicy {
+                provision: org[0].bool()?,
+                access_increase: org[1].bool()?,
+                deprovision: org[2].bool()?,
+            };
+            for s in access::reconcile_new(org_id, &id, active, &policy, &actor, &now)? {
+                raw.run(&s)?;
+            }
+            raw.run(&audit_stmt(
+                org_id,
+                &actor,
+                "scim.user.create",
+                Some(&id),
+                None,
+                Some(text),
+            ))?;
+            Ok(id)
+        })
+        .await
+}
+
 pub(crate) async fn create(
     store: &SqliteStore,
     kind: Kind,
@@ -584,10 +665,32 @@ pub(crate) async fn create(
     let p = promoted(kind, &resource)?;
     let now = datetime::now_rfc3339();
     let text = resource.to_string();
+    let outcome = |id: String, skipped_members: Vec<String>| WriteOutcome {
+        record: ResourceRecord {
+            id,
+            resource: resource.clone(),
+            version: 1,
+            created: now.clone(),
+            last_modified: now.clone(),
+            members: None,
+        },
+        skipped_members,
+        changed: true,
+    };
+    if kind == Kind::User {
+        match create_user_direct(store, org_id, &p, &text, &now, actor).await {
+            Ok(id) => return Ok(outcome(id, Vec::new())),
+            Err(Direct::Failed(e)) => return Err(e),
+            Err(Direct::Relink) => {}
+        }
+    }
     let mut tx = store.begin().await?;
     let mut skipped = Vec::new();
     let id = match kind {
         Kind::User => {
+            // The general path, for an email that may have a membership in the org already
+            // (the direct create found one; by now it may be gone again).
+            //
             // One round trip to the connection's thread (each is a thread hand-off with sqlx)
             // for three statements: the account of the email (created if missing, emails match
             // in any case), the membership, the SCIM User.
@@ -629,7 +732,8 @@ pub(crate) async fn create(
                     access_increase: org.try_get(1).map_err(db_err)?,
                     deprovision: org.try_get(2).map_err(db_err)?,
                 };
-                access::reconcile_new(&mut tx, org_id, &id, p.active, &policy, actor).await?;
+                let stmts = access::reconcile_new(org_id, &id, p.active, &policy, actor, &now)?;
+                raw::run_sqlx(&mut tx, &stmts).await?;
             } else {
                 access::reconcile(&mut tx, org_id, std::slice::from_ref(&id), actor).await?;
             }
@@ -682,18 +786,7 @@ pub(crate) async fn create(
         }
     };
     tx.commit().await.map_err(db_err)?;
-    Ok(WriteOutcome {
-        record: ResourceRecord {
-            id,
-            resource,
-            version: 1,
-            created: now.clone(),
-            last_modified: now,
-            members: None,
-        },
-        skipped_members: skipped,
-        changed: true,
-    })
+    Ok(outcome(id, skipped))
 }
 
 async fn current(tx: &mut Tx, kind: Kind, org_id: i64, id: &str) -> StoreResult<ResourceRecord> {
