@@ -772,7 +772,7 @@ async fn stack_roles_of(conn: &mut SqliteConnection, stack_id: i64) -> StoreResu
 }
 
 pub(crate) async fn list_stacks(store: &SqliteStore, org_id: i64) -> StoreResult<Vec<Stack>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let rows = sqlx::query("SELECT id, uid, name FROM stacks WHERE org_id = ? ORDER BY name, uid")
         .bind(org_id)
         .fetch_all(&mut *conn)
@@ -866,7 +866,7 @@ pub(crate) async fn stack_roles(
     org_id: i64,
     stack_uid: &str,
 ) -> StoreResult<Vec<RoleInfo>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let id = stack_id(&mut conn, org_id, stack_uid).await?;
     stack_roles_of(&mut conn, id).await
 }
@@ -966,7 +966,7 @@ pub(crate) async fn get_mapping(
     org_id: i64,
     group_id: &str,
 ) -> StoreResult<Option<Mapping>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let name = group_name(&mut conn, org_id, group_id).await?;
     let names = Names::load(&mut conn, org_id).await?;
     mapping_view(&mut conn, &names, group_id, &name).await
@@ -1001,7 +1001,7 @@ pub(crate) async fn list_groups(
     limit: u64,
     cursor: Option<&str>,
 ) -> StoreResult<CursorPage<GroupInfo>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let pattern = like_pattern(filter.unwrap_or(""));
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM scim_groups WHERE org_id = ? AND display_name LIKE ? ESCAPE '\\'",
@@ -1236,7 +1236,7 @@ pub(crate) async fn preview_mapping(
     group_id: &str,
     input: Option<&MappingInput>,
 ) -> StoreResult<MappingImpact> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     group_name(&mut conn, org_id, group_id).await?;
     if let Some(i) = input {
         validate_mapping(&mut conn, org_id, i).await?;
@@ -1354,7 +1354,7 @@ pub(crate) async fn org_effective_access(
          FROM group_mappings mp WHERE mp.org_id = ?",
     )
     .bind(org_id)
-    .fetch_one(store.reader())
+    .fetch_one(&mut *store.read().await?)
     .await
     .map_err(db_err)?;
     let raw: Vec<RawMappedGroup> = serde_json::from_str(&text).map_err(|e| {
@@ -1409,7 +1409,7 @@ pub(crate) async fn list_members(
     org_id: i64,
     q: &MemberQuery,
 ) -> StoreResult<CursorPage<MemberInfo>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let pattern = like_pattern(q.filter.as_deref().unwrap_or(""));
     let state = q.state.map(|s| s.as_str());
     const WHERE: &str = "m.org_id = ?1
@@ -1504,7 +1504,7 @@ pub(crate) async fn member_access(
     org_id: i64,
     id: &str,
 ) -> StoreResult<Option<MemberAccess>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let rows = load_members(&mut conn, org_id, Who::Ids(&[id.to_string()])).await?;
     let Some(row) = rows.first() else {
         return Ok(None);
@@ -1688,7 +1688,7 @@ pub(crate) async fn list_approvals(
     limit: u64,
     cursor: Option<&str>,
 ) -> StoreResult<CursorPage<ApprovalRequest>> {
-    let mut conn = store.reader().acquire().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
     let state = state.map(|s| s.as_str());
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM approval_requests WHERE org_id = ?1 AND (?2 IS NULL OR state = ?2)",
@@ -1896,7 +1896,7 @@ pub(crate) async fn provisioning_states(
          FROM memberships m WHERE m.id IN (SELECT value FROM json_each(?))",
     )
     .bind(ids_json(ids))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.read().await?)
     .await
     .map_err(db_err)?;
     let mut out = HashMap::new();

@@ -45,7 +45,10 @@ pub(super) async fn list_audit(
     for b in &binds {
         count = count.bind(b);
     }
-    let total = count.fetch_one(store.reader()).await.map_err(db_err)?;
+    let total = count
+        .fetch_one(&mut *store.read().await?)
+        .await
+        .map_err(db_err)?;
     let n = binds.len() + 2;
     let page_sql = format!(
         "SELECT id, at, actor, action, target, before, after FROM audit_log
@@ -59,7 +62,7 @@ pub(super) async fn list_audit(
     let rows = page
         .bind(q.before_id.unwrap_or(i64::MAX))
         .bind(q.limit as i64 + 1)
-        .fetch_all(store.reader())
+        .fetch_all(&mut *store.read().await?)
         .await
         .map_err(db_err)?;
     let mut items = Vec::with_capacity(rows.len());
@@ -95,7 +98,7 @@ pub(super) async fn list_admin_tokens(
          WHERE m.org_id = ? AND t.revoked_at IS NULL",
     )
     .bind(org_id)
-    .fetch_one(store.reader())
+    .fetch_one(&mut *store.read().await?)
     .await
     .map_err(db_err)?;
     let after = match cursor {
@@ -114,7 +117,7 @@ pub(super) async fn list_admin_tokens(
     .bind(org_id)
     .bind(after)
     .bind(limit as i64 + 1)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.read().await?)
     .await
     .map_err(db_err)?;
     let mut items = Vec::new();

@@ -18,7 +18,8 @@ use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeSet, HashMap};
 
 pub(super) async fn snapshot(store: &SqliteStore, org_id: i64) -> StoreResult<Snapshot> {
-    let mut tx = store.reader().begin().await.map_err(db_err)?;
+    let mut conn = store.read().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db_err)?;
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(org_id)

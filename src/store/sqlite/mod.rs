@@ -6,6 +6,7 @@ pub(crate) mod access;
 mod admin;
 mod export;
 mod raw;
+mod readers;
 mod resources;
 mod writer;
 
@@ -17,8 +18,7 @@ use super::*;
 use crate::scim::datetime;
 use serde_json::json;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Connection, Row};
 use std::path::Path;
@@ -39,7 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// every request.
 const LAST_USED_GRANULARITY_MS: i128 = 60_000;
 
-const READERS: u32 = 4;
+const READERS: usize = 4;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -48,7 +48,7 @@ pub struct SqliteStore {
 
 struct Inner {
     writer: writer::Writer,
-    reader: SqlitePool,
+    reader: readers::Readers,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -111,14 +111,7 @@ impl SqliteStore {
             .map_err(db_err)?;
         migrate(&mut conn).await?;
         let writer = writer::Writer::spawn(conn);
-        let reader = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            // A ping before each use is one more round trip to the connection's thread on
-            // every read; a local file has no peer that could have gone away.
-            .test_before_acquire(false)
-            .connect_with(opts)
-            .await
-            .map_err(db_err)?;
+        let reader = readers::Readers::new(opts, READERS);
         let store = SqliteStore {
             inner: Arc::new(Inner { writer, reader }),
         };
@@ -144,10 +137,14 @@ impl SqliteStore {
                     continue;
                 }
                 seen = commits;
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&inner.reader)
-                    .await
-                {
+                let checkpoint = async {
+                    let mut conn = inner.reader.acquire().await?;
+                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)
+                };
+                if let Err(e) = checkpoint.await {
                     tracing::warn!(error = %e, "a background WAL checkpoint failed");
                 }
             }
@@ -170,8 +167,9 @@ impl SqliteStore {
         access::org_effective_access(self, org_id).await
     }
 
-    pub(crate) fn reader(&self) -> &SqlitePool {
-        &self.inner.reader
+    /// Waits for a read connection (one of [`READERS`]).
+    pub(crate) async fn read(&self) -> StoreResult<readers::Reader<'_>> {
+        self.inner.reader.acquire().await
     }
 
     /// Waits for the write connection. Everything done through the returned [`Tx`] commits
@@ -335,7 +333,7 @@ impl SqliteStore {
     ) -> StoreResult<Option<SqliteRow>> {
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -449,7 +447,7 @@ impl Store for SqliteStore {
         let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE uid = ?");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(uid)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(db_err)?;
         row.map(|r| org_from_row(&r)).transpose().map_err(db_err)
@@ -460,7 +458,7 @@ impl Store for SqliteStore {
             format!("SELECT {ORG_COLUMNS} FROM organizations WHERE name = ? ORDER BY id LIMIT 1");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(name)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(db_err)?;
         row.map(|r| org_from_row(&r)).transpose().map_err(db_err)
@@ -475,7 +473,7 @@ impl Store for SqliteStore {
                (SELECT count(*) FROM scim_tokens WHERE org_id = ?1 AND revoked_at IS NULL)",
         )
         .bind(org_id)
-        .fetch_one(self.reader())
+        .fetch_one(&mut *self.read().await?)
         .await
         .map_err(db_err)?;
         let n = |i: usize| row.try_get::<i64, _>(i).map(|v| v as u64);
@@ -661,7 +659,7 @@ impl Store for SqliteStore {
             "SELECT count(*) FROM scim_tokens WHERE org_id = ? AND revoked_at IS NULL",
         )
         .bind(org_id)
-        .fetch_one(self.reader())
+        .fetch_one(&mut *self.read().await?)
         .await
         .map_err(db_err)?;
         // The cursor is the rowid of the last item seen: stable while tokens come and go.
@@ -674,7 +672,7 @@ impl Store for SqliteStore {
         .bind(org_id)
         .bind(after)
         .bind(limit as i64 + 1)
-        .fetch_all(self.reader())
+        .fetch_all(&mut *self.read().await?)
         .await
         .map_err(db_err)?;
         let mut items = Vec::new();
@@ -1011,7 +1009,7 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         let (org, _) = store.create_org("Acme", "o@acme.example").await.unwrap();
         let v: i64 = sqlx::query_scalar("PRAGMA user_version")
-            .fetch_one(store.reader())
+            .fetch_one(&mut *store.read().await.unwrap())
             .await
             .unwrap();
         assert_eq!(v, MIGRATIONS.last().unwrap().0);
@@ -1043,12 +1041,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("p.db")).await.unwrap();
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(store.reader())
+            .fetch_one(&mut *store.read().await.unwrap())
             .await
             .unwrap();
         assert_eq!(mode, "wal");
         let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(store.reader())
+            .fetch_one(&mut *store.read().await.unwrap())
             .await
             .unwrap();
         assert_eq!(fk, 1);
@@ -1196,7 +1194,7 @@ mod tests {
                 .bind(org.id)
                 .bind(state.map(|s| s.as_str()))
                 .bind(state.map(|s| s.as_str()))
-                .fetch_one(store.reader())
+                .fetch_one(&mut *store.read().await.unwrap())
                 .await
                 .unwrap();
                 assert_eq!(total, real as u64, "{state:?}");

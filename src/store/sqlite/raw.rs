@@ -9,9 +9,9 @@
 //! A statement text may hold several statements (run in order, their rows concatenated);
 //! several statements share arguments through numbered parameters (`?1`, `?2`), as with sqlx.
 //! All statements of a text are prepared before the first runs, so a text cannot use a table
-//! that an earlier statement of it creates. Statements are prepared once per lock and
-//! finalized when the [`Raw`] is dropped, before the handle goes back to sqlx (whose close
-//! would fail on a statement left open).
+//! that an earlier statement of it creates. Prepared statements are kept in a [`Statements`]
+//! that the writer owns beside the connection; it finalizes them before the connection leaves
+//! its hands or closes (sqlx's close panics on a statement left open).
 
 use crate::store::{StoreError, StoreResult};
 use libsqlite3_sys as ffi;
@@ -127,10 +127,34 @@ pub(crate) async fn run_sqlx(conn: &mut sqlx::SqliteConnection, stmts: &[Stmt]) 
 }
 
 /// The write connection's handle while the writer holds its lock.
-pub(crate) struct Raw {
+pub(crate) struct Raw<'a> {
     db: NonNull<ffi::sqlite3>,
-    /// Prepared statements by statement text, each the statements of that text in order.
-    prepared: HashMap<&'static str, Vec<NonNull<ffi::sqlite3_stmt>>>,
+    prepared: &'a mut Statements,
+}
+
+/// Prepared statements of one connection by statement text, each the statements of that text
+/// in order. They are finalized by [`Statements::finalize`] or on drop, which must happen
+/// while nothing else uses the connection and before it closes.
+#[derive(Default)]
+pub(crate) struct Statements(HashMap<&'static str, Vec<NonNull<ffi::sqlite3_stmt>>>);
+
+// SAFETY: the statements are only used through a `Raw`, which has sole use of their
+// connection; moving the pointers between threads is what SQLite's multi-thread mode allows.
+unsafe impl Send for Statements {}
+
+impl Statements {
+    /// Finalizes every statement. Call it while nothing else uses the connection.
+    pub(crate) fn finalize(&mut self) {
+        for (_, stmts) in self.0.drain() {
+            drop(Prepared(stmts));
+        }
+    }
+}
+
+impl Drop for Statements {
+    fn drop(&mut self) {
+        self.finalize();
+    }
 }
 
 /// Finalizes its statements, so a failure half-way through preparing leaks none.
@@ -158,14 +182,12 @@ impl Drop for Running {
     }
 }
 
-impl Raw {
+impl<'a> Raw<'a> {
     /// # Safety
-    /// `db` must be an open connection that nothing else uses until this `Raw` is dropped.
-    pub(crate) unsafe fn new(db: NonNull<ffi::sqlite3>) -> Raw {
-        Raw {
-            db,
-            prepared: HashMap::new(),
-        }
+    /// `db` must be an open connection that nothing else uses until this `Raw` is dropped,
+    /// and `prepared` must hold only statements of `db`.
+    pub(crate) unsafe fn new(db: NonNull<ffi::sqlite3>, prepared: &'a mut Statements) -> Raw<'a> {
+        Raw { db, prepared }
     }
 
     fn error(&self, code: c_int) -> StoreError {
@@ -192,7 +214,7 @@ impl Raw {
     }
 
     fn prepare(&mut self, sql: &'static str) -> StoreResult<Vec<NonNull<ffi::sqlite3_stmt>>> {
-        if let Some(p) = self.prepared.get(sql) {
+        if let Some(p) = self.prepared.0.get(sql) {
             return Ok(p.clone());
         }
         let mut out = Prepared(Vec::new());
@@ -233,7 +255,7 @@ impl Raw {
             rest = &rest[used.min(rest.len())..];
         }
         let stmts = std::mem::take(&mut out.0);
-        self.prepared.insert(sql, stmts.clone());
+        self.prepared.0.insert(sql, stmts.clone());
         Ok(stmts)
     }
 
@@ -336,26 +358,19 @@ unsafe fn read_row(st: *mut ffi::sqlite3_stmt) -> StoreResult<Vec<Col>> {
     }
 }
 
-impl Drop for Raw {
-    fn drop(&mut self) {
-        for (_, stmts) in self.prepared.drain() {
-            drop(Prepared(stmts));
-        }
-    }
-}
-
 /// Runs `f` on `conn`'s handle on this thread: one hand-off to take the handle from sqlx's
-/// thread, none per statement. Every statement `f` prepared is finalized before the handle
-/// goes back.
+/// thread, none per statement. `prepared` must be the statements of `conn` (kept from one call
+/// to the next).
 pub(crate) async fn with_raw<R>(
     conn: &mut sqlx::SqliteConnection,
+    prepared: &mut Statements,
     f: impl FnOnce(&mut Raw) -> R,
 ) -> StoreResult<R> {
     let mut guard = conn.lock_handle().await.map_err(super::db_err)?;
-    // SAFETY: the guard gives this task sole use of the handle until it drops, after `raw`.
-    let mut raw = unsafe { Raw::new(guard.as_raw_handle()) };
+    // SAFETY: the guard gives this task sole use of the handle until it drops, after `raw`;
+    // the caller keeps `prepared` with this connection.
+    let mut raw = unsafe { Raw::new(guard.as_raw_handle(), prepared) };
     let out = f(&mut raw);
-    drop(raw);
     drop(guard);
     Ok(out)
 }
@@ -376,7 +391,8 @@ mod tests {
     async fn runs_several_statements_with_numbered_shared_arguments() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = conn(&dir).await;
-        let rows = with_raw(&mut c, |raw| {
+        let mut prepared = Statements::default();
+        let rows = with_raw(&mut c, &mut prepared, |raw| {
             raw.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n REAL, b BLOB)")?;
             raw.query(
                 "INSERT INTO t (id, name, n, b) VALUES (?1, ?2, 1.5, x'00ff');
@@ -402,6 +418,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 2);
+        // Kept statements run again on the next locks, with new arguments.
+        for (id, name) in [(8, "é x!"), (7, "é x")] {
+            let again = with_raw(&mut c, &mut prepared, |raw| {
+                raw.query("SELECT name FROM t WHERE id = ?1", &[Arg::Int(id)])
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            assert_eq!(again, vec![vec![Col::Text(name.into())]]);
+        }
+        drop(prepared);
         c.close().await.unwrap();
     }
 
@@ -409,7 +436,8 @@ mod tests {
     async fn errors_say_what_failed_and_unique_violations_are_conflicts() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = conn(&dir).await;
-        with_raw(&mut c, |raw| {
+        let mut prepared = Statements::default();
+        with_raw(&mut c, &mut prepared, |raw| {
             raw.exec("CREATE TABLE t (name TEXT UNIQUE)")?;
             raw.query("INSERT INTO t VALUES (?1)", &["a".into()])?;
             let dup = raw.query("INSERT INTO t VALUES (?1)", &["a".into()]);
@@ -428,7 +456,8 @@ mod tests {
         .await
         .unwrap()
         .unwrap();
-        // Every statement was finalized, so sqlx can close the connection.
+        // Once its statements are finalized, sqlx can close the connection.
+        prepared.finalize();
         c.close().await.unwrap();
     }
 }

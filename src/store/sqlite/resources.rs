@@ -88,13 +88,13 @@ pub(crate) async fn get(
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(org_id)
         .bind(id)
-        .fetch_optional(store.reader())
+        .fetch_optional(&mut *store.read().await?)
         .await
         .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
     let mut rec = record_from_row(&row)?;
     if kind == Kind::Group && with_members {
-        rec.members = Some(load_members(store.reader(), id).await?);
+        rec.members = Some(load_members(&mut *store.read().await?, id).await?);
     }
     Ok(Some(rec))
 }
@@ -244,13 +244,13 @@ pub(crate) async fn list(
         )
         .bind(org_id)
         .bind(count_kind(kind))
-        .fetch_one(store.reader())
+        .fetch_one(&mut *store.read().await?)
         .await
         .map_err(db_err)?
     } else {
         let count_sql = format!("SELECT count(*) FROM {} r WHERE {where_sql}", table(kind));
         bind_all(sqlx::query(AssertSqlSafe(count_sql)), &params)
-            .fetch_one(store.reader())
+            .fetch_one(&mut *store.read().await?)
             .await
             .map_err(db_err)?
             .try_get(0)
@@ -296,7 +296,7 @@ pub(crate) async fn list(
         table(kind)
     );
     let rowids: Vec<i64> = bind_all(sqlx::query(AssertSqlSafe(ids_sql)), &params)
-        .fetch_all(store.reader())
+        .fetch_all(&mut *store.read().await?)
         .await
         .map_err(db_err)?
         .iter()
@@ -318,7 +318,10 @@ pub(crate) async fn list(
     for id in &rowids {
         q = q.bind(*id);
     }
-    let mut rows = q.fetch_all(store.reader()).await.map_err(db_err)?;
+    let mut rows = q
+        .fetch_all(&mut *store.read().await?)
+        .await
+        .map_err(db_err)?;
     let position: std::collections::HashMap<i64, usize> =
         rowids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     rows.sort_by_key(|r| {
@@ -331,7 +334,7 @@ pub(crate) async fn list(
     for row in &rows {
         let mut rec = record_from_row(row)?;
         if kind == Kind::Group && spec.with_members {
-            rec.members = Some(load_members(store.reader(), &rec.id).await?);
+            rec.members = Some(load_members(&mut *store.read().await?, &rec.id).await?);
         }
         items.push(rec);
     }

@@ -277,6 +277,28 @@ impl Batch {
     fn full(&self) -> bool {
         self.ended || self.failed.is_some() || self.done >= MAX_BATCH
     }
+
+    /// Whether the batch ends with a COMMIT.
+    fn to_commit(&self) -> bool {
+        self.began && !self.ended && self.failed.is_none()
+    }
+
+    /// Answers every write of the batch with how its end went (`committed` is the COMMIT's
+    /// result when there was one), and counts the commit.
+    fn answer(self, committed: Result<(), String>, commits: &AtomicU64) {
+        let result = match self.failed {
+            Some(why) => Err(why),
+            None => committed,
+        };
+        if let Err(why) = &result {
+            tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
+        } else if self.began && !self.ended {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+        for ack in self.acks {
+            ack(result.clone().map_err(StoreError::Db));
+        }
+    }
 }
 
 /// Runs `job`, and the jobs queued behind it, on the handle: no hand-off per statement.
@@ -339,30 +361,123 @@ fn run_jobs(
     }
 }
 
+/// Ends a batch on the handle: COMMIT, or ROLLBACK what is left of a failed one.
+fn finish_raw(raw: &mut Raw, batch: &Batch) -> Result<(), String> {
+    if batch.to_commit() {
+        let committed = raw.exec("COMMIT").map_err(|e| e.to_string());
+        if committed.is_err() {
+            // The transaction may already be gone (SQLite rolls back by itself on some
+            // errors): then this fails, harmlessly.
+            let _ = raw.exec("ROLLBACK");
+        }
+        committed
+    } else {
+        if batch.failed.is_some() {
+            let _ = raw.exec("ROLLBACK");
+        }
+        Ok(())
+    }
+}
+
+/// Ends a batch through sqlx (see [`finish_raw`]).
+async fn finish_sqlx(
+    conn: &mut SqliteConnection,
+    to_commit: bool,
+    failed: bool,
+) -> Result<(), String> {
+    if to_commit {
+        let committed = exec(conn, "COMMIT").await.map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = exec(conn, "ROLLBACK").await;
+        }
+        committed
+    } else {
+        if failed {
+            let _ = exec(conn, "ROLLBACK").await;
+        }
+        Ok(())
+    }
+}
+
+/// Runs batches of jobs holding the connection's handle, from BEGIN to COMMIT, and keeps
+/// holding it while it waits for more: as long as only jobs come, sqlx's connection thread
+/// is not involved at all. Returns the first request that is not a job (a lend or a close),
+/// or `None` once every sender is gone.
+async fn run_phase(
+    conn: &mut SqliteConnection,
+    prepared: &mut raw::Statements,
+    rx: &mut mpsc::UnboundedReceiver<Request>,
+    job: Job,
+    commits: &AtomicU64,
+) -> Option<Request> {
+    let mut guard = match conn.lock_handle().await {
+        Ok(g) => g,
+        Err(e) => {
+            job(None, db_err(e));
+            return rx.recv().await;
+        }
+    };
+    let mut job = job;
+    loop {
+        let mut batch = Batch::default();
+        let mut next = None;
+        let (after, committed) = {
+            // SAFETY: the guard gives this task sole use of the handle while it lives;
+            // `prepared` holds only statements of this connection.
+            let mut raw = unsafe { Raw::new(guard.as_raw_handle(), prepared) };
+            let after = run_jobs(&mut raw, job, &mut batch, rx, &mut next);
+            (after, finish_raw(&mut raw, &batch))
+        };
+        batch.answer(committed, commits);
+        match after {
+            Some(Work::Lend(reply)) => return Some(Request::Write(reply)),
+            Some(Work::Run(_)) => unreachable!("run_jobs runs every job it takes"),
+            None => {}
+        }
+        if next.is_some() {
+            return next;
+        }
+        match rx.recv().await {
+            Some(Request::Run(j)) => job = j,
+            other => return other,
+        }
+    }
+}
+
 async fn run(
     mut conn: SqliteConnection,
     mut rx: mpsc::UnboundedReceiver<Request>,
     commits: Arc<AtomicU64>,
 ) {
+    // The statements that jobs prepared on the handle, kept from batch to batch. They are
+    // finalized whenever the connection leaves this task (lent, closed), so that no other
+    // user of it sees them; dropped here, they are finalized before `conn`.
+    let mut prepared = raw::Statements::default();
     let mut next = rx.recv().await;
     loop {
         let first = match next.take() {
             None => break,
             Some(Request::Close(done)) => {
                 rx.close();
+                prepared.finalize();
                 let _ = conn.close().await;
                 let _ = done.send(());
                 return;
             }
-            Some(Request::Write(reply)) => Work::Lend(reply),
-            Some(Request::Run(job)) => Work::Run(job),
+            Some(Request::Run(job)) => {
+                next = run_phase(&mut conn, &mut prepared, &mut rx, job, &commits).await;
+                continue;
+            }
+            Some(Request::Write(reply)) => reply,
         };
+        // A batch that starts with a lent write: lend the connection to each write in turn,
+        // and run any jobs that come between them on the handle.
         let mut batch = Batch::default();
-        let mut work = Some(first);
+        let mut work = Some(Work::Lend(first));
         while let Some(w) = work.take() {
             match w {
                 Work::Run(job) => {
-                    let ran = raw::with_raw(&mut conn, |raw| {
+                    let ran = raw::with_raw(&mut conn, &mut prepared, |raw| {
                         run_jobs(raw, job, &mut batch, &mut rx, &mut next)
                     })
                     .await;
@@ -393,6 +508,7 @@ async fn run(
                         batch.failed = Some("could not open a savepoint".into());
                         break;
                     }
+                    prepared.finalize();
                     let Some(back) = lend(conn, reply).await else {
                         // Only a leaked WriteTx loses the connection, and it may still hold the
                         // write lock: nothing can be written any more, so stop and say why.
@@ -427,29 +543,13 @@ async fn run(
                 }
             }
         }
-        let result = match batch.failed {
-            None if batch.began && !batch.ended => {
-                exec(&mut conn, "COMMIT").await.map_err(|e| e.to_string())
-            }
-            None => Ok(()),
-            Some(why) => Err(why),
-        };
-        if result.is_ok() && batch.began && !batch.ended {
-            commits.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Err(why) = &result {
-            tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
-            // The transaction may already be gone (SQLite rolls back by itself on some errors):
-            // then this fails, harmlessly.
-            let _ = exec(&mut conn, "ROLLBACK").await;
-        }
-        for ack in batch.acks {
-            ack(result.clone().map_err(StoreError::Db));
-        }
+        let committed = finish_sqlx(&mut conn, batch.to_commit(), batch.failed.is_some()).await;
+        batch.answer(committed, &commits);
         if next.is_none() {
             next = rx.recv().await;
         }
     }
+    prepared.finalize();
     let _ = conn.close().await;
 }
 

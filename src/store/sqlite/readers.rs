@@ -1,0 +1,138 @@
+//! The read connections: a few SQLite connections that WAL lets read beside the writer.
+//!
+//! sqlx's own pool pings every connection when it is given back (a round trip to the
+//! connection's thread, two thread wake-ups), which doubled the hand-offs of a one-query
+//! read such as the token lookup that every SCIM request makes. This pool only hands out
+//! connections and takes them back.
+//!
+//! A read that is cancelled half-way leaves nothing behind: sqlx's connection thread works
+//! through its commands in order, so an abandoned query or transaction is finished (rolled
+//! back) before the next user's first command runs.
+
+use super::db_err;
+use crate::store::{StoreError, StoreResult};
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+pub(crate) struct Readers {
+    options: SqliteConnectOptions,
+    idle: Mutex<Vec<SqliteConnection>>,
+    /// One permit per connection that may exist; closing the pool closes this too.
+    permits: Semaphore,
+}
+
+/// A read connection, given back to the pool when dropped.
+pub(crate) struct Reader<'a> {
+    conn: Option<SqliteConnection>,
+    pool: &'a Readers,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Readers {
+    /// At most `size` connections, opened when first needed.
+    pub(crate) fn new(options: SqliteConnectOptions, size: usize) -> Readers {
+        Readers {
+            options,
+            idle: Mutex::new(Vec::with_capacity(size)),
+            permits: Semaphore::new(size),
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<SqliteConnection>> {
+        // A panic while the lock was held cannot leave the list half-changed (push and pop).
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for a connection.
+    pub(crate) async fn acquire(&self) -> StoreResult<Reader<'_>> {
+        let permit = self.permits.acquire().await.map_err(|_| {
+            StoreError::Db("the store is closed (its read connections are closed)".into())
+        })?;
+        let idle = self.idle().pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => SqliteConnection::connect_with(&self.options)
+                .await
+                .map_err(db_err)?,
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: self,
+            _permit: permit,
+        })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
+    /// Refuses new reads and closes the idle connections; those in use close when given back.
+    pub(crate) async fn close(&self) {
+        self.permits.close();
+        let idle: Vec<_> = self.idle().drain(..).collect();
+        for c in idle {
+            let _ = c.close().await;
+        }
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !self.pool.is_closed()
+        {
+            self.pool.idle().push(conn);
+        }
+    }
+}
+
+impl Deref for Reader<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn.as_ref().expect("a Reader holds its connection")
+    }
+}
+
+impl DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().expect("a Reader holds its connection")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connections_are_reused_bounded_and_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.path().join("r.db"))
+            .create_if_missing(true);
+        let pool = Readers::new(opts, 2);
+        let mut a = pool.acquire().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mine (x)")
+            .execute(&mut *a)
+            .await
+            .unwrap();
+        let b = pool.acquire().await.unwrap();
+        // Both connections are out: a third waits.
+        let third = tokio::time::timeout(std::time::Duration::from_millis(50), pool.acquire());
+        assert!(third.await.is_err(), "a third connection was opened");
+        drop(b);
+        drop(a);
+        // The connection given back last is the one handed out next (its temp table shows it).
+        let mut again = pool.acquire().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM temp.mine")
+            .fetch_one(&mut *again)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        drop(again);
+        pool.close().await;
+        assert!(pool.acquire().await.is_err(), "closed");
+    }
+}
