@@ -179,12 +179,13 @@ impl SqliteStore {
     }
 
     /// Runs a short synchronous write on the write connection's handle, in the writer's
-    /// transaction; returns once it is committed (see [`writer::Writer::run`]).
+    /// transaction; returns once it is committed. It may run more than once and must give the
+    /// same result each time (see [`writer::Writer::run`]).
     pub(crate) async fn run<T, E, F>(&self, write: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut raw::Raw) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut raw::Raw) -> Result<T, E> + Send + 'static,
     {
         self.inner.writer.run(write).await
     }

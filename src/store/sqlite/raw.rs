@@ -265,6 +265,13 @@ impl<'a> Raw<'a> {
         self.query(s.sql, &s.args)
     }
 
+    /// Rows inserted, updated or deleted on this connection so far (triggers included); a
+    /// statement that failed and was undone counts none.
+    pub(crate) fn total_changes(&self) -> i64 {
+        // SAFETY: the handle is open.
+        unsafe { ffi::sqlite3_total_changes64(self.db.as_ptr()) }
+    }
+
     /// Runs a statement text without arguments, dropping any rows.
     pub(crate) fn exec(&mut self, sql: &'static str) -> StoreResult<()> {
         self.query(sql, &[]).map(|_| ())
@@ -358,6 +365,7 @@ unsafe fn read_row(st: *mut ffi::sqlite3_stmt) -> StoreResult<Vec<Col>> {
     }
 }
 
+#[cfg(test)]
 /// Runs `f` on `conn`'s handle on this thread: one hand-off to take the handle from sqlx's
 /// thread, none per statement. `prepared` must be the statements of `conn` (kept from one call
 /// to the next).

@@ -2,7 +2,7 @@
 //! columns (userName, externalId, displayName, active) for uniqueness, filters and sorting;
 //! group members are rows of `group_members`.
 
-use super::raw::{self, Arg};
+use super::raw::{self, Arg, Col};
 use super::{SqliteStore, Tx, access, account_for, audit, audit_stmt, db_err};
 use crate::domain::approval::ApprovalPolicy;
 use crate::scim::datetime;
@@ -619,8 +619,20 @@ async fn create_user_direct(
         now.to_string(),
         actor.to_string(),
     );
+    let probe = [Arg::from(name.as_str()), Arg::Int(org_id)];
     store
         .run(move |raw| {
+            // What can stop the create is read first, so that it fails before writing
+            // anything (a job that fails after writing makes the writer redo its batch).
+            let found = raw.query(CREATE_USER_PROBE_SQL, &probe)?;
+            let taken_now = found.first().and_then(|r| r.first()).map(Col::bool);
+            let member = found.first().and_then(|r| r.get(1)).map(Col::bool);
+            if taken_now.transpose()?.unwrap_or(false) {
+                return Err(taken(&name).into());
+            }
+            if member.transpose()?.unwrap_or(false) {
+                return Err(Direct::Relink);
+            }
             let rows = raw.query(CREATE_USER_SQL, &args).map_err(|e| match e {
                 StoreError::Conflict(_) => taken(&name),
                 other => other,
@@ -650,12 +662,18 @@ async fn create_user_direct(
                 "scim.user.create",
                 Some(&id),
                 None,
-                Some(text),
+                Some(text.clone()),
             ))?;
             Ok(id)
         })
         .await
 }
+
+/// Whether userName ?1 is taken in org ?2, and whether its email has a membership there.
+const CREATE_USER_PROBE_SQL: &str = "
+    SELECT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?2 AND user_name = ?1),
+           EXISTS (SELECT 1 FROM memberships m JOIN accounts a ON a.id = m.account_id
+                   WHERE m.org_id = ?2 AND a.email = ?1)";
 
 pub(crate) async fn create(
     store: &SqliteStore,

@@ -2,16 +2,29 @@
 //!
 //! A write on SQLite costs a fixed price per commit (the WAL append and its bookkeeping, and
 //! with sqlx two thread wake-ups for each of BEGIN and COMMIT) on top of its statements. One
-//! writer task owns the write connection; every write asks it for the connection. The task
-//! opens one transaction, lends the connection to each waiting write in turn (up to
-//! [`MAX_BATCH`]), each inside its own SAVEPOINT so that a write that fails or is dropped rolls
-//! back alone, then COMMITs once and only then tells each write that it is durable.
+//! writer task owns the write connection; every write asks it for it. The task opens one
+//! transaction, runs the writes waiting for it in turn (up to [`MAX_BATCH`]), then COMMITs once
+//! and only then tells each write that it is durable. A write that fails is undone alone.
 //!
-//! The connection is *lent*, not driven by closures: a write runs in its own task as
-//! `async` code over `&mut SqliteConnection` (through [`WriteTx`]'s `DerefMut`), so it can
-//! borrow from its caller and call any helper written as
-//! `async fn f(conn: &mut SqliteConnection, ...)`. Dropping a [`WriteTx`] (an early `?`, a
-//! cancelled request, a panic) hands the connection back and rolls that write back.
+//! Writes come in two kinds:
+//!
+//! - **Lent** ([`Writer::begin`]): the connection is lent to the write, which runs in its own
+//!   task as `async` code over `&mut SqliteConnection` (through [`WriteTx`]'s `DerefMut`), so
+//!   it can borrow from its caller and call any helper written as
+//!   `async fn f(conn: &mut SqliteConnection, ...)`. Each runs inside its own SAVEPOINT;
+//!   dropping a [`WriteTx`] (an early `?`, a cancelled request, a panic) hands the connection
+//!   back and rolls that write back to it.
+//! - **Jobs** ([`Writer::run`]): a short synchronous closure that the writer runs itself on the
+//!   connection's SQLite handle (see `raw`), with no thread hand-off per statement. While only
+//!   jobs come, the writer keeps the handle from batch to batch, so sqlx's connection thread is
+//!   not involved at all. Jobs run without savepoints (a savepoint makes SQLite copy pages to a
+//!   sub-journal, and makes FTS5 flush its pending index entries, at every write): a job that
+//!   fails without having changed a row costs nothing, and one that fails after changing rows
+//!   rolls the transaction back, after which the jobs of the batch that succeeded run again.
+//!   A job must therefore give the same result when it runs again on the same state, and it
+//!   should check what can fail before it writes.
+//!
+//! A batch holds one kind: when the other kind comes next, the batch commits first.
 
 use super::db_err;
 use super::raw::{self, Raw};
@@ -29,24 +42,49 @@ pub(crate) const MAX_BATCH: usize = 64;
 
 enum Request {
     Write(oneshot::Sender<StoreResult<WriteTx>>),
-    Run(Job),
+    Run(Box<dyn Job>),
     Close(oneshot::Sender<()>),
 }
 
-/// A piece of work of a batch: a write to lend the connection to, or a job to run.
-enum Work {
-    Lend(oneshot::Sender<StoreResult<WriteTx>>),
-    Run(Job),
+/// A write that the writer runs itself on the connection's handle (see [`Writer::run`]).
+trait Job: Send {
+    /// Runs the write, keeping its result for the answer. `false` when it failed.
+    fn run(&mut self, raw: &mut Raw) -> bool;
+    /// Answers the caller: the write's error if it failed, else its value once `committed`
+    /// is `Ok`. A job that never ran answers `committed`'s error, or "closed".
+    fn answer(self: Box<Self>, committed: StoreResult<()>);
 }
 
-/// A write run by the writer itself on the connection's handle (see [`Writer::run`]).
-/// Called with the handle, it runs the write and returns how to answer once its batch is
-/// committed, or answers its error at once and returns `None`. Called without a handle (the
-/// batch could not start) it answers the error it is given.
-type Job = Box<dyn FnOnce(Option<&mut Raw>, StoreError) -> Option<Ack> + Send>;
+struct Call<F, T, E> {
+    write: F,
+    out: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<T, E>>,
+}
 
-/// Answers one write with its batch's commit result.
-type Ack = Box<dyn FnOnce(StoreResult<()>) + Send>;
+impl<F, T, E> Job for Call<F, T, E>
+where
+    F: FnMut(&mut Raw) -> Result<T, E> + Send,
+    T: Send,
+    E: From<StoreError> + Send,
+{
+    fn run(&mut self, raw: &mut Raw) -> bool {
+        let out = (self.write)(raw);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn answer(self: Box<Self>, committed: StoreResult<()>) {
+        let this = *self;
+        let reply = match (this.out, committed) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(e)) => Err(E::from(e)),
+            (None, Ok(())) => Err(E::from(closed())),
+        };
+        let _ = this.reply.send(reply);
+    }
+}
 
 /// How a lent connection comes back to the writer.
 enum Outcome {
@@ -112,32 +150,25 @@ impl Writer {
     /// thread, and returns its result once the transaction is committed. An `Err` from
     /// `write` (or a panic) undoes it alone; its neighbours in the batch commit.
     ///
+    /// `write` may run more than once (see the module's notes): it must give the same result
+    /// on the same state, and should fail, where it can, before it changes anything. It blocks
+    /// the writer's thread while it runs, so it must not wait on anything.
+    ///
     /// For short writes on the hot path (a SCIM create): the whole write costs two thread
-    /// hand-offs (to the writer and back) instead of two per statement as through sqlx. The
-    /// job blocks the writer's thread while it runs, so it must not wait on anything.
+    /// hand-offs (to the writer and back) instead of two per statement as through sqlx.
     pub(crate) async fn run<T, E, F>(&self, write: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut Raw) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut Raw) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |raw, refused| {
-            let Some(raw) = raw else {
-                let _ = tx.send(Err(refused.into()));
-                return None;
-            };
-            match write(raw) {
-                Ok(v) => Some(Box::new(move |committed: StoreResult<()>| {
-                    let _ = tx.send(committed.map(|()| v).map_err(E::from));
-                })),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    None
-                }
-            }
+        let (reply, rx) = oneshot::channel::<Result<T, E>>();
+        let job = Box::new(Call {
+            write,
+            out: None,
+            reply,
         });
-        // If the task has stopped, the job (and `tx`) is dropped and the receiver says so.
+        // If the task has stopped, the job (and its reply) is dropped and `rx` says so.
         let _ = self.requests.send(Request::Run(job));
         rx.await.map_err(|_| E::from(closed()))?
     }
@@ -243,159 +274,42 @@ async fn lend(
     }
 }
 
-/// Where the next piece of work of a batch comes from: the queue, without waiting. A close
-/// ends the batch and is kept for after its commit.
-fn next_work(
-    rx: &mut mpsc::UnboundedReceiver<Request>,
-    next: &mut Option<Request>,
-) -> Option<Work> {
-    match rx.try_recv() {
-        Ok(Request::Write(r)) => Some(Work::Lend(r)),
-        Ok(Request::Run(job)) => Some(Work::Run(job)),
-        Ok(close @ Request::Close(_)) => {
-            *next = Some(close);
-            None
-        }
-        Err(_) => None,
-    }
+/// Runs a job, a panic counting as a failure (its answer then says the store is closed).
+fn run_caught(job: &mut Box<dyn Job>, raw: &mut Raw) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(raw))).unwrap_or(false)
 }
 
-/// One transaction's worth of writes, as it is being put together.
-#[derive(Default)]
-struct Batch {
-    /// Writes that ran (lent or jobs), committed or not.
-    done: usize,
-    /// Whether BEGIN has run.
-    began: bool,
-    /// The transaction was rolled back whole (its first write failed): nothing to commit.
-    ended: bool,
-    failed: Option<String>,
-    acks: Vec<Ack>,
+/// Runs `job` in the open transaction. Returns whether the transaction is still good: `false`
+/// when the job failed after changing rows (its answer is sent; the caller must undo).
+fn run_job(raw: &mut Raw, mut job: Box<dyn Job>, done: &mut Vec<Box<dyn Job>>) -> bool {
+    let before = raw.total_changes();
+    if run_caught(&mut job, raw) {
+        done.push(job);
+        return true;
+    }
+    let clean = raw.total_changes() == before;
+    job.answer(Ok(()));
+    clean
 }
 
-impl Batch {
-    fn full(&self) -> bool {
-        self.ended || self.failed.is_some() || self.done >= MAX_BATCH
-    }
-
-    /// Whether the batch ends with a COMMIT.
-    fn to_commit(&self) -> bool {
-        self.began && !self.ended && self.failed.is_none()
-    }
-
-    /// Answers every write of the batch with how its end went (`committed` is the COMMIT's
-    /// result when there was one), and counts the commit.
-    fn answer(self, committed: Result<(), String>, commits: &AtomicU64) {
-        let result = match self.failed {
-            Some(why) => Err(why),
-            None => committed,
-        };
-        if let Err(why) = &result {
-            tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
-        } else if self.began && !self.ended {
-            commits.fetch_add(1, Ordering::Relaxed);
-        }
-        for ack in self.acks {
-            ack(result.clone().map_err(StoreError::Db));
-        }
-    }
-}
-
-/// Runs `job`, and the jobs queued behind it, on the handle: no hand-off per statement.
-/// Returns the work that ends the run (a lend) if there is one.
-fn run_jobs(
-    raw: &mut Raw,
-    job: Job,
-    batch: &mut Batch,
-    rx: &mut mpsc::UnboundedReceiver<Request>,
-    next: &mut Option<Request>,
-) -> Option<Work> {
-    let mut job = job;
+/// After a job failed having changed rows: rolls the transaction back and runs the jobs that
+/// had succeeded again, in order, until all that remain succeed.
+fn redo(raw: &mut Raw, done: &mut Vec<Box<dyn Job>>) -> StoreResult<()> {
     loop {
-        if !batch.began {
-            if let Err(e) = raw.exec("BEGIN IMMEDIATE") {
-                // The job's answer is its own failure; the batch has nothing to commit.
-                job(None, e);
-                batch.ended = true;
-                return None;
-            }
-            batch.began = true;
-        }
-        // As with lent writes, the first needs no savepoint: if it fails, the transaction
-        // is rolled back whole and the batch ends.
-        let savepoint = batch.done > 0;
-        batch.done += 1;
-        if savepoint && let Err(e) = raw.exec("SAVEPOINT write") {
-            job(None, e);
-            batch.failed = Some("could not open a savepoint".into());
-            return None;
-        }
-        let ran =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(raw), closed())));
-        match ran {
-            Ok(Some(ack)) => batch.acks.push(ack),
-            // The job failed (and has answered) or panicked: undo it alone.
-            Ok(None) | Err(_) => {
-                let undo = if savepoint {
-                    "ROLLBACK TO write"
-                } else {
-                    "ROLLBACK"
-                };
-                if let Err(e) = raw.exec(undo) {
-                    batch.failed = Some(e.to_string());
-                    return None;
-                }
-                if !savepoint {
-                    batch.ended = true;
-                    return None;
-                }
+        raw.exec("ROLLBACK")?;
+        raw.exec("BEGIN IMMEDIATE")?;
+        let mut jobs = std::mem::take(done).into_iter();
+        let mut clean = true;
+        for job in jobs.by_ref() {
+            if !run_job(raw, job, done) {
+                clean = false;
+                break;
             }
         }
-        if batch.full() {
-            return None;
+        if clean {
+            return Ok(());
         }
-        match next_work(rx, next) {
-            Some(Work::Run(j)) => job = j,
-            other => return other,
-        }
-    }
-}
-
-/// Ends a batch on the handle: COMMIT, or ROLLBACK what is left of a failed one.
-fn finish_raw(raw: &mut Raw, batch: &Batch) -> Result<(), String> {
-    if batch.to_commit() {
-        let committed = raw.exec("COMMIT").map_err(|e| e.to_string());
-        if committed.is_err() {
-            // The transaction may already be gone (SQLite rolls back by itself on some
-            // errors): then this fails, harmlessly.
-            let _ = raw.exec("ROLLBACK");
-        }
-        committed
-    } else {
-        if batch.failed.is_some() {
-            let _ = raw.exec("ROLLBACK");
-        }
-        Ok(())
-    }
-}
-
-/// Ends a batch through sqlx (see [`finish_raw`]).
-async fn finish_sqlx(
-    conn: &mut SqliteConnection,
-    to_commit: bool,
-    failed: bool,
-) -> Result<(), String> {
-    if to_commit {
-        let committed = exec(conn, "COMMIT").await.map_err(|e| e.to_string());
-        if committed.is_err() {
-            let _ = exec(conn, "ROLLBACK").await;
-        }
-        committed
-    } else {
-        if failed {
-            let _ = exec(conn, "ROLLBACK").await;
-        }
-        Ok(())
+        done.extend(jobs);
     }
 }
 
@@ -403,39 +317,67 @@ async fn finish_sqlx(
 /// holding it while it waits for more: as long as only jobs come, sqlx's connection thread
 /// is not involved at all. Returns the first request that is not a job (a lend or a close),
 /// or `None` once every sender is gone.
-async fn run_phase(
+async fn run_jobs(
     conn: &mut SqliteConnection,
     prepared: &mut raw::Statements,
     rx: &mut mpsc::UnboundedReceiver<Request>,
-    job: Job,
+    first: Box<dyn Job>,
     commits: &AtomicU64,
 ) -> Option<Request> {
     let mut guard = match conn.lock_handle().await {
         Ok(g) => g,
         Err(e) => {
-            job(None, db_err(e));
+            first.answer(Err(db_err(e)));
             return rx.recv().await;
         }
     };
-    let mut job = job;
+    let mut job = first;
     loop {
-        let mut batch = Batch::default();
-        let mut next = None;
-        let (after, committed) = {
+        let mut done: Vec<Box<dyn Job>> = Vec::new();
+        let mut after = None;
+        let committed = {
             // SAFETY: the guard gives this task sole use of the handle while it lives;
             // `prepared` holds only statements of this connection.
             let mut raw = unsafe { Raw::new(guard.as_raw_handle(), prepared) };
-            let after = run_jobs(&mut raw, job, &mut batch, rx, &mut next);
-            (after, finish_raw(&mut raw, &batch))
+            let batch = || -> StoreResult<()> {
+                raw.exec("BEGIN IMMEDIATE")?;
+                let mut next = Some(job);
+                while let Some(j) = next.take() {
+                    if !run_job(&mut raw, j, &mut done) {
+                        redo(&mut raw, &mut done)?;
+                    }
+                    if done.len() >= MAX_BATCH {
+                        break;
+                    }
+                    match rx.try_recv() {
+                        Ok(Request::Run(j)) => next = Some(j),
+                        Ok(other) => after = Some(other),
+                        Err(_) => {}
+                    }
+                }
+                raw.exec("COMMIT")
+            };
+            let committed = batch().map_err(|e| e.to_string());
+            if committed.is_err() {
+                // The transaction may already be gone (SQLite rolls back by itself on some
+                // errors): then this fails, harmlessly.
+                let _ = raw.exec("ROLLBACK");
+            }
+            committed
         };
-        batch.answer(committed, commits);
-        match after {
-            Some(Work::Lend(reply)) => return Some(Request::Write(reply)),
-            Some(Work::Run(_)) => unreachable!("run_jobs runs every job it takes"),
-            None => {}
+        match &committed {
+            Ok(()) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a group commit failed; its writes are rolled back");
+            }
         }
-        if next.is_some() {
-            return next;
+        for j in done {
+            j.answer(committed.clone().map_err(StoreError::Db));
+        }
+        if after.is_some() {
+            return after;
         }
         match rx.recv().await {
             Some(Request::Run(j)) => job = j,
@@ -444,113 +386,144 @@ async fn run_phase(
     }
 }
 
+/// One batch of lent writes: lends the connection to `first` and to each write queued behind
+/// it, then commits. Returns the request that ended the batch early (a job or a close), if any.
+async fn lend_batch(
+    conn: &mut Option<SqliteConnection>,
+    rx: &mut mpsc::UnboundedReceiver<Request>,
+    first: oneshot::Sender<StoreResult<WriteTx>>,
+    commits: &AtomicU64,
+) -> Option<Request> {
+    let Some(c) = conn.as_mut() else {
+        let _ = first.send(Err(closed()));
+        return None;
+    };
+    if let Err(e) = exec(c, "BEGIN IMMEDIATE").await {
+        let _ = first.send(Err(e));
+        return None;
+    }
+    let mut acks: Vec<oneshot::Sender<StoreResult<()>>> = Vec::new();
+    let mut failed: Option<String> = None;
+    let mut open = true;
+    let mut after = None;
+    let mut reply = first;
+    let mut lent = 0;
+    loop {
+        lent += 1;
+        // The first write needs no savepoint: if it aborts, the whole transaction is rolled
+        // back and the batch ends.
+        let savepoint = lent > 1;
+        let c = conn.as_mut().expect("the connection is home between lends");
+        if savepoint && let Err(e) = exec(c, "SAVEPOINT write").await {
+            let _ = reply.send(Err(e));
+            failed = Some("could not open a savepoint".into());
+            break;
+        }
+        let Some(back) = lend(conn.take().expect("home"), reply).await else {
+            // Only a leaked WriteTx loses the connection, and it may still hold the write
+            // lock: nothing can be written any more, so stop and say why.
+            tracing::error!("a write kept the write connection; the store stops writing");
+            for ack in acks {
+                let _ = ack.send(Err(closed()));
+            }
+            return None;
+        };
+        let c = conn.insert(back.conn);
+        match back.outcome {
+            Outcome::Commit(ack) => acks.push(ack),
+            Outcome::Abort if savepoint => {
+                if let Err(e) = exec(c, "ROLLBACK TO write").await {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+            Outcome::Abort => {
+                if let Err(e) = exec(c, "ROLLBACK").await {
+                    failed = Some(e.to_string());
+                }
+                open = false;
+                break;
+            }
+        }
+        if lent >= MAX_BATCH {
+            break;
+        }
+        match rx.try_recv() {
+            Ok(Request::Write(r)) => reply = r,
+            Ok(other) => {
+                after = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    let c = conn
+        .as_mut()
+        .expect("the connection is home after the batch");
+    let result = match failed {
+        None if open => exec(c, "COMMIT").await.map_err(|e| e.to_string()),
+        None => Ok(()),
+        Some(why) => Err(why),
+    };
+    if result.is_ok() && open {
+        commits.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Err(why) = &result {
+        tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
+        // The transaction may already be gone (SQLite rolls back by itself on some errors):
+        // then this fails, harmlessly.
+        let _ = exec(c, "ROLLBACK").await;
+    }
+    for ack in acks {
+        let _ = ack.send(result.clone().map_err(StoreError::Db));
+    }
+    after
+}
+
 async fn run(
-    mut conn: SqliteConnection,
+    conn: SqliteConnection,
     mut rx: mpsc::UnboundedReceiver<Request>,
     commits: Arc<AtomicU64>,
 ) {
+    // `None` only after a leaked WriteTx took it: then every write fails.
+    let mut conn = Some(conn);
     // The statements that jobs prepared on the handle, kept from batch to batch. They are
     // finalized whenever the connection leaves this task (lent, closed), so that no other
-    // user of it sees them; dropped here, they are finalized before `conn`.
+    // user of it sees them.
     let mut prepared = raw::Statements::default();
     let mut next = rx.recv().await;
     loop {
-        let first = match next.take() {
+        next = match next.take() {
             None => break,
             Some(Request::Close(done)) => {
                 rx.close();
                 prepared.finalize();
-                let _ = conn.close().await;
+                if let Some(c) = conn.take() {
+                    let _ = c.close().await;
+                }
                 let _ = done.send(());
                 return;
             }
-            Some(Request::Run(job)) => {
-                next = run_phase(&mut conn, &mut prepared, &mut rx, job, &commits).await;
-                continue;
+            Some(Request::Run(job)) => match conn.as_mut() {
+                Some(c) => run_jobs(c, &mut prepared, &mut rx, job, &commits).await,
+                None => {
+                    job.answer(Err(closed()));
+                    None
+                }
+            },
+            Some(Request::Write(reply)) => {
+                prepared.finalize();
+                lend_batch(&mut conn, &mut rx, reply, &commits).await
             }
-            Some(Request::Write(reply)) => reply,
         };
-        // A batch that starts with a lent write: lend the connection to each write in turn,
-        // and run any jobs that come between them on the handle.
-        let mut batch = Batch::default();
-        let mut work = Some(Work::Lend(first));
-        while let Some(w) = work.take() {
-            match w {
-                Work::Run(job) => {
-                    let ran = raw::with_raw(&mut conn, &mut prepared, |raw| {
-                        run_jobs(raw, job, &mut batch, &mut rx, &mut next)
-                    })
-                    .await;
-                    match ran {
-                        Ok(w) => work = w,
-                        Err(e) => {
-                            // The handle could not be taken: the job was not run, and is
-                            // dropped with the closure, which answers its caller.
-                            batch.failed = Some(e.to_string());
-                        }
-                    }
-                }
-                Work::Lend(reply) => {
-                    if !batch.began {
-                        if let Err(e) = exec(&mut conn, "BEGIN IMMEDIATE").await {
-                            let _ = reply.send(Err(e));
-                            batch.ended = true;
-                            break;
-                        }
-                        batch.began = true;
-                    }
-                    // The first write needs no savepoint: if it aborts, the whole transaction
-                    // is rolled back and the batch starts afresh.
-                    let savepoint = batch.done > 0;
-                    batch.done += 1;
-                    if savepoint && let Err(e) = exec(&mut conn, "SAVEPOINT write").await {
-                        let _ = reply.send(Err(e));
-                        batch.failed = Some("could not open a savepoint".into());
-                        break;
-                    }
-                    prepared.finalize();
-                    let Some(back) = lend(conn, reply).await else {
-                        // Only a leaked WriteTx loses the connection, and it may still hold the
-                        // write lock: nothing can be written any more, so stop and say why.
-                        tracing::error!(
-                            "a write kept the write connection; the store stops writing"
-                        );
-                        for ack in batch.acks {
-                            ack(Err(closed()));
-                        }
-                        return;
-                    };
-                    conn = back.conn;
-                    match back.outcome {
-                        Outcome::Commit(ack) => batch.acks.push(Box::new(move |r| {
-                            let _ = ack.send(r);
-                        })),
-                        Outcome::Abort if savepoint => {
-                            if let Err(e) = exec(&mut conn, "ROLLBACK TO write").await {
-                                batch.failed = Some(e.to_string());
-                            }
-                        }
-                        Outcome::Abort => {
-                            if let Err(e) = exec(&mut conn, "ROLLBACK").await {
-                                batch.failed = Some(e.to_string());
-                            }
-                            batch.ended = true;
-                        }
-                    }
-                    if !batch.full() {
-                        work = next_work(&mut rx, &mut next);
-                    }
-                }
-            }
-        }
-        let committed = finish_sqlx(&mut conn, batch.to_commit(), batch.failed.is_some()).await;
-        batch.answer(committed, &commits);
         if next.is_none() {
             next = rx.recv().await;
         }
     }
     prepared.finalize();
-    let _ = conn.close().await;
+    if let Some(c) = conn.take() {
+        let _ = c.close().await;
+    }
 }
 
 #[cfg(test)]
@@ -664,65 +637,86 @@ mod tests {
         assert!(writer.begin().await.is_err(), "closed");
     }
 
-    fn insert_job(x: i64) -> impl FnOnce(&mut Raw) -> StoreResult<()> + Send + 'static {
+    fn insert_job(x: i64) -> impl FnMut(&mut Raw) -> StoreResult<()> + Send + 'static {
         move |raw| {
             raw.query("INSERT INTO t (x) VALUES (?1)", &[x.into()])
                 .map(|_| ())
         }
     }
 
-    /// Jobs run on the handle and lent writes share one batch; a job that fails or panics is
-    /// undone alone, and every answer waits for the commit.
+    /// Jobs queued together run as one batch. One that fails before writing costs nothing;
+    /// one that fails or panics after writing is undone by a rollback, and the jobs before it
+    /// run again; every answer waits for the commit.
     #[tokio::test]
-    async fn jobs_and_lent_writes_share_a_batch_and_fail_alone() {
+    async fn jobs_batch_together_and_a_failed_job_is_undone_alone() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, mut reader) = setup(&dir).await;
+        // A lent write holds the connection while the jobs queue behind it.
         let mut first = writer.begin().await.unwrap();
+        insert(&mut first, 1).await.unwrap();
+        let runs_of_2 = Arc::new(AtomicU64::new(0));
+        let counted = runs_of_2.clone();
+        let mut jobs = Vec::new();
         let w = writer.clone();
-        let ok = tokio::spawn(async move { w.run(insert_job(2)).await });
+        jobs.push(tokio::spawn(async move {
+            let mut insert_2 = insert_job(2);
+            w.run(move |raw| {
+                counted.fetch_add(1, Ordering::Relaxed);
+                insert_2(raw)
+            })
+            .await
+        }));
         let w = writer.clone();
-        let failed = tokio::spawn(async move {
+        jobs.push(tokio::spawn(async move {
+            // Writes 3, then fails on a duplicate key: dirty.
             w.run(|raw| {
                 insert_job(3)(raw)?;
-                // A duplicate key: the job's own error, after a write that must not stay.
                 insert_job(2)(raw)
             })
             .await
-        });
+        }));
         let w = writer.clone();
-        let panicked = tokio::spawn(async move {
+        jobs.push(tokio::spawn(async move {
             w.run(|raw| -> StoreResult<()> {
                 insert_job(4)(raw)?;
                 panic!("a job that panics")
             })
             .await
-        });
-        let lent = writer.queue();
-        // Let the jobs reach the queue (behind the lent write) before the connection comes
-        // back, so that all of them join the first write's batch.
+        }));
+        let w = writer.clone();
+        jobs.push(tokio::spawn(async move { w.run(insert_job(5)).await }));
+        let w = writer.clone();
+        jobs.push(tokio::spawn(async move {
+            // Fails before writing anything: clean.
+            w.run(|_raw| Err::<(), _>(StoreError::Conflict("taken".into())))
+                .await
+        }));
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
-        insert(&mut first, 1).await.unwrap();
-        let first = tokio::spawn(first.commit());
-        let mut tx = lent.wait().await.unwrap();
-        assert!(!ok.is_finished(), "answered before the commit");
-        insert(&mut tx, 5).await.unwrap();
-        tx.commit().await.unwrap();
-        first.await.unwrap().unwrap();
-        ok.await.unwrap().unwrap();
-        assert!(matches!(
-            failed.await.unwrap(),
-            Err(StoreError::Conflict(_))
-        ));
-        assert!(panicked.await.unwrap().is_err(), "a panicking job fails");
+        let commits_before = writer.commits();
+        first.commit().await.unwrap();
+        let mut results = Vec::new();
+        for j in jobs {
+            results.push(j.await.unwrap());
+        }
+        assert!(results[0].is_ok() && results[3].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(StoreError::Conflict(_))));
+        assert!(
+            matches!(results[2], Err(StoreError::Db(_))),
+            "a panic fails"
+        );
+        assert!(matches!(results[4], Err(StoreError::Conflict(_))));
         assert_eq!(rows(&mut reader).await, vec![1, 2, 5]);
-        assert_eq!(writer.commits(), 1, "one transaction for all of them");
+        // The lent write's batch, then one batch for all the jobs.
+        assert_eq!(writer.commits() - commits_before, 2);
+        // Job 2 ran again after each of the two dirty failures behind it.
+        assert_eq!(runs_of_2.load(Ordering::Relaxed), 3);
         writer.close().await;
     }
 
     #[tokio::test]
-    async fn a_failing_first_job_ends_its_batch_and_the_next_one_commits() {
+    async fn a_job_that_fails_after_writing_leaves_nothing_and_the_next_commits() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, mut reader) = setup(&dir).await;
         let failed = writer
@@ -742,13 +736,18 @@ mod tests {
     async fn many_concurrent_writes_all_commit() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, mut reader) = setup(&dir).await;
+        // Lent writes and jobs, interleaved.
         let tasks: Vec<_> = (0..200)
             .map(|x| {
                 let writer = writer.clone();
                 tokio::spawn(async move {
-                    let mut tx = writer.begin().await.unwrap();
-                    insert(&mut tx, x).await.unwrap();
-                    tx.commit().await.unwrap();
+                    if x % 3 == 0 {
+                        writer.run(insert_job(x)).await.unwrap();
+                    } else {
+                        let mut tx = writer.begin().await.unwrap();
+                        insert(&mut tx, x).await.unwrap();
+                        tx.commit().await.unwrap();
+                    }
                 })
             })
             .collect();
