@@ -33,7 +33,26 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_access.sql")),
     (4, include_str!("migrations/0004_membership_counts.sql")),
     (5, include_str!("migrations/0005_member_search.sql")),
+    (
+        6,
+        include_str!("migrations/0006_member_search_at_commit.sql"),
+    ),
 ];
+
+/// Run by the writer before every COMMIT: brings the member search index (migrations 5 and
+/// 6) up to date for the memberships that the transaction's writes marked stale, in one FTS5
+/// write. CROSS JOIN keeps the stale keys as the outer loop (else the planner, without
+/// statistics, walks every key); the DELETE looks each stale rowid up.
+const BEFORE_COMMIT: &str = "
+    DELETE FROM member_search WHERE rowid IN (SELECT k FROM member_search_stale);
+    INSERT INTO member_search (rowid, text)
+        SELECT s.k, a.email || char(31) || coalesce(u.display_name, '')
+        FROM member_search_stale s
+        CROSS JOIN member_search_keys k ON k.k = s.k
+        CROSS JOIN memberships m ON m.id = k.member_id
+        CROSS JOIN accounts a ON a.id = m.account_id
+        LEFT JOIN scim_users u ON u.id = m.id;
+    DELETE FROM member_search_stale";
 
 /// last_used_at is refreshed at most this often, so that authenticating is not a write on
 /// every request.
@@ -110,7 +129,7 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         migrate(&mut conn).await?;
-        let writer = writer::Writer::spawn(conn);
+        let writer = writer::Writer::spawn(conn, BEFORE_COMMIT);
         let reader = readers::Readers::new(opts, READERS);
         let store = SqliteStore {
             inner: Arc::new(Inner { writer, reader }),

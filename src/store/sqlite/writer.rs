@@ -99,6 +99,12 @@ struct Returned {
     outcome: Outcome,
 }
 
+/// What every batch needs besides the connection.
+struct Ctx {
+    before_commit: &'static str,
+    commits: Arc<AtomicU64>,
+}
+
 /// A handle on the writer task. Cloning shares the same task.
 #[derive(Clone)]
 pub(crate) struct Writer {
@@ -120,11 +126,16 @@ fn closed() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer task on `conn`, which it owns from now on.
-    pub(crate) fn spawn(conn: SqliteConnection) -> Writer {
+    /// Starts the writer task on `conn`, which it owns from now on. `before_commit` runs in
+    /// every transaction just before its COMMIT (statements without arguments).
+    pub(crate) fn spawn(conn: SqliteConnection, before_commit: &'static str) -> Writer {
         let (requests, rx) = mpsc::unbounded_channel();
         let commits = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(conn, rx, commits.clone()));
+        let ctx = Ctx {
+            before_commit,
+            commits: commits.clone(),
+        };
+        tokio::spawn(run(conn, rx, ctx));
         Writer { requests, commits }
     }
 
@@ -322,7 +333,7 @@ async fn run_jobs(
     prepared: &mut raw::Statements,
     rx: &mut mpsc::UnboundedReceiver<Request>,
     first: Box<dyn Job>,
-    commits: &AtomicU64,
+    ctx: &Ctx,
 ) -> Option<Request> {
     let mut guard = match conn.lock_handle().await {
         Ok(g) => g,
@@ -355,6 +366,7 @@ async fn run_jobs(
                         Err(_) => {}
                     }
                 }
+                raw.exec(ctx.before_commit)?;
                 raw.exec("COMMIT")
             };
             let committed = batch().map_err(|e| e.to_string());
@@ -367,7 +379,7 @@ async fn run_jobs(
         };
         match &committed {
             Ok(()) => {
-                commits.fetch_add(1, Ordering::Relaxed);
+                ctx.commits.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
                 tracing::error!(error = %e, "a group commit failed; its writes are rolled back");
@@ -392,7 +404,7 @@ async fn lend_batch(
     conn: &mut Option<SqliteConnection>,
     rx: &mut mpsc::UnboundedReceiver<Request>,
     first: oneshot::Sender<StoreResult<WriteTx>>,
-    commits: &AtomicU64,
+    ctx: &Ctx,
 ) -> Option<Request> {
     let Some(c) = conn.as_mut() else {
         let _ = first.send(Err(closed()));
@@ -461,12 +473,15 @@ async fn lend_batch(
         .as_mut()
         .expect("the connection is home after the batch");
     let result = match failed {
-        None if open => exec(c, "COMMIT").await.map_err(|e| e.to_string()),
+        None if open => match exec(c, ctx.before_commit).await {
+            Ok(()) => exec(c, "COMMIT").await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
         None => Ok(()),
         Some(why) => Err(why),
     };
     if result.is_ok() && open {
-        commits.fetch_add(1, Ordering::Relaxed);
+        ctx.commits.fetch_add(1, Ordering::Relaxed);
     }
     if let Err(why) = &result {
         tracing::error!(error = %why, "a group commit failed; its writes are rolled back");
@@ -480,11 +495,7 @@ async fn lend_batch(
     after
 }
 
-async fn run(
-    conn: SqliteConnection,
-    mut rx: mpsc::UnboundedReceiver<Request>,
-    commits: Arc<AtomicU64>,
-) {
+async fn run(conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request>, ctx: Ctx) {
     // `None` only after a leaked WriteTx took it: then every write fails.
     let mut conn = Some(conn);
     // The statements that jobs prepared on the handle, kept from batch to batch. They are
@@ -505,7 +516,7 @@ async fn run(
                 return;
             }
             Some(Request::Run(job)) => match conn.as_mut() {
-                Some(c) => run_jobs(c, &mut prepared, &mut rx, job, &commits).await,
+                Some(c) => run_jobs(c, &mut prepared, &mut rx, job, &ctx).await,
                 None => {
                     job.answer(Err(closed()));
                     None
@@ -513,7 +524,7 @@ async fn run(
             },
             Some(Request::Write(reply)) => {
                 prepared.finalize();
-                lend_batch(&mut conn, &mut rx, reply, &commits).await
+                lend_batch(&mut conn, &mut rx, reply, &ctx).await
             }
         };
         if next.is_none() {
@@ -541,7 +552,12 @@ mod tests {
             .await
             .unwrap();
         let reader = SqliteConnection::connect_with(&opts).await.unwrap();
-        (Writer::spawn(conn), reader)
+        conn.execute("CREATE TABLE commits (n INTEGER)")
+            .await
+            .unwrap();
+        // Every transaction records itself, as the store's index refresh does.
+        let before_commit = "INSERT INTO commits VALUES (1)";
+        (Writer::spawn(conn, before_commit), reader)
     }
 
     async fn insert(tx: &mut WriteTx, x: i64) -> sqlx::Result<()> {
@@ -754,6 +770,15 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
+        let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM commits")
+            .fetch_one(&mut reader)
+            .await
+            .unwrap();
+        assert_eq!(
+            recorded as u64,
+            writer.commits(),
+            "before_commit ran in each commit"
+        );
         assert_eq!(rows(&mut reader).await, (0..200).collect::<Vec<i64>>());
         writer.close().await;
     }
