@@ -68,6 +68,8 @@ pub struct SqliteStore {
 struct Inner {
     writer: writer::Writer,
     reader: readers::Readers,
+    /// Point lookups on every request (token checks), on the asking thread.
+    points: raw::PointReader,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -131,8 +133,13 @@ impl SqliteStore {
         migrate(&mut conn).await?;
         let writer = writer::Writer::spawn(conn, BEFORE_COMMIT);
         let reader = readers::Readers::new(opts, READERS);
+        let points = raw::PointReader::open(path.as_ref())?;
         let store = SqliteStore {
-            inner: Arc::new(Inner { writer, reader }),
+            inner: Arc::new(Inner {
+                writer,
+                reader,
+                points,
+            }),
         };
         store.spawn_checkpointer();
         Ok(store)
@@ -310,6 +317,49 @@ fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
             user_name_is_email: r.try_get("user_name_is_email")?,
         },
         created_at: r.try_get("created_at")?,
+    })
+}
+
+/// A live SCIM token ?1: its label, hash and last use, then its org's [`ORG_COLUMNS`].
+const SCIM_TOKEN_SQL: &str = "
+    SELECT t.label, t.secret_hash, t.last_used_at,
+           o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
+           o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at
+    FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
+    WHERE t.id = ?1 AND t.revoked_at IS NULL";
+
+/// An org from its [`ORG_COLUMNS`], in order.
+fn org_from_cols(c: &[raw::Col]) -> StoreResult<Org> {
+    let [
+        id,
+        uid,
+        name,
+        enabled,
+        sso,
+        provision,
+        increase,
+        deprovision,
+        is_email,
+        created,
+    ] = c
+    else {
+        return Err(StoreError::Db(format!("an org row of {} columns", c.len())));
+    };
+    Ok(Org {
+        id: id.int()?,
+        uid: uid.text()?.to_string(),
+        name: name.text()?.to_string(),
+        scim: ScimSettings {
+            enabled: enabled.bool()?,
+            sso_role_mapping: sso.bool()?,
+            approval: ApprovalPolicy {
+                provision: provision.bool()?,
+                access_increase: increase.bool()?,
+                deprovision: deprovision.bool()?,
+            },
+            user_name_is_email: is_email.bool()?,
+        },
+        created_at: created.text()?.to_string(),
     })
 }
 
@@ -756,23 +806,26 @@ impl Store for SqliteStore {
         let Some((id, presented)) = secret::parse(SCIM_TOKEN_PREFIX, token) else {
             return Ok(None);
         };
-        // One query for token and org: authentication runs on every request.
-        let sql = format!(
-            "SELECT t.label AS tok_label, t.secret_hash AS tok_hash, t.last_used_at AS tok_used,
-                    {ORG_COLUMNS_O}
-             FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
-             WHERE t.id = ? AND t.revoked_at IS NULL"
-        );
-        let Some(row) = self
-            .verified_token_row(sql, "scim_tokens", id, presented)
-            .await?
-        else {
+        // One point lookup for token and org, on this thread: authentication runs on every
+        // request.
+        let rows = self.inner.points.query(SCIM_TOKEN_SQL, &[id.into()])?;
+        let Some(row) = rows.first() else {
             return Ok(None);
         };
+        let [label, hash, used, org @ ..] = row.as_slice() else {
+            return Err(StoreError::Db(format!(
+                "a token row of {} columns",
+                row.len()
+            )));
+        };
+        if !secret::verify(presented, hash.blob()?) {
+            return Ok(None);
+        }
+        self.touch_token("scim_tokens", id, used.opt_text()?).await;
         Ok(Some(ScimPrincipal {
-            org: org_from_row(&row).map_err(db_err)?,
+            org: org_from_cols(org)?,
             token_id: id.to_string(),
-            label: row.try_get("tok_label").map_err(db_err)?,
+            label: label.text()?.to_string(),
         }))
     }
 

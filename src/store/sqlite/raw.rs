@@ -93,6 +93,21 @@ impl Col {
     pub(crate) fn bool(&self) -> StoreResult<bool> {
         self.int().map(|i| i != 0)
     }
+
+    /// Text, or `None` for NULL.
+    pub(crate) fn opt_text(&self) -> StoreResult<Option<&str>> {
+        match self {
+            Col::Null => Ok(None),
+            other => other.text().map(Some),
+        }
+    }
+
+    pub(crate) fn blob(&self) -> StoreResult<&[u8]> {
+        match self {
+            Col::Blob(b) => Ok(b),
+            other => Err(StoreError::Db(format!("expected a blob, read {other:?}"))),
+        }
+    }
 }
 
 /// One statement text and its arguments: the unit that both the sqlx path
@@ -365,6 +380,87 @@ unsafe fn read_row(st: *mut ffi::sqlite3_stmt) -> StoreResult<Vec<Col>> {
     }
 }
 
+/// A read connection of our own (not sqlx's), used on the calling thread under a mutex: for
+/// point lookups on every request (the SCIM token), which take microseconds in SQLite but
+/// would cost two thread wake-ups through sqlx. Each query is its own read transaction (ended
+/// when its statements are reset), so it always sees the last commit and never holds up a
+/// checkpoint.
+pub(crate) struct PointReader(std::sync::Mutex<ReaderConn>);
+
+struct ReaderConn {
+    db: NonNull<ffi::sqlite3>,
+    prepared: Statements,
+}
+
+// SAFETY: the connection is opened in multi-thread mode and only used under the mutex.
+unsafe impl Send for ReaderConn {}
+
+impl Drop for ReaderConn {
+    fn drop(&mut self) {
+        self.prepared.finalize();
+        // SAFETY: every statement of the connection is finalized; it is closed once, here.
+        unsafe { ffi::sqlite3_close(self.db.as_ptr()) };
+    }
+}
+
+/// How long a point read waits for a lock (only WAL recovery takes one from readers) before
+/// it fails: it blocks the thread that asks.
+const POINT_READ_BUSY_MS: c_int = 200;
+
+impl PointReader {
+    /// Opens `path` (which must exist) for reading.
+    pub(crate) fn open(path: &std::path::Path) -> StoreResult<PointReader> {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| StoreError::Db("a database path with a NUL byte".into()))?;
+        let mut db = ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated; SQLite writes a handle (possibly with an error)
+        // or null.
+        let rc = unsafe {
+            ffi::sqlite3_open_v2(
+                name.as_ptr(),
+                &mut db,
+                ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_NOMUTEX,
+                ptr::null(),
+            )
+        };
+        let Some(db) = NonNull::new(db) else {
+            return Err(StoreError::Db(format!(
+                "could not open {} for reading (code {rc})",
+                path.display()
+            )));
+        };
+        let mut conn = ReaderConn {
+            db,
+            prepared: Statements::default(),
+        };
+        if rc != ffi::SQLITE_OK {
+            // SAFETY: the handle (open or failed) is ours alone; it closes when `conn` drops.
+            let err = unsafe { Raw::new(conn.db, &mut conn.prepared) }.error(rc);
+            return Err(err);
+        }
+        // SAFETY: the handle is open and ours alone.
+        unsafe { ffi::sqlite3_busy_timeout(db.as_ptr(), POINT_READ_BUSY_MS) };
+        let reader = PointReader(std::sync::Mutex::new(conn));
+        reader.with(|raw| raw.exec("PRAGMA query_only = ON"))?;
+        Ok(reader)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Raw) -> R) -> R {
+        // A panic under the lock leaves no statement running (each is reset on its way out).
+        let mut conn = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = &mut *conn;
+        // SAFETY: the mutex gives sole use of the handle; `prepared` holds its statements.
+        let mut raw = unsafe { Raw::new(conn.db, &mut conn.prepared) };
+        f(&mut raw)
+    }
+
+    /// Runs a read-only statement text; see [`Raw::query`].
+    pub(crate) fn query(&self, sql: &'static str, args: &[Arg]) -> StoreResult<Vec<Vec<Col>>> {
+        self.with(|raw| raw.query(sql, args))
+    }
+}
+
 #[cfg(test)]
 /// Runs `f` on `conn`'s handle on this thread: one hand-off to take the handle from sqlx's
 /// thread, none per statement. `prepared` must be the statements of `conn` (kept from one call
@@ -466,6 +562,36 @@ mod tests {
         .unwrap();
         // Once its statements are finalized, sqlx can close the connection.
         prepared.finalize();
+        c.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_point_reader_sees_each_commit_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = conn(&dir).await;
+        sqlx::raw_sql("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let points = PointReader::open(&dir.path().join("raw.db")).unwrap();
+        let count = || points.query("SELECT count(*) FROM t", &[]).unwrap();
+        assert_eq!(count(), vec![vec![Col::Int(0)]]);
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(),
+            vec![vec![Col::Int(1)]],
+            "the next read sees the commit"
+        );
+        let write = points.query("INSERT INTO t VALUES (2)", &[]);
+        assert!(
+            matches!(&write, Err(StoreError::Db(m)) if m.contains("readonly")),
+            "{write:?}"
+        );
+        assert!(PointReader::open(&dir.path().join("missing/none.db")).is_err());
+        drop(points);
         c.close().await.unwrap();
     }
 }
