@@ -135,6 +135,10 @@ impl Writer {
             before_commit,
             commits: commits.clone(),
         };
+        // On the server's runtime, not a thread of its own: lent writes hand the connection
+        // back and forth with request tasks, and across runtimes each hand-off wakes another
+        // thread (measured: member PATCH went from 145 to 340 µs of CPU). Jobs do block the
+        // worker they run on, for at most one batch.
         tokio::spawn(run(conn, rx, ctx));
         Writer { requests, commits }
     }
