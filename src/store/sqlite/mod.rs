@@ -193,6 +193,15 @@ impl SqliteStore {
         access::org_effective_access(self, org_id).await
     }
 
+    /// A point lookup (a row or a few by key) on the asking thread; see `raw::PointReader`.
+    pub(crate) fn point_read(
+        &self,
+        sql: &'static str,
+        args: &[raw::Arg],
+    ) -> StoreResult<Vec<Vec<raw::Col>>> {
+        self.inner.points.query(sql, args)
+    }
+
     /// Waits for a read connection (one of [`READERS`]).
     pub(crate) async fn read(&self) -> StoreResult<readers::Reader<'_>> {
         self.inner.reader.acquire().await
@@ -808,7 +817,7 @@ impl Store for SqliteStore {
         };
         // One point lookup for token and org, on this thread: authentication runs on every
         // request.
-        let rows = self.inner.points.query(SCIM_TOKEN_SQL, &[id.into()])?;
+        let rows = self.point_read(SCIM_TOKEN_SQL, &[id.into()])?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };

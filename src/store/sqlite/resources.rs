@@ -74,6 +74,27 @@ where
         .collect())
 }
 
+/// One SCIM resource by org ?1 and id ?2, in [`COLUMNS`] order.
+const GET_USER_SQL: &str = "SELECT r.id, r.resource, r.version, r.created_at, r.last_modified
+    FROM scim_users r WHERE r.org_id = ?1 AND r.id = ?2";
+const GET_GROUP_SQL: &str = "SELECT r.id, r.resource, r.version, r.created_at, r.last_modified
+    FROM scim_groups r WHERE r.org_id = ?1 AND r.id = ?2";
+
+fn record_from_cols(c: &[Col]) -> StoreResult<ResourceRecord> {
+    let [id, resource, version, created, modified] = c else {
+        return Err(StoreError::Db(format!("a resource row of {} columns", c.len())));
+    };
+    Ok(ResourceRecord {
+        id: id.text()?.to_string(),
+        resource: serde_json::from_str(resource.text()?)
+            .map_err(|e| StoreError::Db(format!("stored resource is not JSON: {e}")))?,
+        version: version.int()?,
+        created: created.text()?.to_string(),
+        last_modified: modified.text()?.to_string(),
+        members: None,
+    })
+}
+
 pub(crate) async fn get(
     store: &SqliteStore,
     kind: Kind,
@@ -81,18 +102,17 @@ pub(crate) async fn get(
     id: &str,
     with_members: bool,
 ) -> StoreResult<Option<ResourceRecord>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {} r WHERE r.org_id = ? AND r.id = ?",
-        table(kind)
-    );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&mut *store.read().await?)
-        .await
-        .map_err(db_err)?;
-    let Some(row) = row else { return Ok(None) };
-    let mut rec = record_from_row(&row)?;
+    // A point lookup, on this thread (see `raw::PointReader`); a group's members, which
+    // may be 100,000 rows, go through a pooled connection.
+    let sql = match kind {
+        Kind::User => GET_USER_SQL,
+        Kind::Group => GET_GROUP_SQL,
+    };
+    let rows = store.point_read(sql, &[org_id.into(), id.into()])?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let mut rec = record_from_cols(row)?;
     if kind == Kind::Group && with_members {
         rec.members = Some(load_members(&mut *store.read().await?, id).await?);
     }

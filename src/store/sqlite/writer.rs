@@ -102,6 +102,8 @@ struct Returned {
 /// What every batch needs besides the connection.
 struct Ctx {
     before_commit: &'static str,
+    /// `before_commit` then COMMIT, as one statement text: one round trip through sqlx.
+    commit_sql: String,
     commits: Arc<AtomicU64>,
 }
 
@@ -133,6 +135,7 @@ impl Writer {
         let commits = Arc::new(AtomicU64::new(0));
         let ctx = Ctx {
             before_commit,
+            commit_sql: format!("{before_commit};\nCOMMIT"),
             commits: commits.clone(),
         };
         // On the server's runtime, not a thread of its own: lent writes hand the connection
@@ -477,10 +480,11 @@ async fn lend_batch(
         .as_mut()
         .expect("the connection is home after the batch");
     let result = match failed {
-        None if open => match exec(c, ctx.before_commit).await {
-            Ok(()) => exec(c, "COMMIT").await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
+        None if open => c
+            .execute(sqlx::AssertSqlSafe(ctx.commit_sql.as_str()))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         None => Ok(()),
         Some(why) => Err(why),
     };
