@@ -30,10 +30,18 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A random UUID in the version 4 format (RFC 9562), used for SCIM resource ids.
+/// A UUID in the version 7 format (RFC 9562): the creation time in milliseconds, then 74
+/// random bits. Used for SCIM resource ids and other row ids. Ids made one after another sort
+/// one after another, so a batch of creates adds to the last pages of each id index instead of
+/// dirtying a random page of each per create (measured: fewer WAL pages written per commit).
+/// The time it shows is the resource's `meta.created` anyway.
 pub fn new_uuid() -> String {
     let mut b = random_bytes::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6] = (b[6] & 0x0f) | 0x70;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
     format!(
@@ -88,7 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uuid_has_the_v4_shape() {
+    fn uuid_has_the_v7_shape_and_sorts_by_time() {
         let u = new_uuid();
         assert_eq!(u.len(), 36);
         let parts: Vec<&str> = u.split('-').collect();
@@ -96,9 +104,17 @@ mod tests {
             parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
             [8, 4, 4, 4, 12]
         );
-        assert!(parts[2].starts_with('4'));
+        assert!(parts[2].starts_with('7'));
         assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
         assert_ne!(new_uuid(), u);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(new_uuid() > u, "a later id sorts after");
+        let ms = u64::from_str_radix(&u.replace('-', "")[..12], 16).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(now - ms < 60_000, "the first 48 bits are the time in ms");
     }
 
     #[test]
