@@ -461,10 +461,9 @@ impl PointReader {
     }
 }
 
-#[cfg(test)]
 /// Runs `f` on `conn`'s handle on this thread: one hand-off to take the handle from sqlx's
-/// thread, none per statement. `prepared` must be the statements of `conn` (kept from one call
-/// to the next).
+/// thread, none per statement. `prepared` must hold only statements of `conn`, and be
+/// finalized (or dropped) before anyone else uses `conn`.
 pub(crate) async fn with_raw<R>(
     conn: &mut sqlx::SqliteConnection,
     prepared: &mut Statements,

@@ -2,7 +2,7 @@
 //! columns (userName, externalId, displayName, active) for uniqueness, filters and sorting;
 //! group members are rows of `group_members`.
 
-use super::raw::{self, Arg, Col};
+use super::raw::{self, Arg, Col, Raw};
 use super::{SqliteStore, Tx, access, account_for, audit, audit_stmt, db_err};
 use crate::domain::approval::ApprovalPolicy;
 use crate::scim::datetime;
@@ -82,7 +82,10 @@ const GET_GROUP_SQL: &str = "SELECT r.id, r.resource, r.version, r.created_at, r
 
 fn record_from_cols(c: &[Col]) -> StoreResult<ResourceRecord> {
     let [id, resource, version, created, modified] = c else {
-        return Err(StoreError::Db(format!("a resource row of {} columns", c.len())));
+        return Err(StoreError::Db(format!(
+            "a resource row of {} columns",
+            c.len()
+        )));
     };
     Ok(ResourceRecord {
         id: id.text()?.to_string(),
@@ -611,6 +614,45 @@ impl From<StoreError> for Direct {
     }
 }
 
+/// The arguments of [`CREATE_USER_SQL`] for a new SCIM User, with a new membership id.
+fn create_user_args(org_id: i64, p: &Promoted, text: &str, now: &str) -> Vec<Arg> {
+    vec![
+        p.name.as_str().into(),
+        now.into(),
+        secret::new_uuid().into(),
+        org_id.into(),
+        p.external_id.clone().into(),
+        p.display_name.clone().into(),
+        p.active.into(),
+        text.into(),
+    ]
+}
+
+/// Runs [`CREATE_USER_SQL`]: the SCIM User's id, whether its membership was just inserted,
+/// and the org's approval policy. A taken userName is a 409 naming it.
+fn insert_user(
+    raw: &mut Raw,
+    args: &[Arg],
+    name: &str,
+) -> StoreResult<(String, bool, ApprovalPolicy)> {
+    let rows = raw.query(CREATE_USER_SQL, args).map_err(|e| match e {
+        StoreError::Conflict(_) => taken(name),
+        other => other,
+    })?;
+    let [user, org] = rows.as_slice() else {
+        return Err(StoreError::Db(format!(
+            "a user create returned {} rows, not 2",
+            rows.len()
+        )));
+    };
+    let policy = ApprovalPolicy {
+        provision: org[0].bool()?,
+        access_increase: org[1].bool()?,
+        deprovision: org[2].bool()?,
+    };
+    Ok((user[0].text()?.to_string(), user[1].bool()?, policy))
+}
+
 /// Creates a SCIM User for an email that has no membership in the org yet, the common case,
 /// as one job on the write connection's handle: no thread hand-off per statement. Returns
 /// its id; [`Direct::Relink`] (with nothing written) when the membership existed.
@@ -622,16 +664,7 @@ async fn create_user_direct(
     now: &str,
     actor: &str,
 ) -> Result<String, Direct> {
-    let args: Vec<Arg> = vec![
-        p.name.as_str().into(),
-        now.into(),
-        secret::new_uuid().into(),
-        org_id.into(),
-        p.external_id.clone().into(),
-        p.display_name.clone().into(),
-        p.active.into(),
-        text.into(),
-    ];
+    let args = create_user_args(org_id, p, text, now);
     let (name, active, text, now, actor) = (
         p.name.clone(),
         p.active,
@@ -653,26 +686,10 @@ async fn create_user_direct(
             if member.transpose()?.unwrap_or(false) {
                 return Err(Direct::Relink);
             }
-            let rows = raw.query(CREATE_USER_SQL, &args).map_err(|e| match e {
-                StoreError::Conflict(_) => taken(&name),
-                other => other,
-            })?;
-            let [user, org] = rows.as_slice() else {
-                return Err(StoreError::Db(format!(
-                    "a user create returned {} rows, not 2",
-                    rows.len()
-                ))
-                .into());
-            };
-            let id = user[0].text()?.to_string();
-            if !user[1].bool()? {
+            let (id, fresh, policy) = insert_user(raw, &args, &name)?;
+            if !fresh {
                 return Err(Direct::Relink);
             }
-            let policy = ApprovalPolicy {
-                provision: org[0].bool()?,
-                access_increase: org[1].bool()?,
-                deprovision: org[2].bool()?,
-            };
             for s in access::reconcile_new(org_id, &id, active, &policy, &actor, &now)? {
                 raw.run(&s)?;
             }
@@ -732,47 +749,27 @@ pub(crate) async fn create(
             // The general path, for an email that may have a membership in the org already
             // (the direct create found one; by now it may be gone again).
             //
-            // One round trip to the connection's thread (each is a thread hand-off with sqlx)
-            // for three statements: the account of the email (created if missing, emails match
-            // in any case), the membership, the SCIM User.
+            // One statement text, run on the connection's handle (one thread hand-off), for
+            // three statements: the account of the email (created if missing, emails match in
+            // any case), the membership, the SCIM User.
             //
             // Provisioning the same email again links the same account and the same
             // membership, so the SCIM User keeps its id across a deprovision. Memberships made
             // outside SCIM (the owner) keep their state: the IdP cannot lock the owner out.
             // The UNIQUE (org, userName) constraint decides duplicates, racing creates
             // included; the write rolls back with the membership change.
-            let membership_id = secret::new_uuid();
-            let rows = sqlx::query(CREATE_USER_SQL)
-                .bind(&p.name)
-                .bind(&now)
-                .bind(&membership_id)
-                .bind(org_id)
-                .bind(&p.external_id)
-                .bind(&p.display_name)
-                .bind(p.active)
-                .bind(&text)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| match db_err(e) {
-                    StoreError::Conflict(_) => taken(&p.name),
-                    other => other,
-                })?;
-            let [user, org] = rows.as_slice() else {
-                return Err(StoreError::Db(format!(
-                    "a user create returned {} rows, not 2",
-                    rows.len()
-                )));
-            };
-            let id: String = user.try_get(0).map_err(db_err)?;
-            let fresh: bool = user.try_get(1).map_err(db_err)?;
+            let args = create_user_args(org_id, &p, &text, &now);
+            let mut prepared = raw::Statements::default();
+            let inserted = raw::with_raw(&mut tx, &mut prepared, |raw| {
+                insert_user(raw, &args, &p.name)
+            })
+            .await;
+            // Finalized while this write still has the connection to itself.
+            drop(prepared);
+            let (id, fresh, policy) = inserted??;
             // The membership's state and access follow from the approval rules. A membership
             // just inserted has nothing to read back; one provisioned again (same email) does.
             if fresh {
-                let policy = ApprovalPolicy {
-                    provision: org.try_get(0).map_err(db_err)?,
-                    access_increase: org.try_get(1).map_err(db_err)?,
-                    deprovision: org.try_get(2).map_err(db_err)?,
-                };
                 let stmts = access::reconcile_new(org_id, &id, p.active, &policy, actor, &now)?;
                 raw::run_sqlx(&mut tx, &stmts).await?;
             } else {
