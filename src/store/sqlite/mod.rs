@@ -1084,6 +1084,50 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// The member search index is up to date after every commit (migration 6 refreshes it
+    /// before COMMIT), and running migration 6 again on a database that has data keeps it so.
+    #[tokio::test]
+    async fn the_member_index_is_fresh_at_each_commit_and_migration_6_runs_again_safely() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m6.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let matches = |store: &SqliteStore, phrase: &'static str| {
+            let store = store.clone();
+            async move {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM member_search WHERE member_search MATCH ?",
+                )
+                .bind(phrase)
+                .fetch_one(&mut *store.read().await.unwrap())
+                .await
+                .unwrap();
+                let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM member_search_stale")
+                    .fetch_one(&mut *store.read().await.unwrap())
+                    .await
+                    .unwrap();
+                assert_eq!(stale, 0, "nothing is left stale after a commit");
+                n
+            }
+        };
+        store.create_org("Acme", "o@acme.example").await.unwrap();
+        assert_eq!(matches(&store, "\"acme.example\"").await, 1);
+        store.close().await;
+        let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA user_version = 5")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(matches(&store, "\"acme.example\"").await, 1);
+        store.create_org("Other", "p@other.example").await.unwrap();
+        assert_eq!(matches(&store, "\"other.example\"").await, 1);
+        assert_eq!(matches(&store, "\"example\"").await, 2);
+        store.close().await;
+    }
+
     #[tokio::test]
     async fn migrations_run_once_and_a_reopen_keeps_data() {
         let dir = tempfile::tempdir().unwrap();
