@@ -177,8 +177,9 @@ impl SqliteStore {
         });
     }
 
-    /// Closes both pools, checkpointing the WAL.
+    /// Closes every connection, the writer's last, which checkpoints the WAL.
     pub async fn close(&self) {
+        self.inner.points.close();
         self.inner.reader.close().await;
         self.inner.writer.close().await;
     }
@@ -1112,6 +1113,11 @@ mod tests {
         store.create_org("Acme", "o@acme.example").await.unwrap();
         assert_eq!(matches(&store, "\"acme.example\"").await, 1);
         store.close().await;
+        // Every connection closed, the writer's last: the WAL was checkpointed away.
+        assert!(
+            !dir.path().join("m6.db-wal").exists(),
+            "the WAL is gone after close"
+        );
         let mut conn = SqliteConnection::connect_with(&connect_options(&path))
             .await
             .unwrap();

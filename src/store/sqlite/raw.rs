@@ -385,7 +385,7 @@ unsafe fn read_row(st: *mut ffi::sqlite3_stmt) -> StoreResult<Vec<Col>> {
 /// would cost two thread wake-ups through sqlx. Each query is its own read transaction (ended
 /// when its statements are reset), so it always sees the last commit and never holds up a
 /// checkpoint.
-pub(crate) struct PointReader(std::sync::Mutex<ReaderConn>);
+pub(crate) struct PointReader(std::sync::Mutex<Option<ReaderConn>>);
 
 struct ReaderConn {
     db: NonNull<ffi::sqlite3>,
@@ -441,23 +441,37 @@ impl PointReader {
         }
         // SAFETY: the handle is open and ours alone.
         unsafe { ffi::sqlite3_busy_timeout(db.as_ptr(), POINT_READ_BUSY_MS) };
-        let reader = PointReader(std::sync::Mutex::new(conn));
-        reader.with(|raw| raw.exec("PRAGMA query_only = ON"))?;
+        let reader = PointReader(std::sync::Mutex::new(Some(conn)));
+        reader.with(|raw| raw.exec("PRAGMA query_only = ON"))??;
         Ok(reader)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Raw) -> R) -> R {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<ReaderConn>> {
         // A panic under the lock leaves no statement running (each is reset on its way out).
-        let mut conn = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let conn = &mut *conn;
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Raw) -> R) -> StoreResult<R> {
+        let mut conn = self.lock();
+        let Some(conn) = conn.as_mut() else {
+            return Err(StoreError::Db(
+                "the store is closed (its point reader is closed)".into(),
+            ));
+        };
         // SAFETY: the mutex gives sole use of the handle; `prepared` holds its statements.
         let mut raw = unsafe { Raw::new(conn.db, &mut conn.prepared) };
-        f(&mut raw)
+        Ok(f(&mut raw))
     }
 
     /// Runs a read-only statement text; see [`Raw::query`].
     pub(crate) fn query(&self, sql: &'static str, args: &[Arg]) -> StoreResult<Vec<Vec<Col>>> {
-        self.with(|raw| raw.query(sql, args))
+        self.with(|raw| raw.query(sql, args))?
+    }
+
+    /// Closes the connection; later queries fail. (So that the writer's connection, closed
+    /// after it, is the last and checkpoints the WAL away.)
+    pub(crate) fn close(&self) {
+        self.lock().take();
     }
 }
 
@@ -590,7 +604,8 @@ mod tests {
             "{write:?}"
         );
         assert!(PointReader::open(&dir.path().join("missing/none.db")).is_err());
-        drop(points);
+        points.close();
+        assert!(points.query("SELECT 1", &[]).is_err(), "closed");
         c.close().await.unwrap();
     }
 }
