@@ -124,7 +124,24 @@ impl<T> Default for Paged<T> {
     }
 }
 
-impl<T> Paged<T> {
+/// What a list row is known by from one refresh to the next.
+pub trait Keyed {
+    fn key(&self) -> &str;
+}
+
+impl Keyed for Member {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Keyed for ApprovalRequest {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl<T: Keyed> Paged<T> {
     /// The absolute index of the selected row.
     pub fn selected(&self) -> usize {
         self.base + self.win.selected
@@ -238,8 +255,8 @@ impl<T> Paged<T> {
             self.cursors.resize(k + 2, None);
         }
         self.cursors[k + 1] = page.next;
-        let sel = self.selected();
-        let top = self.base + self.win.offset;
+        let mut sel = self.selected();
+        let mut top = self.base + self.win.offset;
         let first = self.first_page();
         let held = self.pages_held();
         if self.loaded && !self.rows.is_empty() && Some(k) == self.next_page() {
@@ -259,8 +276,20 @@ impl<T> Paged<T> {
         } else {
             // A first load, a refresh of a held page, or a jump: the window restarts here.
             let _ = held;
+            // On a refresh the selection follows its row, not its index: rows that came or
+            // went before it (another admin's removal, an IdP push, a decided request) must
+            // not move it onto someone else.
+            let kept = match self.goal {
+                None => self.current().map(|r| r.key().to_string()),
+                Some(_) => None,
+            };
             self.rows = page.items;
             self.base = k * PAGE;
+            if let Some(j) = kept.and_then(|key| self.rows.iter().position(|r| r.key() == key)) {
+                let moved = self.base + j;
+                top = (top + moved).saturating_sub(sel);
+                sel = moved;
+            }
         }
         self.loaded = true;
         let target = self.goal.unwrap_or(sel);
@@ -914,10 +943,27 @@ impl Pane for UsersPane {
                 out
             }
             PaneMsg::Refresh => self.load_all(),
-            PaneMsg::Poll => match self.queue.reload() {
-                Some(p) => vec![Self::queue_call(p)],
-                None => Vec::new(),
-            },
+            PaneMsg::Poll => {
+                // Every list follows the server (as after Ctrl-r), except a page already on
+                // its way: IdP pushes show up within a poll, and the selection stays on its
+                // row.
+                let mut out = Vec::new();
+                if self.queue.fetching.is_none()
+                    && let Some(p) = self.queue.reload()
+                {
+                    out.push(Self::queue_call(p));
+                }
+                if self.members.loaded
+                    && self.members.fetching.is_none()
+                    && let Some(p) = self.members.reload()
+                {
+                    out.push(self.members_call(p));
+                }
+                if let Some(member_id) = self.detail_for.clone() {
+                    out.push(call("detail", Call::MemberAccess { member_id }));
+                }
+                out
+            }
             PaneMsg::Filter(f) => {
                 // The filter is a member search on the server; the queue has none.
                 self.filter = f;
@@ -1923,7 +1969,10 @@ mod tests {
         let mut p = with_queue();
         assert!(p.new.is_empty(), "nothing is new on the first load");
         let c = calls(&p.update(PaneMsg::Poll, &cx()));
-        assert_eq!(c, vec![("queue", queue_call())]);
+        assert_eq!(
+            c[..2],
+            [("queue", queue_call()), ("list", users_call(None))]
+        );
         queue_reply(
             &mut p,
             vec![
@@ -1938,6 +1987,71 @@ mod tests {
         assert!(row.contains("new"), "{row}");
         act(&mut p, Action::Bottom);
         assert!(p.new.is_empty(), "selecting it is seeing it");
+    }
+
+    /// The members list follows the server on each poll, and the selection stays on its
+    /// member when rows before it come or go; a poll does not ask again for a page on its way.
+    #[test]
+    fn a_poll_refreshes_the_members_and_the_selection_follows_its_member() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 3);
+        act(&mut p, Action::Down);
+        act(&mut p, Action::Down);
+        assert_eq!(p.members.current().unwrap().id, "u2");
+        let c = calls(&p.update(PaneMsg::Poll, &cx()));
+        let list: Vec<_> = c.iter().filter(|(slot, _)| *slot == "list").collect();
+        assert_eq!(list, [&("list", users_call(None))]);
+        assert!(
+            calls(&p.update(PaneMsg::Poll, &cx()))
+                .iter()
+                .all(|(slot, _)| *slot != "list"),
+            "the page is already on its way"
+        );
+        // u0 left and u9 came: u2 is now the second row, and stays selected.
+        let page = Page {
+            items: vec![member(1), member(2), member(9)],
+            total: 3,
+            next: None,
+        };
+        p.update(
+            PaneMsg::Reply {
+                slot: "list",
+                call: users_call(None),
+                result: Ok(Reply::Users(page)),
+            },
+            &cx(),
+        );
+        assert_eq!(p.members.current().unwrap().id, "u2");
+        assert_eq!(p.members.selected(), 1);
+        // When the selected member is gone, the selection keeps its place.
+        let page = Page {
+            items: vec![member(1), member(9)],
+            total: 2,
+            next: None,
+        };
+        p.update(PaneMsg::Poll, &cx());
+        p.update(
+            PaneMsg::Reply {
+                slot: "list",
+                call: users_call(None),
+                result: Ok(Reply::Users(page)),
+            },
+            &cx(),
+        );
+        assert_eq!(p.members.current().unwrap().id, "u9");
+    }
+
+    /// A request decided elsewhere leaves the queue on a poll: the selection stays on the
+    /// request the admin was reading, so `a` never approves the one that slid under it.
+    #[test]
+    fn the_queue_selection_stays_on_its_request_when_one_before_it_leaves() {
+        let mut p = with_queue();
+        act(&mut p, Action::Down);
+        assert_eq!(p.queue.current().unwrap().id, "q2");
+        p.update(PaneMsg::Poll, &cx());
+        queue_reply(&mut p, vec![request("q2", "u2", 4), request("q3", "u0", 1)]);
+        assert_eq!(p.queue.current().unwrap().id, "q2");
     }
 
     #[test]
