@@ -63,6 +63,17 @@ pub const BINDINGS: &[BindingSpec] = &[
     ),
 ];
 
+/// The hint bar while the editor is open (the list's new, edit and delete do not apply).
+/// Most needed first: at 80 columns the last ones may not fit.
+const EDITOR_HINTS: &[(Action, &str)] = &[
+    (Action::Down, "next field"),
+    (Action::Open, "choose"),
+    (Action::Save, "save"),
+    (Action::Back, "close"),
+    (Action::DeleteMapping, "delete mapping"),
+    (Action::Up, "previous field"),
+];
+
 const ID: PaneId = PaneId::Mapping;
 const PAGE: u32 = 200;
 /// The list follows the server's cursors up to this many groups.
@@ -943,6 +954,10 @@ impl Pane for MappingPane {
 
     fn dirty(&self) -> bool {
         self.editor.as_ref().is_some_and(Editor::dirty)
+    }
+
+    fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
+        (self.editor.is_some() && self.popup.is_none()).then_some(EDITOR_HINTS)
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {

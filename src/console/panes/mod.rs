@@ -126,6 +126,12 @@ pub trait Pane {
     fn dirty(&self) -> bool {
         false
     }
+    /// What the hint bar shows instead of the pane's bindings while the pane is in a mode
+    /// of its own (the mapping editor): actions with their labels, shown with the keys the
+    /// keymap binds to them.
+    fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
+        None
+    }
 }
 
 /// A detail panel's words for a row's change since OLD (`review NEW --against OLD`): one line

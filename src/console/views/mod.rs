@@ -1,7 +1,7 @@
 //! Drawing. Views read the state and draw; they decide nothing.
 
 use super::app::{Conn, Level, Mode, State};
-use super::keymap::{Keymap, Scope};
+use super::keymap::{Action, Keymap, Scope};
 use super::panes::PaneId;
 use super::theme::Theme;
 use ratatui::Frame;
@@ -261,19 +261,47 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
             Span::styled("Esc", theme.key),
             Span::raw(" close"),
         ]),
-        _ => hint_line(&s.keymap, s.pane, theme, area.width),
+        _ => match s.pane_ref(s.pane).hints() {
+            Some(hints) => mode_hint_line(&s.keymap, s.pane, hints, theme, area.width),
+            None => hint_line(&s.keymap, s.pane, theme, area.width),
+        },
     };
     f.render_widget(Paragraph::new(line), area);
 }
 
 /// The hint bar: the bindings marked with a hint, pane first, as many as fit.
 pub fn hint_line(km: &Keymap, pane: PaneId, theme: &Theme, width: u16) -> Line<'static> {
+    let items = km
+        .active(pane)
+        .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?)));
+    fit_hints(items, theme, width)
+}
+
+/// The hint bar of a pane's own mode: each action with the first key the keymap binds to it
+/// (an action with no key, or a read-only one on a snapshot, is left out), as many as fit.
+pub fn mode_hint_line(
+    km: &Keymap,
+    pane: PaneId,
+    hints: &[(Action, &'static str)],
+    theme: &Theme,
+    width: u16,
+) -> Line<'static> {
+    let items = hints.iter().filter_map(|(action, hint)| {
+        let b = km.active(pane).find(|b| b.action == *action)?;
+        Some((b.keys.first()?.to_string(), *hint))
+    });
+    fit_hints(items, theme, width)
+}
+
+/// `key hint` pairs in order, as many as fit in `width`.
+fn fit_hints<'a>(
+    items: impl Iterator<Item = (String, &'a str)>,
+    theme: &Theme,
+    width: u16,
+) -> Line<'static> {
     let mut spans = Vec::new();
     let mut used = 0usize;
-    for b in km.active(pane) {
-        let Some(hint) = b.hint else { continue };
-        let Some(key) = b.keys.first() else { continue };
-        let key = key.to_string();
+    for (key, hint) in items {
         let len = key.len() + hint.len() + 3;
         if used + len > width as usize {
             break;
