@@ -68,6 +68,8 @@ where
     E: From<StoreError> + Send,
 {
     fn run(&mut self, raw: &mut Raw) -> bool {
+        // A run that panics must not leave an earlier run's value to be answered.
+        self.out = None;
         let out = (self.write)(raw);
         let ok = out.is_ok();
         self.out = Some(out);
@@ -80,7 +82,10 @@ where
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(v)), Ok(())) => Ok(v),
             (_, Err(e)) => Err(E::from(e)),
-            (None, Ok(())) => Err(E::from(closed())),
+            // It panicked (a bug): its writes were undone with its batch's.
+            (None, Ok(())) => Err(E::from(StoreError::Db(
+                "the write stopped unexpectedly; nothing of it was kept".into(),
+            ))),
         };
         let _ = this.reply.send(reply);
     }
@@ -358,13 +363,19 @@ async fn run_jobs(
             // `prepared` holds only statements of this connection.
             let mut raw = unsafe { Raw::new(guard.as_raw_handle(), prepared) };
             let batch = || -> StoreResult<()> {
-                raw.exec("BEGIN IMMEDIATE")?;
+                if let Err(e) = raw.exec("BEGIN IMMEDIATE") {
+                    job.answer(Err(StoreError::Db(e.to_string())));
+                    return Err(e);
+                }
                 let mut next = Some(job);
+                let mut ran = 0;
                 while let Some(j) = next.take() {
                     if !run_job(&mut raw, j, &mut done) {
                         redo(&mut raw, &mut done)?;
                     }
-                    if done.len() >= MAX_BATCH {
+                    // Failed jobs count too: the bound is on how long the first one waits.
+                    ran += 1;
+                    if ran >= MAX_BATCH {
                         break;
                     }
                     match rx.try_recv() {
@@ -736,6 +747,41 @@ mod tests {
         assert_eq!(writer.commits() - commits_before, 2);
         // Job 2 ran again after each of the two dirty failures behind it.
         assert_eq!(runs_of_2.load(Ordering::Relaxed), 3);
+        writer.close().await;
+    }
+
+    /// A job that succeeded, then panics when its batch makes it run again, is answered
+    /// with an error, not with its first run's value: its writes are gone.
+    #[tokio::test]
+    async fn a_job_that_panics_when_run_again_is_not_answered_with_its_first_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = setup(&dir).await;
+        let first = writer.begin().await.unwrap();
+        let w = writer.clone();
+        let flaky = tokio::spawn(async move {
+            let mut runs = 0;
+            w.run(move |raw| {
+                runs += 1;
+                assert!(runs == 1, "a job that panics when run again");
+                insert_job(10)(raw).map(|()| "written")
+            })
+            .await
+        });
+        let w = writer.clone();
+        let dirty = tokio::spawn(async move {
+            w.run(|raw| {
+                insert_job(11)(raw)?;
+                insert_job(10)(raw)
+            })
+            .await
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        first.commit().await.unwrap();
+        assert!(flaky.await.unwrap().is_err(), "not Ok(\"written\")");
+        assert!(matches!(dirty.await.unwrap(), Err(StoreError::Conflict(_))));
+        assert_eq!(rows(&mut reader).await, Vec::<i64>::new());
         writer.close().await;
     }
 
