@@ -172,6 +172,13 @@ async fn token_list_pages_with_a_cursor() {
         assert!(seen.len() <= 5, "pager must end");
     }
     assert_eq!(seen, ["test-idp", "t0", "t1", "t2", "t3"]);
+    // A cursor this list never returned is refused, as on every other list.
+    let r = send(
+        env.admin(Method::GET, "/scim/tokens")
+            .query(&[("cursor", "not-a-cursor")]),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
 }
 
 #[tokio::test]

@@ -93,44 +93,62 @@ pub(super) async fn list_admin_tokens(
     limit: u64,
     cursor: Option<&str>,
 ) -> StoreResult<CursorPage<AdminTokenInfo>> {
-    let total: i64 = sqlx::query_scalar(
+    rowid_page(
+        store,
         "SELECT count(*) FROM admin_tokens t JOIN memberships m ON m.id = t.membership_id
-         WHERE m.org_id = ? AND t.revoked_at IS NULL",
-    )
-    .bind(org_id)
-    .fetch_one(&mut *store.read().await?)
-    .await
-    .map_err(db_err)?;
-    let after = match cursor {
-        None => 0,
-        Some(c) => c.parse::<i64>().map_err(|_| bad_cursor())?,
-    };
-    // The cursor is the rowid of the last token seen: stable while tokens come and go.
-    let rows = sqlx::query(
+         WHERE m.org_id = ?1 AND t.revoked_at IS NULL",
         "SELECT t.rowid AS rid, t.id, t.label, t.created_at, t.last_used_at, a.email
          FROM admin_tokens t
          JOIN memberships m ON m.id = t.membership_id
          JOIN accounts a ON a.id = m.account_id
-         WHERE m.org_id = ? AND t.revoked_at IS NULL AND t.rowid > ?
-         ORDER BY t.rowid LIMIT ?",
+         WHERE m.org_id = ?1 AND t.revoked_at IS NULL AND t.rowid > ?2
+         ORDER BY t.rowid LIMIT ?3",
+        (org_id, limit, cursor),
+        |r| {
+            Ok(AdminTokenInfo {
+                id: r.try_get("id")?,
+                label: r.try_get("label")?,
+                email: r.try_get("email")?,
+                created_at: r.try_get("created_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+            })
+        },
     )
-    .bind(org_id)
-    .bind(after)
-    .bind(limit as i64 + 1)
-    .fetch_all(&mut *store.read().await?)
     .await
-    .map_err(db_err)?;
+}
+
+/// A page of an org's rows in rowid order (the token lists): stable while rows come and go,
+/// as the cursor is the rowid of the last row seen. `count_sql` counts the org's rows (?1);
+/// `page_sql` reads its rows after rowid ?2, at most ?3, with the rowid in a column `rid`.
+pub(super) async fn rowid_page<T>(
+    store: &SqliteStore,
+    count_sql: &'static str,
+    page_sql: &'static str,
+    (org_id, limit, cursor): (i64, u64, Option<&str>),
+    item: impl Fn(&SqliteRow) -> Result<T, sqlx::Error>,
+) -> StoreResult<CursorPage<T>> {
+    let after = match cursor {
+        None => 0,
+        Some(c) => c.parse::<i64>().map_err(|_| bad_cursor())?,
+    };
+    let mut conn = store.read().await?;
+    let total: i64 = sqlx::query_scalar(count_sql)
+        .bind(org_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let rows = sqlx::query(page_sql)
+        .bind(org_id)
+        .bind(after)
+        .bind(limit as i64 + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
     let mut items = Vec::new();
     let mut last = 0i64;
     for r in rows.iter().take(limit as usize) {
         last = r.try_get("rid").map_err(db_err)?;
-        items.push(AdminTokenInfo {
-            id: r.try_get("id").map_err(db_err)?,
-            label: r.try_get("label").map_err(db_err)?,
-            email: r.try_get("email").map_err(db_err)?,
-            created_at: r.try_get("created_at").map_err(db_err)?,
-            last_used_at: r.try_get("last_used_at").map_err(db_err)?,
-        });
+        items.push(item(r).map_err(db_err)?);
     }
     let next = (rows.len() as u64 > limit).then(|| last.to_string());
     Ok(CursorPage {

@@ -735,43 +735,23 @@ impl Store for SqliteStore {
         limit: u64,
         cursor: Option<&str>,
     ) -> StoreResult<CursorPage<TokenInfo>> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM scim_tokens WHERE org_id = ? AND revoked_at IS NULL",
+        admin::rowid_page(
+            self,
+            "SELECT count(*) FROM scim_tokens WHERE org_id = ?1 AND revoked_at IS NULL",
+            "SELECT rowid AS rid, id, label, created_at, last_used_at FROM scim_tokens
+             WHERE org_id = ?1 AND revoked_at IS NULL AND rowid > ?2
+             ORDER BY rowid LIMIT ?3",
+            (org_id, limit, cursor),
+            |r| {
+                Ok(TokenInfo {
+                    id: r.try_get("id")?,
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                })
+            },
         )
-        .bind(org_id)
-        .fetch_one(&mut *self.read().await?)
         .await
-        .map_err(db_err)?;
-        // The cursor is the rowid of the last item seen: stable while tokens come and go.
-        let after: i64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
-        let rows = sqlx::query(
-            "SELECT rowid, id, label, created_at, last_used_at FROM scim_tokens
-             WHERE org_id = ? AND revoked_at IS NULL AND rowid > ?
-             ORDER BY rowid LIMIT ?",
-        )
-        .bind(org_id)
-        .bind(after)
-        .bind(limit as i64 + 1)
-        .fetch_all(&mut *self.read().await?)
-        .await
-        .map_err(db_err)?;
-        let mut items = Vec::new();
-        let mut last_rowid = 0i64;
-        for r in rows.iter().take(limit as usize) {
-            last_rowid = r.try_get("rowid").map_err(db_err)?;
-            items.push(TokenInfo {
-                id: r.try_get("id").map_err(db_err)?,
-                label: r.try_get("label").map_err(db_err)?,
-                created_at: r.try_get("created_at").map_err(db_err)?,
-                last_used_at: r.try_get("last_used_at").map_err(db_err)?,
-            });
-        }
-        let next = (rows.len() as u64 > limit).then(|| last_rowid.to_string());
-        Ok(CursorPage {
-            items,
-            total: total as u64,
-            next,
-        })
     }
 
     async fn revoke_scim_token(
