@@ -25,6 +25,14 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// What a refusal says, for a token of `what` ("SCIM", "admin").
+    pub fn refusal(&self, what: &str) -> String {
+        format!(
+            "this {what} token sent more than {} requests this minute; retry after {} s",
+            self.limit, self.retry_after
+        )
+    }
+
     /// `X-RateLimit-Limit`, `-Remaining`, `-Reset`, and `Retry-After` when refused.
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         let mut put = |name: &'static str, v: u64| {

@@ -116,10 +116,7 @@ async fn authenticate<S: Store>(
         let mut resp = AdminErr::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!(
-                "this admin token sent more than {} requests this minute; retry after {} s",
-                v.limit, v.retry_after
-            ),
+            v.refusal("admin"),
         )
         .into_response();
         v.write_headers(resp.headers_mut());

@@ -129,11 +129,7 @@ async fn authenticate<S: Store>(
     }
     let verdict = rate_limit(&st, &principal.token_id);
     if let Some(v) = verdict.filter(|v| !v.allowed) {
-        let mut resp = ScimErr(ScimError::too_many_requests(format!(
-            "this SCIM token sent more than {} requests this minute; retry after {} s",
-            v.limit, v.retry_after
-        )))
-        .into_response();
+        let mut resp = ScimErr(ScimError::too_many_requests(v.refusal("SCIM"))).into_response();
         v.write_headers(resp.headers_mut());
         return resp;
     }
