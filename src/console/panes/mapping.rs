@@ -232,8 +232,12 @@ pub struct MappingPane {
     pub editor: Option<Editor>,
     pub popup: Option<Popup>,
     filter: String,
-    /// After a save, the group to select once the list is back.
+    /// After a save or a refresh, the group to select once the list is back.
     select_after: Option<String>,
+    /// The last list load has finished (every page in, or failed): a poll may start another.
+    groups_settled: bool,
+    /// The load under way was started by a poll: its failure is not worth a toast every 5 s.
+    polling: bool,
     /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
     changes: Option<Arc<Changes>>,
 }
@@ -672,6 +676,8 @@ impl MappingPane {
                 }
                 if more.is_none() {
                     self.select_after = None;
+                    self.groups_settled = true;
+                    self.polling = false;
                 }
                 self.selected = self.selected.min(items.len().saturating_sub(1));
                 self.groups = Some(items);
@@ -769,6 +775,16 @@ impl MappingPane {
             }
             Ok(_) => Vec::new(),
             Err(e) => match slot {
+                "groups" => {
+                    self.groups_settled = true;
+                    self.select_after = None;
+                    // A poll tries again later (and the banner tells an unreachable server).
+                    if std::mem::take(&mut self.polling) {
+                        Vec::new()
+                    } else {
+                        vec![Toast::error(e.to_string())]
+                    }
+                }
                 "preview" => {
                     if let Some(ed) = self.editor.as_mut()
                         && preview_is_current(ed, &call_)
@@ -964,8 +980,22 @@ impl Pane for MappingPane {
         self.changes = cx.changes.clone();
         match msg {
             PaneMsg::Activated if self.groups.is_none() => self.load(),
-            PaneMsg::Activated | PaneMsg::Poll => Vec::new(),
+            PaneMsg::Activated => Vec::new(),
+            // The list follows the server (new groups, member counts) while nothing is being
+            // edited and no load is under way; the selection stays on its group.
+            PaneMsg::Poll => {
+                if self.editor.is_some() || self.popup.is_some() || !self.groups_settled {
+                    return Vec::new();
+                }
+                self.groups_settled = false;
+                self.polling = true;
+                if self.select_after.is_none() {
+                    self.select_after = self.selected_group().map(|g| g.id.clone());
+                }
+                vec![self.groups_call()]
+            }
             PaneMsg::Refresh => {
+                self.polling = false;
                 let mut out = self.load();
                 // The saved copy may have moved on; its answer asks a new preview.
                 if let Some(t) = self.editor.as_ref().and_then(|e| e.group.as_ref()) {
@@ -980,6 +1010,7 @@ impl Pane for MappingPane {
             }
             PaneMsg::Filter(f) => {
                 self.filter = f;
+                self.polling = false;
                 vec![self.groups_call()]
             }
             PaneMsg::Key(k) => self.on_popup_key(k),
@@ -1683,6 +1714,71 @@ mod tests {
         // Loaded: coming back to the pane asks for nothing.
         assert!(p.update(PaneMsg::Activated, &cx()).is_empty());
         assert_eq!(calls(&p.update(PaneMsg::Refresh, &cx())).len(), 3);
+    }
+
+    /// The list follows the server on each poll while nothing is edited: one load at a
+    /// time, the selection staying on its group, and a failed poll costs no toast.
+    #[test]
+    fn a_poll_reloads_the_list_and_keeps_the_selected_group() {
+        let mut p = pane();
+        let first = Call::Groups {
+            filter: None,
+            page: PageReq::first(PAGE),
+        };
+        reply(
+            &mut p,
+            "groups",
+            first.clone(),
+            Reply::Groups(page(groups())),
+        );
+        act(&mut p, Action::Down);
+        assert_eq!(p.selected_group().unwrap().id, "g-con");
+        let c = calls(&p.update(PaneMsg::Poll, &cx()));
+        assert_eq!(c, [("groups", first.clone())]);
+        assert!(
+            p.update(PaneMsg::Poll, &cx()).is_empty(),
+            "one load at a time"
+        );
+        // A group the IdP pushed lands before the selected one: the selection follows.
+        let mut pushed = groups();
+        pushed.insert(
+            0,
+            Group {
+                id: "g-aaa".into(),
+                display_name: "Aardvarks".into(),
+                member_count: 1,
+                mapping: None,
+            },
+        );
+        reply(&mut p, "groups", first.clone(), Reply::Groups(page(pushed)));
+        assert_eq!(p.selected_group().unwrap().id, "g-con");
+        assert_eq!(p.selected, 2);
+        // A poll that fails says nothing; the next poll tries again.
+        p.update(PaneMsg::Poll, &cx());
+        let failed = p.update(
+            PaneMsg::Reply {
+                slot: "groups",
+                call: first.clone(),
+                result: Err(ApiError::Unreachable {
+                    url: "http://127.0.0.1:1".into(),
+                    detail: "connection refused".into(),
+                }),
+            },
+            &cx(),
+        );
+        assert!(toasts(&failed).is_empty(), "{:?}", toasts(&failed));
+        assert_eq!(calls(&p.update(PaneMsg::Poll, &cx())).len(), 1);
+        // Nothing is reloaded under an open editor.
+        p.update(
+            PaneMsg::Reply {
+                slot: "groups",
+                call: first.clone(),
+                result: Ok(Reply::Groups(page(groups()))),
+            },
+            &cx(),
+        );
+        act(&mut p, Action::NewMapping);
+        assert!(calls(&p.update(PaneMsg::Poll, &cx())).is_empty());
     }
 
     #[test]

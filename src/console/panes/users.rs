@@ -801,6 +801,10 @@ impl UsersPane {
                     "detail" => {}
                     _ => {}
                 }
+                // An unreachable server is the banner's to say, not a toast on every poll.
+                if matches!(e, ApiError::Unreachable { .. }) {
+                    return Vec::new();
+                }
                 vec![Toast::error(e.to_string())]
             }
         }
@@ -2040,6 +2044,29 @@ mod tests {
             &cx(),
         );
         assert_eq!(p.members.current().unwrap().id, "u9");
+    }
+
+    /// With the server down, a poll's failures are the banner's to tell: no toast every 5 s,
+    /// and the list says it could not load.
+    #[test]
+    fn a_poll_against_an_unreachable_server_adds_no_toasts() {
+        let mut p = UsersPane::default();
+        p.update(PaneMsg::Activated, &cx());
+        members_reply(&mut p, users_call(None), 3);
+        p.update(PaneMsg::Poll, &cx());
+        let out = p.update(
+            PaneMsg::Reply {
+                slot: "list",
+                call: users_call(None),
+                result: Err(ApiError::Unreachable {
+                    url: "http://127.0.0.1:1".into(),
+                    detail: "connection refused".into(),
+                }),
+            },
+            &cx(),
+        );
+        assert!(toasts(&out).is_empty(), "{:?}", toasts(&out));
+        assert!(p.error.is_some(), "the list says it could not load");
     }
 
     /// A request decided elsewhere leaves the queue on a poll: the selection stays on the
