@@ -1539,6 +1539,16 @@ mod tests {
         })
     }
 
+    /// The pane's answer to `result` arriving for `call` in `slot`.
+    fn reply(
+        p: &mut UsersPane,
+        slot: &'static str,
+        call: Call,
+        result: Result<Reply, ApiError>,
+    ) -> Vec<Cmd> {
+        p.update(PaneMsg::Reply { slot, call, result }, &cx())
+    }
+
     /// The answer to a members page of the 1,000-member org below.
     fn members_reply(p: &mut UsersPane, call: Call, total: usize) -> Vec<Cmd> {
         let Call::Users(q) = &call else { panic!() };
@@ -1552,14 +1562,7 @@ mod tests {
             total: total as u64,
             next: (end < total).then(|| format!("c{end}")),
         };
-        p.update(
-            PaneMsg::Reply {
-                slot: "list",
-                call,
-                result: Ok(Reply::Users(page)),
-            },
-            &cx(),
-        )
+        reply(p, "list", call, Ok(Reply::Users(page)))
     }
 
     fn queue_call() -> Call {
@@ -1571,17 +1574,15 @@ mod tests {
 
     fn queue_reply(p: &mut UsersPane, items: Vec<ApprovalRequest>) -> Vec<Cmd> {
         let total = items.len() as u64;
-        p.update(
-            PaneMsg::Reply {
-                slot: "queue",
-                call: queue_call(),
-                result: Ok(Reply::Approvals(Page {
-                    items,
-                    total,
-                    next: None,
-                })),
-            },
-            &cx(),
+        reply(
+            p,
+            "queue",
+            queue_call(),
+            Ok(Reply::Approvals(Page {
+                items,
+                total,
+                next: None,
+            })),
         )
     }
 
@@ -1749,14 +1750,7 @@ mod tests {
         m.granted = m.requested.clone();
         m.display_name = Some("Now Granted".into());
         let d = decision(&p.queue.rows[0], "approved", m);
-        let cmds = p.update(
-            PaneMsg::Reply {
-                slot: "decide",
-                call: c[0].1.clone(),
-                result: Ok(Reply::Decision(d)),
-            },
-            &cx(),
-        );
+        let cmds = reply(&mut p, "decide", c[0].1.clone(), Ok(Reply::Decision(d)));
         assert_eq!(
             toasts(&cmds),
             ["approved: u1@acme.example (+1 stack)".to_string()]
@@ -1861,25 +1855,16 @@ mod tests {
         );
         // One answer approved, the other changed meanwhile: one summary toast.
         let first = decision(&p.queue.rows[0], "approved", member(1));
-        let cmds = p.update(
-            PaneMsg::Reply {
-                slot: "decide",
-                call: c[0].1.clone(),
-                result: Ok(Reply::Decision(first)),
-            },
-            &cx(),
-        );
+        let cmds = reply(&mut p, "decide", c[0].1.clone(), Ok(Reply::Decision(first)));
         assert!(toasts(&cmds).is_empty());
-        let cmds = p.update(
-            PaneMsg::Reply {
-                slot: "decide",
-                call: c[1].1.clone(),
-                result: Err(ApiError::Conflict {
-                    message: "version".into(),
-                    request: Some(Box::new(request("q2", "u2", 5))),
-                }),
-            },
-            &cx(),
+        let cmds = reply(
+            &mut p,
+            "decide",
+            c[1].1.clone(),
+            Err(ApiError::Conflict {
+                message: "version".into(),
+                request: Some(Box::new(request("q2", "u2", 5))),
+            }),
         );
         assert_eq!(
             toasts(&cmds),
@@ -1895,16 +1880,14 @@ mod tests {
         let c = calls(&act(&mut p, Action::Approve));
         let mut fresh = request("q1", "u1", 2);
         fresh.diff.org_role_to = Some(crate::domain::access::OrgRole::Admin);
-        let cmds = p.update(
-            PaneMsg::Reply {
-                slot: "decide",
-                call: c[0].1.clone(),
-                result: Err(ApiError::Conflict {
-                    message: "version".into(),
-                    request: Some(Box::new(fresh)),
-                }),
-            },
-            &cx(),
+        let cmds = reply(
+            &mut p,
+            "decide",
+            c[0].1.clone(),
+            Err(ApiError::Conflict {
+                message: "version".into(),
+                request: Some(Box::new(fresh)),
+            }),
         );
         assert_eq!(
             toasts(&cmds),
@@ -1932,17 +1915,15 @@ mod tests {
     fn auth_errors_say_which_token_and_which_role() {
         let mut p = with_queue();
         let c = calls(&act(&mut p, Action::Approve));
-        let cmds = p.update(
-            PaneMsg::Reply {
-                slot: "decide",
-                call: c[0].1.clone(),
-                result: Err(ApiError::Forbidden {
-                    token: "SCIMDESK_TOKEN".into(),
-                    needs: crate::client::Needs::OwnerOrAdmin,
-                    message: "member".into(),
-                }),
-            },
-            &cx(),
+        let cmds = reply(
+            &mut p,
+            "decide",
+            c[0].1.clone(),
+            Err(ApiError::Forbidden {
+                token: "SCIMDESK_TOKEN".into(),
+                needs: crate::client::Needs::OwnerOrAdmin,
+                message: "member".into(),
+            }),
         );
         let t = &toasts(&cmds)[0];
         assert!(t.starts_with("cannot approve"), "{t}");
@@ -1953,16 +1934,14 @@ mod tests {
         // A refused list load stays on screen, not only in a toast.
         let mut p = UsersPane::default();
         p.update(PaneMsg::Activated, &cx());
-        p.update(
-            PaneMsg::Reply {
-                slot: "list",
-                call: users_call(None),
-                result: Err(ApiError::Unauthorized {
-                    token: "profile acme".into(),
-                    message: "revoked".into(),
-                }),
-            },
-            &cx(),
+        reply(
+            &mut p,
+            "list",
+            users_call(None),
+            Err(ApiError::Unauthorized {
+                token: "profile acme".into(),
+                message: "revoked".into(),
+            }),
         );
         let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
         assert!(s.contains("profile acme"), "{s}");
@@ -2018,14 +1997,7 @@ mod tests {
             total: 3,
             next: None,
         };
-        p.update(
-            PaneMsg::Reply {
-                slot: "list",
-                call: users_call(None),
-                result: Ok(Reply::Users(page)),
-            },
-            &cx(),
-        );
+        reply(&mut p, "list", users_call(None), Ok(Reply::Users(page)));
         assert_eq!(p.members.current().unwrap().id, "u2");
         assert_eq!(p.members.selected(), 1);
         // When the selected member is gone, the selection keeps its place.
@@ -2035,14 +2007,7 @@ mod tests {
             next: None,
         };
         p.update(PaneMsg::Poll, &cx());
-        p.update(
-            PaneMsg::Reply {
-                slot: "list",
-                call: users_call(None),
-                result: Ok(Reply::Users(page)),
-            },
-            &cx(),
-        );
+        reply(&mut p, "list", users_call(None), Ok(Reply::Users(page)));
         assert_eq!(p.members.current().unwrap().id, "u9");
     }
 
@@ -2054,16 +2019,14 @@ mod tests {
         p.update(PaneMsg::Activated, &cx());
         members_reply(&mut p, users_call(None), 3);
         p.update(PaneMsg::Poll, &cx());
-        let out = p.update(
-            PaneMsg::Reply {
-                slot: "list",
-                call: users_call(None),
-                result: Err(ApiError::Unreachable {
-                    url: "http://127.0.0.1:1".into(),
-                    detail: "connection refused".into(),
-                }),
-            },
-            &cx(),
+        let out = reply(
+            &mut p,
+            "list",
+            users_call(None),
+            Err(ApiError::Unreachable {
+                url: "http://127.0.0.1:1".into(),
+                detail: "connection refused".into(),
+            }),
         );
         assert!(toasts(&out).is_empty(), "{:?}", toasts(&out));
         assert!(p.error.is_some(), "the list says it could not load");
@@ -2146,21 +2109,19 @@ mod tests {
         let mut p = UsersPane::default();
         p.update(PaneMsg::Activated, &cx());
         members_reply(&mut p, users_call(None), 3);
-        let reply = |p: &mut UsersPane, a: MemberAccess| {
+        let answer = |p: &mut UsersPane, a: MemberAccess| {
             let member_id = a.member.id.clone();
-            p.update(
-                PaneMsg::Reply {
-                    slot: "detail",
-                    call: Call::MemberAccess { member_id },
-                    result: Ok(Reply::MemberAccess(a)),
-                },
-                &cx(),
+            reply(
+                p,
+                "detail",
+                Call::MemberAccess { member_id },
+                Ok(Reply::MemberAccess(a)),
             )
         };
         // An answer for a row the cursor already left does not land.
-        reply(&mut p, access_of(member(2)));
+        answer(&mut p, access_of(member(2)));
         assert!(p.detail.is_none());
-        reply(&mut p, access_of(member(0)));
+        answer(&mut p, access_of(member(0)));
         let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
         for want in [
             "User 0 <user00000@acme.example>",
@@ -2236,13 +2197,11 @@ mod tests {
                 message: "The IdP may provision this member again".into(),
             }],
         };
-        let cmds = p.update(
-            PaneMsg::Reply {
-                slot: "remove",
-                call: c[0].1.clone(),
-                result: Ok(Reply::Removed(removal)),
-            },
-            &cx(),
+        let cmds = reply(
+            &mut p,
+            "remove",
+            c[0].1.clone(),
+            Ok(Reply::Removed(removal)),
         );
         assert_eq!(
             toasts(&cmds),
