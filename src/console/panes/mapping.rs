@@ -1769,14 +1769,7 @@ mod tests {
         assert!(toasts(&failed).is_empty(), "{:?}", toasts(&failed));
         assert_eq!(calls(&p.update(PaneMsg::Poll, &cx())).len(), 1);
         // Nothing is reloaded under an open editor.
-        p.update(
-            PaneMsg::Reply {
-                slot: "groups",
-                call: first.clone(),
-                result: Ok(Reply::Groups(page(groups()))),
-            },
-            &cx(),
-        );
+        reply(&mut p, "groups", first, Reply::Groups(page(groups())));
         act(&mut p, Action::NewMapping);
         assert!(calls(&p.update(PaneMsg::Poll, &cx())).is_empty());
     }
