@@ -330,13 +330,34 @@ fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
     })
 }
 
-/// A live SCIM token ?1: its label, hash and last use, then its org's [`ORG_COLUMNS`].
-const SCIM_TOKEN_SQL: &str = "
-    SELECT t.label, t.secret_hash, t.last_used_at,
-           o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
-           o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at
-    FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
-    WHERE t.id = ?1 AND t.revoked_at IS NULL";
+/// The org's columns in [`ORG_COLUMNS`] order, from the table aliased `o`; a macro so that
+/// the token lookups below are `&'static str` (the point reader keeps them prepared).
+macro_rules! org_columns_o {
+    () => {
+        "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
+         o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at"
+    };
+}
+
+/// A live SCIM token ?1: its hash and last use, its label, then its org's columns.
+const SCIM_TOKEN_SQL: &str = concat!(
+    "SELECT t.secret_hash, t.last_used_at, t.label, ",
+    org_columns_o!(),
+    " FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
+      WHERE t.id = ?1 AND t.revoked_at IS NULL"
+);
+
+/// A live admin token ?1: its hash and last use, its membership (id, role, state, email),
+/// then its org's columns.
+const ADMIN_TOKEN_SQL: &str = concat!(
+    "SELECT t.secret_hash, t.last_used_at, m.id, m.role, m.state, a.email, ",
+    org_columns_o!(),
+    " FROM admin_tokens t
+      JOIN memberships m ON m.id = t.membership_id
+      JOIN accounts a ON a.id = m.account_id
+      JOIN organizations o ON o.id = m.org_id
+      WHERE t.id = ?1 AND t.revoked_at IS NULL"
+);
 
 /// An org from its [`ORG_COLUMNS`], in order.
 fn org_from_cols(c: &[raw::Col]) -> StoreResult<Org> {
@@ -373,10 +394,6 @@ fn org_from_cols(c: &[raw::Col]) -> StoreResult<Org> {
     })
 }
 
-const ORG_COLUMNS_O: &str = "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping,
-    o.approval_provision, o.approval_access_increase, o.approval_deprovision,
-    o.user_name_is_email, o.created_at";
-
 const ORG_COLUMNS: &str = "id, uid, name, scim_enabled, sso_role_mapping, approval_provision,
     approval_access_increase, approval_deprovision, user_name_is_email, created_at";
 
@@ -402,28 +419,31 @@ fn stale(last_used: Option<&str>, now: datetime::Instant) -> bool {
 }
 
 impl SqliteStore {
-    /// The row that `sql` finds for token `id`, if the presented secret matches its hash
-    /// (compared in constant time); refreshes the token's last-used time.
-    async fn verified_token_row(
+    /// The columns after hash and last use that `sql` (a token lookup, see
+    /// [`SCIM_TOKEN_SQL`]) finds for token `id`, if the presented secret matches its hash
+    /// (compared in constant time); refreshes the token's last-used time. One point lookup
+    /// for token and org, on this thread: authentication runs on every request.
+    async fn verified_token(
         &self,
-        sql: String,
+        sql: &'static str,
         table: &'static str,
         id: &str,
         presented: &str,
-    ) -> StoreResult<Option<SqliteRow>> {
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("tok_hash").map_err(db_err)?;
-        if !secret::verify(presented, &hash) {
+    ) -> StoreResult<Option<Vec<raw::Col>>> {
+        let Some(mut row) = self.point_read(sql, &[id.into()])?.into_iter().next() else {
+            return Ok(None);
+        };
+        let [hash, used, ..] = row.as_slice() else {
+            return Err(StoreError::Db(format!(
+                "a token row of {} columns",
+                row.len()
+            )));
+        };
+        if !secret::verify(presented, hash.blob()?) {
             return Ok(None);
         }
-        let last_used: Option<String> = row.try_get("tok_used").map_err(db_err)?;
-        self.touch_token(table, id, last_used.as_deref()).await;
-        Ok(Some(row))
+        self.touch_token(table, id, used.opt_text()?).await;
+        Ok(Some(row.split_off(2)))
     }
 
     async fn touch_token(&self, table: &'static str, id: &str, last_used: Option<&str>) {
@@ -796,22 +816,15 @@ impl Store for SqliteStore {
         let Some((id, presented)) = secret::parse(SCIM_TOKEN_PREFIX, token) else {
             return Ok(None);
         };
-        // One point lookup for token and org, on this thread: authentication runs on every
-        // request.
-        let rows = self.point_read(SCIM_TOKEN_SQL, &[id.into()])?;
-        let Some(row) = rows.first() else {
+        let Some(row) = self
+            .verified_token(SCIM_TOKEN_SQL, "scim_tokens", id, presented)
+            .await?
+        else {
             return Ok(None);
         };
-        let [label, hash, used, org @ ..] = row.as_slice() else {
-            return Err(StoreError::Db(format!(
-                "a token row of {} columns",
-                row.len()
-            )));
+        let [label, org @ ..] = row.as_slice() else {
+            return Err(StoreError::Db("an empty SCIM token row".into()));
         };
-        if !secret::verify(presented, hash.blob()?) {
-            return Ok(None);
-        }
-        self.touch_token("scim_tokens", id, used.opt_text()?).await;
         Ok(Some(ScimPrincipal {
             org: org_from_cols(org)?,
             token_id: id.to_string(),
@@ -823,29 +836,24 @@ impl Store for SqliteStore {
         let Some((id, presented)) = secret::parse(ADMIN_TOKEN_PREFIX, token) else {
             return Ok(None);
         };
-        let sql = format!(
-            "SELECT t.secret_hash AS tok_hash, t.last_used_at AS tok_used,
-                    m.id AS membership_id, m.role, m.state, a.email, {ORG_COLUMNS_O}
-             FROM admin_tokens t
-             JOIN memberships m ON m.id = t.membership_id
-             JOIN accounts a ON a.id = m.account_id
-             JOIN organizations o ON o.id = m.org_id
-             WHERE t.id = ? AND t.revoked_at IS NULL"
-        );
         let Some(row) = self
-            .verified_token_row(sql, "admin_tokens", id, presented)
+            .verified_token(ADMIN_TOKEN_SQL, "admin_tokens", id, presented)
             .await?
         else {
             return Ok(None);
         };
-        let role: String = row.try_get("role").map_err(db_err)?;
-        let state: String = row.try_get("state").map_err(db_err)?;
+        let [membership_id, role, state, email, org @ ..] = row.as_slice() else {
+            return Err(StoreError::Db(format!(
+                "an admin token row of {} columns",
+                row.len()
+            )));
+        };
         Ok(Some(AdminPrincipal {
-            org: org_from_row(&row).map_err(db_err)?,
-            membership_id: row.try_get("membership_id").map_err(db_err)?,
-            email: row.try_get("email").map_err(db_err)?,
-            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-            state: MemberState::parse(&state).unwrap_or(MemberState::Removed),
+            org: org_from_cols(org)?,
+            membership_id: membership_id.text()?.to_string(),
+            email: email.text()?.to_string(),
+            role: OrgRole::parse(role.text()?).unwrap_or(OrgRole::Member),
+            state: MemberState::parse(state.text()?).unwrap_or(MemberState::Removed),
             token_id: id.to_string(),
         }))
     }
