@@ -39,12 +39,6 @@ impl From<String> for Arg {
     }
 }
 
-impl From<&String> for Arg {
-    fn from(s: &String) -> Arg {
-        Arg::Text(s.clone())
-    }
-}
-
 impl From<i64> for Arg {
     fn from(i: i64) -> Arg {
         Arg::Int(i)
