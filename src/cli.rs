@@ -3,7 +3,7 @@
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
 use crate::server::{ServerConfig, run_server, shutdown_signal};
-use crate::store::{SqliteStore, Store};
+use crate::store::{AnyStore, DbTarget, Store};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
@@ -43,9 +43,11 @@ pub enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// SQLite database file; created if missing.
-        #[arg(long)]
-        db: PathBuf,
+        /// The database: a SQLite file (created if missing; also `sqlite:PATH`) or
+        /// `postgres://USER@HOST:PORT/DB`, which any number of replicas may share.
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
+              value_parser = DbTarget::parse)]
+        db: DbTarget,
         /// Create the demo organization "Acme" on first start.
         #[arg(long)]
         demo: bool,
@@ -107,9 +109,10 @@ pub enum Command {
 pub enum OrgCommand {
     /// Create an organization and its owner; prints the owner's admin token once.
     Create {
-        /// SQLite database file; created if missing.
-        #[arg(long)]
-        db: PathBuf,
+        /// The database, as `serve --db` takes it.
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
+              value_parser = DbTarget::parse)]
+        db: DbTarget,
         /// The organization's name.
         #[arg(long)]
         name: String,
@@ -401,15 +404,15 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn open_store(db: &PathBuf) -> Result<SqliteStore, String> {
-    SqliteStore::open(db)
+async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
+    AnyStore::open(db)
         .await
-        .map_err(|e| format!("cannot open the database {}: {e}", db.display()))
+        .map_err(|e| format!("cannot open the database {db}: {e}"))
 }
 
 async fn serve(
     listen: String,
-    db: PathBuf,
+    db: DbTarget,
     demo: bool,
     tls: Option<(PathBuf, PathBuf)>,
     rate_limit: u32,
@@ -438,7 +441,7 @@ async fn serve(
             .map_err(|e| format!("cannot create the demo organization: {e}"))?;
         print_demo(&base, &d);
     }
-    println!("scimdesk listening on {base} (database {})", db.display());
+    println!("scimdesk listening on {base} (database {db})");
     let result = run_server(listener, store.clone(), cfg, shutdown_signal()).await;
     store.close().await;
     result.map_err(|e| format!("server error: {e}"))
@@ -480,7 +483,7 @@ fn valid_email(s: &str) -> bool {
         && !s.chars().any(char::is_whitespace)
 }
 
-async fn org_create(db: PathBuf, name: String, owner: String, json: bool) -> Result<(), String> {
+async fn org_create(db: DbTarget, name: String, owner: String, json: bool) -> Result<(), String> {
     let name = name.trim().to_string();
     if name.is_empty() {
         return Err("--name must not be empty".into());

@@ -44,6 +44,35 @@ pub fn store_error(e: StoreError) -> ScimError {
             tracing::error!(error = %m, "database error");
             ScimError::internal("the server could not complete the request")
         }
+        StoreError::Unavailable(m) => {
+            tracing::warn!(error = %m, "database unavailable");
+            ScimError::new(
+                503,
+                None,
+                format!(
+                    "the database is unavailable for a moment; retry after {RETRY_AFTER_SECS} s"
+                ),
+            )
+        }
+    }
+}
+
+/// What a 503 (the database unavailable for a moment) asks clients to wait.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+/// Adds the headers a status needs: `WWW-Authenticate: Bearer` on a 401, `Retry-After` on a
+/// 503.
+fn status_headers(resp: &mut Response) {
+    match resp.status() {
+        StatusCode::UNAUTHORIZED => {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        _ => {}
     }
 }
 
@@ -51,10 +80,7 @@ impl IntoResponse for ScimErr {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
         let mut resp = scim_json(status, &self.0.to_json());
-        if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
+        status_headers(&mut resp);
         resp
     }
 }
@@ -236,6 +262,7 @@ impl From<StoreError> for AdminErr {
             404 => "not_found",
             409 => "conflict",
             400 => "invalid_request",
+            503 => "unavailable",
             _ => "internal",
         };
         AdminErr::new(status, code, s.detail)
@@ -262,10 +289,7 @@ impl IntoResponse for AdminErr {
             self.status,
             &json!({"status": self.status.as_u16(), "error": self.code, "message": self.message}),
         );
-        if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
+        status_headers(&mut resp);
         resp
     }
 }

@@ -1,5 +1,6 @@
 //! Persistence behind one trait. The server speaks only to [`Store`]; `sqlite` is the embedded
-//! implementation, and PostgreSQL can follow behind the same trait.
+//! implementation, `postgres` the one that several `serve` replicas share, and [`AnyStore`]
+//! the one of the two that `--db` names ([`DbTarget`]).
 //!
 //! Every write method runs as one transaction that also records its audit event, so a
 //! resource, its member rows and its audit entry are committed together or not at all.
@@ -8,8 +9,13 @@
 
 pub mod access_types;
 pub mod admin_types;
+pub mod any;
+pub mod postgres;
 pub mod secret;
 pub mod sqlite;
+pub mod target;
+#[doc(hidden)]
+pub mod testing;
 
 use crate::scim::ScimError;
 use crate::scim::filter::Filter;
@@ -19,7 +25,10 @@ use std::fmt;
 use std::future::Future;
 
 pub use admin_types::{AdminTokenInfo, AuditEvent, AuditQuery};
+pub use any::AnyStore;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use target::DbTarget;
 
 #[derive(Debug)]
 pub enum StoreError {
@@ -30,6 +39,10 @@ pub enum StoreError {
     Rejected(ScimError),
     /// The database failed; the message is for logs, not for clients.
     Db(String),
+    /// The database cannot be reached right now (restarting, connections exhausted, a
+    /// deadlock it broke): the request may succeed if sent again. HTTP answers 503 with
+    /// `Retry-After`; the message is for logs.
+    Unavailable(String),
 }
 
 impl fmt::Display for StoreError {
@@ -39,11 +52,28 @@ impl fmt::Display for StoreError {
             StoreError::Conflict(m) => write!(f, "conflict: {m}"),
             StoreError::Rejected(e) => write!(f, "rejected: {e}"),
             StoreError::Db(m) => write!(f, "database error: {m}"),
+            StoreError::Unavailable(m) => write!(f, "database unavailable: {m}"),
         }
     }
 }
 
 impl std::error::Error for StoreError {}
+
+impl StoreError {
+    /// A schema version other than the binary's: another release migrated the database.
+    pub fn schema_mismatch(found: i64, expected: i64) -> StoreError {
+        StoreError::Unavailable(format!(
+            "the database is at schema version {found}; this binary expects {expected}"
+        ))
+    }
+
+    /// A list cursor that the list never returned (a 400, never a silent restart).
+    pub fn bad_cursor() -> StoreError {
+        StoreError::Rejected(ScimError::invalid_value(
+            "cursor: not a cursor this list returned; start again without one",
+        ))
+    }
+}
 
 impl From<ScimError> for StoreError {
     fn from(e: ScimError) -> Self {
@@ -76,6 +106,72 @@ impl Default for ScimSettings {
             approval: ApprovalPolicy::default(),
             user_name_is_email: true,
         }
+    }
+}
+
+impl ScimSettings {
+    /// These settings with `patch` merged in (nested approval flags included).
+    pub fn patched(&self, patch: &ScimSettingsPatch) -> ScimSettings {
+        let mut s = *self;
+        let set = |v: &mut bool, p: Option<bool>| *v = p.unwrap_or(*v);
+        set(&mut s.enabled, patch.enabled);
+        set(&mut s.sso_role_mapping, patch.sso_role_mapping);
+        set(&mut s.approval.provision, patch.approval_provision);
+        set(
+            &mut s.approval.access_increase,
+            patch.approval_access_increase,
+        );
+        set(&mut s.approval.deprovision, patch.approval_deprovision);
+        set(&mut s.user_name_is_email, patch.user_name_is_email);
+        s
+    }
+
+    /// The settings as the audit log records them.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "enabled": self.enabled,
+            "sso_role_mapping": self.sso_role_mapping,
+            "approval": {
+                "provision": self.approval.provision,
+                "access_increase": self.approval.access_increase,
+                "deprovision": self.approval.deprovision,
+            },
+            "user_name_is_email": self.user_name_is_email,
+        })
+    }
+}
+
+/// last_used_at is refreshed at most this often, so that authenticating is not a write on
+/// every request.
+const LAST_USED_GRANULARITY_MS: i128 = 60_000;
+
+/// Whether a token's last_used_at is older than the refresh granularity.
+pub(crate) fn last_use_is_stale(
+    last_used: Option<&str>,
+    now: crate::scim::datetime::Instant,
+) -> bool {
+    match last_used.and_then(crate::scim::datetime::parse) {
+        Some(t) => now.0 - t.0 >= LAST_USED_GRANULARITY_MS * 1_000_000,
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_used_refreshes_at_most_once_a_minute() {
+        let now = crate::scim::datetime::parse("2026-01-01T00:10:00Z").unwrap();
+        assert!(last_use_is_stale(None, now));
+        assert!(last_use_is_stale(Some("2026-01-01T00:09:00.000Z"), now));
+        assert!(!last_use_is_stale(Some("2026-01-01T00:09:30.000Z"), now));
+        assert!(last_use_is_stale(Some("garbage"), now));
+    }
+
+    #[test]
+    fn both_engines_share_one_schema_version_line() {
+        assert_eq!(sqlite::SCHEMA_VERSION, postgres::SCHEMA_VERSION);
     }
 }
 
@@ -238,6 +334,10 @@ pub struct WriteOutcome {
 ///
 /// `actor` names who did a write, for the audit log: a SCIM token's label or an admin's email.
 pub trait Store: Clone + Send + Sync + 'static {
+    /// Whether the database answers and holds the schema version this binary migrates to
+    /// (`GET /readyz`): one cheap query, no write.
+    fn ready(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
     // Organizations and settings.
     fn create_org(
         &self,

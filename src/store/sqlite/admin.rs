@@ -129,7 +129,7 @@ pub(super) async fn rowid_page<T>(
 ) -> StoreResult<CursorPage<T>> {
     let after = match cursor {
         None => 0,
-        Some(c) => c.parse::<i64>().map_err(|_| bad_cursor())?,
+        Some(c) => c.parse::<i64>().map_err(|_| StoreError::bad_cursor())?,
     };
     let mut conn = store.read().await?;
     let total: i64 = sqlx::query_scalar(count_sql)
@@ -156,12 +156,6 @@ pub(super) async fn rowid_page<T>(
         total: total as u64,
         next,
     })
-}
-
-fn bad_cursor() -> StoreError {
-    StoreError::Rejected(crate::scim::ScimError::invalid_value(
-        "cursor: not a cursor this list returned; start again without one",
-    ))
 }
 
 pub(super) async fn revoke_admin_token(

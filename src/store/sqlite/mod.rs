@@ -39,6 +39,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// The schema version this binary migrates to; PostgreSQL's migrations end at the same one.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
 /// Run by the writer before every COMMIT: brings the member search index (migrations 5 and
 /// 6) up to date for the memberships that the transaction's writes marked stale, in one FTS5
 /// write. CROSS JOIN keeps the stale keys as the outer loop (else the planner, without
@@ -53,10 +56,6 @@ const BEFORE_COMMIT: &str = "
         CROSS JOIN accounts a ON a.id = m.account_id
         LEFT JOIN scim_users u ON u.id = m.id;
     DELETE FROM member_search_stale";
-
-/// last_used_at is refreshed at most this often, so that authenticating is not a write on
-/// every request.
-const LAST_USED_GRANULARITY_MS: i128 = 60_000;
 
 const READERS: usize = 4;
 
@@ -397,27 +396,6 @@ fn org_from_cols(c: &[raw::Col]) -> StoreResult<Org> {
 const ORG_COLUMNS: &str = "id, uid, name, scim_enabled, sso_role_mapping, approval_provision,
     approval_access_increase, approval_deprovision, user_name_is_email, created_at";
 
-fn settings_json(s: &ScimSettings) -> Value {
-    json!({
-        "enabled": s.enabled,
-        "sso_role_mapping": s.sso_role_mapping,
-        "approval": {
-            "provision": s.approval.provision,
-            "access_increase": s.approval.access_increase,
-            "deprovision": s.approval.deprovision,
-        },
-        "user_name_is_email": s.user_name_is_email,
-    })
-}
-
-/// Whether a token's last_used_at is older than the refresh granularity.
-fn stale(last_used: Option<&str>, now: datetime::Instant) -> bool {
-    match last_used.and_then(datetime::parse) {
-        Some(t) => now.0 - t.0 >= LAST_USED_GRANULARITY_MS * 1_000_000,
-        None => true,
-    }
-}
-
 impl SqliteStore {
     /// The columns after hash and last use that `sql` (a token lookup, see
     /// [`SCIM_TOKEN_SQL`]) finds for token `id`, if the presented secret matches its hash
@@ -448,7 +426,7 @@ impl SqliteStore {
 
     async fn touch_token(&self, table: &'static str, id: &str, last_used: Option<&str>) {
         let now = datetime::now();
-        if !stale(last_used, now) {
+        if !last_use_is_stale(last_used, now) {
             return;
         }
         let sql = match table {
@@ -473,6 +451,17 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    async fn ready(&self) -> StoreResult<()> {
+        let found: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *self.read().await?)
+            .await
+            .map_err(db_err)?;
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::schema_mismatch(found, SCHEMA_VERSION));
+        }
+        Ok(())
+    }
+
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
         let now = datetime::now_rfc3339();
         let mut tx = self.begin().await?;
@@ -601,25 +590,7 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::NotFound("organization".into()))?;
         let org = org_from_row(&row).map_err(db_err)?;
         let before = org.scim;
-        let mut after = before;
-        if let Some(v) = patch.enabled {
-            after.enabled = v;
-        }
-        if let Some(v) = patch.sso_role_mapping {
-            after.sso_role_mapping = v;
-        }
-        if let Some(v) = patch.approval_provision {
-            after.approval.provision = v;
-        }
-        if let Some(v) = patch.approval_access_increase {
-            after.approval.access_increase = v;
-        }
-        if let Some(v) = patch.approval_deprovision {
-            after.approval.deprovision = v;
-        }
-        if let Some(v) = patch.user_name_is_email {
-            after.user_name_is_email = v;
-        }
+        let after = before.patched(patch);
         if after != before {
             sqlx::query(
                 "UPDATE organizations SET scim_enabled = ?, sso_role_mapping = ?,
@@ -643,8 +614,8 @@ impl Store for SqliteStore {
                 actor,
                 "scim.settings.update",
                 Some(&org.uid),
-                Some(&settings_json(&before)),
-                Some(&settings_json(&after)),
+                Some(&before.to_json()),
+                Some(&after.to_json()),
             )
             .await?;
         }
@@ -1339,15 +1310,6 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         assert_eq!(totals(store.clone()).await, before);
         store.close().await;
-    }
-
-    #[test]
-    fn last_used_refreshes_at_most_once_a_minute() {
-        let now = datetime::parse("2026-01-01T00:10:00Z").unwrap();
-        assert!(stale(None, now));
-        assert!(stale(Some("2026-01-01T00:09:00.000Z"), now));
-        assert!(!stale(Some("2026-01-01T00:09:30.000Z"), now));
-        assert!(stale(Some("garbage"), now));
     }
 
     #[tokio::test]

@@ -1,0 +1,940 @@
+//! The PostgreSQL store: the same [`Store`] as SQLite's, for several `serve` replicas on one
+//! database. Nothing here keeps state between requests that another replica could change:
+//! what must hold across replicas (unique userNames, group members, approval versions, token
+//! revocation, counts) is held by the database, through constraints, row locks
+//! (`SELECT ... FOR UPDATE`) and conditional updates, inside one transaction per write.
+//!
+//! Connections come from one sqlx pool per process. A connection that PostgreSQL dropped (a
+//! restart) fails the request it was lent to with [`StoreError::Unavailable`] (HTTP 503 with
+//! `Retry-After`), and the pool opens fresh ones for the next requests.
+
+mod access;
+mod admin;
+mod export;
+mod resources;
+
+use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
+use super::*;
+use crate::scim::datetime;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
+use std::time::Duration;
+
+/// Migrations in version order; the schema starts at 6, the version SQLite's migrations
+/// reach, so that both engines share one version line (see `0006_schema.sql`).
+const MIGRATIONS: &[(i64, &str)] = &[(6, include_str!("migrations/0006_schema.sql"))];
+
+/// The schema version this binary migrates to; SQLite's migrations end at the same one (a
+/// test checks it).
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Connections per process. A replica on a 2-core machine gains nothing from more; several
+/// replicas share PostgreSQL's `max_connections` (100 by default).
+const POOL_SIZE: u32 = 16;
+
+/// How long a request waits for a pooled connection (or for a new one to open) before it is
+/// answered 503: while PostgreSQL restarts, requests fail fast instead of hanging.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Serializes migrations when several replicas start at once.
+const MIGRATION_LOCK: i64 = 0x5c1d_de5c;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PgStore")
+    }
+}
+
+/// A write in progress. Dropping it rolls back.
+pub(crate) type PgTx = sqlx::Transaction<'static, Postgres>;
+
+/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict; a
+/// connection that is gone, a pool that is exhausted, a server shutting down and a deadlock
+/// or serialization failure that PostgreSQL broke are [`StoreError::Unavailable`] (the
+/// client may retry); anything else is a database error.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) => {
+            if d.is_unique_violation() {
+                return StoreError::Conflict(
+                    "a resource with the same unique value already exists".into(),
+                );
+            }
+            let code = d.code().unwrap_or_default();
+            // 08: connection exception; 57P01-03: admin or crash shutdown, cannot connect
+            // now; 53300: too many connections; 40001/40P01: serialization failure, deadlock.
+            if code.starts_with("08")
+                || matches!(
+                    &*code,
+                    "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+                )
+            {
+                return StoreError::Unavailable(e.to_string());
+            }
+            StoreError::Db(e.to_string())
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Db(e.to_string()),
+    }
+}
+
+/// What `serve` says when PostgreSQL cannot be reached at start.
+fn unreachable(url: &str, e: &sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!(
+        "cannot reach PostgreSQL at {}: {e}. Check that the server runs and accepts \
+         connections from this host, and the URL's user, host, port and database \
+         (--db postgres://USER@HOST:PORT/DB or SCIMDESK_DATABASE_URL)",
+        DbTarget::Postgres(url.to_string()).redacted()
+    ))
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the database. An unreachable server, a schema newer
+    /// than this binary, or a database the user may not create tables in is refused with a
+    /// message that says what to do.
+    pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let opts: PgConnectOptions = url.parse().map_err(|e| {
+            StoreError::Db(format!(
+                "'{}' is not a PostgreSQL URL ({e}): write postgres://USER@HOST:PORT/DB",
+                DbTarget::Postgres(url.to_string()).redacted()
+            ))
+        })?;
+        let opts = opts.application_name("scimdesk");
+        // A connection of its own first, so that a refused connection, a wrong password or a
+        // missing database is named as such (the pool would only say it timed out).
+        let mut conn = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&opts))
+            .await
+            .map_err(|_| unreachable(url, &sqlx::Error::Io(std::io::ErrorKind::TimedOut.into())))?
+            .map_err(|e| unreachable(url, &e))?;
+        migrate(&mut conn).await?;
+        let _ = conn.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A ping per request would cost a round trip on every request; a connection that
+            // PostgreSQL dropped fails its next query instead, and is replaced.
+            .test_before_acquire(false)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .connect_lazy_with(opts);
+        let store = PgStore { pool };
+        Ok(store)
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write: everything done through the returned transaction commits together, or
+    /// not at all.
+    pub(crate) async fn begin(&self) -> StoreResult<PgTx> {
+        self.pool.begin().await.map_err(db_err)
+    }
+
+    /// The pool, for reads that need no transaction.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// The schema version recorded in the database, `None` for a database scimdesk never
+/// migrated.
+async fn schema_version(conn: &mut sqlx::PgConnection) -> StoreResult<Option<i64>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('scimdesk_schema') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if !exists {
+        return Ok(None);
+    }
+    sqlx::query_scalar("SELECT max(version)::bigint FROM scimdesk_schema")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)
+}
+
+async fn migrate(conn: &mut PgConnection) -> StoreResult<()> {
+    let mut tx = conn.begin().await.map_err(db_err)?;
+    // Replicas starting together wait here for the first to finish migrating.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let current = schema_version(&mut tx).await?.unwrap_or(0);
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        return Err(StoreError::Db(format!(
+            "the database is at schema version {current}, newer than this binary knows \
+             ({latest}): run the scimdesk release that migrated it, or a newer one"
+        )));
+    }
+    if current == 0 {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS scimdesk_schema (
+                 version     integer PRIMARY KEY,
+                 applied_at  timestamptz NOT NULL DEFAULT now())",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db_err(e) {
+                StoreError::Db(m) => StoreError::Db(format!(
+                    "migration {version} failed: {m}. The database user needs to create \
+                     tables and the pg_trgm extension (PostgreSQL's contrib package) in this \
+                     database"
+                )),
+                other => other,
+            })?;
+        sqlx::query("INSERT INTO scimdesk_schema (version) VALUES ($1)")
+            .bind(*version as i32)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+/// Records an audit event in the write's transaction.
+pub(crate) async fn audit(
+    conn: &mut sqlx::PgConnection,
+    org_id: i64,
+    actor: &str,
+    action: &str,
+    target: Option<&str>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
+    )
+    .bind(org_id)
+    .bind(datetime::now_rfc3339())
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(before.map(Value::to_string))
+    .bind(after.map(Value::to_string))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The account of an email, created if missing (emails match in any case).
+pub(crate) async fn account_for(
+    conn: &mut sqlx::PgConnection,
+    email: &str,
+    now: &str,
+) -> StoreResult<i64> {
+    // ON CONFLICT DO NOTHING returns no row for an existing account: read it then. Two
+    // replicas creating the same account at once both end up with the one that won.
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO accounts (email, created_at) VALUES ($1, $2)
+         ON CONFLICT (lower(email)) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match id {
+        Some(id) => Ok(id),
+        None => sqlx::query_scalar("SELECT id FROM accounts WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err),
+    }
+}
+
+const ORG_COLUMNS: &str = "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, \
+    o.approval_provision, o.approval_access_increase, o.approval_deprovision, \
+    o.user_name_is_email, o.created_at";
+
+fn org_from_row(r: &PgRow) -> Result<Org, sqlx::Error> {
+    Ok(Org {
+        id: r.try_get("id")?,
+        uid: r.try_get("uid")?,
+        name: r.try_get("name")?,
+        scim: ScimSettings {
+            enabled: r.try_get("scim_enabled")?,
+            sso_role_mapping: r.try_get("sso_role_mapping")?,
+            approval: ApprovalPolicy {
+                provision: r.try_get("approval_provision")?,
+                access_increase: r.try_get("approval_access_increase")?,
+                deprovision: r.try_get("approval_deprovision")?,
+            },
+            user_name_is_email: r.try_get("user_name_is_email")?,
+        },
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl PgStore {
+    async fn org_where(&self, condition: &'static str, arg: &str) -> StoreResult<Option<Org>> {
+        let sql = format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE {condition}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(arg)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| org_from_row(&r)).transpose().map_err(db_err)
+    }
+
+    /// The row of token `id` in `table` (`scim_tokens` or `admin_tokens`) that `sql` finds,
+    /// if the presented secret matches its hash (compared in constant time); refreshes the
+    /// token's last-used time. Read on every request, never cached: a token revoked through
+    /// another replica is refused on the next request.
+    async fn verified_token(
+        &self,
+        sql: &'static str,
+        table: &'static str,
+        id: &str,
+        presented: &str,
+    ) -> StoreResult<Option<PgRow>> {
+        let Some(row) = sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
+        if !secret::verify(presented, &hash) {
+            return Ok(None);
+        }
+        let used: Option<String> = row.try_get("last_used_at").map_err(db_err)?;
+        self.touch_token(table, id, used.as_deref()).await;
+        Ok(Some(row))
+    }
+
+    async fn touch_token(&self, table: &'static str, id: &str, last_used: Option<&str>) {
+        let now = datetime::now();
+        if !super::last_use_is_stale(last_used, now) {
+            return;
+        }
+        let sql = match table {
+            "scim_tokens" => "UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2",
+            _ => "UPDATE admin_tokens SET last_used_at = $1 WHERE id = $2",
+        };
+        // Losing a last-used refresh is harmless; failing the request for it would not be.
+        if let Err(e) = sqlx::query(sql)
+            .bind(datetime::format(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %db_err(e), "could not record a token's last use");
+        }
+    }
+}
+
+const SCIM_TOKEN_SQL: &str = "SELECT t.secret_hash, t.last_used_at, t.label,
+        o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
+        o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at
+    FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
+    WHERE t.id = $1 AND t.revoked_at IS NULL";
+
+const ADMIN_TOKEN_SQL: &str = "SELECT t.secret_hash, t.last_used_at,
+        m.id AS membership_id, m.role, m.state, a.email,
+        o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
+        o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at
+    FROM admin_tokens t
+    JOIN memberships m ON m.id = t.membership_id
+    JOIN accounts a ON a.id = m.account_id
+    JOIN organizations o ON o.id = m.org_id
+    WHERE t.id = $1 AND t.revoked_at IS NULL";
+
+impl Store for PgStore {
+    async fn ready(&self) -> StoreResult<()> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT max(version)::bigint FROM scimdesk_schema")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+        let found = found.unwrap_or(0);
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::schema_mismatch(found, SCHEMA_VERSION));
+        }
+        Ok(())
+    }
+
+    async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
+        let now = datetime::now_rfc3339();
+        let mut tx = self.begin().await?;
+        let uid = secret::new_hex_id(10);
+        let org_id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (uid, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(&uid)
+        .bind(name)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let account = account_for(&mut tx, owner_email, &now).await?;
+        let membership = secret::new_uuid();
+        sqlx::query(
+            "INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
+             VALUES ($1, $2, $3, 'owner', 'active', 'manual', $4, $4)",
+        )
+        .bind(&membership)
+        .bind(org_id)
+        .bind(account)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let (token_id, token, hash) = secret::mint(ADMIN_TOKEN_PREFIX);
+        let label = "owner token (org create)";
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, membership_id, label, secret_hash, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, 'org create')",
+        )
+        .bind(&token_id)
+        .bind(&membership)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            "org create",
+            "org.create",
+            Some(&uid),
+            None,
+            Some(&json!({"name": name, "owner": owner_email, "admin_token_id": token_id})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        let org = Org {
+            id: org_id,
+            uid,
+            name: name.to_string(),
+            scim: ScimSettings::default(),
+            created_at: now.clone(),
+        };
+        Ok((
+            org,
+            IssuedToken {
+                id: token_id,
+                label: label.to_string(),
+                token,
+                created_at: now,
+            },
+        ))
+    }
+
+    async fn org_by_uid(&self, uid: &str) -> StoreResult<Option<Org>> {
+        self.org_where("o.uid = $1", uid).await
+    }
+
+    async fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
+        self.org_where("o.name = $1 ORDER BY o.id LIMIT 1", name)
+            .await
+    }
+
+    async fn org_counts(&self, org_id: i64) -> StoreResult<OrgCounts> {
+        let row = sqlx::query(
+            "SELECT
+               (SELECT coalesce(sum(n), 0)::bigint FROM membership_counts
+                 WHERE org_id = $1 AND state IN ('active', 'pending')),
+               (SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
+                 WHERE org_id = $1 AND kind = 'user'),
+               (SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
+                 WHERE org_id = $1 AND kind = 'group'),
+               (SELECT count(*) FROM scim_tokens WHERE org_id = $1 AND revoked_at IS NULL)",
+        )
+        .bind(org_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let n = |i: usize| row.try_get::<i64, _>(i).map(|v| v.max(0) as u64);
+        Ok(OrgCounts {
+            members: n(0).map_err(db_err)?,
+            scim_users: n(1).map_err(db_err)?,
+            scim_groups: n(2).map_err(db_err)?,
+            scim_tokens: n(3).map_err(db_err)?,
+        })
+    }
+
+    async fn update_scim_settings(
+        &self,
+        org_id: i64,
+        patch: &ScimSettingsPatch,
+        actor: &str,
+    ) -> StoreResult<ScimSettings> {
+        let mut tx = self.begin().await?;
+        // The row lock makes two replicas' PATCHes merge one after the other.
+        let sql = format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1 FOR UPDATE");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound("organization".into()))?;
+        let org = org_from_row(&row).map_err(db_err)?;
+        let before = org.scim;
+        let after = before.patched(patch);
+        if after != before {
+            sqlx::query(
+                "UPDATE organizations SET scim_enabled = $1, sso_role_mapping = $2,
+                   approval_provision = $3, approval_access_increase = $4,
+                   approval_deprovision = $5, user_name_is_email = $6
+                 WHERE id = $7",
+            )
+            .bind(after.enabled)
+            .bind(after.sso_role_mapping)
+            .bind(after.approval.provision)
+            .bind(after.approval.access_increase)
+            .bind(after.approval.deprovision)
+            .bind(after.user_name_is_email)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.settings.update",
+                Some(&org.uid),
+                Some(&before.to_json()),
+                Some(&after.to_json()),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(after)
+    }
+
+    async fn create_scim_token(
+        &self,
+        org_id: i64,
+        label: &str,
+        actor: &str,
+    ) -> StoreResult<IssuedToken> {
+        let now = datetime::now_rfc3339();
+        let (id, token, hash) = secret::mint(SCIM_TOKEN_PREFIX);
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO scim_tokens (id, org_id, label, secret_hash, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(org_id)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "scim.token.create",
+            Some(&id),
+            None,
+            Some(&json!({"id": id, "label": label})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(IssuedToken {
+            id,
+            label: label.to_string(),
+            token,
+            created_at: now,
+        })
+    }
+
+    async fn create_admin_token(
+        &self,
+        org_id: i64,
+        email: &str,
+        label: &str,
+        actor: &str,
+    ) -> StoreResult<IssuedToken> {
+        let now = datetime::now_rfc3339();
+        let mut tx = self.begin().await?;
+        let membership: Option<String> = sqlx::query_scalar(
+            "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.org_id = $1 AND lower(a.email) = lower($2)",
+        )
+        .bind(org_id)
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(membership) = membership else {
+            return Err(StoreError::NotFound(format!(
+                "{email} is not a member of this organization"
+            )));
+        };
+        let (id, token, hash) = secret::mint(ADMIN_TOKEN_PREFIX);
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, membership_id, label, secret_hash, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(&membership)
+        .bind(label)
+        .bind(&hash)
+        .bind(&now)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "admin_token.create",
+            Some(&id),
+            None,
+            Some(&json!({"id": id, "label": label, "member": membership, "email": email})),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(IssuedToken {
+            id,
+            label: label.to_string(),
+            token,
+            created_at: now,
+        })
+    }
+
+    async fn list_scim_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<TokenInfo>> {
+        admin::seq_page(
+            self,
+            "SELECT count(*) FROM scim_tokens WHERE org_id = $1 AND revoked_at IS NULL",
+            "SELECT seq, id, label, created_at, last_used_at FROM scim_tokens
+             WHERE org_id = $1 AND revoked_at IS NULL AND seq > $2
+             ORDER BY seq LIMIT $3",
+            (org_id, limit, cursor),
+            |r| {
+                Ok(TokenInfo {
+                    id: r.try_get("id")?,
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn revoke_scim_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // A conditional update: of two replicas revoking at once, one revokes and audits.
+        let label: Option<String> = sqlx::query_scalar(
+            "UPDATE scim_tokens SET revoked_at = $1
+             WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL
+             RETURNING label",
+        )
+        .bind(datetime::now_rfc3339())
+        .bind(token_id)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(label) = label else {
+            return Ok(false);
+        };
+        audit(
+            &mut tx,
+            org_id,
+            actor,
+            "scim.token.revoke",
+            Some(token_id),
+            Some(&json!({"id": token_id, "label": label})),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn authenticate_scim(&self, token: &str) -> StoreResult<Option<ScimPrincipal>> {
+        let Some((id, presented)) = secret::parse(SCIM_TOKEN_PREFIX, token) else {
+            return Ok(None);
+        };
+        let Some(row) = self
+            .verified_token(SCIM_TOKEN_SQL, "scim_tokens", id, presented)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ScimPrincipal {
+            org: org_from_row(&row).map_err(db_err)?,
+            token_id: id.to_string(),
+            label: row.try_get("label").map_err(db_err)?,
+        }))
+    }
+
+    async fn authenticate_admin(&self, token: &str) -> StoreResult<Option<AdminPrincipal>> {
+        let Some((id, presented)) = secret::parse(ADMIN_TOKEN_PREFIX, token) else {
+            return Ok(None);
+        };
+        let Some(row) = self
+            .verified_token(ADMIN_TOKEN_SQL, "admin_tokens", id, presented)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let role: String = row.try_get("role").map_err(db_err)?;
+        let state: String = row.try_get("state").map_err(db_err)?;
+        Ok(Some(AdminPrincipal {
+            org: org_from_row(&row).map_err(db_err)?,
+            membership_id: row.try_get("membership_id").map_err(db_err)?,
+            email: row.try_get("email").map_err(db_err)?,
+            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
+            state: MemberState::parse(&state).unwrap_or(MemberState::Removed),
+            token_id: id.to_string(),
+        }))
+    }
+
+    async fn get_resource(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<ResourceRecord>> {
+        resources::get(self, kind, org_id, id, with_members).await
+    }
+
+    async fn list_resources(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        spec: ListSpec<'_>,
+    ) -> StoreResult<Page<ResourceRecord>> {
+        resources::list(self, kind, org_id, spec).await
+    }
+
+    async fn create_resource(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        resource: Value,
+        members: Vec<String>,
+        actor: &str,
+    ) -> StoreResult<WriteOutcome> {
+        resources::create(self, kind, org_id, resource, members, actor).await
+    }
+
+    async fn update_resource<F>(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        load_members: bool,
+        actor: &str,
+        decide: F,
+    ) -> StoreResult<WriteOutcome>
+    where
+        F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send,
+    {
+        resources::update(self, kind, org_id, id, load_members, actor, decide).await
+    }
+
+    async fn delete_resource<F>(
+        &self,
+        kind: Kind,
+        org_id: i64,
+        id: &str,
+        actor: &str,
+        check: F,
+    ) -> StoreResult<()>
+    where
+        F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send,
+    {
+        resources::delete(self, kind, org_id, id, actor, check).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
+    }
+
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+
+    async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
+        access::list_stacks(self, org_id).await
+    }
+
+    async fn create_stack(
+        &self,
+        org_id: i64,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::Stack> {
+        access::create_stack(self, org_id, name, actor).await
+    }
+
+    async fn stack_roles(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+    ) -> StoreResult<Vec<access_types::RoleInfo>> {
+        access::stack_roles(self, org_id, stack_uid).await
+    }
+
+    async fn create_stack_role(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::RoleInfo> {
+        access::create_stack_role(self, org_id, stack_uid, name, actor).await
+    }
+
+    async fn list_groups(
+        &self,
+        org_id: i64,
+        filter: Option<&str>,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<access_types::GroupInfo>> {
+        access::list_groups(self, org_id, filter, limit, cursor).await
+    }
+
+    async fn get_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+    ) -> StoreResult<Option<access_types::Mapping>> {
+        access::get_mapping(self, org_id, group_id).await
+    }
+
+    async fn set_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+        input: Option<&access_types::MappingInput>,
+        actor: &str,
+    ) -> StoreResult<(Option<access_types::Mapping>, access_types::MappingImpact)> {
+        access::set_mapping(self, org_id, group_id, input, actor).await
+    }
+
+    async fn preview_mapping(
+        &self,
+        org_id: i64,
+        group_id: &str,
+        input: Option<&access_types::MappingInput>,
+    ) -> StoreResult<access_types::MappingImpact> {
+        access::preview_mapping(self, org_id, group_id, input).await
+    }
+
+    async fn list_members(
+        &self,
+        org_id: i64,
+        query: &access_types::MemberQuery,
+    ) -> StoreResult<CursorPage<access_types::MemberInfo>> {
+        access::list_members(self, org_id, query).await
+    }
+
+    async fn member_access(
+        &self,
+        org_id: i64,
+        id: &str,
+    ) -> StoreResult<Option<access_types::MemberAccess>> {
+        access::member_access(self, org_id, id).await
+    }
+
+    async fn remove_member(
+        &self,
+        org_id: i64,
+        id: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::MemberInfo> {
+        access::remove_member(self, org_id, id, actor).await
+    }
+
+    async fn list_approvals(
+        &self,
+        org_id: i64,
+        state: Option<crate::domain::approval::RequestState>,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<access_types::ApprovalRequest>> {
+        access::list_approvals(self, org_id, state, limit, cursor).await
+    }
+
+    async fn decide_approval(
+        &self,
+        org_id: i64,
+        request_id: &str,
+        decision: &access_types::Decision,
+        seen_version: u64,
+        actor: &str,
+    ) -> StoreResult<access_types::DecisionOutcome> {
+        access::decide(self, org_id, request_id, decision, seen_version, actor).await
+    }
+
+    async fn provisioning_states(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        access::provisioning_states(self, ids).await
+    }
+
+    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
+        export::snapshot(self, org_id).await
+    }
+}
