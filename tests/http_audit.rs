@@ -246,19 +246,6 @@ async fn every_admin_and_scim_write_is_audited_with_actor_and_before_after() {
     assert_eq!(update["after"]["displayName"], "Ann");
 }
 
-/// Reads every byte of the database files (main and WAL), so a secret stored in any table,
-/// in any encoding SQLite keeps as text, is found.
-fn database_bytes(env: &Env) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal"] {
-        let path = format!("{}{suffix}", env.db.display());
-        if let Ok(b) = std::fs::read(&path) {
-            bytes.extend(b);
-        }
-    }
-    bytes
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -316,7 +303,7 @@ async fn no_token_or_password_is_ever_recorded() {
         listed.contains("okta") && listed.contains("ann laptop"),
         "labels are recorded"
     );
-    let db = database_bytes(&env);
+    let db = database_bytes(&env).await;
     for s in &secrets {
         // The part after the public id is the secret; neither whole nor in part may show.
         let secret_part = s.rsplit('_').next().unwrap();

@@ -137,7 +137,7 @@ async fn concurrent_member_puts_to_different_groups_and_creates_do_not_interfere
 async fn shutdown_finishes_the_request_in_flight() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
+    let db = test_target(&dir, "s.db").await;
     let server = Server::start(&db).await;
     let http = client();
     let org = new_org(&server, &http, "Acme", "owner@acme.example").await;

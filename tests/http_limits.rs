@@ -7,7 +7,7 @@ use common::*;
 use reqwest::Method;
 use scimdesk::server::listen::tls_config;
 use scimdesk::server::{ServerConfig, run_server};
-use scimdesk::store::SqliteStore;
+use scimdesk::store::{AnyStore, DbTarget};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 /// A server with its own configuration on `db`; dropping the sender stops it.
-async fn start_with(db: &Path, cfg: ServerConfig) -> (String, oneshot::Sender<()>) {
-    let store = SqliteStore::open(db).await.unwrap();
+async fn start_with(db: &DbTarget, cfg: ServerConfig) -> (String, oneshot::Sender<()>) {
+    let store = AnyStore::open(db).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -122,7 +122,7 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         header_read_timeout: Duration::from_millis(300),
         ..ServerConfig::default()
     };
-    let (addr, _stop) = start_with(&dir.path().join("t.db"), cfg).await;
+    let (addr, _stop) = start_with(&test_target(&dir, "t.db").await, cfg).await;
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     tcp.write_all(b"GET /scim/v2.0/organizations/x/Users HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -146,7 +146,7 @@ async fn tls_serves_https_with_the_given_certificate_and_plain_http_is_refused()
     )
     .expect("fixture certificate");
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
+    let db = test_target(&dir, "t.db").await;
     let cfg = ServerConfig {
         tls: Some(tls),
         ..ServerConfig::default()

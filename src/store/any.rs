@@ -37,6 +37,14 @@ impl AnyStore {
         }
     }
 
+    /// The access the org's group mappings imply for every SCIM User in a mapped group.
+    pub async fn org_effective_access(
+        &self,
+        org_id: i64,
+    ) -> StoreResult<std::collections::HashMap<String, crate::domain::access::Access>> {
+        on!(self, s => s.org_effective_access(org_id).await)
+    }
+
     /// Closes every connection (SQLite's writer last, which checkpoints the WAL).
     pub async fn close(&self) {
         on!(self, s => s.close().await)

@@ -1,13 +1,14 @@
-//! Black-box harness: a real server on 127.0.0.1 port 0 over a temp SQLite database, driven
-//! with reqwest.
+//! Black-box harness: a real server on 127.0.0.1 port 0, driven with reqwest, over a temp
+//! SQLite database, or a fresh PostgreSQL database when `SCIMDESK_TEST_POSTGRES` names a
+//! server (see `scimdesk::store::testing`).
 #![allow(dead_code)]
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
 use scimdesk::server::{ServerConfig, run_server};
-use scimdesk::store::{SqliteStore, Store};
+use scimdesk::store::{AnyStore, DbTarget, Store};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -19,14 +20,14 @@ pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// A running server. Stop it with [`Server::stop`] to shut down gracefully.
 pub struct Server {
     pub base: String,
-    pub store: SqliteStore,
+    pub store: AnyStore,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Server {
-    pub async fn start(db: &Path) -> Server {
-        let store = SqliteStore::open(db).await.expect("open store");
+    pub async fn start(db: &DbTarget) -> Server {
+        let store = AnyStore::open(db).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -70,7 +71,7 @@ pub struct OrgCreds {
 /// A fresh database, a running server and one org ready for SCIM.
 pub struct Env {
     pub dir: TempDir,
-    pub db: PathBuf,
+    pub db: DbTarget,
     pub server: Server,
     pub org: OrgCreds,
     pub http: Client,
@@ -83,7 +84,7 @@ pub fn client() -> Client {
 impl Env {
     pub async fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("scimdesk.db");
+        let db = test_target(&dir, "scimdesk.db").await;
         let server = Server::start(&db).await;
         let http = client();
         let org = new_org(&server, &http, "Acme", "owner@acme.example").await;
@@ -138,29 +139,61 @@ impl Env {
 
     /// Rows of the audit log, oldest first: (actor, action, target, after).
     pub async fn audit(&self) -> Vec<(String, String, Option<String>, Option<Value>)> {
-        use sqlx::Row;
-        let pool = sqlx::SqlitePool::connect_with(
-            sqlx::sqlite::SqliteConnectOptions::new().filename(&self.db),
-        )
-        .await
-        .expect("open db");
-        let rows = sqlx::query("SELECT actor, action, target, after FROM audit_log ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .expect("audit rows");
-        pool.close().await;
-        rows.iter()
-            .map(|r| {
-                let after: Option<String> = r.get("after");
+        const SQL: &str = "SELECT actor, action, target, after FROM audit_log ORDER BY id";
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = match &self.db {
+            DbTarget::Sqlite(path) => {
+                let pool = sqlx::SqlitePool::connect_with(
+                    sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+                )
+                .await
+                .expect("open db");
+                let rows = sqlx::query_as(SQL).fetch_all(&pool).await.expect("audit");
+                pool.close().await;
+                rows
+            }
+            DbTarget::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(url).await.expect("open db");
+                let rows = sqlx::query_as(
+                    "SELECT actor, action, target, after::text FROM audit_log ORDER BY id",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("audit");
+                pool.close().await;
+                rows
+            }
+        };
+        rows.into_iter()
+            .map(|(actor, action, target, after)| {
                 (
-                    r.get("actor"),
-                    r.get("action"),
-                    r.get("target"),
+                    actor,
+                    action,
+                    target,
                     after.map(|a| serde_json::from_str(&a).unwrap()),
                 )
             })
             .collect()
     }
+
+    /// The SQLite file of this test's database, or `None` on PostgreSQL (for the tests that
+    /// read SQLite's files themselves).
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.db {
+            DbTarget::Sqlite(p) => Some(p),
+            DbTarget::Postgres(_) => None,
+        }
+    }
+}
+
+/// Where a test's store lives: `file` in `dir` on SQLite, or a fresh database on the server
+/// `SCIMDESK_TEST_POSTGRES` names.
+pub async fn test_target(dir: &TempDir, file: &str) -> DbTarget {
+    scimdesk::store::testing::fresh_target(dir.path(), file).await
+}
+
+/// Whether the tests run on PostgreSQL (`SCIMDESK_TEST_POSTGRES`).
+pub fn on_postgres() -> bool {
+    scimdesk::store::testing::test_postgres().is_some()
 }
 
 pub fn scim_url(server: &Server, org_uid: &str, path: &str) -> String {
@@ -264,8 +297,12 @@ pub async fn send(rb: RequestBuilder) -> Resp {
 /// Every row of every table as text, leaving out the last-used times that authenticating
 /// refreshes (the other org's own token).
 pub async fn database_state(env: &Env) -> Vec<String> {
+    let path = match &env.db {
+        DbTarget::Sqlite(p) => p,
+        DbTarget::Postgres(url) => return postgres_state(url).await,
+    };
     let pool =
-        sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&env.db))
+        sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
             .await
             .unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
@@ -296,6 +333,49 @@ pub async fn database_state(env: &Env) -> Vec<String> {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
+        out.extend(rows.into_iter().map(|r| format!("{t}: {r}")));
+    }
+    pool.close().await;
+    out.sort();
+    out
+}
+
+/// Everything the database holds, as bytes to search for a secret: on SQLite the files
+/// themselves (main and WAL, so any encoding SQLite keeps as text is found), on PostgreSQL
+/// every row of every table as JSON text.
+pub async fn database_bytes(env: &Env) -> Vec<u8> {
+    match &env.db {
+        DbTarget::Sqlite(path) => {
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal"] {
+                if let Ok(b) = std::fs::read(format!("{}{suffix}", path.display())) {
+                    bytes.extend(b);
+                }
+            }
+            bytes
+        }
+        DbTarget::Postgres(url) => postgres_state(url).await.join("\n").into_bytes(),
+    }
+}
+
+/// [`database_state`] on PostgreSQL: every row of every table of the public schema as JSON.
+async fn postgres_state(url: &str) -> Vec<String> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT (to_jsonb(t) - 'last_used_at')::text FROM \"{t}\" t"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
         out.extend(rows.into_iter().map(|r| format!("{t}: {r}")));
     }
     pool.close().await;

@@ -143,6 +143,15 @@ impl PgStore {
         self.pool.begin().await.map_err(db_err)
     }
 
+    /// The access the org's group mappings imply for every SCIM User in at least one mapped
+    /// group (see `SqliteStore::org_effective_access`).
+    pub async fn org_effective_access(
+        &self,
+        org_id: i64,
+    ) -> StoreResult<std::collections::HashMap<String, crate::domain::access::Access>> {
+        access::org_effective_access(self, org_id).await
+    }
+
     /// The pool, for reads that need no transaction.
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
