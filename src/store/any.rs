@@ -56,6 +56,18 @@ impl Store for AnyStore {
         on!(self, s => s.ready().await)
     }
 
+    fn stats(&self) -> StoreStats {
+        on!(self, s => s.stats())
+    }
+
+    fn is_shared(&self) -> bool {
+        on!(self, s => s.is_shared())
+    }
+
+    async fn add_request_counts(&self, counts: &[RequestCount]) -> StoreResult<Vec<RequestCount>> {
+        on!(self, s => s.add_request_counts(counts).await)
+    }
+
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
         on!(self, s => s.create_org(name, owner_email).await)
     }

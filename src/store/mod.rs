@@ -59,12 +59,28 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// How [`StoreError::schema_mismatch`]'s message starts.
+const SCHEMA_MISMATCH: &str = "schema version mismatch: ";
+
 impl StoreError {
     /// A schema version other than the binary's: another release migrated the database.
     pub fn schema_mismatch(found: i64, expected: i64) -> StoreError {
         StoreError::Unavailable(format!(
-            "the database is at schema version {found}; this binary expects {expected}"
+            "{SCHEMA_MISMATCH}the database is at schema version {found}; this binary expects \
+             {expected}"
         ))
+    }
+
+    /// What `GET /readyz` tells an unauthenticated caller about a store that is not ready: a
+    /// schema version other than the binary's is named (an operator must act: another
+    /// release migrated the database); any other failure only by its kind, its details going
+    /// to the log.
+    pub fn readiness_reason(&self) -> String {
+        match self {
+            StoreError::Unavailable(m) if m.starts_with(SCHEMA_MISMATCH) => m.clone(),
+            StoreError::Unavailable(_) => "database unreachable".into(),
+            _ => "database error".into(),
+        }
     }
 
     /// A list cursor that the list never returned (a 400, never a silent restart).
@@ -170,9 +186,49 @@ mod tests {
     }
 
     #[test]
+    fn readiness_names_a_schema_mismatch_and_hides_other_details() {
+        let e = StoreError::schema_mismatch(7, 6);
+        assert_eq!(
+            e.readiness_reason(),
+            "schema version mismatch: the database is at schema version 7; this binary expects 6"
+        );
+        let e = StoreError::Unavailable("connection refused to 10.0.0.5:5432".into());
+        assert_eq!(e.readiness_reason(), "database unreachable");
+        assert_eq!(
+            StoreError::Db("relation x".into()).readiness_reason(),
+            "database error"
+        );
+    }
+
+    #[test]
     fn both_engines_share_one_schema_version_line() {
         assert_eq!(sqlite::SCHEMA_VERSION, postgres::SCHEMA_VERSION);
     }
+}
+
+/// What a store reports for `/metrics`: read from counters it keeps anyway, no I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Connections lent to requests now (SQLite: its read connections; PostgreSQL: the pool's).
+    pub connections_in_use: u32,
+    /// Connections open and waiting for a request.
+    pub connections_idle: u32,
+    /// The most connections the pool opens.
+    pub connections_max: u32,
+    /// Writes waiting for SQLite's one write connection (jobs and lent writes that the
+    /// group-commit writer has not taken up yet). `None` on PostgreSQL: sqlx's pool does not
+    /// say how many requests wait for a connection.
+    pub writes_waiting: Option<u64>,
+}
+
+/// Requests of one token in one rate-limit window, as replicas add them up (see
+/// [`Store::add_request_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    pub token_id: String,
+    /// The window's number: its start in seconds since the epoch, divided by its length.
+    pub window: u64,
+    pub n: u64,
 }
 
 /// A partial update of [`ScimSettings`]: `None` keeps the current value.
@@ -337,6 +393,23 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Whether the database answers and holds the schema version this binary migrates to
     /// (`GET /readyz`): one cheap query, no write.
     fn ready(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Connections and queued writes, for `/metrics`: cheap, no I/O.
+    fn stats(&self) -> StoreStats;
+
+    /// Whether other processes may serve this database at the same time (PostgreSQL), so
+    /// that what one process counts for the per-token rate limit must be added up with theirs.
+    fn is_shared(&self) -> bool;
+
+    /// Adds this process's request counts to the tally that every process serving the
+    /// database shares, and returns the tallies after the addition, one per count given (in
+    /// any order). Called about once a second, never per request, and only when
+    /// [`Store::is_shared`]; counts of windows that have ended may be forgotten. A store that
+    /// is not shared returns nothing: its own counts are the whole tally.
+    fn add_request_counts(
+        &self,
+        counts: &[RequestCount],
+    ) -> impl Future<Output = StoreResult<Vec<RequestCount>>> + Send;
 
     // Organizations and settings.
     fn create_org(

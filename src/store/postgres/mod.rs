@@ -374,6 +374,18 @@ const ADMIN_TOKEN_SQL: &str = "SELECT t.secret_hash, t.last_used_at,
     JOIN organizations o ON o.id = m.org_id
     WHERE t.id = $1 AND t.revoked_at IS NULL";
 
+/// Adds request counts and reads back the totals, in one statement. Rows are upserted in key
+/// order, so that two replicas adding up the same tokens lock their rows in the same order
+/// and never deadlock; the windows that have ended go at the same time (a few rows a minute).
+const ADD_REQUEST_COUNTS_SQL: &str = "WITH ended AS (
+        DELETE FROM rate_limit_counts WHERE window_no < $4
+    )
+    INSERT INTO rate_limit_counts AS c (token_id, window_no, n)
+    SELECT t, w, n FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(t, w, n)
+    ORDER BY t, w
+    ON CONFLICT (token_id, window_no) DO UPDATE SET n = c.n + excluded.n
+    RETURNING token_id, window_no, n";
+
 impl Store for PgStore {
     async fn ready(&self) -> StoreResult<()> {
         let found: Option<i64> =
@@ -386,6 +398,54 @@ impl Store for PgStore {
             return Err(StoreError::schema_mismatch(found, SCHEMA_VERSION));
         }
         Ok(())
+    }
+
+    fn stats(&self) -> StoreStats {
+        let open = self.pool.size();
+        let idle = self.pool.num_idle() as u32;
+        StoreStats {
+            connections_in_use: open.saturating_sub(idle),
+            connections_idle: idle,
+            connections_max: self.pool.options().get_max_connections(),
+            writes_waiting: None,
+        }
+    }
+
+    /// Any number of replicas may serve one PostgreSQL database.
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn add_request_counts(&self, counts: &[RequestCount]) -> StoreResult<Vec<RequestCount>> {
+        let Some(latest) = counts.iter().map(|c| c.window).max() else {
+            return Ok(Vec::new());
+        };
+        let tokens: Vec<&str> = counts.iter().map(|c| c.token_id.as_str()).collect();
+        let windows: Vec<i64> = counts.iter().map(|c| c.window as i64).collect();
+        let ns: Vec<i64> = counts
+            .iter()
+            .map(|c| c.n.min(i64::MAX as u64) as i64)
+            .collect();
+        let rows = sqlx::query(ADD_REQUEST_COUNTS_SQL)
+            .bind(&tokens)
+            .bind(&windows)
+            .bind(&ns)
+            // The window before the latest stays: a replica whose clock is a little behind
+            // may still be counting in it.
+            .bind(latest as i64 - 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RequestCount {
+                    token_id: r.try_get("token_id")?,
+                    window: r.try_get::<i64, _>("window_no")?.max(0) as u64,
+                    n: r.try_get::<i64, _>("n")?.max(0) as u64,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)
     }
 
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {

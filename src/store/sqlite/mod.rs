@@ -462,6 +462,25 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn stats(&self) -> StoreStats {
+        let (lent, idle, size) = self.inner.reader.counts();
+        StoreStats {
+            connections_in_use: lent as u32,
+            connections_idle: idle as u32,
+            connections_max: size as u32,
+            writes_waiting: Some(self.inner.writer.waiting()),
+        }
+    }
+
+    /// One process serves a SQLite database: its own counts are the whole tally.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    async fn add_request_counts(&self, _counts: &[RequestCount]) -> StoreResult<Vec<RequestCount>> {
+        Ok(Vec::new())
+    }
+
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
         let now = datetime::now_rfc3339();
         let mut tx = self.begin().await?;
