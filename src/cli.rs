@@ -2,7 +2,7 @@
 
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
-use crate::server::{ServerConfig, run_server, shutdown_signal};
+use crate::server::{ServerConfig, run_server, run_server_with_ops, shutdown_signal};
 use crate::store::{AnyStore, DbTarget, Store};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -58,9 +58,14 @@ pub enum Command {
         /// PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Requests per token and minute on the SCIM and admin APIs (0 = no limit).
+        /// Requests per token and minute on the SCIM and admin APIs (0 = no limit). Replicas
+        /// on one PostgreSQL database share it.
         #[arg(long, default_value_t = crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE)]
         rate_limit: u32,
+        /// Serve /metrics (and /healthz, /readyz) on this address instead of --listen, e.g.
+        /// 0.0.0.0:9090: a port that Prometheus reaches and the load balancer does not expose.
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<String>,
     },
     /// Manage organizations.
     Org {
@@ -157,12 +162,13 @@ pub fn main() -> ExitCode {
                 tls_cert,
                 tls_key,
                 rate_limit,
+                metrics_listen,
             } => {
                 let tls = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),
                     _ => None,
                 };
-                serve(listen, db, demo, tls, rate_limit).await
+                serve(listen, metrics_listen, db, demo, tls, rate_limit).await
             }
             Command::Org {
                 command:
@@ -412,6 +418,7 @@ async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
 
 async fn serve(
     listen: String,
+    metrics_listen: Option<String>,
     db: DbTarget,
     demo: bool,
     tls: Option<(PathBuf, PathBuf)>,
@@ -435,6 +442,14 @@ async fn serve(
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let base = format!("{scheme}://{addr}");
+    let ops = match &metrics_listen {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (--metrics-listen): {e}"))?,
+        ),
+        None => None,
+    };
     if demo {
         let d = demo::ensure_demo(&store)
             .await
@@ -442,7 +457,16 @@ async fn serve(
         print_demo(&base, &d);
     }
     println!("scimdesk listening on {base} (database {db})");
-    let result = run_server(listener, store.clone(), cfg, shutdown_signal()).await;
+    let result = match ops {
+        Some(ops) => {
+            let at = ops
+                .local_addr()
+                .map_err(|e| format!("cannot read the metrics address: {e}"))?;
+            println!("metrics and probes on http://{at}/metrics, /healthz, /readyz");
+            run_server_with_ops(listener, ops, store.clone(), cfg, shutdown_signal()).await
+        }
+        None => run_server(listener, store.clone(), cfg, shutdown_signal()).await,
+    };
     store.close().await;
     result.map_err(|e| format!("server error: {e}"))
 }
