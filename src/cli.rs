@@ -62,6 +62,10 @@ pub enum Command {
         /// on one PostgreSQL database share it.
         #[arg(long, default_value_t = crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE)]
         rate_limit: u32,
+        /// On PostgreSQL, how often (ms) each replica adds its counts for --rate-limit to the
+        /// cluster's; 0 = each replica limits alone (a client then gets up to N × the limit).
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        rate_limit_sync_ms: u64,
         /// Serve /metrics (and /healthz, /readyz) on this address instead of --listen, e.g.
         /// 0.0.0.0:9090: a port that Prometheus reaches and the load balancer does not expose.
         #[arg(long, value_name = "ADDR")]
@@ -162,13 +166,18 @@ pub fn main() -> ExitCode {
                 tls_cert,
                 tls_key,
                 rate_limit,
+                rate_limit_sync_ms,
                 metrics_listen,
             } => {
                 let tls = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),
                     _ => None,
                 };
-                serve(listen, metrics_listen, db, demo, tls, rate_limit).await
+                let limit = RateLimitArgs {
+                    per_minute: rate_limit,
+                    sync_ms: rate_limit_sync_ms,
+                };
+                serve(listen, metrics_listen, db, demo, tls, limit).await
             }
             Command::Org {
                 command:
@@ -416,13 +425,19 @@ async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
         .map_err(|e| format!("cannot open the database {db}: {e}"))
 }
 
+/// `serve --rate-limit` and `--rate-limit-sync-ms`.
+struct RateLimitArgs {
+    per_minute: u32,
+    sync_ms: u64,
+}
+
 async fn serve(
     listen: String,
     metrics_listen: Option<String>,
     db: DbTarget,
     demo: bool,
     tls: Option<(PathBuf, PathBuf)>,
-    rate_limit: u32,
+    limit: RateLimitArgs,
 ) -> Result<(), String> {
     let tls = match tls {
         Some((cert, key)) => Some(crate::server::listen::tls_config(&cert, &key)?),
@@ -431,7 +446,8 @@ async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let cfg = ServerConfig {
         tls,
-        rate_limit_per_minute: rate_limit,
+        rate_limit_per_minute: limit.per_minute,
+        rate_limit_sync_every: std::time::Duration::from_millis(limit.sync_ms),
         ..ServerConfig::default()
     };
     let store = open_store(&db).await?;

@@ -49,7 +49,7 @@ where
     // /metrics goes where monitoring scrapes: the ops listener when there is one.
     let api = app(state.clone(), ops.is_none());
     let mut helpers = tokio::task::JoinSet::new();
-    if state.store.is_shared() && state.limiter.enabled() {
+    if state.shares_rate_limit() {
         helpers.spawn(limits::keep_sharing(
             state.limiter.clone(),
             state.store.clone(),

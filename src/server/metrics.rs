@@ -144,11 +144,12 @@ impl Metrics {
     }
 
     /// The exposition: every series of this process, the store's and the limiter's gauges.
-    pub fn render<S: Store>(&self, store: &S, limiter: &RateLimiter) -> String {
+    /// `sharing`: whether this replica shares the rate limit's counts with others.
+    pub fn render<S: Store>(&self, store: &S, limiter: &RateLimiter, sharing: bool) -> String {
         let mut out = String::with_capacity(16 * 1024);
         self.write_requests(&mut out);
         write_store(&mut out, store.stats());
-        if store.is_shared() && limiter.enabled() {
+        if sharing {
             write_syncs(&mut out, limiter.sync_counts());
         }
         self.write_process(&mut out);

@@ -32,7 +32,8 @@ pub struct ServerConfig {
     pub default_count: u64,
     /// Requests per token and minute, on both APIs; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
-    /// How often replicas on one PostgreSQL database add up their counts for the limit.
+    /// How often replicas on one PostgreSQL database add up their counts for the limit; zero
+    /// leaves each replica to limit alone.
     pub rate_limit_sync_every: std::time::Duration,
     /// How long a client may take to send a request's headers before the connection is
     /// closed: slow clients must not hold connections open.
@@ -75,6 +76,16 @@ impl<S: Clone> Clone for AppState<S> {
             metrics: self.metrics.clone(),
             readiness: self.readiness.clone(),
         }
+    }
+}
+
+impl<S: Store> AppState<S> {
+    /// Whether this replica adds its rate-limit counts to the other replicas' (PostgreSQL,
+    /// the limit on, and a sync interval).
+    pub fn shares_rate_limit(&self) -> bool {
+        self.store.is_shared()
+            && self.limiter.enabled()
+            && !self.cfg.rate_limit_sync_every.is_zero()
     }
 }
 

@@ -93,7 +93,10 @@ async fn readyz<S: Store>(State(st): State<AppState<S>>) -> Response {
 }
 
 async fn metrics<S: Store>(State(st): State<AppState<S>>) -> Response {
-    let mut resp = text(StatusCode::OK, st.metrics.render(&st.store, &st.limiter));
+    let body = st
+        .metrics
+        .render(&st.store, &st.limiter, st.shares_rate_limit());
+    let mut resp = text(StatusCode::OK, body);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
