@@ -412,7 +412,7 @@ pub fn serve_process(db: &DbTarget, extra: &[&std::ffi::OsStr]) -> ServeProcess 
         .arg(scimdesk::store::testing::db_arg(db))
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scimdesk serve");
     // Owned from here on, so that every way out kills and reaps it.
@@ -422,6 +422,20 @@ pub fn serve_process(db: &DbTarget, extra: &[&std::ffi::OsStr]) -> ServeProcess 
         printed: Vec::new(),
     };
     let stdout = p.child.stdout.take().unwrap();
+    // Its last words, for the message when it fails to start; read to the end so that it
+    // never blocks on a full pipe.
+    let stderr = p.child.stderr.take().unwrap();
+    let said = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let tail = said.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut tail = tail.lock().unwrap();
+            if tail.len() == 20 {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -440,10 +454,12 @@ pub fn serve_process(db: &DbTarget, extra: &[&std::ffi::OsStr]) -> ServeProcess 
             p.printed.push(line);
         }
         if let Some(status) = p.child.try_wait().unwrap() {
+            std::thread::sleep(Duration::from_millis(100));
             panic!(
-                "the server exited during start-up ({status}) on {}; it printed {:?}",
+                "the server exited during start-up ({status}) on {}; it printed {:?} and said {:?}",
                 db.redacted(),
-                p.printed
+                p.printed,
+                said.lock().unwrap()
             );
         }
     }
