@@ -2,9 +2,6 @@
 //! go into an in-memory SQLite table (the JSON document plus promoted columns, as the store
 //! keeps them), and for many random filters the rows that the SQL selects are exactly the
 //! resources that `matches` accepts.
-//!
-//! SQLite only, whatever the harness's engine: it checks the SQLite dialect of the
-//! translation, in memory, with no server.
 
 use scimdesk::scim::datetime;
 use scimdesk::scim::filter::{
