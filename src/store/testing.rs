@@ -122,6 +122,14 @@ impl TestDb {
         db_arg(&self.target)
     }
 
+    /// The URL, or `None` on SQLite (for tests that open their own connections).
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.target {
+            DbTarget::Sqlite(_) => None,
+            DbTarget::Postgres(url) => Some(url),
+        }
+    }
+
     /// The SQLite file, or `None` on PostgreSQL (for what only SQLite has: its files).
     pub fn sqlite_path(&self) -> Option<&Path> {
         match &self.target {
@@ -214,10 +222,9 @@ mod tests {
         assert!(exists(&server, &name).await);
         // A connection still open (as a server a test never stopped holds one) does not
         // keep it.
-        let DbTarget::Postgres(url) = db.target().clone() else {
-            panic!("not PostgreSQL")
-        };
-        let mut open = PgConnection::connect(&url).await.unwrap();
+        let mut open = PgConnection::connect(db.postgres_url().unwrap())
+            .await
+            .unwrap();
         sqlx::raw_sql("CREATE TABLE t (x int)")
             .execute(&mut open)
             .await
