@@ -238,14 +238,8 @@ async fn the_root_search_pages_users_then_groups_as_one_sequence() {
         json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
     );
     assert_eq!(ids(&r), everything);
-    let types: Vec<&str> = r.body["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["meta"]["resourceType"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        types(&r),
         ["User", "User", "User", "User", "Group", "Group", "Group"]
     );
     assert!(
@@ -386,12 +380,24 @@ async fn a_root_filter_applies_to_each_type_where_its_attributes_exist() {
     assert_eq!(ids(&r), [listed(&env, "/Groups").await[1].clone()]);
 }
 
-fn display_names(r: &Resp) -> Vec<Option<String>> {
+/// One member of every resource on the page, by JSON pointer.
+fn column(r: &Resp, pointer: &str) -> Vec<Option<String>> {
     r.body["Resources"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no Resources: {}", r.body))
         .iter()
-        .map(|x| x["displayName"].as_str().map(str::to_string))
+        .map(|x| {
+            x.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+fn types(r: &Resp) -> Vec<String> {
+    column(r, "/meta/resourceType")
+        .into_iter()
+        .flatten()
         .collect()
 }
 
@@ -413,7 +419,7 @@ async fn a_sort_both_types_have_interleaves_them_and_pages_stay_consistent() {
     ]);
     want.push(None);
     assert_eq!(
-        display_names(&r),
+        column(&r, "/displayName"),
         want,
         "case-insensitive, the user without one last"
     );
@@ -433,7 +439,7 @@ async fn a_sort_both_types_have_interleaves_them_and_pages_stay_consistent() {
     ]);
     want.push(None);
     assert_eq!(
-        display_names(&r),
+        column(&r, "/displayName"),
         want,
         "descending, still last without a value"
     );
@@ -485,14 +491,8 @@ async fn a_sort_both_types_have_interleaves_them_and_pages_stay_consistent() {
     assert!(r.body["Resources"][1].get("members").is_none());
     // meta.created, which both types have, orders by creation: users were created first.
     let r = search(&env, "/.search", json!({"sortBy": "meta.created"})).await;
-    let types: Vec<&str> = r.body["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["meta"]["resourceType"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        types(&r),
         ["User", "User", "User", "User", "Group", "Group", "Group"]
     );
     // Merging reads each type up to the page's end, so that is bounded; other searches are not.
@@ -526,20 +526,14 @@ async fn a_sort_one_type_has_puts_that_type_first() {
     ] {
         let r = search(&env, "/.search", by_name(order)).await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let names: Vec<Option<&str>> = r.body["Resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["userName"].as_str())
-            .collect();
         let want: Vec<Option<String>> = users
             .iter()
             .map(|u| Some(format!("{u}@acme.example")))
             .chain([None, None, None])
             .collect();
-        let names: Vec<Option<String>> = names.iter().map(|n| n.map(str::to_string)).collect();
         assert_eq!(
-            names, want,
+            column(&r, "/userName"),
+            want,
             "{order}: groups, without a userName, come last"
         );
         assert_eq!(
@@ -550,14 +544,8 @@ async fn a_sort_one_type_has_puts_that_type_first() {
     }
     // members is the groups' alone: they come first, the users after.
     let r = search(&env, "/.search", json!({"sortBy": "members"})).await;
-    let first: Vec<&str> = r.body["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["meta"]["resourceType"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        first,
+        types(&r),
         ["Group", "Group", "Group", "User", "User", "User", "User"]
     );
     // Paging across the boundary of a one-type sort.
