@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SCIM compliance in CI: start `scimdesk serve` on a fresh database and a free loopback port,
 # create an org, enable SCIM and mint a SCIM token through the admin API, run scim2-tester
-# against it, stop the server. Exits non-zero unless the tester's last line reports 0 failed
-# and 0 skipped (every check the server can be put through ran).
+# against it, stop the server. Exits non-zero unless the tester's last line reports 0 failed.
 #
 #   scripts/scim2-tester-ci.sh            (builds the release binary)
 #   SCIMDESK_BIN=path/to/scimdesk scripts/scim2-tester-ci.sh
@@ -65,6 +64,7 @@ wait "$PID" || { echo "scim2-tester-ci: server did not shut down cleanly" >&2; e
 PID=""
 
 LAST="$(tail -n 1 "$WORK/tester.out")"
+# 0 skipped too: since /.search (issue 14) every check of the tester runs against scimdesk.
 if [[ "$LAST" =~ ^scim2-tester:\ [0-9]+\ passed,\ 0\ failed,\ 0\ skipped$ ]]; then
   echo "scim2-tester-ci: OK ($LAST)"
 else
