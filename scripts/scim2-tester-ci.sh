@@ -83,7 +83,8 @@ wait "$PID" || { echo "scim2-tester-ci: server did not shut down cleanly" >&2; e
 PID=""
 
 LAST="$(tail -n 1 "$WORK/tester.out")"
-if [[ "$LAST" =~ ^scim2-tester:\ [0-9]+\ passed,\ 0\ failed ]]; then
+# 0 skipped too: since /.search (issue 14) every check of the tester runs against scimdesk.
+if [[ "$LAST" =~ ^scim2-tester:\ [0-9]+\ passed,\ 0\ failed,\ 0\ skipped$ ]]; then
   echo "scim2-tester-ci: OK ($LAST)"
 else
   echo "scim2-tester-ci: FAILED ($LAST)" >&2

@@ -82,6 +82,7 @@ pub fn router<S: Store>(store: S, cfg: ServerConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(middleware::from_fn(http::drain_unread_body))
         .layer(middleware::from_fn(common_headers))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
 }
