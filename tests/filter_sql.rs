@@ -360,6 +360,10 @@ async fn hand_picked_filters_agree() {
         r#"not (name[givenName ne "alice"])"#,
         r#"schemas eq "URN:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
         r#"schemas ne "urn:ietf:params:scim:schemas:core:2.0:User""#,
+        // Entra's value path followed by a sub-attribute.
+        r#"emails[type eq "work"].value co "a""#,
+        r#"emails[type eq "home" or primary eq true].value pr"#,
+        r#"not (emails[type eq "work"].value ne "alice")"#,
     ] {
         let filter = parse_filter(text).unwrap();
         assert_eq!(

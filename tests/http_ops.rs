@@ -196,7 +196,7 @@ async fn readyz_is_503_with_the_reason_when_the_schema_is_not_this_binarys() {
     let env = Env::new().await;
     let ready = format!("{}/readyz", env.server.base);
     assert_eq!(text(ready.clone()).await.0, 200);
-    match &env.db {
+    match env.db.target() {
         DbTarget::Sqlite(path) => {
             let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
             let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
@@ -232,7 +232,7 @@ async fn readyz_is_503_while_the_database_cannot_be_reached_and_200_after() {
         return; // SQLite is a file of this process: there is no server to lose.
     }
     let env = Env::new().await;
-    let DbTarget::Postgres(url) = &env.db else {
+    let DbTarget::Postgres(url) = env.db.target() else {
         unreachable!()
     };
     let name = url.rsplit('/').next().unwrap().to_string();
@@ -307,7 +307,7 @@ async fn two_replicas_share_one_limit() {
     const ROUND: u32 = 5;
     let env = Env::new().await;
     env.server.stop().await;
-    let DbTarget::Postgres(db_url) = &env.db else {
+    let DbTarget::Postgres(db_url) = env.db.target() else {
         unreachable!()
     };
     let db = sqlx::PgPool::connect(db_url).await.unwrap();

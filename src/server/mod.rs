@@ -115,6 +115,7 @@ pub fn app<S: Store>(state: AppState<S>, with_metrics: bool) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
+        .layer(middleware::from_fn(http::drain_unread_body))
         // Inside the measuring layer, so that a handler's panic is logged and counted as the
         // 500 it becomes.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))

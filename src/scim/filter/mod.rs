@@ -3,6 +3,7 @@
 
 use super::path::AttrPath;
 
+mod across;
 mod eval;
 mod parse;
 mod print;
@@ -10,6 +11,7 @@ mod print;
 mod proptests;
 mod sql;
 
+pub use across::{Scoped, check_known_to_some, scope};
 pub use eval::{Resolved, matches, matches_element, resolve, validate, validate_element};
 pub use parse::{parse_filter, parse_patch_path};
 pub use sql::{

@@ -424,3 +424,23 @@ fn reference(f: &Filter, u: &Value) -> bool {
         },
     }
 }
+
+// ---- filters scoped to one resource type of a search across types ----
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Scoping a filter to a resource type (a search across types) decides the attributes the
+    /// type lacks and keeps the rest: it selects what the whole filter selects.
+    #[test]
+    fn scoping_to_a_type_selects_what_the_filter_selects(f in arb_user_filter(), u in arb_user()) {
+        for rt in [&USER, &crate::scim::schema::GROUP] {
+            let scoped = match scope(&f, rt) {
+                Scoped::Nothing => false,
+                Scoped::Everything => true,
+                Scoped::Matching(g) => matches(&g, &u, rt),
+            };
+            prop_assert_eq!(scoped, matches(&f, &u, rt), "{} on {}\n{}", f, rt.name, u);
+        }
+    }
+}
