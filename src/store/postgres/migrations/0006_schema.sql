@@ -130,7 +130,7 @@ CREATE INDEX admin_tokens_membership ON admin_tokens (membership_id, seq);
 -- The per-token rate limit across replicas: each replica adds the requests it counted for a
 -- token in a window about once a second and reads back the cluster's total. Counters that
 -- last a minute need no crash safety: UNLOGGED skips the WAL, and a crash only empties the
--- table (the limit then starts the window afresh). Not data: `db copy` and snapshots skip it.
+-- table (the limit then starts the window afresh). Not data: `db copy` need not carry it.
 CREATE UNLOGGED TABLE rate_limit_counts (
     token_id   text NOT NULL,
     window_no  bigint NOT NULL,
