@@ -2,7 +2,7 @@
 
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
-use crate::server::{ServerConfig, run_server, run_server_with_ops, shutdown_signal};
+use crate::server::{ServerConfig, run_server, shutdown_signal};
 use crate::store::{AnyStore, DbTarget, Store};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -479,7 +479,8 @@ async fn serve(
                 .local_addr()
                 .map_err(|e| format!("cannot read the metrics address: {e}"))?;
             println!("metrics and probes on http://{at}/metrics, /healthz, /readyz");
-            run_server_with_ops(listener, ops, store.clone(), cfg, shutdown_signal()).await
+            let (store, shutdown) = (store.clone(), shutdown_signal());
+            crate::server::listen::serve(listener, Some(ops), store, cfg, shutdown).await
         }
         None => run_server(listener, store.clone(), cfg, shutdown_signal()).await,
     };

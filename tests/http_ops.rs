@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use reqwest::Method;
-use scimdesk::server::{ServerConfig, run_server, run_server_with_ops};
+use scimdesk::server::listen::serve;
+use scimdesk::server::{ServerConfig, run_server};
 use scimdesk::store::{AnyStore, DbTarget};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -27,7 +28,7 @@ async fn start_with(
     if ops {
         let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ops_addr = ops.local_addr().unwrap().to_string();
-        tokio::spawn(run_server_with_ops(listener, ops, store, cfg, stop));
+        tokio::spawn(serve(listener, Some(ops), store, cfg, stop));
         (addr, Some(ops_addr), tx)
     } else {
         tokio::spawn(run_server(listener, store, cfg, stop));

@@ -22,8 +22,9 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-/// Serves the APIs on `listener` (and `/metrics` with the probes on `ops` when given), and
-/// shares the rate limit's counts with the other replicas when the store is shared, until
+/// Serves the APIs on `listener`, and `/metrics` with copies of the probes on `ops` when
+/// given (an address that monitoring reaches and clients do not) instead of on `listener`;
+/// shares the rate limit's counts with the other replicas when the store is shared; until
 /// `shutdown` completes.
 pub async fn serve<S, F>(
     listener: TcpListener,

@@ -127,7 +127,8 @@ pub fn app<S: Store>(state: AppState<S>, with_metrics: bool) -> Router {
 }
 
 /// Serves `store` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight before returning.
+/// flight before returning. [`listen::serve`] can also put `/metrics` on a listener of its
+/// own (`serve --metrics-listen`).
 pub async fn run_server<S, F>(
     listener: TcpListener,
     store: S,
@@ -139,23 +140,6 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     listen::serve(listener, None, store, cfg, shutdown).await
-}
-
-/// [`run_server`], with `/metrics` (and the probes) on `ops_listener`, an address that
-/// monitoring reaches and clients do not (`serve --metrics-listen`), instead of on
-/// `listener`.
-pub async fn run_server_with_ops<S, F>(
-    listener: TcpListener,
-    ops_listener: TcpListener,
-    store: S,
-    cfg: ServerConfig,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    S: Store,
-    F: Future<Output = ()> + Send + 'static,
-{
-    listen::serve(listener, Some(ops_listener), store, cfg, shutdown).await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
