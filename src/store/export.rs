@@ -127,6 +127,22 @@ macro_rules! export_row {
 }
 export_row!(sqlx::sqlite::SqliteRow, sqlx::postgres::PgRow);
 
+/// Runs `$sql`, a query whose one argument is the org, on `$conn` (`$db_err` maps the
+/// engine's errors), and decodes its rows with `$decode`: most of an engine's reads.
+macro_rules! org_rows {
+    ($conn:expr, $db_err:path, $org_id:expr, $decode:expr, $sql:expr) => {
+        $crate::store::export::decode(
+            &sqlx::query($sql)
+                .bind($org_id)
+                .fetch_all(&mut *$conn)
+                .await
+                .map_err($db_err)?,
+            $decode,
+        )?
+    };
+}
+pub(crate) use org_rows;
+
 /// Decodes every row with `decode` (one of the functions below).
 pub(crate) fn decode<R: ExportRow, T>(
     rows: &[R],

@@ -9,7 +9,7 @@
 
 use super::{ORG_COLUMNS, PgStore, db_err, org_from_row};
 use crate::snapshot::{self, Group, Snapshot};
-use crate::store::export::{self as shared, SnapshotRows, decode};
+use crate::store::export::{self as shared, SnapshotRows, decode, org_rows};
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -34,26 +34,18 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
         .ok_or_else(|| StoreError::NotFound("organization".into()))?;
     let org = org_from_row(&row).map_err(db_err)?;
 
-    // The rows of a query whose one argument is the org, decoded by `$decode`.
-    macro_rules! rows {
-        ($decode:expr, $sql:expr) => {
-            decode(
-                &sqlx::query($sql)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_err)?,
-                $decode,
-            )?
-        };
-    }
-
-    let tokens = rows!(
+    let tokens = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::token_label,
         "SELECT id, label, created_at, last_used_at FROM scim_tokens
          WHERE org_id = $1 AND revoked_at IS NULL ORDER BY seq"
     );
-    let admin_tokens = rows!(
+    let admin_tokens = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::admin_token_label,
         "SELECT t.id, t.label, a.email, t.created_at, t.last_used_at
          FROM admin_tokens t
@@ -61,7 +53,10 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
          JOIN accounts a ON a.id = m.account_id
          WHERE m.org_id = $1 AND t.revoked_at IS NULL ORDER BY t.seq"
     );
-    let stack_roles = rows!(
+    let stack_roles = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::stack_role,
         r#"SELECT s.uid, s.name, r.uid, r.name, r.builtin FROM stacks s
            JOIN stack_roles r ON r.stack_id = s.id
@@ -70,16 +65,25 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
              CASE r.uid WHEN 'admin' THEN 0 WHEN 'developer' THEN 1 ELSE 2 END,
              r.created_at COLLATE "C", r.uid COLLATE "C""#
     );
-    let mappings = rows!(
+    let mappings = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::mapping,
         "SELECT group_id, org_role, updated_at, updated_by FROM group_mappings WHERE org_id = $1"
     );
-    let mapping_roles = rows!(
+    let mapping_roles = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::triple,
         "SELECT r.group_id, r.stack_uid, r.role_uid FROM group_mapping_roles r
          JOIN group_mappings m ON m.group_id = r.group_id WHERE m.org_id = $1"
     );
-    let granted = rows!(
+    let granted = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::triple,
         "SELECT g.membership_id, g.stack_uid, g.role_uid
          FROM granted_stack_roles g JOIN memberships m ON m.id = g.membership_id
@@ -87,7 +91,10 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
     );
     // One row per group with its members as an array: a thousand rows, not one per
     // membership of a group.
-    let groups = rows!(
+    let groups = org_rows!(
+        tx,
+        db_err,
+        org_id,
         group,
         r#"SELECT g.id, g.display_name,
                   coalesce((SELECT array_agg(gm.user_id ORDER BY gm.user_id COLLATE "C")
@@ -96,7 +103,10 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
            ORDER BY lower(g.display_name COLLATE "C"), g.id COLLATE "C""#
     );
     // Unordered: the assembly sorts by email.
-    let members = rows!(
+    let members = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::member,
         "SELECT m.id, a.email, u.display_name, m.state, m.role, m.source, u.active,
                 m.created_at, m.updated_at
@@ -105,7 +115,10 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
          LEFT JOIN scim_users u ON u.id = m.id
          WHERE m.org_id = $1"
     );
-    let requests = rows!(
+    let requests = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::request,
         r#"SELECT r.id, r.member_id, a.email, u.display_name, r.kind, r.state, r.version,
                   r.diff::text, r.created_at, r.updated_at, r.decided_by, r.decided_at, r.reason

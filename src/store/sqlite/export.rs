@@ -4,9 +4,8 @@
 
 use super::{ORG_COLUMNS, SqliteStore, db_err, org_from_row};
 use crate::snapshot::{self, Snapshot};
-use crate::store::StoreError;
-use crate::store::StoreResult;
-use crate::store::export::{self as shared, SnapshotRows, decode, parse_json};
+use crate::store::export::{self as shared, SnapshotRows, decode, org_rows, parse_json};
+use crate::store::{StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 
 pub(super) async fn snapshot(store: &SqliteStore, org_id: i64) -> StoreResult<Snapshot> {
@@ -26,19 +25,6 @@ async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
         .ok_or_else(|| StoreError::NotFound("organization".into()))?;
     let org = org_from_row(&row).map_err(db_err)?;
 
-    // The rows of a query whose one argument is the org, decoded by `$decode`.
-    macro_rules! rows {
-        ($decode:expr, $sql:expr) => {
-            decode(
-                &sqlx::query($sql)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_err)?,
-                $decode,
-            )?
-        };
-    }
     macro_rules! json {
         ($sql:expr) => {{
             let json: String = sqlx::query_scalar($sql)
@@ -50,12 +36,18 @@ async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
         }};
     }
 
-    let tokens = rows!(
+    let tokens = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::token_label,
         "SELECT id, label, created_at, last_used_at FROM scim_tokens
          WHERE org_id = ? AND revoked_at IS NULL ORDER BY rowid"
     );
-    let admin_tokens = rows!(
+    let admin_tokens = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::admin_token_label,
         "SELECT t.id, t.label, a.email, t.created_at, t.last_used_at
          FROM admin_tokens t
@@ -63,7 +55,10 @@ async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
          JOIN accounts a ON a.id = m.account_id
          WHERE m.org_id = ? AND t.revoked_at IS NULL ORDER BY t.rowid"
     );
-    let stack_roles = rows!(
+    let stack_roles = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::stack_role,
         "SELECT s.uid, s.name, r.uid, r.name, r.builtin FROM stacks s
          JOIN stack_roles r ON r.stack_id = s.id
@@ -71,11 +66,17 @@ async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
          ORDER BY s.name, s.uid, r.builtin DESC,
            CASE r.uid WHEN 'admin' THEN 0 WHEN 'developer' THEN 1 ELSE 2 END, r.created_at, r.uid"
     );
-    let mappings = rows!(
+    let mappings = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::mapping,
         "SELECT group_id, org_role, updated_at, updated_by FROM group_mappings WHERE org_id = ?"
     );
-    let mapping_roles = rows!(
+    let mapping_roles = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::triple,
         "SELECT r.group_id, r.stack_uid, r.role_uid FROM group_mapping_roles r
          JOIN group_mappings m ON m.group_id = r.group_id WHERE m.org_id = ?"
@@ -116,7 +117,10 @@ async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
     let members = parse_json(&members_json, "members")?;
     drop(members_json);
 
-    let requests = rows!(
+    let requests = org_rows!(
+        tx,
+        db_err,
+        org_id,
         shared::request,
         "SELECT r.id, r.member_id, a.email, u.display_name, r.kind, r.state, r.version, r.diff,
                 r.created_at, r.updated_at, r.decided_by, r.decided_at, r.reason
