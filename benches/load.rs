@@ -5,6 +5,13 @@
 //!     cargo bench --bench load                 # the full run (100,000 users)
 //!     cargo bench --bench load -- --users 20000 --big-group 20000   # a quicker run
 //!     cargo bench --bench load -- --server /path/to/other/scimdesk    # compare a build
+//!     cargo bench --bench load -- --db postgres://USER@HOST:PORT/DB --replicas 2
+//!
+//! With `--db postgres://...` the servers run on a fresh database created on that server
+//! (the URL names a database the user may `CREATE DATABASE` from), and `--replicas N` starts
+//! N `serve` processes on it; requests go to them in turn, as a round-robin balancer would.
+//! The CPU columns then add up every replica's CPU (`srv µs`), and `db µs` is PostgreSQL's
+//! (every process named `postgres` on the machine), since PostgreSQL shares the cores.
 //!
 //! Every loop is bounded in count, and traffic only goes to 127.0.0.1.
 
@@ -23,6 +30,9 @@ struct Args {
     big_group: usize,
     /// The scimdesk binary to measure: this build's by default, another to compare.
     server: String,
+    /// A PostgreSQL server to run on (a fresh database is made there); SQLite when `None`.
+    postgres: Option<String>,
+    replicas: usize,
 }
 
 fn parse_args() -> Args {
@@ -31,6 +41,8 @@ fn parse_args() -> Args {
         creates: 10_000,
         big_group: 100_000,
         server: env!("CARGO_BIN_EXE_scimdesk").to_string(),
+        postgres: None,
+        replicas: 1,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -41,10 +53,24 @@ fn parse_args() -> Args {
             "--creates" => a.creates = next().expect("--creates N"),
             "--big-group" => a.big_group = next().expect("--big-group N"),
             "--server" => a.server = argv.get(i + 1).cloned().expect("--server PATH"),
+            "--db" => {
+                let url = argv.get(i + 1).cloned().expect("--db postgres://...");
+                assert!(
+                    url.starts_with("postgres"),
+                    "--db takes a postgres:// URL (SQLite is the default)"
+                );
+                a.postgres = Some(url);
+            }
+            "--replicas" => a.replicas = next().expect("--replicas N"),
             _ => {} // cargo bench passes --bench
         }
         i += 1;
     }
+    assert!(a.replicas >= 1, "--replicas is at least 1");
+    assert!(
+        a.replicas == 1 || a.postgres.is_some(),
+        "--replicas N needs --db postgres://... (SQLite is one process)"
+    );
     a.creates = a.creates.min(a.users);
     a.big_group = a.big_group.min(a.users);
     a
@@ -53,7 +79,6 @@ fn parse_args() -> Args {
 struct Server {
     child: Child,
     base: String,
-    _dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -109,7 +134,31 @@ fn clock_ticks() -> u64 {
         .unwrap_or(100)
 }
 
-static SERVER_PID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The replicas' process ids.
+static SERVER_PIDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+fn servers_cpu_us() -> u64 {
+    SERVER_PIDS
+        .get()
+        .map(|pids| pids.iter().map(|p| cpu_us(p)).sum())
+        .unwrap_or(0)
+}
+
+/// CPU used so far by every process named `postgres` (PostgreSQL's server and backends).
+fn postgres_cpu_us() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(|pid| cpu_us(&pid))
+        .sum()
+}
 
 struct Stats {
     name: String,
@@ -120,6 +169,7 @@ struct Stats {
     /// sensitive than wall time to other work on the machine.
     server_cpu: f64,
     client_cpu: f64,
+    db_cpu: f64,
 }
 
 impl Stats {
@@ -132,7 +182,7 @@ impl Stats {
     }
     fn print(&self) {
         println!(
-            "{:<48} {:>8} {:>10.0} {:>9.3} {:>9.3} {:>9.0} {:>9.0}",
+            "{:<48} {:>8} {:>10.0} {:>9.3} {:>9.3} {:>9.0} {:>9.0} {:>9.0}",
             self.name,
             self.n,
             self.n as f64 / self.secs,
@@ -140,6 +190,7 @@ impl Stats {
             self.pct(0.99),
             self.server_cpu,
             self.client_cpu,
+            self.db_cpu,
         );
     }
 }
@@ -152,8 +203,7 @@ where
 {
     let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
-    let server = SERVER_PID.get().map(String::as_str).unwrap_or("0");
-    let cpu0 = (cpu_us(server), cpu_us("self"));
+    let cpu0 = (servers_cpu_us(), cpu_us("self"), postgres_cpu_us());
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
@@ -179,8 +229,9 @@ where
     }
     let secs = start.elapsed().as_secs_f64();
     let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / n.max(1) as f64;
-    let server_cpu = per(cpu_us(server), cpu0.0);
+    let server_cpu = per(servers_cpu_us(), cpu0.0);
     let client_cpu = per(cpu_us("self"), cpu0.1);
+    let db_cpu = per(postgres_cpu_us(), cpu0.2);
     lat_us.sort_unstable();
     let s = Stats {
         name: name.to_string(),
@@ -189,6 +240,7 @@ where
         lat_us,
         server_cpu,
         client_cpu,
+        db_cpu,
     };
     s.print();
     s
@@ -210,12 +262,28 @@ fn user_body(i: usize) -> Value {
     })
 }
 
-fn start_server(exe: &str) -> (Server, String, String) {
+/// Where the servers keep their data: a SQLite file in a temporary directory, or a fresh
+/// PostgreSQL database.
+struct Db {
+    arg: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn fresh_db(postgres: Option<&str>) -> Db {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
+    let arg = match postgres {
+        Some(server) => scimdesk::store::testing::fresh_postgres_database(server)
+            .await
+            .expect("create a fresh PostgreSQL database"),
+        None => dir.path().join("bench.db").to_str().unwrap().to_string(),
+    };
+    Db { arg, _dir: dir }
+}
+
+/// `org create` on `db`: (org uid, admin token).
+fn create_org(exe: &str, db: &Db) -> (String, String) {
     let out = Command::new(exe)
-        .args(["org", "create", "--db"])
-        .arg(&db)
+        .args(["org", "create", "--db", &db.arg])
         .args([
             "--name",
             "Bench",
@@ -231,8 +299,13 @@ fn start_server(exe: &str) -> (Server, String, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     let created: Value = serde_json::from_slice(&out.stdout).expect("org create --json output");
-    let org = created["org_uid"].as_str().unwrap().to_string();
-    let admin = created["admin_token"].as_str().unwrap().to_string();
+    (
+        created["org_uid"].as_str().unwrap().to_string(),
+        created["admin_token"].as_str().unwrap().to_string(),
+    )
+}
+
+fn start_server(exe: &str, db: &Db) -> Server {
     let port = free_port();
     // The load is one token's: the per-token rate limit is off (older builds have none).
     let help = Command::new(exe).args(["serve", "--help"]).output();
@@ -243,29 +316,38 @@ fn start_server(exe: &str) -> (Server, String, String) {
         _ => &[],
     };
     let child = Command::new(exe)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            &db.arg,
+        ])
         .args(unlimited)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start scimdesk serve");
-    let base = format!("http://127.0.0.1:{port}");
-    (
-        Server {
-            child,
-            base,
-            _dir: dir,
-        },
-        org,
-        admin,
-    )
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Replica `i % n`'s SCIM base, as a round-robin balancer would pick it.
+fn pick(scim: &[String], i: usize) -> &str {
+    &scim[i % scim.len()]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = parse_args();
-    let (server, org, admin) = start_server(&args.server);
+    let db = fresh_db(args.postgres.as_deref()).await;
+    let (org, admin) = create_org(&args.server, &db);
+    let servers: Vec<Server> = (0..args.replicas)
+        .map(|_| start_server(&args.server, &db))
+        .collect();
+    let server = &servers[0];
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()
@@ -287,6 +369,22 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ready, "server did not start");
+    for other in &servers[1..] {
+        let mut up = false;
+        for _ in 0..200 {
+            if http
+                .get(format!("{}/healthz", other.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "a replica did not start");
+    }
     let r = http
         .patch(format!("{admin_base}/scim"))
         .bearer_auth(&admin)
@@ -306,18 +404,48 @@ async fn main() {
         .await
         .unwrap();
     let token = Arc::new(tok["token"].as_str().expect("scim token").to_string());
-    let scim = Arc::new(format!("{}/scim/v2.0/organizations/{org}", server.base));
-    let pid = server.child.id();
-    let _ = SERVER_PID.set(pid.to_string());
+    let scim: Arc<Vec<String>> = Arc::new(
+        servers
+            .iter()
+            .map(|s| format!("{}/scim/v2.0/organizations/{org}", s.base))
+            .collect(),
+    );
+    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
+    let _ = SERVER_PIDS.set(pids.iter().map(u32::to_string).collect());
 
     println!(
-        "scimdesk load: {} users, groups of 1 / 1,000 / {} members, concurrency {CONCURRENCY}",
-        args.users, args.big_group
+        "scimdesk load: {} users, groups of 1 / 1,000 / {} members, concurrency {CONCURRENCY}, \
+         {} on {}",
+        args.users,
+        args.big_group,
+        match args.replicas {
+            1 => "1 server".to_string(),
+            n => format!("{n} replicas"),
+        },
+        if args.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
     );
     println!(
-        "{:<48} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "workload", "requests", "req/s", "p50 ms", "p99 ms", "srv µs", "gen µs"
+        "{:<48} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "workload", "requests", "req/s", "p50 ms", "p99 ms", "srv µs", "gen µs", "db µs"
     );
+    let rss_line = |when: &str| {
+        let per: Vec<String> = pids
+            .iter()
+            .map(|p| {
+                let (rss, hwm) = rss_kib(*p);
+                format!(
+                    "{:.1} MB (peak {:.1} MB)",
+                    rss as f64 / 1024.0,
+                    hwm as f64 / 1024.0
+                )
+            })
+            .collect();
+        println!("server RSS {when}: {}", per.join(", "));
+    };
 
     let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); args.users]));
     let post_user = {
@@ -326,7 +454,7 @@ async fn main() {
             let (http, scim, token, ids) = (http.clone(), scim.clone(), token.clone(), ids.clone());
             async move {
                 let r = http
-                    .post(format!("{scim}/Users"))
+                    .post(format!("{}/Users", pick(&scim, i)))
                     .bearer_auth(token.as_str())
                     .header("content-type", "application/scim+json")
                     .json(&user_body(i))
@@ -351,12 +479,7 @@ async fn main() {
         )
         .await;
     }
-    let (rss, _) = rss_kib(pid);
-    println!(
-        "server RSS after {} users: {:.1} MB",
-        args.users,
-        rss as f64 / 1024.0
-    );
+    rss_line(&format!("after {} users", args.users));
 
     let users = args.users;
     {
@@ -369,7 +492,7 @@ async fn main() {
                 async move {
                     let target = (i * 7919) % users;
                     let r = http
-                        .get(format!("{scim}/Users"))
+                        .get(format!("{}/Users", pick(&scim, i)))
                         .query(&[("filter", format!("userName eq \"{}\"", email(target)))])
                         .bearer_auth(token.as_str())
                         .send()
@@ -394,7 +517,7 @@ async fn main() {
                 async move {
                     let start = (i % pages) * 100 + 1;
                     let r = http
-                        .get(format!("{scim}/Users"))
+                        .get(format!("{}/Users", pick(&scim, i)))
                         .query(&[
                             ("startIndex", start.to_string()),
                             ("count", "100".to_string()),
@@ -416,7 +539,7 @@ async fn main() {
     for size in [1usize, 1_000, args.big_group] {
         // Create the group, then fill it 1,000 members per PATCH.
         let r = http
-            .post(format!("{scim}/Groups"))
+            .post(format!("{}/Groups", pick(&scim, 0)))
             .bearer_auth(token.as_str())
             .json(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("group-{size}")}))
             .send()
@@ -430,7 +553,7 @@ async fn main() {
         for chunk in ids[..size].chunks(1_000) {
             let members: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
             let r = http
-                .patch(format!("{scim}/Groups/{gid}"))
+                .patch(format!("{}/Groups/{gid}", pick(&scim, 0)))
                 .query(&[("excludedAttributes", "members")])
                 .bearer_auth(token.as_str())
                 .json(
@@ -462,7 +585,7 @@ async fn main() {
                         json!({"op": "add", "path": "members", "value": [{"value": who}]})
                     };
                     let r = http
-                        .patch(format!("{scim}/Groups/{gid}"))
+                        .patch(format!("{}/Groups/{gid}", pick(&scim, i)))
                         .query(&[("excludedAttributes", "members")])
                         .bearer_auth(token.as_str())
                         .json(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]}))
@@ -479,12 +602,12 @@ async fn main() {
             drive(
                 &format!("GET /Groups/id?excludedAttributes=members ({size})"),
                 2_000,
-                move |_| {
+                move |i| {
                     let (http, scim, token, gid) =
                         (http.clone(), scim.clone(), token.clone(), gid.clone());
                     async move {
                         let r = http
-                            .get(format!("{scim}/Groups/{gid}"))
+                            .get(format!("{}/Groups/{gid}", pick(&scim, i)))
                             .query(&[("excludedAttributes", "members")])
                             .bearer_auth(token.as_str())
                             .send()
@@ -497,10 +620,5 @@ async fn main() {
             .await;
         }
     }
-    let (rss, hwm) = rss_kib(pid);
-    println!(
-        "server RSS at the end: {:.1} MB (peak {:.1} MB)",
-        rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
-    );
+    rss_line("at the end");
 }

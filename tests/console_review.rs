@@ -166,8 +166,8 @@ fn groups_shown(s: &State) -> Option<Vec<GroupFact>> {
 
 #[tokio::test]
 async fn round_trip_export_then_review_shows_what_live_showed() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(&dir.path().join("data")).await.unwrap();
+    let (server, data) = demo_server().await;
+    let dir = &data.dir;
     let mut r = rig(live(&server), 80, 24);
     let seen = r.record().await;
     // The demo org is not empty, or this test would prove little.
@@ -195,8 +195,8 @@ async fn round_trip_export_then_review_shows_what_live_showed() {
 
 #[tokio::test]
 async fn review_against_an_earlier_export_marks_what_changed_since() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(&dir.path().join("data")).await.unwrap();
+    let (server, data) = demo_server().await;
+    let dir = &data.dir;
     let mut r = rig(live(&server), 80, 24);
     r.record().await;
     let old = dir.path().join("old.json");
