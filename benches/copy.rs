@@ -8,7 +8,7 @@
 
 use scimdesk::store::DbTarget;
 use scimdesk::store::copy::{CopyEvent, copy};
-use scimdesk::store::testing::{fresh_postgres_database, test_postgres};
+use scimdesk::store::testing::{TestDb, test_postgres};
 use std::time::Instant;
 
 #[path = "support/org.rs"]
@@ -41,7 +41,8 @@ async fn main() {
 
     // Linux: the peak resident size counts from here (the fill's caches are gone).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let url = fresh_postgres_database(&server).await.unwrap();
+    let target = TestDb::postgres(&server).await.unwrap();
+    let url = target.postgres_url().unwrap().to_string();
     let from = DbTarget::Sqlite(o.path.clone());
     let to = DbTarget::Postgres(url.clone());
     let mut table_started = Instant::now();
@@ -82,11 +83,5 @@ async fn main() {
         println!("  peak resident size during the copy: {}", peak[6..].trim());
     }
 
-    let name = url.rsplit('/').next().unwrap().to_string();
-    let pool = sqlx::PgPool::connect(&server).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    drop(target);
 }

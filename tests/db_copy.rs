@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use reqwest::Method;
 use scimdesk::snapshot::Snapshot;
-use scimdesk::store::testing::{fresh_postgres_database, test_postgres};
+use scimdesk::store::testing::{TestDb, test_postgres};
 use scimdesk::store::{DbTarget, PgStore, SqliteStore, Store};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -352,7 +352,9 @@ async fn a_sqlite_installation_moves_to_postgres_whole_and_only_once() {
         "every table has rows to copy: {source_counts:?}"
     );
 
-    let url = fresh_postgres_database(&server).await.unwrap();
+    // Dropped when the test ends, however it ends.
+    let target = TestDb::postgres(&server).await.unwrap();
+    let url = target.postgres_url().unwrap().to_string();
     let out = db_copy(&path, &url);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -484,7 +486,9 @@ async fn a_failed_copy_leaves_the_target_empty() {
     .await
     .unwrap();
 
-    let url = fresh_postgres_database(&server).await.unwrap();
+    // Dropped when the test ends, however it ends.
+    let target = TestDb::postgres(&server).await.unwrap();
+    let url = target.postgres_url().unwrap().to_string();
     let out = db_copy(&path, &url);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
