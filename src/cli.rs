@@ -112,6 +112,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Move an installation to PostgreSQL, whole: every organization, account, token (by
+    /// hash), stack, SCIM user and group, mapping, approval and audit event, with its id.
+    /// The target must be empty; stop the server first, then start it (or several replicas)
+    /// with --db on the target.
+    Copy {
+        /// The SQLite installation: the file `serve --db` uses (also `sqlite:PATH`).
+        #[arg(long, value_parser = DbTarget::parse)]
+        from: DbTarget,
+        /// The empty PostgreSQL database: postgres://USER@HOST:PORT/DB.
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
+              value_parser = DbTarget::parse)]
+        to: DbTarget,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +226,9 @@ pub fn main() -> ExitCode {
                 };
                 export(out, overrides).await
             }
+            Command::Db {
+                command: DbCommand::Copy { from, to },
+            } => db_copy(from, to).await,
             Command::Diff { .. } | Command::Review { .. } => {
                 unreachable!("diff and review are handled above")
             }
@@ -514,6 +539,23 @@ fn print_demo(base: &str, d: &DemoOrg) {
     }
 }
 
+/// `scimdesk db copy`: progress on stderr, the summary on stdout.
+async fn db_copy(from: DbTarget, to: DbTarget) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let stderr = std::io::stderr();
+    let terminal = stderr.is_terminal();
+    let mut progress = crate::progress::CopyProgress::new(stderr, terminal);
+    let report = crate::store::copy::copy(&from, &to, &mut |e| progress.event(e))
+        .await
+        .map_err(|e| format!("db copy: {e}"))?;
+    print!(
+        "{}",
+        crate::progress::summary(&report, &from.redacted(), &to.redacted())
+    );
+    println!("Start the server (or several replicas) with --db {to}.");
+    Ok(())
+}
+
 fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -574,6 +616,31 @@ mod tests {
             cli.command,
             Some(Command::Serve { demo: true, .. })
         ));
+    }
+
+    #[test]
+    fn db_copy_takes_a_source_and_a_target() {
+        let cli = Cli::try_parse_from([
+            "scimdesk",
+            "db",
+            "copy",
+            "--from",
+            "sqlite:/var/lib/scimdesk.db",
+            "--to",
+            "postgres://app@db/scim",
+        ])
+        .unwrap();
+        let Some(Command::Db {
+            command: DbCommand::Copy { from, to },
+        }) = cli.command
+        else {
+            panic!("{:?}", cli.command);
+        };
+        assert_eq!(
+            from,
+            DbTarget::Sqlite(PathBuf::from("/var/lib/scimdesk.db"))
+        );
+        assert_eq!(to, DbTarget::Postgres("postgres://app@db/scim".into()));
     }
 
     #[test]

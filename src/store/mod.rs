@@ -10,6 +10,8 @@
 pub mod access_types;
 pub mod admin_types;
 pub mod any;
+pub mod copy;
+pub(crate) mod export;
 pub mod postgres;
 pub mod secret;
 pub mod sqlite;

@@ -5,7 +5,7 @@
 pub(crate) mod access;
 mod admin;
 mod export;
-mod raw;
+pub(crate) mod raw;
 mod readers;
 mod resources;
 mod writer;
