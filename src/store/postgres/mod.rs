@@ -54,7 +54,8 @@ impl fmt::Debug for PgStore {
 /// A write in progress. Dropping it rolls back.
 pub(crate) type PgTx = sqlx::Transaction<'static, Postgres>;
 
-/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict; a
+/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict;
+/// text with a NUL character is refused as bad input; a
 /// connection that is gone, a pool that is exhausted, a server shutting down and a deadlock
 /// or serialization failure that PostgreSQL broke are [`StoreError::Unavailable`] (the
 /// client may retry); anything else is a database error.
@@ -67,6 +68,13 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 );
             }
             let code = d.code().unwrap_or_default();
+            // 22021 (a text parameter), 22P05 (a JSON string): PostgreSQL's text cannot hold
+            // the NUL character, which SQLite stores; refused as bad input, never a 500.
+            if matches!(&*code, "22021" | "22P05") {
+                return StoreError::Rejected(crate::scim::ScimError::invalid_value(
+                    "text with a NUL character (\\u0000) cannot be stored",
+                ));
+            }
             // 08: connection exception; 57P01-03: admin or crash shutdown, cannot connect
             // now; 53300: too many connections; 40001/40P01: serialization failure, deadlock.
             if code.starts_with("08")

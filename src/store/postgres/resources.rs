@@ -76,6 +76,9 @@ pub(crate) async fn get(
     with_members: bool,
 ) -> StoreResult<Option<ResourceRecord>> {
     let with_members = with_members && kind == Kind::Group;
+    if !storable(id) {
+        return Ok(None);
+    }
     let row = sqlx::query(AssertSqlSafe(select_one(kind, with_members, false)))
         .bind(org_id)
         .bind(id)
@@ -403,12 +406,15 @@ async fn current(
     with_members: bool,
 ) -> StoreResult<ResourceRecord> {
     let with_members = with_members && kind == Kind::Group;
-    let row = sqlx::query(AssertSqlSafe(select_one(kind, with_members, true)))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let row = match storable(id) {
+        true => sqlx::query(AssertSqlSafe(select_one(kind, with_members, true)))
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?,
+        false => None,
+    };
     match row {
         Some(r) => record_from_row(&r, with_members),
         None => Err(StoreError::NotFound(format!(
@@ -651,6 +657,12 @@ where
 
 // ---- member rows ----
 
+/// Whether an id could be stored: PostgreSQL's text holds no NUL, so an id with one names
+/// nothing (and is not sent, where it would fail the query).
+fn storable(id: &str) -> bool {
+    !id.contains('\0')
+}
+
 /// Each id once, in the order first given.
 fn distinct(ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
@@ -671,7 +683,9 @@ async fn add_members(
     delta: &mut MemberDelta,
 ) -> StoreResult<()> {
     let ids = distinct(ids);
-    if ids.is_empty() {
+    let sent: Vec<&String> = ids.iter().filter(|id| storable(id)).collect();
+    if sent.is_empty() {
+        delta.skipped.extend(ids);
         return Ok(());
     }
     let rows = sqlx::query(
@@ -690,7 +704,7 @@ async fn add_members(
     )
     .bind(group_id)
     .bind(org_id)
-    .bind(&ids)
+    .bind(&sent)
     .fetch_all(&mut *conn)
     .await
     .map_err(member_gone)?;
@@ -730,7 +744,10 @@ async fn remove_members(
     ids: &[String],
     delta: &mut MemberDelta,
 ) -> StoreResult<()> {
-    let ids = distinct(ids);
+    let ids: Vec<String> = distinct(ids)
+        .into_iter()
+        .filter(|id| storable(id))
+        .collect();
     if ids.is_empty() {
         return Ok(());
     }
@@ -780,6 +797,7 @@ async fn apply_member_ops(
                 // Touch only the difference, so a PUT that repeats the member list rewrites
                 // nothing; the members that go are listed in id order, as SQLite lists them.
                 let ids = distinct(ids);
+                let kept: Vec<&String> = ids.iter().filter(|id| storable(id)).collect();
                 let mut gone: Vec<String> = sqlx::query_scalar(
                     "DELETE FROM group_members gm WHERE gm.group_id = $1
                        AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS w(id)
@@ -787,7 +805,7 @@ async fn apply_member_ops(
                      RETURNING gm.user_id",
                 )
                 .bind(group_id)
-                .bind(&ids)
+                .bind(&kept)
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(db_err)?;
@@ -811,6 +829,11 @@ async fn audit_skipped(
     if skipped.is_empty() {
         return Ok(());
     }
+    // jsonb holds no NUL either: such an id is recorded with U+FFFD in its place.
+    let recorded: Vec<String> = skipped
+        .iter()
+        .map(|id| id.replace('\0', "\u{fffd}"))
+        .collect();
     audit(
         conn,
         org_id,
@@ -818,7 +841,7 @@ async fn audit_skipped(
         "scim.group.members_skipped",
         Some(group_id),
         None,
-        Some(&skipped_json(skipped)),
+        Some(&skipped_json(&recorded)),
     )
     .await
 }

@@ -1,7 +1,8 @@
-//! Replicas on one PostgreSQL database: two `PgStore`s (two pools, as two `serve` processes
-//! have) write the same resources at once, and the database keeps what must hold: no member
-//! add is lost, a userName is created once, a version moves once per change. Skipped, with a
-//! note, unless `SCIMDESK_TEST_POSTGRES` names a server.
+//! What is PostgreSQL's own. Replicas on one database: two `PgStore`s (two pools, as two
+//! `serve` processes have) write the same resources at once, and the database keeps what must
+//! hold: no member add is lost, a userName is created once, a version moves once per change.
+//! And text PostgreSQL cannot hold (NUL) is bad input, never a 500. Skipped, with a note,
+//! unless `SCIMDESK_TEST_POSTGRES` names a server.
 
 use scimdesk::store::testing::{fresh_postgres_database, test_postgres};
 use scimdesk::store::{
@@ -240,4 +241,35 @@ async fn concurrent_updates_of_one_user_each_move_the_version_once() {
     let mut letters: Vec<char> = rec.resource["title"].as_str().unwrap().chars().collect();
     letters.sort();
     assert_eq!(letters, "01234567".chars().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn text_with_nul_is_refused_or_names_nothing() {
+    let Some([a, _]) = replicas().await else {
+        return;
+    };
+    let org = new_org(&a).await;
+    let mut bad = user("nul@acme.example");
+    bad["title"] = json!("a\u{0}b");
+    match a.create_resource(Kind::User, org, bad, vec![], "idp").await {
+        Err(StoreError::Rejected(e)) => assert!(e.detail.contains("NUL"), "{}", e.detail),
+        other => panic!("a NUL in a value: {other:?}"),
+    }
+    assert!(
+        a.get_resource(Kind::User, org, "x\u{0}y", false)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let out = a
+        .create_resource(
+            Kind::Group,
+            org,
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "G"}),
+            vec!["x\u{0}y".to_string()],
+            "idp",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.skipped_members, vec!["x\u{0}y".to_string()]);
 }
