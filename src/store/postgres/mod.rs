@@ -9,6 +9,7 @@
 //! `Retry-After`), and the pool opens fresh ones for the next requests.
 
 mod access;
+mod access_admin;
 mod admin;
 mod export;
 mod resources;
@@ -947,3 +948,6 @@ impl Store for PgStore {
         export::snapshot(self, org_id).await
     }
 }
+
+#[cfg(test)]
+mod access_tests;
