@@ -17,6 +17,7 @@ use crate::scim::ScimError;
 use crate::store::access_types::{Decision, GroupRef, MappingInput};
 use crate::store::{StoreError, StoreResult};
 use std::collections::{BTreeSet, HashMap};
+use views::Names;
 
 /// Preview lists stop here; counts stay complete.
 pub(crate) const PREVIEW_LIST_CAP: usize = 500;
@@ -344,27 +345,29 @@ pub(crate) fn next_request_cursor(created_at: &str, id: &str) -> String {
     format!("{created_at}|{id}")
 }
 
-/// A mapping input checked for what needs no database: Owner is never mapped.
-pub(crate) fn check_org_role(input: &MappingInput) -> StoreResult<()> {
+/// A mapping input checked against the org's stacks and roles (`names`): Owner is never
+/// mapped, and every stack role exists.
+pub(crate) fn validate_mapping(input: &MappingInput, names: &Names) -> StoreResult<()> {
     if !input.org_role.mappable() {
         return Err(bad(
             "org_role: Owner cannot be mapped from a group; use \"admin\" or \"member\"",
         ));
     }
+    for sr in &input.stack_roles {
+        if !names.has_stack(&sr.stack_uid) {
+            return Err(bad(format!(
+                "stack_roles: unknown stack '{}' (GET /stacks lists the stacks)",
+                sr.stack_uid
+            )));
+        }
+        if !names.has_role(sr) {
+            return Err(bad(format!(
+                "stack_roles: unknown role '{}' in stack '{}' (GET /stacks/{}/roles lists them)",
+                sr.role_uid, sr.stack_uid, sr.stack_uid
+            )));
+        }
+    }
     Ok(())
-}
-
-pub(crate) fn unknown_stack(stack_uid: &str) -> StoreError {
-    bad(format!(
-        "stack_roles: unknown stack '{stack_uid}' (GET /stacks lists the stacks)"
-    ))
-}
-
-pub(crate) fn unknown_role(sr: &StackRole) -> StoreError {
-    bad(format!(
-        "stack_roles: unknown role '{}' in stack '{}' (GET /stacks/{}/roles lists them)",
-        sr.role_uid, sr.stack_uid, sr.stack_uid
-    ))
 }
 
 pub(crate) fn to_domain_mapping(group_id: &str, input: &MappingInput) -> GroupMapping {

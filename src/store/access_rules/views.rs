@@ -25,6 +25,33 @@ impl Names {
         }
     }
 
+    pub fn has_stack(&self, stack_uid: &str) -> bool {
+        self.roles.keys().any(|(s, _)| s == stack_uid)
+    }
+
+    pub fn has_role(&self, sr: &StackRole) -> bool {
+        self.roles
+            .contains_key(&(sr.stack_uid.clone(), sr.role_uid.clone()))
+    }
+
+    /// A group's mapping as the admin API shows it.
+    pub fn mapping(
+        &self,
+        m: &GroupMapping,
+        group_name: &str,
+        updated_at: String,
+        updated_by: String,
+    ) -> Mapping {
+        Mapping {
+            group_id: m.group_id.clone(),
+            group_name: group_name.to_string(),
+            org_role: m.org_role,
+            stack_roles: self.refs(&m.stack_roles),
+            updated_at,
+            updated_by,
+        }
+    }
+
     pub fn stack_ref(&self, sr: &StackRole) -> StackRoleRef {
         let (stack_name, role_name) = self
             .roles

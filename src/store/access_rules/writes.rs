@@ -172,9 +172,3 @@ pub(crate) fn mapping_audit(
         None => ("mapping.delete", json!({"applied": applied})),
     }
 }
-
-/// The SCIM User document after an admin's removal: `active` false.
-pub(crate) fn deactivated(mut resource: Value) -> Value {
-    resource["active"] = Value::Bool(false);
-    resource
-}

@@ -10,9 +10,6 @@
 //! (under READ COMMITTED) sees whatever the previous holder of the lock committed. Requests
 //! are only written under that lock, so a decision reads the version it checks under it too.
 
-// Until the SCIM write path (resources.rs) calls the core.
-#![allow(dead_code)]
-
 use super::db_err;
 use crate::domain::access::GroupMapping;
 use crate::domain::approval::{self, ApprovalPolicy};
@@ -25,9 +22,11 @@ use sqlx::PgConnection;
 use std::collections::HashMap;
 
 pub(crate) use super::access_admin::{
-    create_stack, create_stack_role, decide, get_mapping, list_approvals, list_groups,
-    list_members, list_stacks, member_access, org_effective_access, preview_mapping,
-    provisioning_states, remove_member, set_mapping, stack_roles,
+    create_stack, create_stack_role, get_mapping, list_groups, list_stacks, org_effective_access,
+    preview_mapping, set_mapping, stack_roles,
+};
+pub(crate) use super::access_members::{
+    decide, list_approvals, list_members, member_access, provisioning_states, remove_member,
 };
 
 /// Locks the rows of the memberships `who` names (in the org), in id order, until the
@@ -391,6 +390,8 @@ pub(super) async fn write_all(
 /// lowering applies at once, raising waits per the org's policy. Members made outside SCIM are
 /// never touched. Called by the SCIM write path, in its transaction, with the memberships the
 /// write affected; locks their rows until that transaction ends.
+// The SCIM write path (resources.rs) calls it.
+#[allow(dead_code)]
 pub(crate) async fn reconcile(
     conn: &mut PgConnection,
     org_id: i64,
@@ -414,6 +415,8 @@ pub(crate) async fn reconcile(
 /// (state pending, role member, source scim): it cannot have groups (its SCIM User is new),
 /// granted roles, a request or a rejected diff yet, so nothing is read back (and its row is
 /// this transaction's already); `policy` is the org's. One statement.
+// The SCIM write path (resources.rs) calls it.
+#[allow(dead_code)]
 pub(crate) async fn reconcile_new(
     conn: &mut PgConnection,
     org_id: i64,
@@ -430,6 +433,8 @@ pub(crate) async fn reconcile_new(
 
 /// Before a SCIM group is deleted: its mapping goes first, so that its members lose what it
 /// gave them in the same transaction.
+// The SCIM write path (resources.rs) calls it.
+#[allow(dead_code)]
 pub(crate) async fn group_deleting(
     conn: &mut PgConnection,
     org_id: i64,
@@ -452,6 +457,8 @@ pub(crate) async fn group_deleting(
 }
 
 /// Whether a group has a mapping: member changes of unmapped groups change no access.
+// The SCIM write path (resources.rs) calls it.
+#[allow(dead_code)]
 pub(crate) async fn is_mapped(conn: &mut PgConnection, group_id: &str) -> StoreResult<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM group_mappings WHERE group_id = $1)")
         .bind(group_id)

@@ -10,6 +10,7 @@
 
 mod access;
 mod access_admin;
+mod access_members;
 mod admin;
 mod export;
 mod resources;

@@ -587,20 +587,19 @@ async fn mapping_view(
     .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
     let one: BTreeSet<&str> = [group_id].into();
-    let m = load_mappings(conn, &one).await?;
-    let stack_roles = m
-        .get(group_id)
-        .map(|m| names.refs(&m.stack_roles))
-        .unwrap_or_default();
+    let mut m = load_mappings(conn, &one).await?;
     let role: String = row.try_get(0).map_err(db_err)?;
-    Ok(Some(Mapping {
+    let mapping = m.remove(group_id).unwrap_or_else(|| GroupMapping {
         group_id: group_id.to_string(),
-        group_name: group_name.to_string(),
         org_role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-        stack_roles,
-        updated_at: row.try_get(1).map_err(db_err)?,
-        updated_by: row.try_get(2).map_err(db_err)?,
-    }))
+        stack_roles: BTreeSet::new(),
+    });
+    Ok(Some(names.mapping(
+        &mapping,
+        group_name,
+        row.try_get(1).map_err(db_err)?,
+        row.try_get(2).map_err(db_err)?,
+    )))
 }
 
 pub(crate) async fn get_mapping(
@@ -687,30 +686,6 @@ pub(crate) async fn list_groups(
     })
 }
 
-async fn validate_mapping(
-    conn: &mut SqliteConnection,
-    org_id: i64,
-    input: &MappingInput,
-) -> StoreResult<()> {
-    rules::check_org_role(input)?;
-    for sr in &input.stack_roles {
-        let id = stack_id(conn, org_id, &sr.stack_uid)
-            .await
-            .map_err(|_| rules::unknown_stack(&sr.stack_uid))?;
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM stack_roles WHERE stack_id = ? AND uid = ?")
-                .bind(id)
-                .bind(&sr.role_uid)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        if known.is_none() {
-            return Err(rules::unknown_role(sr));
-        }
-    }
-    Ok(())
-}
-
 /// What setting (or, with `None`, deleting) a group's mapping does to its members. The same
 /// plan serves the preview and the save, so the two cannot disagree.
 async fn plan_mapping(
@@ -718,13 +693,13 @@ async fn plan_mapping(
     org_id: i64,
     group_id: &str,
     new: Option<&GroupMapping>,
+    names: &Names,
 ) -> StoreResult<Plan> {
-    let names = load_names(conn, org_id).await?;
     let rows = load_members(conn, org_id, Who::GroupForRules(group_id)).await?;
     let old = mappings_for(conn, &rows).await?;
     let policy = policy_of(conn, org_id).await?;
     Ok(impact::plan_mapping(
-        rows, &old, group_id, new, &policy, &names,
+        rows, &old, group_id, new, &policy, names,
     ))
 }
 
@@ -736,13 +711,16 @@ pub(crate) async fn preview_mapping(
 ) -> StoreResult<MappingImpact> {
     let mut conn = store.read().await?;
     group_name(&mut conn, org_id, group_id).await?;
+    let names = load_names(&mut conn, org_id).await?;
     if let Some(i) = input {
-        validate_mapping(&mut conn, org_id, i).await?;
+        rules::validate_mapping(i, &names)?;
     }
     let new = input.map(|i| rules::to_domain_mapping(group_id, i));
-    Ok(plan_mapping(&mut conn, org_id, group_id, new.as_ref())
-        .await?
-        .impact)
+    Ok(
+        plan_mapping(&mut conn, org_id, group_id, new.as_ref(), &names)
+            .await?
+            .impact,
+    )
 }
 
 /// Saves (or with `None` deletes) a group's mapping and applies its effect at once: an admin
@@ -756,10 +734,10 @@ pub(crate) async fn set_mapping(
 ) -> StoreResult<(Option<Mapping>, MappingImpact)> {
     let mut tx = store.begin().await?;
     let name = group_name(&mut tx, org_id, group_id).await?;
-    if let Some(i) = input {
-        validate_mapping(&mut tx, org_id, i).await?;
-    }
     let names = load_names(&mut tx, org_id).await?;
+    if let Some(i) = input {
+        rules::validate_mapping(i, &names)?;
+    }
     let before = mapping_view(&mut tx, &names, group_id, &name).await?;
     if input.is_none() && before.is_none() {
         return Err(StoreError::NotFound(format!(
@@ -767,7 +745,7 @@ pub(crate) async fn set_mapping(
         )));
     }
     let new = input.map(|i| rules::to_domain_mapping(group_id, i));
-    let plan = plan_mapping(&mut tx, org_id, group_id, new.as_ref()).await?;
+    let plan = plan_mapping(&mut tx, org_id, group_id, new.as_ref(), &names).await?;
     let now = datetime::now_rfc3339();
     for w in &plan.writes {
         persist(&mut tx, org_id, &w.row, &w.transition, actor, &now).await?;
@@ -996,9 +974,9 @@ pub(crate) async fn remove_member(
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        let doc: Value = serde_json::from_str(&resource)
+        let mut doc: Value = serde_json::from_str(&resource)
             .map_err(|e| StoreError::Db(format!("stored resource is not JSON: {e}")))?;
-        let doc = writes::deactivated(doc);
+        doc["active"] = Value::Bool(false);
         sqlx::query(
             "UPDATE scim_users SET active = 0, resource = ?, version = version + 1,
                last_modified = ? WHERE id = ?",
