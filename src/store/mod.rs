@@ -12,6 +12,7 @@ pub mod access_types;
 pub mod admin_types;
 pub mod any;
 pub mod postgres;
+pub(crate) mod scim_rows;
 pub mod secret;
 pub mod sqlite;
 pub mod target;

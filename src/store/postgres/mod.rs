@@ -269,11 +269,13 @@ pub(crate) async fn account_for(
     .map_err(db_err)?;
     match id {
         Some(id) => Ok(id),
-        None => sqlx::query_scalar("SELECT id FROM accounts WHERE lower(email) = lower($1)")
-            .bind(email)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err),
+        None => sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE lower(email) = lower($1 COLLATE \"C\")",
+        )
+        .bind(email)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err),
     }
 }
 
@@ -594,7 +596,7 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         let membership: Option<String> = sqlx::query_scalar(
             "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND lower(a.email) = lower($2)",
+             WHERE m.org_id = $1 AND lower(a.email) = lower($2 COLLATE \"C\")",
         )
         .bind(org_id)
         .bind(email)
