@@ -9,6 +9,8 @@
 //! `Retry-After`), and the pool opens fresh ones for the next requests.
 
 mod access;
+mod access_admin;
+mod access_members;
 mod admin;
 mod export;
 mod resources;
@@ -957,3 +959,6 @@ impl Store for PgStore {
         export::snapshot(self, org_id).await
     }
 }
+
+#[cfg(test)]
+mod access_tests;
