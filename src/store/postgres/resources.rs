@@ -9,6 +9,7 @@
 //! only: a group of 100,000 is never loaded unless the caller asks for its members.
 
 use super::{PgStore, access, account_for, audit, db_err};
+use crate::domain::approval::ApprovalPolicy;
 use crate::scim::datetime;
 use crate::scim::filter::{Dialect, SqlParam};
 use crate::scim::schema::AttrType;
@@ -385,14 +386,18 @@ async fn create_user(
     };
     let id: String = row.try_get("id").map_err(db_err)?;
     let fresh: bool = row.try_get("fresh").map_err(db_err)?;
-    let _policy = crate::domain::approval::ApprovalPolicy {
-        provision: row.try_get("approval_provision").map_err(db_err)?,
-        access_increase: row.try_get("approval_access_increase").map_err(db_err)?,
-        deprovision: row.try_get("approval_deprovision").map_err(db_err)?,
-    };
-    // The membership's state and access follow from the approval rules.
-    let _ = fresh;
-    access::reconcile(conn, org_id, std::slice::from_ref(&id), actor).await?;
+    // The membership's state and access follow from the approval rules. A membership just
+    // inserted has nothing to read back; one provisioned again (same email) does.
+    if fresh {
+        let policy = ApprovalPolicy {
+            provision: row.try_get("approval_provision").map_err(db_err)?,
+            access_increase: row.try_get("approval_access_increase").map_err(db_err)?,
+            deprovision: row.try_get("approval_deprovision").map_err(db_err)?,
+        };
+        access::reconcile_new(conn, org_id, &id, p.active, &policy, actor, now).await?;
+    } else {
+        access::reconcile(conn, org_id, std::slice::from_ref(&id), actor).await?;
+    }
     Ok(id)
 }
 
