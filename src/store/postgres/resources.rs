@@ -215,10 +215,14 @@ pub(crate) async fn list(
     page_params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
     page_params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
     let n = page_params.len();
-    // One round trip for the page and its total: the count runs once, as an init plan.
+    // One round trip for the page and its total: the count runs once, as an init plan. The
+    // page's ids come first, from the index alone where the order allows (PostgreSQL would
+    // compute every column of each row that OFFSET skips), then those rows, in page order.
     let sql = format!(
-        "SELECT ({total_sql}) AS page_total, {COLUMNS}{members} FROM {from}
-         ORDER BY {order} LIMIT ${} OFFSET ${n}",
+        "SELECT ({total_sql}) AS page_total, {COLUMNS}{members} FROM {} r
+         WHERE r.id IN (SELECT r.id FROM {from} ORDER BY {order} LIMIT ${} OFFSET ${n})
+         ORDER BY {order}",
+        table(kind),
         n - 1
     );
     let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &page_params)
