@@ -3,7 +3,7 @@
 //! group write and its audit JSON. Both engines' `resources.rs` use these, so that they store,
 //! filter, sort and audit alike; each renders the SQL of its own dialect.
 
-use super::{Kind, StoreError, StoreResult};
+use super::{Kind, ResourceRecord, StoreError, StoreResult, WriteOutcome};
 use crate::scim::filter::{Dialect, Filter, JsonMapping, SqlWhere, TableAttr, to_sql};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{self, AttrType, ResourceTypeDef};
@@ -108,6 +108,95 @@ impl MemberDelta {
 /// The `after` of a `scim.group.members_skipped` audit event.
 pub(crate) fn skipped_json(skipped: &[String]) -> Value {
     json!({"reason": "no such user in this organization", "skipped": skipped})
+}
+
+/// The `after` of a `scim.group.create` audit event.
+pub(crate) fn group_created_json(resource: &Value, delta: &MemberDelta) -> Value {
+    let mut after = resource.clone();
+    after["members_added"] = json!(delta.added);
+    after
+}
+
+/// The outcome of a create: version 1, created and modified now.
+pub(crate) fn created(
+    id: String,
+    resource: Value,
+    now: &str,
+    skipped_members: Vec<String>,
+) -> WriteOutcome {
+    WriteOutcome {
+        record: ResourceRecord {
+            id,
+            resource,
+            version: 1,
+            created: now.to_string(),
+            last_modified: now.to_string(),
+            members: None,
+        },
+        skipped_members,
+        changed: true,
+    }
+}
+
+/// What an update did, for its audit event and its outcome.
+pub(crate) struct Updated {
+    pub kind: Kind,
+    /// The record as the update read it.
+    pub before: ResourceRecord,
+    /// The new resource, when it differs.
+    pub resource: Option<Value>,
+    pub delta: MemberDelta,
+    pub now: String,
+}
+
+impl Updated {
+    pub fn changed(&self) -> bool {
+        self.resource.is_some() || self.delta.changed()
+    }
+
+    /// The action and `after` of the update's audit event (a group's carries what its member
+    /// rows did); None when nothing changed.
+    pub fn audit(&self) -> Option<(&'static str, Value)> {
+        if !self.changed() {
+            return None;
+        }
+        let mut after = self
+            .resource
+            .clone()
+            .unwrap_or_else(|| self.before.resource.clone());
+        let action = match self.kind {
+            Kind::User => "scim.user.update",
+            Kind::Group => {
+                if let Some(obj) = after.as_object_mut() {
+                    obj.insert("members_changed".into(), self.delta.to_json());
+                }
+                "scim.group.update"
+            }
+        };
+        Some((action, after))
+    }
+
+    /// The record after the update: its version moved once if anything changed.
+    pub fn outcome(self) -> WriteOutcome {
+        let changed = self.changed();
+        let rec = self.before;
+        WriteOutcome {
+            record: ResourceRecord {
+                id: rec.id,
+                resource: self.resource.unwrap_or(rec.resource),
+                version: if changed {
+                    rec.version + 1
+                } else {
+                    rec.version
+                },
+                created: rec.created,
+                last_modified: if changed { self.now } else { rec.last_modified },
+                members: None,
+            },
+            skipped_members: self.delta.skipped,
+            changed,
+        }
+    }
 }
 
 // ---- filters ----

@@ -15,11 +15,12 @@ use crate::scim::filter::{Dialect, SqlParam};
 use crate::scim::schema::AttrType;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::scim_rows::{
-    self, MemberDelta, Promoted, SortKey, count_kind, promoted, rt, skipped_json, table, taken,
+    self, MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json,
+    promoted, rt, skipped_json, table, taken,
 };
 use crate::store::secret;
 use crate::store::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row};
 use std::collections::{HashMap, HashSet};
@@ -333,8 +334,7 @@ pub(crate) async fn create(
             .map_err(db_err)?;
             let mut delta = MemberDelta::default();
             add_members(&mut tx, org_id, &id, &members, &mut delta).await?;
-            let mut after = resource.clone();
-            after["members_added"] = json!(delta.added);
+            let after = group_created_json(&resource, &delta);
             audit(
                 &mut tx,
                 org_id,
@@ -351,18 +351,7 @@ pub(crate) async fn create(
         }
     };
     tx.commit().await.map_err(db_err)?;
-    Ok(WriteOutcome {
-        record: ResourceRecord {
-            id,
-            resource,
-            version: 1,
-            created: now.clone(),
-            last_modified: now,
-            members: None,
-        },
-        skipped_members: skipped,
-        changed: true,
-    })
+    Ok(created(id, resource, &now, skipped))
 }
 
 async fn create_user(
@@ -548,47 +537,28 @@ where
         .await
         .map_err(db_err)?;
     }
-    if changed {
-        let action = match kind {
-            Kind::User => "scim.user.update",
-            Kind::Group => "scim.group.update",
-        };
-        let mut after = new_resource.clone().unwrap_or_else(|| rec.resource.clone());
-        if kind == Kind::Group
-            && let Some(obj) = after.as_object_mut()
-        {
-            obj.insert("members_changed".into(), delta.to_json());
-        }
+    let updated = Updated {
+        kind,
+        before: rec,
+        resource: new_resource,
+        delta,
+        now,
+    };
+    if let Some((action, after)) = updated.audit() {
         audit(
             &mut tx,
             org_id,
             actor,
             action,
             Some(id),
-            Some(&rec.resource),
+            Some(&updated.before.resource),
             Some(&after),
         )
         .await?;
     }
-    audit_skipped(&mut tx, org_id, actor, id, &delta.skipped).await?;
+    audit_skipped(&mut tx, org_id, actor, id, &updated.delta.skipped).await?;
     tx.commit().await.map_err(db_err)?;
-    let version = if changed {
-        rec.version + 1
-    } else {
-        rec.version
-    };
-    Ok(WriteOutcome {
-        record: ResourceRecord {
-            id: id.to_string(),
-            resource: new_resource.unwrap_or(rec.resource),
-            version,
-            created: rec.created,
-            last_modified: if changed { now } else { rec.last_modified },
-            members: None,
-        },
-        skipped_members: delta.skipped,
-        changed,
-    })
+    Ok(updated.outcome())
 }
 
 pub(crate) async fn delete<F>(
