@@ -248,6 +248,7 @@ const MAPPING: JsonMapping<'static> = JsonMapping {
     ],
     tables: &[],
     prefilters: &[],
+    value_sets: &[],
     row_alias: "v",
 };
 
@@ -256,6 +257,7 @@ const MAPPING: JsonMapping<'static> = JsonMapping {
 const PG_MAPPING: JsonMapping<'static> = JsonMapping {
     dialect: Dialect::Postgres,
     prefilters: &[("emails.value", "scimdesk_email_values(u.doc)")],
+    value_sets: &[("emails.value", "scimdesk_email_set(u.doc)")],
     ..MAPPING
 };
 
@@ -318,7 +320,8 @@ async fn setup_postgres(users: &[Value]) -> Option<Db> {
            CREATE INDEX users_user_name ON users (lower(user_name));
            CREATE INDEX users_user_name_trgm ON users USING gin (lower(user_name) gin_trgm_ops);
            CREATE INDEX users_emails_trgm ON users
-             USING gin (scimdesk_email_values(doc) gin_trgm_ops);"#,
+             USING gin (scimdesk_email_values(doc) gin_trgm_ops);
+           CREATE INDEX users_emails_set ON users USING gin (scimdesk_email_set(doc));"#,
     )
     .execute(&pool)
     .await
@@ -549,12 +552,18 @@ async fn on_postgres_indexes_serve_user_name_and_emails() {
     let plan = db.plan(r#"userName co "lic""#).await;
     assert!(uses(&plan, "users_user_name_trgm"), "{plan:#?}");
     for f in [
-        r#"emails.value eq "x@y.com""#,
         r#"emails co "y.co""#,
         r#"emails[type eq "work" and value sw "x@"]"#,
     ] {
         let plan = db.plan(f).await;
         assert!(uses(&plan, "users_emails_trgm"), "{f}: {plan:#?}");
+    }
+    for f in [
+        r#"emails.value eq "x@y.com""#,
+        r#"emails[type eq "work" and value eq "X@y.com"]"#,
+    ] {
+        let plan = db.plan(f).await;
+        assert!(uses(&plan, "users_emails_set"), "{f}: {plan:#?}");
     }
     db.drop().await;
 }

@@ -226,10 +226,11 @@ const GROUP_TABLES: &[TableAttr<'static>] = &[TableAttr {
     subs: &[("value", "gm.user_id")],
 }];
 
-/// On PostgreSQL, the emails' values lowered into one text, which a trigram index serves
-/// (`scimdesk_email_values` in the schema).
+/// On PostgreSQL, the emails' values lowered into one text, which a trigram index serves, and
+/// into an array, which a GIN index serves for eq (functions of the schema).
 const PG_USER_PREFILTERS: &[(&str, &str)] =
     &[("emails.value", "scimdesk_email_values(r.resource)")];
+const PG_USER_VALUE_SETS: &[(&str, &str)] = &[("emails.value", "scimdesk_email_set(r.resource)")];
 
 /// Translates a filter into a WHERE fragment over the row alias `r`: promoted columns where
 /// they exist (indexed; userName in any case), the JSON document otherwise, member rows for
@@ -239,9 +240,9 @@ pub(crate) fn translate(kind: Kind, filter: &Filter, dialect: Dialect) -> ScimRe
         Kind::User => (USER_COLUMNS, &[][..]),
         Kind::Group => (GROUP_COLUMNS, GROUP_TABLES),
     };
-    let prefilters = match (kind, dialect) {
-        (Kind::User, Dialect::Postgres) => PG_USER_PREFILTERS,
-        _ => &[],
+    let (prefilters, value_sets) = match (kind, dialect) {
+        (Kind::User, Dialect::Postgres) => (PG_USER_PREFILTERS, PG_USER_VALUE_SETS),
+        _ => (&[][..], &[][..]),
     };
     let mapping = JsonMapping {
         dialect,
@@ -249,6 +250,7 @@ pub(crate) fn translate(kind: Kind, filter: &Filter, dialect: Dialect) -> ScimRe
         columns,
         tables,
         prefilters,
+        value_sets,
         row_alias: "je",
     };
     to_sql(filter, rt(kind), &mapping)

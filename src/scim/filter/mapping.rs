@@ -38,6 +38,9 @@ pub struct JsonMapping<'a> {
     /// canonical path (see [`SqlMapping::prefilter`]), e.g.
     /// `("emails.value", "scimdesk_email_values(u.doc)")`.
     pub prefilters: &'a [(&'a str, &'a str)],
+    /// Value-set expressions of the same (see [`SqlMapping::value_set`]), e.g.
+    /// `("emails.value", "scimdesk_email_set(u.doc)")`.
+    pub value_sets: &'a [(&'a str, &'a str)],
     /// The alias of `json_each` rows; must differ from the outer query's aliases.
     pub row_alias: &'a str,
 }
@@ -159,10 +162,17 @@ impl SqlMapping for JsonMapping<'_> {
     }
 
     fn prefilter(&self, a: &AttrRef, sub: Option<&'static AttributeDef>) -> Option<String> {
-        let path = a.path(sub);
-        self.prefilters
-            .iter()
-            .find(|(p, _)| p.eq_ignore_ascii_case(&path))
-            .map(|(_, x)| x.to_string())
+        by_path(self.prefilters, &a.path(sub))
     }
+
+    fn value_set(&self, a: &AttrRef, sub: Option<&'static AttributeDef>) -> Option<String> {
+        by_path(self.value_sets, &a.path(sub))
+    }
+}
+
+/// The expression listed for a canonical path, matched ignoring case.
+fn by_path(list: &[(&str, &str)], path: &str) -> Option<String> {
+    list.iter()
+        .find(|(p, _)| p.eq_ignore_ascii_case(path))
+        .map(|(_, x)| x.to_string())
 }

@@ -177,6 +177,7 @@ proptest! {
                 columns: &[("userName", "u.user_name")],
                 tables: &[],
                 prefilters: &[("emails.value", "email_values(u.doc)")],
+                value_sets: &[("emails.value", "email_set(u.doc)")],
                 row_alias: "v",
             };
             let w = to_sql(&f, &USER, &map).map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;

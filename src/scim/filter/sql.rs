@@ -119,6 +119,13 @@ pub trait SqlMapping {
     fn prefilter(&self, _attr: &AttrRef, _sub: Option<&'static AttributeDef>) -> Option<String> {
         None
     }
+    /// For a multi-valued attribute: an expression over the resource's row of an array (text[])
+    /// holding every value of `sub` with ASCII letters lowered (typically GIN-indexed). `eq`
+    /// then adds `value_set @> ARRAY[operand]`, an exact necessary condition, in place of the
+    /// [`Self::prefilter`] (a long operand shares common trigrams with every row).
+    fn value_set(&self, _attr: &AttrRef, _sub: Option<&'static AttributeDef>) -> Option<String> {
+        None
+    }
 }
 
 /// Translate a filter to SQL. The filter is validated against `rt` first.
@@ -179,18 +186,25 @@ impl Translator<'_> {
         };
     }
 
-    /// Opens `(prefilter LIKE '%operand%' AND ` for each text test that the mapping can
-    /// prefilter; returns how many it opened (each needs a closing parenthesis).
-    fn open_prefilters(&mut self, a: &AttrRef, tests: &[(&'static AttributeDef, &str)]) -> usize {
+    /// Opens `(value_set @> ARRAY[operand] AND ` (eq) or `(prefilter LIKE '%operand%' AND `
+    /// for each text test that the mapping can prefilter; returns how many it opened (each
+    /// needs a closing parenthesis).
+    fn open_prefilters(&mut self, a: &AttrRef, tests: &[TextTest<'_>]) -> usize {
         let mut opened = 0;
-        for (sub, operand) in tests {
+        for (sub, op, operand) in tests {
             if operand.contains('\0') {
                 continue;
             }
-            if let Some(pre) = self.map.prefilter(a, Some(sub)) {
-                let pattern = format!("%{}%", like_escape(&operand.to_ascii_lowercase()));
+            let lowered = operand.to_ascii_lowercase();
+            if *op == CompareOp::Eq
+                && let Some(set) = self.map.value_set(a, Some(sub))
+            {
+                let p = self.param(SqlParam::Text(lowered));
+                let _ = write!(self.out.sql, "({set} @> ARRAY[{p}]::text[] AND ");
+                opened += 1;
+            } else if let Some(pre) = self.map.prefilter(a, Some(sub)) {
                 self.push("(");
-                self.like(&pre, pattern);
+                self.like(&pre, format!("%{}%", like_escape(&lowered)));
                 self.push(" AND ");
                 opened += 1;
             }
@@ -369,9 +383,9 @@ impl Translator<'_> {
                     self.compare_leaf(&x, def, op, v);
                     self.push("))");
                 } else {
-                    let tests: Vec<(&'static AttributeDef, &str)> = match (leaf, v) {
+                    let tests: Vec<TextTest<'_>> = match (leaf, v) {
                         (Some(sub), CompValue::Str(s)) if is_text_match(op) && is_string(sub) => {
-                            vec![(sub, s)]
+                            vec![(sub, op, s)]
                         }
                         _ => Vec::new(),
                     };
@@ -591,12 +605,15 @@ fn is_text_match(op: CompareOp) -> bool {
     )
 }
 
+/// A text comparison of a sub-attribute: eq, co, sw or ew with its operand.
+type TextTest<'f> = (&'static AttributeDef, CompareOp, &'f str);
+
 /// The text tests on sub-attributes of `attr` that an element must pass for the value filter
 /// `f` to hold: those joined by `and` at its top, not under `or` or `not`.
 fn required_text_tests<'f>(
     f: &'f Filter,
     attr: &'static AttributeDef,
-    out: &mut Vec<(&'static AttributeDef, &'f str)>,
+    out: &mut Vec<TextTest<'f>>,
 ) {
     match f {
         Filter::And(a, b) => {
@@ -605,7 +622,7 @@ fn required_text_tests<'f>(
         }
         Filter::Compare(p, op, CompValue::Str(s)) if is_text_match(*op) && p.sub_attr.is_none() => {
             if let Some(sub) = attr.sub(&p.name).filter(|d| is_string(d)) {
-                out.push((sub, s));
+                out.push((sub, *op, s));
             }
         }
         _ => {}
@@ -634,6 +651,7 @@ mod tests {
         ],
         tables: &[],
         prefilters: &[],
+        value_sets: &[],
         row_alias: "v",
     };
     const GROUPS: JsonMapping<'static> = JsonMapping {
@@ -648,6 +666,7 @@ mod tests {
             subs: &[("value", "m.member_id")],
         }],
         prefilters: &[],
+        value_sets: &[],
         row_alias: "v",
     };
 
@@ -792,6 +811,7 @@ mod tests {
     const PG_USERS: JsonMapping<'static> = JsonMapping {
         dialect: Dialect::Postgres,
         prefilters: &[("emails.value", "scimdesk_email_values(u.doc)")],
+        value_sets: &[("emails.value", "scimdesk_email_set(u.doc)")],
         ..USERS
     };
 
@@ -857,14 +877,23 @@ mod tests {
 
     #[test]
     fn postgres_prefilters_emails_where_every_match_needs_the_text() {
+        // eq through the value set, the others through the text.
         let w = pg(r#"emails.value eq "A@X.io""#);
+        assert!(
+            w.sql
+                .starts_with("(scimdesk_email_set(u.doc) @> ARRAY[$1]::text[] AND EXISTS ("),
+            "{}",
+            w.sql
+        );
+        assert_eq!(w.params[0], text("a@x.io"));
+        let w = pg(r#"emails co "X.io""#);
         assert!(
             w.sql
                 .starts_with("(scimdesk_email_values(u.doc) LIKE $1 AND EXISTS ("),
             "{}",
             w.sql
         );
-        assert_eq!(w.params[0], text("%a@x.io%"));
+        assert_eq!(w.params[0], text("%x.io%"));
         let w = pg(r#"emails[type eq "work" and value sw "b_"]"#);
         assert!(
             w.sql
