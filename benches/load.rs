@@ -5,10 +5,6 @@
 //!     cargo bench --bench load                 # the full run (100,000 users)
 //!     cargo bench --bench load -- --users 20000 --big-group 20000   # a quicker run
 //!     cargo bench --bench load -- --server /path/to/other/scimdesk    # compare a build
-//!     cargo bench --bench load -- --db postgres://USER@HOST:PORT/DB   # on PostgreSQL
-//!
-//! With `--db`, the run gets a fresh database on that PostgreSQL server (left there
-//! afterwards, named in the output).
 //!
 //! Every loop is bounded in count, and traffic only goes to 127.0.0.1.
 
@@ -27,8 +23,6 @@ struct Args {
     big_group: usize,
     /// The scimdesk binary to measure: this build's by default, another to compare.
     server: String,
-    /// A PostgreSQL server to run on instead of a SQLite file.
-    postgres: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -37,7 +31,6 @@ fn parse_args() -> Args {
         creates: 10_000,
         big_group: 100_000,
         server: env!("CARGO_BIN_EXE_scimdesk").to_string(),
-        postgres: None,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -48,7 +41,6 @@ fn parse_args() -> Args {
             "--creates" => a.creates = next().expect("--creates N"),
             "--big-group" => a.big_group = next().expect("--big-group N"),
             "--server" => a.server = argv.get(i + 1).cloned().expect("--server PATH"),
-            "--db" => a.postgres = Some(argv.get(i + 1).cloned().expect("--db postgres://...")),
             _ => {} // cargo bench passes --bench
         }
         i += 1;
@@ -218,13 +210,9 @@ fn user_body(i: usize) -> Value {
     })
 }
 
-/// `db`: a PostgreSQL URL, or None for a SQLite file in a temporary directory.
-fn start_server(exe: &str, db: Option<String>) -> (Server, String, String) {
+fn start_server(exe: &str) -> (Server, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let db: std::ffi::OsString = match db {
-        Some(url) => url.into(),
-        None => dir.path().join("bench.db").into(),
-    };
+    let db = dir.path().join("bench.db");
     let out = Command::new(exe)
         .args(["org", "create", "--db"])
         .arg(&db)
@@ -277,17 +265,7 @@ fn start_server(exe: &str, db: Option<String>) -> (Server, String, String) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = parse_args();
-    let db = match &args.postgres {
-        Some(server) => {
-            let url = scimdesk::store::testing::fresh_postgres_database(server)
-                .await
-                .expect("a fresh PostgreSQL database");
-            println!("on PostgreSQL: {url}");
-            Some(url)
-        }
-        None => None,
-    };
-    let (server, org, admin) = start_server(&args.server, db);
+    let (server, org, admin) = start_server(&args.server);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()
