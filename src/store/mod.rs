@@ -7,12 +7,14 @@
 //! Read-modify-write methods take a closure that runs inside that transaction on the current
 //! row, which is how concurrent PATCHes to one resource never lose an update.
 
+pub(crate) mod access_rules;
 pub mod access_types;
 pub mod admin_types;
 pub mod any;
 pub mod copy;
 pub(crate) mod export;
 pub mod postgres;
+pub(crate) mod scim_rows;
 pub mod secret;
 pub mod sqlite;
 pub mod target;

@@ -164,6 +164,31 @@ proptest! {
         validate(&f, &USER).map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
         prop_assert_eq!(matches(&f, &u, &USER), reference(&f, &u), "{}\n{}", f, u);
     }
+
+    /// What the SQL selects is checked against the evaluator on both engines by
+    /// `tests/filter_sql.rs`; here, that every valid filter translates in both dialects with
+    /// one bound parameter per placeholder.
+    #[test]
+    fn valid_filters_translate_in_both_dialects(f in arb_user_filter()) {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let map = JsonMapping {
+                dialect,
+                doc: "u.doc",
+                columns: &[("userName", "u.user_name")],
+                tables: &[],
+                prefilters: &[("emails.value", "email_values(u.doc)")],
+                value_sets: &[("emails.value", "email_set(u.doc)")],
+                row_alias: "v",
+            };
+            let w = to_sql(&f, &USER, &map).map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
+            let marks = match dialect {
+                Dialect::Sqlite => w.sql.matches('?').count(),
+                _ => (1..=w.params.len()).filter(|n| w.sql.contains(&format!("${n}"))).count(),
+            };
+            prop_assert_eq!(marks, w.params.len(), "{}", w.sql);
+            prop_assert!(!w.sql.contains(&format!("${}", w.params.len() + 1)), "{}", w.sql);
+        }
+    }
 }
 
 // ---- random users and filters over their real attributes ----

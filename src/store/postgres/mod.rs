@@ -9,6 +9,8 @@
 //! `Retry-After`), and the pool opens fresh ones for the next requests.
 
 mod access;
+mod access_admin;
+mod access_members;
 mod admin;
 mod export;
 mod resources;
@@ -54,7 +56,8 @@ impl fmt::Debug for PgStore {
 /// A write in progress. Dropping it rolls back.
 pub(crate) type PgTx = sqlx::Transaction<'static, Postgres>;
 
-/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict; a
+/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict;
+/// text with a NUL character is refused as bad input; a
 /// connection that is gone, a pool that is exhausted, a server shutting down and a deadlock
 /// or serialization failure that PostgreSQL broke are [`StoreError::Unavailable`] (the
 /// client may retry); anything else is a database error.
@@ -67,6 +70,13 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 );
             }
             let code = d.code().unwrap_or_default();
+            // 22021 (a text parameter), 22P05 (a JSON string): PostgreSQL's text cannot hold
+            // the NUL character, which SQLite stores; refused as bad input, never a 500.
+            if matches!(&*code, "22021" | "22P05") {
+                return StoreError::Rejected(crate::scim::ScimError::invalid_value(
+                    "text with a NUL character (\\u0000) cannot be stored",
+                ));
+            }
             // 08: connection exception; 57P01-03: admin or crash shutdown, cannot connect
             // now; 53300: too many connections; 40001/40P01: serialization failure, deadlock.
             if code.starts_with("08")
@@ -267,11 +277,13 @@ pub(crate) async fn account_for(
     .map_err(db_err)?;
     match id {
         Some(id) => Ok(id),
-        None => sqlx::query_scalar("SELECT id FROM accounts WHERE lower(email) = lower($1)")
-            .bind(email)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err),
+        None => sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE lower(email) = lower($1 COLLATE \"C\")",
+        )
+        .bind(email)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err),
     }
 }
 
@@ -652,7 +664,7 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         let membership: Option<String> = sqlx::query_scalar(
             "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND lower(a.email) = lower($2)",
+             WHERE m.org_id = $1 AND lower(a.email) = lower($2 COLLATE \"C\")",
         )
         .bind(org_id)
         .bind(email)
@@ -1007,3 +1019,6 @@ impl Store for PgStore {
         export::snapshot(self, org_id).await
     }
 }
+
+#[cfg(test)]
+mod access_tests;

@@ -10,9 +10,6 @@ mod readers;
 mod resources;
 mod writer;
 
-/// The filter-to-SQL translation of list queries, for the fuzz entry points.
-pub(crate) use resources::translate as filter_to_sql;
-
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
 use super::*;
 use crate::scim::datetime;
