@@ -25,7 +25,7 @@ fn roles(access: &Value) -> Roles {
 async fn replica(env: &Env) -> Env {
     Env {
         dir: tempfile::tempdir().expect("tempdir"),
-        db: env.db.clone(),
+        db: env.db.borrowed(),
         server: Server::start(&env.db).await,
         org: env.org.clone(),
         http: client(),
