@@ -14,6 +14,7 @@ mod access_members;
 mod admin;
 mod export;
 mod resources;
+mod statistics;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
 use super::*;
@@ -138,6 +139,7 @@ impl PgStore {
             .test_before_acquire(false)
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(opts);
+        statistics::spawn(pool.clone());
         let store = PgStore { pool };
         Ok(store)
     }
