@@ -146,7 +146,7 @@ async fn snapshots<S: Store>(store: &S, uids: &[String]) -> Vec<Snapshot> {
     let mut out = Vec::new();
     for uid in uids {
         let org = store.org_by_uid(uid).await.unwrap().expect("org");
-        let mut snap = store.snapshot(org.id).await.unwrap();
+        let mut snap = scimdesk::snapshot::export(store, org.id).await.unwrap();
         snap.exported_at = String::new();
         out.push(snap);
     }

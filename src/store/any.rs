@@ -344,7 +344,7 @@ impl Store for AnyStore {
         on!(self, s => s.provisioning_states(ids).await)
     }
 
-    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
-        on!(self, s => s.snapshot(org_id).await)
+    async fn export_rows(&self, org_id: i64, audit_limit: u64) -> StoreResult<export::ExportRows> {
+        on!(self, s => s.export_rows(org_id, audit_limit).await)
     }
 }

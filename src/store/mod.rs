@@ -12,7 +12,7 @@ pub mod access_types;
 pub mod admin_types;
 pub mod any;
 pub mod copy;
-pub(crate) mod export;
+pub mod export;
 pub mod postgres;
 pub(crate) mod scim_rows;
 pub mod secret;
@@ -638,9 +638,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<
         Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
     > + Send;
-    /// The whole org as a snapshot (no secrets), read consistently at one moment.
-    fn snapshot(
+    /// Every row of the org an export needs (no secrets), read consistently at one moment,
+    /// with the newest `audit_limit` audit events; `crate::snapshot::export` assembles them.
+    fn export_rows(
         &self,
         org_id: i64,
-    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
+        audit_limit: u64,
+    ) -> impl Future<Output = StoreResult<export::ExportRows>> + Send;
 }

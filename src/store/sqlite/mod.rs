@@ -1051,8 +1051,12 @@ impl Store for SqliteStore {
         access::provisioning_states(self, ids).await
     }
 
-    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
-        export::snapshot(self, org_id).await
+    async fn export_rows(
+        &self,
+        org_id: i64,
+        audit_limit: u64,
+    ) -> StoreResult<crate::store::export::ExportRows> {
+        export::read(self, org_id, audit_limit).await
     }
 }
 
