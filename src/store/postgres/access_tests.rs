@@ -4,8 +4,9 @@
 
 use super::access::{self, group_deleting, is_mapped, reconcile, reconcile_new};
 use super::{PgStore, account_for};
+use crate::store::Org;
+use crate::store::prelude::*;
 use crate::store::testing::{fresh_postgres_database, test_postgres};
-use crate::store::{Org, Store};
 use serde_json::json;
 
 const NOW: &str = "2026-01-01T00:00:00.000Z";

@@ -400,7 +400,7 @@ const ADD_REQUEST_COUNTS_SQL: &str = "WITH ended AS (
     ON CONFLICT (token_id, window_no) DO UPDATE SET n = c.n + excluded.n
     RETURNING token_id, window_no, n";
 
-impl Store for PgStore {
+impl OrgStore for PgStore {
     async fn ready(&self) -> StoreResult<()> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT max(version)::bigint FROM scimdesk_schema")
@@ -811,6 +811,26 @@ impl Store for PgStore {
         }))
     }
 
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+}
+
+impl ScimStore for PgStore {
     async fn get_resource(
         &self,
         kind: Kind,
@@ -870,32 +890,15 @@ impl Store for PgStore {
         resources::delete(self, kind, org_id, id, actor, check).await
     }
 
-    async fn list_audit(
+    async fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> StoreResult<CursorPage<AuditEvent>> {
-        admin::list_audit(self, org_id, q).await
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        access::provisioning_states(self, ids).await
     }
+}
 
-    async fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
-        admin::list_admin_tokens(self, org_id, limit, cursor).await
-    }
-
-    async fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> StoreResult<bool> {
-        admin::revoke_admin_token(self, org_id, token_id, actor).await
-    }
-
+impl AccessStore for PgStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
         access::list_stacks(self, org_id).await
     }
@@ -1009,12 +1012,15 @@ impl Store for PgStore {
     ) -> StoreResult<access_types::DecisionOutcome> {
         access::decide(self, org_id, request_id, decision, seen_version, actor).await
     }
+}
 
-    async fn provisioning_states(
+impl AuditStore for PgStore {
+    async fn list_audit(
         &self,
-        ids: &[String],
-    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, ids).await
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
     }
 
     async fn export_rows(
