@@ -339,9 +339,10 @@ impl Store for AnyStore {
 
     async fn provisioning_states(
         &self,
+        org_id: i64,
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        on!(self, s => s.provisioning_states(ids).await)
+        on!(self, s => s.provisioning_states(org_id, ids).await)
     }
 
     async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {

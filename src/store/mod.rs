@@ -631,9 +631,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         seen_version: u64,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::DecisionOutcome>> + Send;
-    /// The provisioning state of SCIM Users (ids not found are absent).
+    /// The provisioning state of the org's SCIM Users (ids not found in the org are absent).
     fn provisioning_states(
         &self,
+        org_id: i64,
         ids: &[String],
     ) -> impl Future<
         Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,

@@ -1010,9 +1010,10 @@ impl Store for PgStore {
 
     async fn provisioning_states(
         &self,
+        org_id: i64,
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, ids).await
+        access::provisioning_states(self, org_id, ids).await
     }
 
     async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
