@@ -10,8 +10,8 @@
 //! several statements share arguments through numbered parameters (`?1`, `?2`), as with sqlx.
 //! All statements of a text are prepared before the first runs, so a text cannot use a table
 //! that an earlier statement of it creates. Prepared statements are kept in a [`Statements`]
-//! that the writer owns beside the connection; it finalizes them before the connection leaves
-//! its hands or closes (sqlx's close panics on a statement left open).
+//! that the writer owns beside the connection and lends with it; it finalizes them before the
+//! connection closes (sqlx's close panics on a statement left open).
 
 use crate::store::{StoreError, StoreResult};
 use libsqlite3_sys as ffi;
