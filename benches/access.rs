@@ -17,8 +17,9 @@
 
 use scimdesk::domain::access::{GroupMapping, OrgRole, StackRole, effective_access};
 use scimdesk::store::access_types::{MappingInput, MemberQuery};
+use scimdesk::store::prelude::*;
 use scimdesk::store::testing::fresh_postgres_database;
-use scimdesk::store::{AnyStore, DbTarget, Store};
+use scimdesk::store::{AnyStore, DbTarget};
 use sqlx::{Connection, Row};
 use std::collections::HashMap;
 use std::time::Instant;

@@ -3,7 +3,8 @@
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
 use crate::server::{ServerConfig, run_server, shutdown_signal};
-use crate::store::{AnyStore, DbTarget, Store, StoreError};
+use crate::store::prelude::*;
+use crate::store::{AnyStore, DbTarget, StoreError};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;

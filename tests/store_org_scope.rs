@@ -2,8 +2,9 @@
 //! org's rows are absent from the answer, as if they did not exist. Runs on PostgreSQL when
 //! `SCIMDESK_TEST_POSTGRES` names a server, else on SQLite.
 
+use scimdesk::store::prelude::*;
 use scimdesk::store::testing::fresh_target;
-use scimdesk::store::{AnyStore, Kind, Store};
+use scimdesk::store::{AnyStore, Kind};
 use serde_json::json;
 
 async fn new_user(store: &AnyStore, org: i64, user_name: &str) -> String {

@@ -390,9 +390,28 @@ pub(super) async fn write_all(
     actor: &str,
     now: &str,
 ) -> StoreResult<()> {
+    write_with(conn, org_id, writes, None, actor, now).await
+}
+
+/// The audit event of the write that caused these member writes, recorded after theirs (as
+/// SQLite records it) in the same statement: (action, target, after).
+pub(super) type CauseEvent<'a> = (&'static str, &'a str, String);
+
+/// [`write_all`], with the event of the write that caused it last: one statement less.
+async fn write_with(
+    conn: &mut PgConnection,
+    org_id: i64,
+    writes: &[MemberWrite],
+    cause: Option<CauseEvent<'_>>,
+    actor: &str,
+    now: &str,
+) -> StoreResult<()> {
     let mut b = WriteBatch::default();
     for w in writes.iter().filter(|w| w.changes()) {
         b.push(w);
+    }
+    if let Some((action, target, after)) = cause {
+        b.event(action, target, None, after);
     }
     if b.audit_action.is_empty() {
         return Ok(());
@@ -463,18 +482,22 @@ pub(crate) async fn reconcile(
 /// this transaction's already); `policy` is the org's. One statement.
 // The SCIM write path (resources.rs) calls it.
 #[allow(dead_code)]
+/// `created` is the creating write's own audit event, recorded last in the same statement.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn reconcile_new(
     conn: &mut PgConnection,
     org_id: i64,
     id: &str,
     active: bool,
     policy: &ApprovalPolicy,
+    created: CauseEvent<'_>,
     actor: &str,
     now: &str,
 ) -> StoreResult<()> {
     let row = MemberRow::new_scim(id, active, now);
     let t = approval::on_change(&row.domain(), &row.intent(&HashMap::new()), policy);
-    write_all(conn, org_id, &[writes::plan_write(&row, &t)?], actor, now).await
+    let planned = [writes::plan_write(&row, &t)?];
+    write_with(conn, org_id, &planned, Some(created), actor, now).await
 }
 
 /// Before a SCIM group is deleted: its mapping goes first, so that its members lose what it
