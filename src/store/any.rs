@@ -219,9 +219,10 @@ impl ScimStore for AnyStore {
 
     async fn provisioning_states(
         &self,
+        org_id: i64,
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        on!(self, s => s.provisioning_states(ids).await)
+        on!(self, s => s.provisioning_states(org_id, ids).await)
     }
 }
 

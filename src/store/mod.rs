@@ -564,9 +564,10 @@ pub trait ScimStore: Send + Sync {
     where
         F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send;
 
-    /// The provisioning state of SCIM Users (ids not found are absent).
+    /// The provisioning state of the org's SCIM Users (ids not found in the org are absent).
     fn provisioning_states(
         &self,
+        org_id: i64,
         ids: &[String],
     ) -> impl Future<
         Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,

@@ -281,7 +281,14 @@ async fn get_one<S: Store, const G: bool>(
         return Ok(resp);
     }
     let mut body = proj.apply(core::rt(kind), &core::render(kind, &rec, &ctx.base));
-    provisioning::attach(&st.store, kind, &params, std::slice::from_mut(&mut body)).await?;
+    provisioning::attach(
+        &st.store,
+        ctx.org_id,
+        kind,
+        &params,
+        std::slice::from_mut(&mut body),
+    )
+    .await?;
     Ok(resource_response(StatusCode::OK, &body, rec.version, false))
 }
 
@@ -324,7 +331,7 @@ async fn list_page<S: Store>(
         .iter()
         .map(|rec| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base)))
         .collect::<Vec<_>>();
-    provisioning::attach(&st.store, kind, params, &mut resources).await?;
+    provisioning::attach(&st.store, ctx.org_id, kind, params, &mut resources).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, page.total, q.start_index),

@@ -23,6 +23,7 @@ fn requested(params: &[(String, String)]) -> bool {
 /// Adds the extension to rendered users when asked for, in one store query for the page.
 pub async fn attach<S: Store>(
     store: &S,
+    org_id: i64,
     kind: Kind,
     params: &[(String, String)],
     docs: &mut [Value],
@@ -34,7 +35,7 @@ pub async fn attach<S: Store>(
         .iter()
         .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
         .collect();
-    let states = store.provisioning_states(&ids).await?;
+    let states = store.provisioning_states(org_id, &ids).await?;
     for doc in docs.iter_mut() {
         let Some(p) = doc
             .get("id")

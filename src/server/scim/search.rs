@@ -62,7 +62,7 @@ pub async fn search_root<S: Store>(
         .iter()
         .map(|(kind, rec)| proj.apply(core::rt(*kind), &core::render(*kind, rec, &ctx.base)))
         .collect();
-    attach_provisioning(&st.store, &search.params, &page, &mut resources).await?;
+    attach_provisioning(&st.store, ctx.org_id, &search.params, &page, &mut resources).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, total, search.paging.start_index),
@@ -72,6 +72,7 @@ pub async fn search_root<S: Store>(
 /// The provisioning extension for the users of a mixed page, when asked for.
 async fn attach_provisioning<S: Store>(
     store: &S,
+    org_id: i64,
     params: &[(String, String)],
     page: &[(Kind, ResourceRecord)],
     resources: &mut [Value],
@@ -80,7 +81,7 @@ async fn attach_provisioning<S: Store>(
         .filter(|&i| page[i].0 == Kind::User)
         .collect();
     let mut docs: Vec<Value> = users.iter().map(|&i| resources[i].take()).collect();
-    let attached = provisioning::attach(store, Kind::User, params, &mut docs).await;
+    let attached = provisioning::attach(store, org_id, Kind::User, params, &mut docs).await;
     for (&i, doc) in users.iter().zip(docs) {
         resources[i] = doc;
     }

@@ -431,6 +431,7 @@ pub(crate) async fn decide(
 /// The provisioning state of SCIM Users, for their readOnly extension attribute.
 pub(crate) async fn provisioning_states(
     store: &PgStore,
+    org_id: i64,
     ids: &[String],
 ) -> StoreResult<HashMap<String, ProvisioningState>> {
     if ids.is_empty() {
@@ -440,8 +441,9 @@ pub(crate) async fn provisioning_states(
         "SELECT m.id, m.state,
                 EXISTS (SELECT 1 FROM approval_requests r
                         WHERE r.member_id = m.id AND r.state = 'pending')
-         FROM memberships m WHERE m.id = ANY($1)",
+         FROM memberships m WHERE m.org_id = $1 AND m.id = ANY($2)",
     )
+    .bind(org_id)
     .bind(ids)
     .fetch_all(store.pool())
     .await

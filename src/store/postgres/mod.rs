@@ -352,9 +352,10 @@ impl ScimStore for PgStore {
 
     async fn provisioning_states(
         &self,
+        org_id: i64,
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, ids).await
+        access::provisioning_states(self, org_id, ids).await
     }
 }
 

@@ -1220,6 +1220,7 @@ pub(crate) async fn decide(
 /// The provisioning state of SCIM Users, for their readOnly extension attribute.
 pub(crate) async fn provisioning_states(
     store: &SqliteStore,
+    org_id: i64,
     ids: &[String],
 ) -> StoreResult<HashMap<String, ProvisioningState>> {
     if ids.is_empty() {
@@ -1229,8 +1230,10 @@ pub(crate) async fn provisioning_states(
         "SELECT m.id, m.state,
                 EXISTS (SELECT 1 FROM approval_requests r
                         WHERE r.member_id = m.id AND r.state = 'pending')
-         FROM memberships m WHERE m.id IN (SELECT value FROM json_each(?))",
+         FROM memberships m
+         WHERE m.org_id = ? AND m.id IN (SELECT value FROM json_each(?))",
     )
+    .bind(org_id)
     .bind(ids_json(ids))
     .fetch_all(&mut *store.read().await?)
     .await

@@ -10,8 +10,8 @@
 //! several statements share arguments through numbered parameters (`?1`, `?2`), as with sqlx.
 //! All statements of a text are prepared before the first runs, so a text cannot use a table
 //! that an earlier statement of it creates. Prepared statements are kept in a [`Statements`]
-//! that the writer owns beside the connection; it finalizes them before the connection leaves
-//! its hands or closes (sqlx's close panics on a statement left open).
+//! that the writer owns beside the connection and lends with it; it finalizes them before the
+//! connection closes (sqlx's close panics on a statement left open).
 
 use crate::store::{StoreError, StoreResult};
 use libsqlite3_sys as ffi;
@@ -144,8 +144,15 @@ pub(crate) struct Raw<'a> {
 /// Prepared statements of one connection by statement text, each the statements of that text
 /// in order. They are finalized by [`Statements::finalize`] or on drop, which must happen
 /// while nothing else uses the connection and before it closes.
+///
+/// A `Statements` records the connection its first statement was prepared on and is refused
+/// (an error, never a use) on any other: a statement of one connection stepped or finalized
+/// through another is undefined behaviour in SQLite.
 #[derive(Default)]
-pub(crate) struct Statements(HashMap<&'static str, Vec<NonNull<ffi::sqlite3_stmt>>>);
+pub(crate) struct Statements {
+    db: Option<NonNull<ffi::sqlite3>>,
+    by_sql: HashMap<&'static str, Vec<NonNull<ffi::sqlite3_stmt>>>,
+}
 
 // SAFETY: the statements are only used through a `Raw`, which has sole use of their
 // connection; moving the pointers between threads is what SQLite's multi-thread mode allows.
@@ -154,8 +161,22 @@ unsafe impl Send for Statements {}
 impl Statements {
     /// Finalizes every statement. Call it while nothing else uses the connection.
     pub(crate) fn finalize(&mut self) {
-        for (_, stmts) in self.0.drain() {
+        for (_, stmts) in self.by_sql.drain() {
             drop(Prepared(stmts));
+        }
+        self.db = None;
+    }
+
+    /// Ties these statements to `db`, or refuses when they belong to another connection.
+    fn claim(&mut self, db: NonNull<ffi::sqlite3>) -> StoreResult<()> {
+        match self.db {
+            Some(own) if own != db => Err(StoreError::Db(
+                "prepared statements of another connection were offered to this one".into(),
+            )),
+            _ => {
+                self.db = Some(db);
+                Ok(())
+            }
         }
     }
 }
@@ -223,7 +244,8 @@ impl<'a> Raw<'a> {
     }
 
     fn prepare(&mut self, sql: &'static str) -> StoreResult<Vec<NonNull<ffi::sqlite3_stmt>>> {
-        if let Some(p) = self.prepared.0.get(sql) {
+        self.prepared.claim(self.db)?;
+        if let Some(p) = self.prepared.by_sql.get(sql) {
             return Ok(p.clone());
         }
         let mut out = Prepared(Vec::new());
@@ -264,7 +286,7 @@ impl<'a> Raw<'a> {
             rest = &rest[used.min(rest.len())..];
         }
         let stmts = std::mem::take(&mut out.0);
-        self.prepared.0.insert(sql, stmts.clone());
+        self.prepared.by_sql.insert(sql, stmts.clone());
         Ok(stmts)
     }
 
@@ -304,7 +326,23 @@ impl<'a> Raw<'a> {
         args: &[Arg],
         mut each: impl FnMut(Vec<Col>) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        for stmt in self.prepare(sql)? {
+        let stmts = self.prepare(sql)?;
+        // Every argument must fill a parameter and every parameter get an argument: SQLite
+        // binds NULL to a parameter left unbound, which would hide a miscounted `?`. A text's
+        // statements share numbered arguments, so the text wants as many as its highest index.
+        let wanted = stmts
+            .iter()
+            // SAFETY: each is a live statement of this connection.
+            .map(|st| unsafe { ffi::sqlite3_bind_parameter_count(st.as_ptr()) })
+            .max()
+            .unwrap_or(0);
+        if usize::try_from(wanted).ok() != Some(args.len()) {
+            return Err(StoreError::Db(format!(
+                "statement text wants {wanted} arguments, given {}",
+                args.len()
+            )));
+        }
+        for stmt in stmts {
             let running = Running(stmt);
             let st = running.0.as_ptr();
             // SAFETY: `st` is a live statement of this connection, reset (by `Running`) after
@@ -313,14 +351,7 @@ impl<'a> Raw<'a> {
                 let wanted = ffi::sqlite3_bind_parameter_count(st);
                 for i in 1..=wanted {
                     let Some(arg) = args.get(i as usize - 1) else {
-                        // A gap in numbered parameters (`?1` and `?3` only) has no name.
-                        if ffi::sqlite3_bind_parameter_name(st, i).is_null() {
-                            continue;
-                        }
-                        return Err(StoreError::Db(format!(
-                            "statement wants parameter {i}, given {}",
-                            args.len()
-                        )));
+                        unreachable!("the argument count was checked above");
                     };
                     let rc = match arg {
                         Arg::Null => ffi::sqlite3_bind_null(st, i),
@@ -488,16 +519,17 @@ impl PointReader {
 }
 
 /// Runs `f` on `conn`'s handle on this thread: one hand-off to take the handle from sqlx's
-/// thread, none per statement. `prepared` must hold only statements of `conn`, and be
-/// finalized (or dropped) before anyone else uses `conn`.
+/// thread, none per statement. `prepared` holding statements of another connection is an
+/// error. It must be finalized (or dropped) before anyone else uses `conn`.
 pub(crate) async fn with_raw<R>(
     conn: &mut sqlx::SqliteConnection,
     prepared: &mut Statements,
     f: impl FnOnce(&mut Raw) -> R,
 ) -> StoreResult<R> {
     let mut guard = conn.lock_handle().await.map_err(super::db_err)?;
+    prepared.claim(guard.as_raw_handle())?;
     // SAFETY: the guard gives this task sole use of the handle until it drops, after `raw`;
-    // the caller keeps `prepared` with this connection.
+    // `prepared` was just checked to hold statements of this connection only.
     let mut raw = unsafe { Raw::new(guard.as_raw_handle(), prepared) };
     let out = f(&mut raw);
     drop(guard);
@@ -619,5 +651,65 @@ mod tests {
         points.close();
         assert!(points.query("SELECT 1", &[]).is_err(), "closed");
         c.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_plain_placeholder_without_its_argument_is_refused_not_bound_as_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = conn(&dir).await;
+        let mut prepared = Statements::default();
+        let outcome = with_raw(&mut c, &mut prepared, |raw| {
+            raw.exec("CREATE TABLE t (a TEXT, b TEXT)")?;
+            let too_few = raw.query("INSERT INTO t VALUES (?, ?)", &["x".into()]);
+            let too_many = raw.query(
+                "INSERT INTO t VALUES (?, ?)",
+                &["x".into(), "y".into(), "z".into()],
+            );
+            let numbered_too_few = raw.query("SELECT ?1, ?3", &["x".into(), "y".into()]);
+            let rows = raw.query("SELECT count(*) FROM t", &[])?;
+            Ok::<_, StoreError>((too_few, too_many, numbered_too_few, rows))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let (too_few, too_many, numbered_too_few, rows) = outcome;
+        for refused in [&too_few, &too_many, &numbered_too_few] {
+            assert!(
+                matches!(refused, Err(StoreError::Db(m)) if m.contains("arguments")),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(rows, vec![vec![Col::Int(0)]], "nothing was written");
+        prepared.finalize();
+        c.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn statements_of_another_connection_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = conn(&dir).await;
+        let mut second = conn(&dir).await;
+        let mut prepared = Statements::default();
+        with_raw(&mut first, &mut prepared, |raw| raw.query("SELECT 1", &[]))
+            .await
+            .unwrap()
+            .unwrap();
+        let elsewhere =
+            with_raw(&mut second, &mut prepared, |raw| raw.query("SELECT 1", &[])).await;
+        assert!(
+            matches!(&elsewhere, Err(StoreError::Db(m)) if m.contains("another connection")),
+            "{:?}",
+            elsewhere.as_ref().map(|_| ())
+        );
+        // Once finalized, the same `Statements` may serve another connection.
+        prepared.finalize();
+        let rows = with_raw(&mut second, &mut prepared, |raw| raw.query("SELECT 2", &[]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows, vec![vec![Col::Int(2)]]);
+        prepared.finalize();
+        first.close().await.unwrap();
+        second.close().await.unwrap();
     }
 }

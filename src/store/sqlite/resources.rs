@@ -599,14 +599,9 @@ pub(crate) async fn create(
             // The UNIQUE (org, userName) constraint decides duplicates, racing creates
             // included; the write rolls back with the membership change.
             let args = create_user_args(org_id, &p, &text, &now);
-            let mut prepared = raw::Statements::default();
-            let inserted = raw::with_raw(&mut tx, &mut prepared, |raw| {
-                insert_user(raw, &args, &p.name)
-            })
-            .await;
-            // Finalized while this write still has the connection to itself.
-            drop(prepared);
-            let (id, fresh, policy) = inserted??;
+            let (id, fresh, policy) = tx
+                .with_raw(|raw| insert_user(raw, &args, &p.name))
+                .await??;
             // The membership's state and access follow from the approval rules. A membership
             // just inserted has nothing to read back; one provisioned again (same email) does.
             if fresh {

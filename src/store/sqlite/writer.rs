@@ -100,6 +100,8 @@ enum Outcome {
 }
 
 struct Returned {
+    /// Before `conn`, so that if this is dropped the statements are finalized first.
+    prepared: raw::Statements,
     conn: SqliteConnection,
     outcome: Outcome,
 }
@@ -154,6 +156,10 @@ impl Inbox {
 
 /// One write's use of the write connection, inside the writer's transaction.
 pub struct WriteTx {
+    /// The writer's prepared statements, lent with the connection so that a lent write's
+    /// direct statements ([`WriteTx::with_raw`]) are prepared once, not once per write.
+    /// Before `conn`, so that they are finalized before it if this is dropped unreturned.
+    prepared: raw::Statements,
     conn: Option<SqliteConnection>,
     back: Option<oneshot::Sender<Returned>>,
 }
@@ -293,10 +299,25 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Runs `f` on the connection's handle with the writer's cached prepared statements;
+    /// see [`raw::with_raw`].
+    pub(crate) async fn with_raw<R>(&mut self, f: impl FnOnce(&mut Raw) -> R) -> StoreResult<R> {
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("a WriteTx holds its connection until it ends");
+        raw::with_raw(conn, &mut self.prepared, f).await
+    }
+
     fn give_back(&mut self, outcome: Outcome) {
         if let (Some(conn), Some(back)) = (self.conn.take(), self.back.take()) {
+            let prepared = std::mem::take(&mut self.prepared);
             // The writer waits for this; if it is gone, the connection closes with it.
-            let _ = back.send(Returned { conn, outcome });
+            let _ = back.send(Returned {
+                prepared,
+                conn,
+                outcome,
+            });
         }
     }
 }
@@ -332,10 +353,12 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()>
 /// the connection was lost (the write leaked its `WriteTx`).
 async fn lend(
     conn: SqliteConnection,
+    prepared: raw::Statements,
     reply: oneshot::Sender<StoreResult<WriteTx>>,
 ) -> Option<Returned> {
     let (back, returned) = oneshot::channel();
     let tx = WriteTx {
+        prepared,
         conn: Some(conn),
         back: Some(back),
     };
@@ -344,7 +367,9 @@ async fn lend(
         // The caller gave up while queued: the WriteTx comes back unused.
         Err(Ok(mut tx)) => {
             tx.back = None;
+            let prepared = std::mem::take(&mut tx.prepared);
             tx.conn.take().map(|conn| Returned {
+                prepared,
                 conn,
                 outcome: Outcome::Abort,
             })
@@ -476,6 +501,7 @@ async fn run_jobs(
 /// it, then commits. Returns the request that ended the batch early (a job or a close), if any.
 async fn lend_batch(
     conn: &mut Option<SqliteConnection>,
+    prepared: &mut raw::Statements,
     rx: &mut Inbox,
     first: oneshot::Sender<StoreResult<WriteTx>>,
     ctx: &Ctx,
@@ -505,7 +531,8 @@ async fn lend_batch(
             failed = Some("could not open a savepoint".into());
             break;
         }
-        let Some(back) = lend(conn.take().expect("home"), reply).await else {
+        let lent_prepared = std::mem::take(prepared);
+        let Some(back) = lend(conn.take().expect("home"), lent_prepared, reply).await else {
             // Only a leaked WriteTx loses the connection, and it may still hold the write
             // lock: nothing can be written any more, so stop and say why.
             tracing::error!("a write kept the write connection; the store stops writing");
@@ -514,6 +541,7 @@ async fn lend_batch(
             }
             return None;
         };
+        *prepared = back.prepared;
         let c = conn.insert(back.conn);
         match back.outcome {
             Outcome::Commit(ack) => acks.push(ack),
@@ -573,9 +601,10 @@ async fn lend_batch(
 async fn run(conn: SqliteConnection, mut rx: Inbox, ctx: Ctx) {
     // `None` only after a leaked WriteTx took it: then every write fails.
     let mut conn = Some(conn);
-    // The statements that jobs prepared on the handle, kept from batch to batch. They are
-    // finalized whenever the connection leaves this task (lent, closed), so that no other
-    // user of it sees them.
+    // The statements prepared on the handle (by jobs, and by lent writes through
+    // `WriteTx::with_raw`), kept from batch to batch and lent with the connection. They are
+    // finalized before the connection closes (sqlx's close fails on a statement left open);
+    // between runs each is reset, so it holds no read and keeps no bound text.
     let mut prepared = raw::Statements::default();
     let mut next = rx.recv().await;
     loop {
@@ -598,8 +627,7 @@ async fn run(conn: SqliteConnection, mut rx: Inbox, ctx: Ctx) {
                 }
             },
             Some(Request::Write(reply)) => {
-                prepared.finalize();
-                lend_batch(&mut conn, &mut rx, reply, &ctx).await
+                lend_batch(&mut conn, &mut prepared, &mut rx, reply, &ctx).await
             }
         };
         if next.is_none() {
