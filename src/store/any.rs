@@ -153,7 +153,7 @@ impl Store for AnyStore {
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
-    ) -> Result<Page<ResourceRecord>, StoreError> {
+    ) -> Result<ResourcePage, StoreError> {
         on!(self, s => s.list_resources(kind, org_id, spec).await)
     }
 

@@ -4,7 +4,8 @@
 //! filter, sort and audit alike; each renders the SQL of its own dialect.
 
 use super::{Kind, ResourceRecord, StoreError, StoreResult, WriteOutcome};
-use crate::scim::filter::{Dialect, Filter, JsonMapping, SqlWhere, TableAttr, to_sql};
+use crate::scim::cursor::{KeyValue, Position};
+use crate::scim::filter::{Dialect, Filter, JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{self, AttrType, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
@@ -339,6 +340,93 @@ impl SortKey {
         match self {
             SortKey::Column { case_exact, .. } => *case_exact,
             SortKey::Json { ty, case_exact, .. } => !ty.is_textual() || *case_exact,
+        }
+    }
+}
+
+// ---- order and keyset paging ----
+
+/// What a list orders by, in one engine's SQL: the sort expression over the row alias `r`
+/// (`None`: by id alone) and whether it can be NULL. Rows order by it (missing values last in
+/// either direction), then by `r.id` ascending.
+pub(crate) struct ListOrder {
+    pub expr: Option<String>,
+    pub nullable: bool,
+    pub descending: bool,
+}
+
+impl ListOrder {
+    /// The ORDER BY terms; `backward` reverses the whole order (a walk back from a cursor).
+    pub fn order_by(&self, dialect: Dialect, backward: bool) -> String {
+        let id = if backward { "r.id DESC" } else { "r.id" };
+        let Some(expr) = &self.expr else {
+            return id.to_string();
+        };
+        let dir = if self.descending != backward {
+            " DESC"
+        } else {
+            ""
+        };
+        if !self.nullable {
+            return format!("{expr}{dir}, {id}");
+        }
+        match (dialect, backward) {
+            (Dialect::Sqlite, false) => format!("{expr} IS NULL, {expr}{dir}, {id}"),
+            (Dialect::Sqlite, true) => format!("{expr} IS NULL DESC, {expr}{dir}, {id}"),
+            (Dialect::Postgres, false) => format!("{expr}{dir} NULLS LAST, {id}"),
+            (Dialect::Postgres, true) => format!("{expr}{dir} NULLS FIRST, {id}"),
+        }
+    }
+
+    /// The condition that keeps the rows strictly after `at` in this order (strictly before
+    /// it when `backward`). `bind` renders a parameter's placeholder, told whether it is the
+    /// key (which an engine may need to cast) or the id. The key is bounded on one side by a
+    /// plain comparison (`expr >= key`) so that an index on the expression serves the seek; the
+    /// rest breaks ties on id.
+    pub fn seek(
+        &self,
+        at: &Position,
+        backward: bool,
+        bind: &mut dyn FnMut(SqlParam, bool) -> String,
+    ) -> String {
+        let (id_op, id_from) = if backward {
+            ("<", "r.id <")
+        } else {
+            (">", "r.id >")
+        };
+        let Some(expr) = &self.expr else {
+            let id = bind(SqlParam::Text(at.id.clone()), false);
+            return format!("r.id {id_op} {id}");
+        };
+        let value = match &at.key {
+            KeyValue::Null => None,
+            KeyValue::Int(i) => Some(SqlParam::Int(*i)),
+            KeyValue::Real(f) => Some(SqlParam::Real(*f)),
+            KeyValue::Text(t) => Some(SqlParam::Text(t.clone())),
+        };
+        let Some(value) = value else {
+            // `at` is among the rows without a value, which come last.
+            let id = bind(SqlParam::Text(at.id.clone()), false);
+            return if backward {
+                format!("({expr} IS NOT NULL OR {id_from} {id})")
+            } else {
+                format!("({expr} IS NULL AND {id_from} {id})")
+            };
+        };
+        let towards_larger = self.descending == backward;
+        let (strict, loose) = if towards_larger {
+            (">", ">=")
+        } else {
+            ("<", "<=")
+        };
+        let v1 = bind(value.clone(), true);
+        let v2 = bind(value, true);
+        let id = bind(SqlParam::Text(at.id.clone()), false);
+        let past = format!("({expr} {loose} {v1} AND ({expr} {strict} {v2} OR {id_from} {id}))");
+        if self.nullable && !backward {
+            format!("({expr} IS NULL OR {past})")
+        } else {
+            past
         }
     }
 }

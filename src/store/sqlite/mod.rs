@@ -860,7 +860,7 @@ impl Store for SqliteStore {
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
-    ) -> StoreResult<Page<ResourceRecord>> {
+    ) -> StoreResult<ResourcePage> {
         resources::list(self, kind, org_id, spec).await
     }
 
@@ -1188,6 +1188,7 @@ mod tests {
             offset,
             limit: 2,
             with_members: false,
+            seek: None,
         };
         let page = store
             .list_resources(Kind::User, org.id, spec(1))
