@@ -7,11 +7,12 @@
 //!     cargo bench --bench paging
 //!     SCIMDESK_TEST_POSTGRES=postgres://postgres@127.0.0.1:5433/postgres cargo bench --bench paging
 
+use scimdesk::client::{AdminClient, ScimSettingsPatch};
 use scimdesk::server::{ServerConfig, run_server};
 use scimdesk::store::copy::copy;
 use scimdesk::store::testing::{TestDb, test_postgres};
 use scimdesk::store::{AnyStore, DbTarget};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 #[path = "support/org.rs"]
@@ -72,30 +73,18 @@ async fn start(db: &DbTarget, o: &org::Org) -> Target {
         ..ServerConfig::default()
     };
     tokio::spawn(run_server(listener, store, cfg, std::future::pending()));
+    let admin = AdminClient::new(&base, &o.uid, o.admin_token.clone(), "bench").unwrap();
+    let patch = ScimSettingsPatch {
+        enabled: Some(true),
+        ..ScimSettingsPatch::default()
+    };
+    admin.patch_scim(&patch).await.expect("enable SCIM");
+    let token = admin.create_scim_token("bench").await.expect("SCIM token");
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let admin = format!("{base}/admin/v1/organizations/{}", o.uid);
-    let r = http
-        .patch(format!("{admin}/scim"))
-        .bearer_auth(&o.admin_token)
-        .json(&json!({"enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let token: Value = http
-        .post(format!("{admin}/scim/tokens"))
-        .bearer_auth(&o.admin_token)
-        .json(&json!({"label": "bench"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     Target {
         http,
         users: format!("{base}/scim/v2.0/organizations/{}/Users", o.uid),
-        token: token["token"].as_str().unwrap().to_string(),
+        token: token.token,
     }
 }
 

@@ -6,11 +6,9 @@ mod common;
 
 use common::*;
 use reqwest::Method;
-use scimdesk::server::{ServerConfig, run_server};
-use scimdesk::store::{AnyStore, DbTarget};
+use scimdesk::server::ServerConfig;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use tokio::sync::oneshot;
 
 const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -376,17 +374,6 @@ async fn bad_cursors_are_refused_with_the_rfc_errors() {
     both.assert_scim_error(400, Some("invalidValue"));
 }
 
-async fn start_with(db: &DbTarget, cfg: ServerConfig) -> (String, oneshot::Sender<()>) {
-    let store = AnyStore::open(db).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(run_server(listener, store, cfg, async move {
-        let _ = rx.await;
-    }));
-    (addr.to_string(), tx)
-}
-
 #[tokio::test]
 async fn a_cursor_older_than_the_timeout_is_expired() {
     let env = Env::new().await;
@@ -395,11 +382,8 @@ async fn a_cursor_older_than_the_timeout_is_expired() {
         cursor_timeout_secs: 0,
         ..ServerConfig::default()
     };
-    let (addr, _stop) = start_with(&env.db, cfg).await;
-    let url = format!(
-        "http://{addr}/scim/v2.0/organizations/{}/Users",
-        env.org.uid
-    );
+    let server = Server::start_with(&env.db, cfg).await;
+    let url = scim_url(&server, &env.org.uid, "/Users");
     let get = |cursor: String| {
         send(
             env.http
@@ -421,6 +405,7 @@ async fn a_cursor_older_than_the_timeout_is_expired() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let r = get(text(&first.body["nextCursor"]).unwrap()).await;
     r.assert_scim_error(400, Some("expiredCursor"));
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -23,6 +23,20 @@ pub struct Part<'a> {
     pub with_members: bool,
 }
 
+impl<'a> Part<'a> {
+    fn spec(&self, descending: bool, limit: u64, seek: Option<Seek<'a>>) -> ListSpec<'a> {
+        ListSpec {
+            filter: self.filter,
+            sort_by: self.sort_by,
+            descending,
+            offset: 0,
+            limit,
+            with_members: self.with_members && limit > 0,
+            seek,
+        }
+    }
+}
+
 /// A page of a cursor walk.
 pub struct CursorPage {
     /// In list order, each with the index of its part.
@@ -109,19 +123,12 @@ pub async fn page<S: Store>(
             Some(c) if i == start_part => c.at.as_ref(),
             _ => None,
         };
+        let seek = Some(Seek { at, backward });
         let got = store
             .list_resources(
                 part.kind,
                 ctx.org_id,
-                ListSpec {
-                    filter: part.filter,
-                    sort_by: part.sort_by,
-                    descending,
-                    offset: 0,
-                    limit: want - rows.len() as u64,
-                    with_members: part.with_members,
-                    seek: Some(Seek { at, backward }),
-                },
+                part.spec(descending, want - rows.len() as u64, seek),
             )
             .await?;
         totals[i] = Some(got.total);
@@ -136,7 +143,13 @@ pub async fn page<S: Store>(
     for (i, part) in parts.iter().enumerate() {
         total += match totals[i] {
             Some(t) => t,
-            None => part_total(store, ctx, part).await?,
+            None => {
+                let spec = part.spec(descending, 0, None);
+                store
+                    .list_resources(part.kind, ctx.org_id, spec)
+                    .await?
+                    .total
+            }
         };
     }
     let more = rows.len() as u64 > count;
@@ -184,23 +197,4 @@ pub async fn page<S: Store>(
         next,
         previous,
     })
-}
-
-async fn part_total<S: Store>(store: &S, ctx: &ScimCtx, part: &Part<'_>) -> Result<u64, ScimErr> {
-    let got = store
-        .list_resources(
-            part.kind,
-            ctx.org_id,
-            ListSpec {
-                filter: part.filter,
-                sort_by: part.sort_by,
-                descending: false,
-                offset: 0,
-                limit: 0,
-                with_members: false,
-                seek: None,
-            },
-        )
-        .await?;
-    Ok(got.total)
 }

@@ -61,12 +61,7 @@ pub async fn search_root<S: Store>(
         return root_cursor_page(&st, &ctx, &search, given).await;
     }
     let (page, total) = root_page(&st.store, &ctx, &search).await?;
-    let proj = &search.paging.projection;
-    let mut resources: Vec<Value> = page
-        .iter()
-        .map(|(kind, rec)| proj.apply(core::rt(*kind), &core::render(*kind, rec, &ctx.base)))
-        .collect();
-    attach_provisioning(&st.store, &search.params, &page, &mut resources).await?;
+    let resources = rendered(&st.store, &ctx, &search, &page).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, total, search.paging.start_index),
@@ -127,34 +122,36 @@ async fn root_cursor_page<S: Store>(
         .into_iter()
         .map(|(i, rec)| (parts[i].kind, rec))
         .collect();
-    let proj = &search.paging.projection;
-    let mut resources: Vec<Value> = items
-        .iter()
-        .map(|(kind, rec)| proj.apply(core::rt(*kind), &core::render(*kind, rec, &ctx.base)))
-        .collect();
-    attach_provisioning(&st.store, &search.params, &items, &mut resources).await?;
+    let resources = rendered(&st.store, ctx, search, &items).await?;
     Ok(scim_json(
         StatusCode::OK,
         &cursor::list_response(resources, page.total, page.next, page.previous),
     ))
 }
 
-/// The provisioning extension for the users of a mixed page, when asked for.
-async fn attach_provisioning<S: Store>(
+/// The documents of a mixed page, each projected by its own schema, with the provisioning
+/// extension for its users when asked for.
+async fn rendered<S: Store>(
     store: &S,
-    params: &[(String, String)],
+    ctx: &ScimCtx,
+    search: &RootSearch<Kind>,
     page: &[(Kind, ResourceRecord)],
-    resources: &mut [Value],
-) -> Result<(), ScimErr> {
+) -> Result<Vec<Value>, ScimErr> {
+    let proj = &search.paging.projection;
+    let mut resources: Vec<Value> = page
+        .iter()
+        .map(|(kind, rec)| proj.apply(core::rt(*kind), &core::render(*kind, rec, &ctx.base)))
+        .collect();
     let users: Vec<usize> = (0..page.len())
         .filter(|&i| page[i].0 == Kind::User)
         .collect();
     let mut docs: Vec<Value> = users.iter().map(|&i| resources[i].take()).collect();
-    let attached = provisioning::attach(store, Kind::User, params, &mut docs).await;
+    let attached = provisioning::attach(store, Kind::User, &search.params, &mut docs).await;
     for (&i, doc) in users.iter().zip(docs) {
         resources[i] = doc;
     }
-    Ok(attached?)
+    attached?;
+    Ok(resources)
 }
 
 /// The resources of the page, in order, and the total across types.
