@@ -379,24 +379,22 @@ impl ListOrder {
     }
 
     /// The condition that keeps the rows strictly after `at` in this order (strictly before
-    /// it when `backward`). `bind` renders a parameter's placeholder, told whether it is the
-    /// key (which an engine may need to cast) or the id. The key is bounded on one side by a
-    /// plain comparison (`expr >= key`) so that an index on the expression serves the seek; the
-    /// rest breaks ties on id.
+    /// it when `backward`), as disjoint branches whose union it is. `bind` renders a
+    /// parameter's placeholder, told whether it is the key (which an engine may need to cast)
+    /// or the id. Each branch is an index range: the key is bounded on one side by a plain
+    /// comparison (`expr >= key`), the rest breaks ties on id, and the rows without a value
+    /// (which come last) are a branch of their own, since `expr IS NULL OR ...` would make
+    /// PostgreSQL filter every row before the position.
     pub fn seek(
         &self,
         at: &Position,
         backward: bool,
         bind: &mut dyn FnMut(SqlParam, bool) -> String,
-    ) -> String {
-        let (id_op, id_from) = if backward {
-            ("<", "r.id <")
-        } else {
-            (">", "r.id >")
-        };
+    ) -> Vec<String> {
+        let id_from = if backward { "r.id <" } else { "r.id >" };
         let Some(expr) = &self.expr else {
             let id = bind(SqlParam::Text(at.id.clone()), false);
-            return format!("r.id {id_op} {id}");
+            return vec![format!("{id_from} {id}")];
         };
         let value = match &at.key {
             KeyValue::Null => None,
@@ -405,12 +403,13 @@ impl ListOrder {
             KeyValue::Text(t) => Some(SqlParam::Text(t.clone())),
         };
         let Some(value) = value else {
-            // `at` is among the rows without a value, which come last.
+            // `at` is among the rows without a value.
             let id = bind(SqlParam::Text(at.id.clone()), false);
+            let among_missing = format!("{expr} IS NULL AND {id_from} {id}");
             return if backward {
-                format!("({expr} IS NOT NULL OR {id_from} {id})")
+                vec![among_missing, format!("{expr} IS NOT NULL")]
             } else {
-                format!("({expr} IS NULL AND {id_from} {id})")
+                vec![among_missing]
             };
         };
         let towards_larger = self.descending == backward;
@@ -422,11 +421,11 @@ impl ListOrder {
         let v1 = bind(value.clone(), true);
         let v2 = bind(value, true);
         let id = bind(SqlParam::Text(at.id.clone()), false);
-        let past = format!("({expr} {loose} {v1} AND ({expr} {strict} {v2} OR {id_from} {id}))");
+        let past = format!("{expr} {loose} {v1} AND ({expr} {strict} {v2} OR {id_from} {id})");
         if self.nullable && !backward {
-            format!("({expr} IS NULL OR {past})")
+            vec![past, format!("{expr} IS NULL")]
         } else {
-            past
+            vec![past]
         }
     }
 }

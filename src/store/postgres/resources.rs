@@ -222,14 +222,18 @@ pub(crate) async fn list(
     let backward = spec.seek.is_some_and(|s| s.backward);
     let order_by = order.order_by(Dialect::Postgres, backward);
     let mut page_params = params.clone();
-    let mut seek_sql = String::new();
+    let mut branches = vec![String::new()];
     if let Some(at) = spec.seek.and_then(|s| s.at) {
         let mut bind = |p: SqlParam, key: bool| {
             page_params.push(p);
             let cast = if key && numeric { "::numeric" } else { "" };
             format!("${}{cast}", page_params.len())
         };
-        seek_sql = format!(" AND {}", order.seek(at, backward, &mut bind));
+        branches = order
+            .seek(at, backward, &mut bind)
+            .into_iter()
+            .map(|b| format!(" AND ({b})"))
+            .collect();
     }
     let with_members = kind == Kind::Group && spec.with_members;
     let members = if with_members {
@@ -244,14 +248,35 @@ pub(crate) async fn list(
     // One round trip for the page and its total: the count runs once, as an init plan. The
     // page's ids come first, from the index alone where the order allows (PostgreSQL would
     // compute every column of each row that OFFSET skips), then those rows, in page order.
+    // A seek in several branches (see `ListOrder::seek`) reads each through its index and
+    // keeps the first `limit` of their union; a seek never comes with an offset.
+    let limit = format!("${}", n - 1);
+    let ids = match branches.as_slice() {
+        [one] => {
+            format!("SELECT r.id FROM {from}{one} ORDER BY {order_by} LIMIT {limit} OFFSET ${n}")
+        }
+        several => {
+            debug_assert_eq!(spec.offset, 0);
+            let union: Vec<String> = several
+                .iter()
+                .map(|b| {
+                    format!(
+                        "(SELECT r.id, {key_col} AS k FROM {from}{b} ORDER BY {order_by} LIMIT {limit})"
+                    )
+                })
+                .collect();
+            let outer_order = order_by.replace(key_col, "s.k").replace("r.id", "s.id");
+            format!(
+                "SELECT s.id FROM ({}) s ORDER BY {outer_order} LIMIT {limit}",
+                union.join(" UNION ALL ")
+            )
+        }
+    };
     let sql = format!(
         "SELECT ({total_sql}) AS page_total, {COLUMNS}{members}, ({key_col})::text AS sort_key
-         FROM {} r
-         WHERE r.id IN (SELECT r.id FROM {from}{seek_sql} ORDER BY {order_by}
-                        LIMIT ${} OFFSET ${n})
+         FROM {} r WHERE r.id IN ({ids})
          ORDER BY {order_by}",
         table(kind),
-        n - 1
     );
     let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &page_params)
         .fetch_all(store.pool())

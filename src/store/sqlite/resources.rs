@@ -242,9 +242,8 @@ pub(crate) async fn list(
             params.push(p);
             "?".to_string()
         };
-        let seek = order.seek(at, backward, &mut bind);
-        where_sql.push_str(" AND ");
-        where_sql.push_str(&seek);
+        let branches = order.seek(at, backward, &mut bind);
+        where_sql.push_str(&format!(" AND (({}))", branches.join(") OR (")));
     }
     params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
     params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
