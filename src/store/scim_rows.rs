@@ -463,4 +463,64 @@ mod tests {
         assert!(key(Kind::Group, "userName").is_err());
         assert!(key(Kind::User, "name.nosuch").is_err());
     }
+
+    #[test]
+    fn seeks_are_index_ranges_with_missing_values_a_branch_of_their_own() {
+        let order = ListOrder {
+            expr: Some("lower(r.display_name)".into()),
+            nullable: true,
+            descending: false,
+        };
+        let at = |key| Position {
+            key,
+            id: "u9".into(),
+        };
+        let mut n = 0;
+        let mut bind = |_: SqlParam, key: bool| {
+            n += 1;
+            format!("${n}{}", if key { "k" } else { "" })
+        };
+        let e = "lower(r.display_name)";
+        assert_eq!(
+            order.seek(&at(KeyValue::Text("ann".into())), false, &mut bind),
+            [
+                format!("{e} >= $1k AND ({e} > $2k OR r.id > $3)"),
+                format!("{e} IS NULL")
+            ]
+        );
+        assert_eq!(
+            order.seek(&at(KeyValue::Text("ann".into())), true, &mut bind),
+            [format!("{e} <= $4k AND ({e} < $5k OR r.id < $6)")]
+        );
+        assert_eq!(
+            order.seek(&at(KeyValue::Null), true, &mut bind),
+            [
+                format!("{e} IS NULL AND r.id < $7"),
+                format!("{e} IS NOT NULL")
+            ]
+        );
+        let descending = ListOrder {
+            descending: true,
+            nullable: false,
+            ..order
+        };
+        assert_eq!(
+            descending.seek(&at(KeyValue::Int(3)), false, &mut bind),
+            [format!("{e} <= $8k AND ({e} < $9k OR r.id > $10)")]
+        );
+        assert_eq!(
+            descending.order_by(Dialect::Postgres, true),
+            format!("{e}, r.id DESC")
+        );
+        let by_id = ListOrder {
+            expr: None,
+            nullable: false,
+            descending: true,
+        };
+        assert_eq!(by_id.order_by(Dialect::Sqlite, false), "r.id");
+        assert_eq!(
+            by_id.seek(&at(KeyValue::Null), true, &mut bind),
+            ["r.id < $11"]
+        );
+    }
 }
