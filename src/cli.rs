@@ -3,7 +3,8 @@
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
 use crate::server::{ServerConfig, run_server, shutdown_signal};
-use crate::store::{AnyStore, DbTarget, Store};
+use crate::store::prelude::*;
+use crate::store::{AnyStore, DbTarget, StoreError};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
@@ -45,9 +46,8 @@ pub enum Command {
         listen: String,
         /// The database: a SQLite file (created if missing; also `sqlite:PATH`) or
         /// `postgres://USER@HOST:PORT/DB`, which any number of replicas may share.
-        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
-              value_parser = DbTarget::parse)]
-        db: DbTarget,
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true)]
+        db: DbArg,
         /// Create the demo organization "Acme" on first start.
         #[arg(long)]
         demo: bool,
@@ -127,12 +127,11 @@ pub enum DbCommand {
     /// with --db on the target.
     Copy {
         /// The SQLite installation: the file `serve --db` uses (also `sqlite:PATH`).
-        #[arg(long, value_parser = DbTarget::parse)]
-        from: DbTarget,
+        #[arg(long)]
+        from: DbArg,
         /// The empty PostgreSQL database: postgres://USER@HOST:PORT/DB.
-        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
-              value_parser = DbTarget::parse)]
-        to: DbTarget,
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true)]
+        to: DbArg,
     },
 }
 
@@ -141,9 +140,8 @@ pub enum OrgCommand {
     /// Create an organization and its owner; prints the owner's admin token once.
     Create {
         /// The database, as `serve --db` takes it.
-        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
-              value_parser = DbTarget::parse)]
-        db: DbTarget,
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true)]
+        db: DbArg,
         /// The organization's name.
         #[arg(long)]
         name: String,
@@ -154,6 +152,33 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--db` (and `db copy`'s `--from`/`--to`) as typed: read into a [`DbTarget`] by the command,
+/// not by clap, whose error would echo the value, password included.
+#[derive(Clone)]
+pub struct DbArg(String);
+
+impl std::str::FromStr for DbArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(DbArg(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for DbArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match DbTarget::parse(&self.0) {
+            Ok(t) => write!(f, "{t:?}"),
+            Err(_) => f.write_str("<invalid --db>"),
+        }
+    }
+}
+
+impl DbArg {
+    fn target(&self) -> Result<DbTarget, String> {
+        DbTarget::parse(&self.0)
+    }
 }
 
 /// Entry point of the `scimdesk` binary.
@@ -199,7 +224,7 @@ pub fn main() -> ExitCode {
                     per_minute: rate_limit,
                     sync_ms: rate_limit_sync_ms,
                 };
-                serve(listen, metrics_listen, db, demo, tls, limit).await
+                serve(listen, metrics_listen, db.target()?, demo, tls, limit).await
             }
             Command::Org {
                 command:
@@ -209,7 +234,7 @@ pub fn main() -> ExitCode {
                         owner,
                         json,
                     },
-            } => org_create(db, name, owner, json).await,
+            } => org_create(db.target()?, name, owner, json).await,
             Command::Export {
                 out,
                 url,
@@ -228,7 +253,7 @@ pub fn main() -> ExitCode {
             }
             Command::Db {
                 command: DbCommand::Copy { from, to },
-            } => db_copy(from, to).await,
+            } => db_copy(from.target()?, to.target()?).await,
             Command::Diff { .. } | Command::Review { .. } => {
                 unreachable!("diff and review are handled above")
             }
@@ -445,9 +470,11 @@ fn init_tracing() {
 }
 
 async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
-    AnyStore::open(db)
-        .await
-        .map_err(|e| format!("cannot open the database {db}: {e}"))
+    AnyStore::open(db).await.map_err(|e| match e {
+        // Already says which database and what to check.
+        StoreError::Unavailable(m) => m,
+        e => format!("cannot open the database {db}: {e}"),
+    })
 }
 
 /// `serve --rate-limit` and `--rate-limit-sync-ms`.
@@ -637,10 +664,13 @@ mod tests {
             panic!("{:?}", cli.command);
         };
         assert_eq!(
-            from,
+            from.target().unwrap(),
             DbTarget::Sqlite(PathBuf::from("/var/lib/scimdesk.db"))
         );
-        assert_eq!(to, DbTarget::Postgres("postgres://app@db/scim".into()));
+        assert_eq!(
+            to.target().unwrap(),
+            DbTarget::Postgres("postgres://app@db/scim".into())
+        );
     }
 
     #[test]

@@ -448,7 +448,7 @@ async fn review_against_marks_the_changed_members_and_groups_rows() {
     .await;
     let screen = r.screen();
     assert!(
-        screen.contains("Δ since old.json: mapping org role member → admin"),
+        screen.contains("Δ since old.json: mapping org role Member → Admin"),
         "{screen}"
     );
 }
@@ -475,7 +475,9 @@ async fn a_short_screen_scrolls_the_overlay_to_its_last_line() {
     .await;
     let bottom = r.screen();
     assert!(
-        bottom.contains("3 members changed (1 joined, 1 left), 1 mappings, 2 settings"),
+        bottom.contains(
+            "3 members changed (1 joined, 1 left, 1 access changed), 1 mapping, 2 settings"
+        ),
         "{bottom}"
     );
     // The column header stays while the rows move.

@@ -11,8 +11,9 @@ mod common;
 use common::*;
 use reqwest::Method;
 use scimdesk::snapshot::Snapshot;
+use scimdesk::store::prelude::*;
 use scimdesk::store::testing::{TestDb, test_postgres};
-use scimdesk::store::{DbTarget, PgStore, SqliteStore, Store};
+use scimdesk::store::{DbTarget, PgStore, SqliteStore};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -146,7 +147,7 @@ async fn snapshots<S: Store>(store: &S, uids: &[String]) -> Vec<Snapshot> {
     let mut out = Vec::new();
     for uid in uids {
         let org = store.org_by_uid(uid).await.unwrap().expect("org");
-        let mut snap = store.snapshot(org.id).await.unwrap();
+        let mut snap = scimdesk::snapshot::export(store, org.id).await.unwrap();
         snap.exported_at = String::new();
         out.push(snap);
     }

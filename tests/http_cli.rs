@@ -122,3 +122,72 @@ async fn serve_demo_works_from_the_printed_credentials_and_stops_on_sigterm() {
     assert_eq!(r.body["totalResults"], json!(51));
     terminate(&mut p);
 }
+
+/// `serve` on a PostgreSQL server that is not there stops at once, saying where it looked
+/// and what to check, without the URL's password; a malformed URL is refused before any
+/// connection.
+#[test]
+fn serve_refuses_an_unreachable_postgres_saying_what_to_check() {
+    // Port 1 on loopback: nothing listens there.
+    let out = Command::new(EXE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg("postgres://scimdesk:s3cret@127.0.0.1:1/scimdesk")
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach PostgreSQL at postgres://scimdesk:***@127.0.0.1:1/scimdesk"),
+        "{err}"
+    );
+    assert!(err.contains("Check that the server runs"), "{err}");
+    assert!(!err.contains("s3cret"), "the password leaked: {err}");
+    let out = Command::new(EXE)
+        .args(["serve", "--db", "postgres:scimdesk:s3cret@host/db"])
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://USER@HOST:PORT/DB"), "{err}");
+    assert!(!err.contains("s3cret"), "the password leaked: {err}");
+}
+
+/// A PostgreSQL database that a newer release migrated is refused by `serve` and `org
+/// create`, naming both versions.
+#[tokio::test]
+async fn a_postgres_database_newer_than_the_binary_is_refused() {
+    let Some(server) = scimdesk::store::testing::test_postgres() else {
+        eprintln!("SCIMDESK_TEST_POSTGRES is not set: PostgreSQL only");
+        return;
+    };
+    let db = scimdesk::store::testing::TestDb::postgres(&server)
+        .await
+        .unwrap();
+    let url = db.postgres_url().unwrap().to_string();
+    let store = scimdesk::store::AnyStore::open(db.target()).await.unwrap();
+    store.close().await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO scimdesk_schema (version) VALUES (99)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["org", "create", "--name", "A", "--owner", "a@b.example"][..],
+    ] {
+        let out = Command::new(EXE)
+            .args(args)
+            .args(["--db", &url])
+            .output()
+            .expect("run scimdesk");
+        assert!(!out.status.success(), "{args:?} accepted a newer schema");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("schema version 99, newer than this binary knows (6)"),
+            "{args:?}: {err}"
+        );
+    }
+}

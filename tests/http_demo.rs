@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use scimdesk::server::demo::{self, EMBEDDED_TOKEN_LABEL};
-use scimdesk::store::Store;
+use scimdesk::store::prelude::*;
 use serde_json::Value;
 
 async fn get(server: &Server, token: &str, uid: &str, path: &str) -> Resp {

@@ -4,9 +4,10 @@
 //! And text PostgreSQL cannot hold (NUL) is bad input, never a 500. Skipped, with a note,
 //! unless `SCIMDESK_TEST_POSTGRES` names a server.
 
+use scimdesk::store::prelude::*;
 use scimdesk::store::testing::{fresh_postgres_database, test_postgres};
 use scimdesk::store::{
-    AuditQuery, Change, Kind, ListSpec, MemberOp, PgStore, ResourceRecord, Store, StoreError,
+    AuditQuery, Change, Kind, ListSpec, MemberOp, PgStore, ResourceRecord, StoreError,
 };
 use serde_json::{Value, json};
 

@@ -4,7 +4,8 @@
 
 use crate::server::demo::{DEMO_OWNER, ensure_demo};
 use crate::server::{ServerConfig, run_server};
-use crate::store::{AnyStore, DbTarget, Store};
+use crate::store::prelude::*;
+use crate::store::{AnyStore, DbTarget};
 use std::path::Path;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -12,7 +12,7 @@ pub mod access_types;
 pub mod admin_types;
 pub mod any;
 pub mod copy;
-pub(crate) mod export;
+pub mod export;
 pub mod postgres;
 pub(crate) mod scim_rows;
 pub mod secret;
@@ -414,10 +414,25 @@ pub struct WriteOutcome {
     pub changed: bool,
 }
 
-/// Persistence for organizations, tokens, SCIM resources and the audit log.
+/// Persistence for organizations, tokens, SCIM resources, access and the audit log: the four
+/// traits below, one per concern, which each engine implements (`sqlite/`, `postgres/`, and
+/// `any.rs`, the choice made at run time). Code that needs all of them asks for [`Store`];
+/// code that uses one concern can ask for that trait alone.
 ///
 /// `actor` names who did a write, for the audit log: a SCIM token's label or an admin's email.
-pub trait Store: Clone + Send + Sync + 'static {
+pub trait Store: OrgStore + ScimStore + AccessStore + AuditStore + Clone + 'static {}
+
+impl<T: OrgStore + ScimStore + AccessStore + AuditStore + Clone + 'static> Store for T {}
+
+/// The store's traits, for code that calls a store's methods on a concrete type:
+/// `use scimdesk::store::prelude::*;`.
+pub mod prelude {
+    pub use super::{AccessStore, AuditStore, OrgStore, ScimStore, Store};
+}
+
+/// Organizations, their SCIM settings and tokens, and what the server asks of the database
+/// itself (readiness, pool figures, the shared rate-limit tally).
+pub trait OrgStore: Send + Sync {
     /// Whether the database answers and holds the schema version this binary migrates to
     /// (`GET /readyz`): one cheap query, no write.
     fn ready(&self) -> impl Future<Output = StoreResult<()>> + Send;
@@ -432,22 +447,25 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Adds this process's request counts to the tally that every process serving the
     /// database shares, and returns the tallies after the addition, one per count given (in
     /// any order). Called about once a second, never per request, and only when
-    /// [`Store::is_shared`]; counts of windows that have ended may be forgotten. A store that
+    /// [`OrgStore::is_shared`]; counts of windows that have ended may be forgotten. A store that
     /// is not shared returns nothing: its own counts are the whole tally.
     fn add_request_counts(
         &self,
         counts: &[RequestCount],
     ) -> impl Future<Output = StoreResult<Vec<RequestCount>>> + Send;
 
-    // Organizations and settings.
     fn create_org(
         &self,
         name: &str,
         owner_email: &str,
     ) -> impl Future<Output = StoreResult<(Org, IssuedToken)>> + Send;
+
     fn org_by_uid(&self, uid: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+
     fn org_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+
     fn org_counts(&self, org_id: i64) -> impl Future<Output = StoreResult<OrgCounts>> + Send;
+
     fn update_scim_settings(
         &self,
         org_id: i64,
@@ -455,13 +473,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         actor: &str,
     ) -> impl Future<Output = StoreResult<ScimSettings>> + Send;
 
-    // Tokens.
     fn create_scim_token(
         &self,
         org_id: i64,
         label: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+
     /// Mints an admin token for the member of `org_id` with this email; NotFound when the
     /// email has no membership there. The token's power follows that member's current role.
     fn create_admin_token(
@@ -471,12 +489,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         label: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+
     fn list_scim_tokens(
         &self,
         org_id: i64,
         limit: u64,
         cursor: Option<&str>,
     ) -> impl Future<Output = StoreResult<CursorPage<TokenInfo>>> + Send;
+
     /// Revokes at once; `false` when no live token of that org has this id.
     fn revoke_scim_token(
         &self,
@@ -484,16 +504,37 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_id: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     fn authenticate_scim(
         &self,
         token: &str,
     ) -> impl Future<Output = StoreResult<Option<ScimPrincipal>>> + Send;
+
     fn authenticate_admin(
         &self,
         token: &str,
     ) -> impl Future<Output = StoreResult<Option<AdminPrincipal>>> + Send;
 
-    // SCIM resources.
+    /// The live admin tokens of every member of the org, oldest first.
+    fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
+
+    /// Revokes at once; `false` when no live admin token of that org has this id.
+    fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// SCIM Users and Groups: reads, lists and the writes of the SCIM API, each applying the
+/// approval rules to the memberships it touches.
+pub trait ScimStore: Send + Sync {
     fn get_resource(
         &self,
         kind: Kind,
@@ -501,12 +542,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         with_members: bool,
     ) -> impl Future<Output = StoreResult<Option<ResourceRecord>>> + Send;
+
     fn list_resources(
         &self,
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
     ) -> impl Future<Output = Result<ResourcePage, StoreError>> + Send;
+
     /// Creates a user (linking the account of its userName, re-linking a deprovisioned
     /// membership) or a group with `members`.
     fn create_resource(
@@ -517,6 +560,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         members: Vec<String>,
         actor: &str,
     ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send;
+
     /// Read-modify-write in one transaction. `load_members` loads a group's members into the
     /// record that `decide` sees (only a PATCH that needs the whole list asks for it).
     fn update_resource<F>(
@@ -530,6 +574,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send
     where
         F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send;
+
     /// Deletes after `check` accepts the current record (If-Match). A user's membership ends
     /// (state deprovisioned); the account stays.
     fn delete_resource<F>(
@@ -543,33 +588,23 @@ pub trait Store: Clone + Send + Sync + 'static {
     where
         F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send;
 
-    // Audit log and admin tokens (listing, revoking).
-    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
-    fn list_audit(
+    /// The provisioning state of SCIM Users (ids not found are absent).
+    fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
-    /// The live admin tokens of every member of the org, oldest first.
-    fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
-    /// Revokes at once; `false` when no live admin token of that org has this id.
-    fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+        ids: &[String],
+    ) -> impl Future<
+        Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
+    > + Send;
+}
 
-    // Stacks, group mappings, members and the approval queue (see `access_types`).
+/// Stacks and their roles, group mappings, members' access and the approval queue (the
+/// admin API's access routes).
+pub trait AccessStore: Send + Sync {
     fn list_stacks(
         &self,
         org_id: i64,
     ) -> impl Future<Output = StoreResult<Vec<access_types::Stack>>> + Send;
+
     /// A stack with the three built-in roles.
     fn create_stack(
         &self,
@@ -577,12 +612,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::Stack>> + Send;
+
     /// NotFound for an unknown stack.
     fn stack_roles(
         &self,
         org_id: i64,
         stack_uid: &str,
     ) -> impl Future<Output = StoreResult<Vec<access_types::RoleInfo>>> + Send;
+
     fn create_stack_role(
         &self,
         org_id: i64,
@@ -590,6 +627,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::RoleInfo>> + Send;
+
     /// SCIM groups whose display name contains `filter` (any case), by name.
     fn list_groups(
         &self,
@@ -598,12 +636,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: u64,
         cursor: Option<&str>,
     ) -> impl Future<Output = StoreResult<CursorPage<access_types::GroupInfo>>> + Send;
+
     /// NotFound for an unknown group; `None` for a group without a mapping.
     fn get_mapping(
         &self,
         org_id: i64,
         group_id: &str,
     ) -> impl Future<Output = StoreResult<Option<access_types::Mapping>>> + Send;
+
     /// Sets (`Some`) or deletes (`None`) a group's mapping and applies its effect at once;
     /// an unknown stack or role, or Owner, is `Rejected`.
     fn set_mapping(
@@ -615,6 +655,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<
         Output = StoreResult<(Option<access_types::Mapping>, access_types::MappingImpact)>,
     > + Send;
+
     /// What `set_mapping` would do, without writing.
     fn preview_mapping(
         &self,
@@ -622,16 +663,19 @@ pub trait Store: Clone + Send + Sync + 'static {
         group_id: &str,
         input: Option<&access_types::MappingInput>,
     ) -> impl Future<Output = StoreResult<access_types::MappingImpact>> + Send;
+
     fn list_members(
         &self,
         org_id: i64,
         query: &access_types::MemberQuery,
     ) -> impl Future<Output = StoreResult<CursorPage<access_types::MemberInfo>>> + Send;
+
     fn member_access(
         &self,
         org_id: i64,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<access_types::MemberAccess>>> + Send;
+
     /// An admin's removal: state removed, no access, the SCIM User inactive.
     fn remove_member(
         &self,
@@ -639,6 +683,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::MemberInfo>> + Send;
+
     /// Requests in `state` (all when `None`), oldest first.
     fn list_approvals(
         &self,
@@ -647,6 +692,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: u64,
         cursor: Option<&str>,
     ) -> impl Future<Output = StoreResult<CursorPage<access_types::ApprovalRequest>>> + Send;
+
     fn decide_approval(
         &self,
         org_id: i64,
@@ -655,16 +701,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         seen_version: u64,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::DecisionOutcome>> + Send;
-    /// The provisioning state of SCIM Users (ids not found are absent).
-    fn provisioning_states(
-        &self,
-        ids: &[String],
-    ) -> impl Future<
-        Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
-    > + Send;
-    /// The whole org as a snapshot (no secrets), read consistently at one moment.
-    fn snapshot(
+}
+
+/// The audit log, and the consistent read of a whole org that an export assembles.
+pub trait AuditStore: Send + Sync {
+    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
+    fn list_audit(
         &self,
         org_id: i64,
-    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
+        q: AuditQuery<'_>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
+
+    /// Every row of the org an export needs (no secrets), read consistently at one moment,
+    /// with the newest `audit_limit` audit events; `crate::snapshot::export` assembles them.
+    fn export_rows(
+        &self,
+        org_id: i64,
+        audit_limit: u64,
+    ) -> impl Future<Output = StoreResult<export::ExportRows>> + Send;
 }

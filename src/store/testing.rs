@@ -117,6 +117,15 @@ impl TestDb {
         &self.target
     }
 
+    /// The same database for a second user (a replica's harness) that does not drop it: the
+    /// original still does.
+    pub fn borrowed(&self) -> TestDb {
+        TestDb {
+            target: self.target.clone(),
+            created_on: None,
+        }
+    }
+
     /// As `--db` takes it: the file's path or the URL.
     pub fn arg(&self) -> OsString {
         db_arg(&self.target)

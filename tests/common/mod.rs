@@ -6,8 +6,9 @@
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
 use scimdesk::server::{ServerConfig, run_server};
+use scimdesk::store::prelude::*;
 use scimdesk::store::testing::TestDb;
-use scimdesk::store::{AnyStore, DbTarget, Store};
+use scimdesk::store::{AnyStore, DbTarget};
 use serde_json::{Value, json};
 use std::path::Path;
 use tempfile::TempDir;

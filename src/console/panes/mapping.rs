@@ -2775,7 +2775,7 @@ mod tests {
         let top = lines.iter().position(|l| l.contains("┌ Editors")).unwrap();
         assert!(lines[top + 1].contains("2 members · org role Admin"), "{s}");
         assert!(
-            lines[top + 2].contains("Δ since q1.json: mapping org role member → admin"),
+            lines[top + 2].contains("Δ since q1.json: mapping org role Member → Admin"),
             "{s}"
         );
 
@@ -2787,7 +2787,7 @@ mod tests {
             .position(|l| l.contains("Δ since q1.json:"))
             .unwrap_or_else(|| panic!("{s}"));
         assert!(
-            lines[head + 1].contains("  mapping org role member → admin"),
+            lines[head + 1].contains("  mapping org role Member → Admin"),
             "{s}"
         );
         assert!(
@@ -2805,7 +2805,7 @@ mod tests {
             .position(|l| l.contains("│Δ since q1.json:"))
             .unwrap_or_else(|| panic!("{s}"));
         assert!(
-            lines[head + 1].contains("  - mapping removed was org role admin"),
+            lines[head + 1].contains("  - mapping removed was org role Admin"),
             "{s}"
         );
         assert!(

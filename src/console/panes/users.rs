@@ -2355,7 +2355,7 @@ mod tests {
             .position(|l| l.contains("Δ since q1.json:"))
             .unwrap_or_else(|| panic!("{s}"));
         for (i, want) in [
-            "  + joined as active, org role admin",
+            "  + joined as active, org role Admin",
             "  + stack role Mobile app / Admin",
             "  + stack role Website / Developer",
         ]

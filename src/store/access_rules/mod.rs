@@ -156,7 +156,7 @@ pub(crate) type RawRequest = (
 /// User), created_at, updated_at, the granted stack roles as [stack, role] pairs, the groups
 /// as [id, display name] pairs, the open request ([`RawRequest`] or null) and the last
 /// rejected diff (or null).
-pub(crate) type RawMember = (
+type RawMember = (
     String,
     String,
     Option<String>,
@@ -203,7 +203,7 @@ pub(crate) fn members_from_json(text: &str) -> StoreResult<Vec<MemberRow>> {
 }
 
 /// The memberships of decoded [`RawMember`]s, sorted by id.
-pub(crate) fn members_from_raw(raw: Vec<RawMember>) -> StoreResult<Vec<MemberRow>> {
+fn members_from_raw(raw: Vec<RawMember>) -> StoreResult<Vec<MemberRow>> {
     let mut out = Vec::with_capacity(raw.len());
     for r in raw {
         let (id, email, display_name, state, role, source, active, created_at, updated_at) =
@@ -275,22 +275,26 @@ pub(crate) fn effective_by_member(text: String) -> StoreResult<HashMap<String, A
         StoreError::Db(format!("the mapped groups query gave unexpected JSON: {e}"))
     })?;
     drop(text);
-    let mut mappings = Vec::with_capacity(raw.len());
-    let mut members = Vec::with_capacity(raw.len());
-    for (group_id, role, roles, ids) in raw {
-        mappings.push(mapping_from_raw(group_id, &role, roles));
-        members.push(ids);
-    }
+    Ok(effective_of(
+        raw.into_iter()
+            .map(|(group_id, role, roles, ids)| (mapping_from_raw(group_id, &role, roles), ids))
+            .collect(),
+    ))
+}
+
+/// The access that mapped groups (each with its member ids) imply for each of their members.
+pub(crate) fn effective_of(groups: Vec<(GroupMapping, Vec<String>)>) -> HashMap<String, Access> {
+    let (mappings, members): (Vec<GroupMapping>, Vec<Vec<String>>) = groups.into_iter().unzip();
     let mut groups_of: HashMap<&str, Vec<&GroupMapping>> = HashMap::new();
     for (m, ids) in mappings.iter().zip(&members) {
         for id in ids {
             groups_of.entry(id.as_str()).or_default().push(m);
         }
     }
-    Ok(groups_of
+    groups_of
         .into_iter()
         .map(|(id, ms)| (id.to_string(), effective_access(ms)))
-        .collect())
+        .collect()
 }
 
 pub(crate) fn bad(message: impl Into<String>) -> StoreError {

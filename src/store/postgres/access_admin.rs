@@ -490,24 +490,40 @@ pub(crate) async fn set_mapping(
 }
 
 /// The access that the org's mappings imply for every SCIM User in at least one mapped
-/// group, by SCIM User id (see `access_rules::effective_by_member`): the mapped groups with
-/// their stack roles and member ids come as one JSON document.
+/// group, by SCIM User id (see `access_rules::effective_of`): a row per mapped group, with its
+/// stack roles and member ids as arrays.
 pub(crate) async fn org_effective_access(
     store: &PgStore,
     org_id: i64,
 ) -> StoreResult<HashMap<String, Access>> {
-    let text: String = sqlx::query_scalar(
-        "SELECT coalesce(json_agg(json_build_array(mp.group_id, mp.org_role,
-                  coalesce((SELECT json_agg(json_build_array(r.stack_uid, r.role_uid))
-                            FROM group_mapping_roles r WHERE r.group_id = mp.group_id), '[]'),
-                  coalesce((SELECT json_agg(gm.user_id)
-                            FROM group_members gm WHERE gm.group_id = mp.group_id), '[]'))),
-                '[]')::text
+    type Raw = (String, String, Vec<String>, Vec<String>, Vec<String>);
+    let rows: Vec<Raw> = sqlx::query_as(
+        "SELECT mp.group_id, mp.org_role,
+                array(SELECT r.stack_uid FROM group_mapping_roles r
+                      WHERE r.group_id = mp.group_id ORDER BY r.stack_uid, r.role_uid),
+                array(SELECT r.role_uid FROM group_mapping_roles r
+                      WHERE r.group_id = mp.group_id ORDER BY r.stack_uid, r.role_uid),
+                array(SELECT gm.user_id FROM group_members gm WHERE gm.group_id = mp.group_id)
          FROM group_mappings mp WHERE mp.org_id = $1",
     )
     .bind(org_id)
-    .fetch_one(store.pool())
+    .fetch_all(store.pool())
     .await
     .map_err(db_err)?;
-    rules::effective_by_member(text)
+    Ok(rules::effective_of(
+        rows.into_iter()
+            .map(|(group_id, role, stacks, roles, members)| {
+                let mapping = GroupMapping {
+                    group_id,
+                    org_role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
+                    stack_roles: stacks
+                        .into_iter()
+                        .zip(roles)
+                        .map(|(s, r)| StackRole::new(s, r))
+                        .collect(),
+                };
+                (mapping, members)
+            })
+            .collect(),
+    ))
 }

@@ -4,8 +4,9 @@
 
 use super::access::{self, group_deleting, is_mapped, reconcile, reconcile_new};
 use super::{PgStore, account_for};
+use crate::store::Org;
+use crate::store::prelude::*;
 use crate::store::testing::{fresh_postgres_database, test_postgres};
-use crate::store::{Org, Store};
 use serde_json::json;
 
 const NOW: &str = "2026-01-01T00:00:00.000Z";
@@ -51,7 +52,8 @@ pub(super) async fn scim_user(store: &PgStore, org: &Org, email: &str, active: b
     .await
     .unwrap();
     let policy = org.scim.approval;
-    reconcile_new(&mut tx, org.id, &id, active, &policy, "idp", NOW)
+    let created = ("scim.user.create", id.as_str(), "{}".to_string());
+    reconcile_new(&mut tx, org.id, &id, active, &policy, created, "idp", NOW)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -171,8 +173,15 @@ async fn a_new_scim_user_waits_for_approval_or_joins_at_once_per_policy() {
     );
     assert_eq!(
         audit_actions(&store, &org).await,
-        ["org.create", "approval.opened", "access.changed"],
-        "the waiting user's request is audited, and the inactive one's deprovision"
+        [
+            "org.create",
+            "approval.opened",
+            "scim.user.create",
+            "access.changed",
+            "scim.user.create"
+        ],
+        "the waiting user's request is audited, and the inactive one's deprovision, each \
+         before the create that caused it"
     );
     store.close().await;
 }

@@ -8,18 +8,16 @@
 //! SQLite's NOCASE does: both engines list the same data in the same order.
 
 use super::{ORG_COLUMNS, PgStore, db_err, org_from_row};
-use crate::snapshot::{self, Group, Snapshot};
-use crate::store::export::{self as shared, SnapshotRows, decode, org_rows};
+use crate::store::export::{self as shared, ExportRows, GroupRow, decode, org_rows};
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 
-pub(super) async fn snapshot(store: &PgStore, org_id: i64) -> StoreResult<Snapshot> {
-    let read = read(store, org_id).await?;
-    shared::assemble(read)
-}
-
-async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
+pub(super) async fn read(
+    store: &PgStore,
+    org_id: i64,
+    audit_limit: u64,
+) -> StoreResult<ExportRows> {
     let mut tx = store
         .pool()
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -134,13 +132,13 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
          FROM audit_log WHERE org_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(org_id)
-    .bind(snapshot::AUDIT_EVENTS as i64)
+    .bind(audit_limit as i64)
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
 
-    Ok(SnapshotRows {
+    Ok(ExportRows {
         org,
         tokens,
         admin_tokens,
@@ -156,8 +154,8 @@ async fn read(store: &PgStore, org_id: i64) -> StoreResult<SnapshotRows> {
 }
 
 /// `id, display_name, members (text[])`: SQLite has no arrays (its groups come as JSON).
-fn group(r: &PgRow) -> Result<Group, sqlx::Error> {
-    Ok(Group {
+fn group(r: &PgRow) -> Result<GroupRow, sqlx::Error> {
+    Ok(GroupRow {
         id: r.try_get(0)?,
         display_name: r.try_get(1)?,
         members: r.try_get(2)?,

@@ -14,6 +14,7 @@ mod access_members;
 mod admin;
 mod export;
 mod resources;
+mod statistics;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
 use super::*;
@@ -138,6 +139,7 @@ impl PgStore {
             .test_before_acquire(false)
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(opts);
+        statistics::spawn(pool.clone());
         let store = PgStore { pool };
         Ok(store)
     }
@@ -398,7 +400,7 @@ const ADD_REQUEST_COUNTS_SQL: &str = "WITH ended AS (
     ON CONFLICT (token_id, window_no) DO UPDATE SET n = c.n + excluded.n
     RETURNING token_id, window_no, n";
 
-impl Store for PgStore {
+impl OrgStore for PgStore {
     async fn ready(&self) -> StoreResult<()> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT max(version)::bigint FROM scimdesk_schema")
@@ -809,6 +811,26 @@ impl Store for PgStore {
         }))
     }
 
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+}
+
+impl ScimStore for PgStore {
     async fn get_resource(
         &self,
         kind: Kind,
@@ -868,32 +890,15 @@ impl Store for PgStore {
         resources::delete(self, kind, org_id, id, actor, check).await
     }
 
-    async fn list_audit(
+    async fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> StoreResult<CursorPage<AuditEvent>> {
-        admin::list_audit(self, org_id, q).await
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        access::provisioning_states(self, ids).await
     }
+}
 
-    async fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
-        admin::list_admin_tokens(self, org_id, limit, cursor).await
-    }
-
-    async fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> StoreResult<bool> {
-        admin::revoke_admin_token(self, org_id, token_id, actor).await
-    }
-
+impl AccessStore for PgStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
         access::list_stacks(self, org_id).await
     }
@@ -1007,16 +1012,23 @@ impl Store for PgStore {
     ) -> StoreResult<access_types::DecisionOutcome> {
         access::decide(self, org_id, request_id, decision, seen_version, actor).await
     }
+}
 
-    async fn provisioning_states(
+impl AuditStore for PgStore {
+    async fn list_audit(
         &self,
-        ids: &[String],
-    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, ids).await
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
     }
 
-    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
-        export::snapshot(self, org_id).await
+    async fn export_rows(
+        &self,
+        org_id: i64,
+        audit_limit: u64,
+    ) -> StoreResult<crate::store::export::ExportRows> {
+        export::read(self, org_id, audit_limit).await
     }
 }
 

@@ -64,9 +64,16 @@ fn select_one(kind: Kind, with_members: bool, lock: bool) -> String {
     } else {
         String::new()
     };
+    // A locked group says whether it is mapped: mapping saves lock the group row too, so
+    // the answer holds until this write commits.
+    let mapped = if lock && kind == Kind::Group {
+        ", EXISTS (SELECT 1 FROM group_mappings m WHERE m.group_id = r.id) AS mapped"
+    } else {
+        ""
+    };
     let lock = if lock { " FOR UPDATE" } else { "" };
     format!(
-        "SELECT {COLUMNS}{members} FROM {} r WHERE r.org_id = $1 AND r.id = $2{lock}",
+        "SELECT {COLUMNS}{members}{mapped} FROM {} r WHERE r.org_id = $1 AND r.id = $2{lock}",
         table(kind)
     )
 }
@@ -361,20 +368,7 @@ pub(crate) async fn create(
     let mut tx = store.begin().await?;
     let mut skipped = Vec::new();
     let id = match kind {
-        Kind::User => {
-            let id = create_user(&mut tx, org_id, &p, &text, &now, actor).await?;
-            audit(
-                &mut tx,
-                org_id,
-                actor,
-                "scim.user.create",
-                Some(&id),
-                None,
-                Some(&resource),
-            )
-            .await?;
-            id
-        }
+        Kind::User => create_user(&mut tx, org_id, &p, &resource, &text, &now, actor).await?,
         Kind::Group => {
             let id = secret::new_uuid();
             sqlx::query(
@@ -413,10 +407,13 @@ pub(crate) async fn create(
     Ok(created(id, resource, &now, skipped))
 }
 
+const CREATED: &str = "scim.user.create";
+
 async fn create_user(
     conn: &mut PgConnection,
     org_id: i64,
     p: &Promoted,
+    resource: &Value,
     text: &str,
     now: &str,
     actor: &str,
@@ -440,28 +437,42 @@ async fn create_user(
     let fresh: bool = row.try_get("fresh").map_err(db_err)?;
     // The membership's state and access follow from the approval rules. A membership just
     // inserted has nothing to read back; one provisioned again (same email) does.
+    // The create's audit event goes with the membership's writes when there are some to
+    // make (one statement less for every new user).
+    let event = (CREATED, id.as_str(), text.to_string());
     if fresh {
         let policy = ApprovalPolicy {
             provision: row.try_get("approval_provision").map_err(db_err)?,
             access_increase: row.try_get("approval_access_increase").map_err(db_err)?,
             deprovision: row.try_get("approval_deprovision").map_err(db_err)?,
         };
-        access::reconcile_new(conn, org_id, &id, p.active, &policy, actor, now).await?;
+        access::reconcile_new(conn, org_id, &id, p.active, &policy, event, actor, now).await?;
     } else {
         access::reconcile(conn, org_id, std::slice::from_ref(&id), actor).await?;
+        audit(
+            conn,
+            org_id,
+            actor,
+            CREATED,
+            Some(&id),
+            None,
+            Some(resource),
+        )
+        .await?;
     }
     Ok(id)
 }
 
 /// The current record, its row locked until the write commits: a concurrent update or
 /// delete of the same resource, on any replica, waits for this one and then reads its result.
+/// For a group, also whether it is mapped (a user: false).
 async fn current(
     conn: &mut PgConnection,
     kind: Kind,
     org_id: i64,
     id: &str,
     with_members: bool,
-) -> StoreResult<ResourceRecord> {
+) -> StoreResult<(ResourceRecord, bool)> {
     let with_members = with_members && kind == Kind::Group;
     let row = match storable(id) {
         true => sqlx::query(AssertSqlSafe(select_one(kind, with_members, true)))
@@ -473,7 +484,13 @@ async fn current(
         false => None,
     };
     match row {
-        Some(r) => record_from_row(&r, with_members),
+        Some(r) => {
+            let mapped = match kind {
+                Kind::Group => r.try_get("mapped").map_err(db_err)?,
+                Kind::User => false,
+            };
+            Ok((record_from_row(&r, with_members)?, mapped))
+        }
         None => Err(StoreError::NotFound(format!(
             "{} {id} not found",
             rt(kind).name
@@ -526,75 +543,20 @@ where
     F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send,
 {
     let mut tx = store.begin().await?;
-    let rec = current(&mut tx, kind, org_id, id, load).await?;
+    let (rec, mapped) = current(&mut tx, kind, org_id, id, load).await?;
     let change = decide(&rec)?;
     let now = datetime::now_rfc3339();
     let new_resource = change.resource.filter(|r| *r != rec.resource);
     let mut delta = MemberDelta::default();
     if kind == Kind::Group && !change.members.is_empty() {
         delta = apply_member_ops(&mut tx, org_id, id, &change.members).await?;
-        if delta.changed() && access::is_mapped(&mut tx, id).await? {
+        if delta.changed() && mapped {
             let mut affected = delta.affected();
             // Memberships are locked in id order, whichever group write gets there first.
             affected.sort();
             affected.dedup();
             access::reconcile(&mut tx, org_id, &affected, actor).await?;
         }
-    }
-    let changed = new_resource.is_some() || delta.changed();
-    if let Some(new) = &new_resource {
-        let p = promoted(kind, new)?;
-        match kind {
-            Kind::User => {
-                let old = promoted(kind, &rec.resource)?;
-                if !old.name.eq_ignore_ascii_case(&p.name) {
-                    relink_account(&mut tx, org_id, id, &p.name, &now).await?;
-                }
-                sqlx::query(
-                    "UPDATE scim_users SET user_name = $1, external_id = $2, display_name = $3,
-                       active = $4, resource = $5::jsonb, version = version + 1,
-                       last_modified = $6
-                     WHERE id = $7",
-                )
-                .bind(&p.name)
-                .bind(&p.external_id)
-                .bind(&p.display_name)
-                .bind(p.active)
-                .bind(new.to_string())
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| user_name_conflict(db_err(e), &p.name))?;
-                if old.active != p.active {
-                    access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
-                }
-            }
-            Kind::Group => {
-                sqlx::query(
-                    "UPDATE scim_groups SET display_name = $1, external_id = $2,
-                       resource = $3::jsonb, version = version + 1, last_modified = $4
-                     WHERE id = $5",
-                )
-                .bind(&p.name)
-                .bind(&p.external_id)
-                .bind(new.to_string())
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            }
-        }
-    } else if changed {
-        sqlx::query(
-            "UPDATE scim_groups SET version = version + 1, last_modified = $1 WHERE id = $2",
-        )
-        .bind(&now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
     }
     let updated = Updated {
         kind,
@@ -603,21 +565,144 @@ where
         delta,
         now,
     };
-    if let Some((action, after)) = updated.audit() {
-        audit(
-            &mut tx,
-            org_id,
-            actor,
-            action,
-            Some(id),
-            Some(&updated.before.resource),
-            Some(&after),
-        )
-        .await?;
+    match kind {
+        Kind::User => {
+            if let Some(new) = &updated.resource {
+                update_user(
+                    &mut tx,
+                    org_id,
+                    id,
+                    &updated.before.resource,
+                    new,
+                    &updated.now,
+                    actor,
+                )
+                .await?;
+            }
+            if let Some((action, after)) = updated.audit() {
+                let before = Some(&updated.before.resource);
+                audit(
+                    &mut tx,
+                    org_id,
+                    actor,
+                    action,
+                    Some(id),
+                    before,
+                    Some(&after),
+                )
+                .await?;
+            }
+        }
+        Kind::Group => write_group(&mut tx, org_id, id, &updated, actor).await?,
     }
-    audit_skipped(&mut tx, org_id, actor, id, &updated.delta.skipped).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(updated.outcome())
+}
+
+/// A user's new resource: its columns, its account when the userName changed, and its
+/// access when `active` did.
+async fn update_user(
+    conn: &mut PgConnection,
+    org_id: i64,
+    id: &str,
+    old: &Value,
+    new: &Value,
+    now: &str,
+    actor: &str,
+) -> StoreResult<()> {
+    let p = promoted(Kind::User, new)?;
+    let old = promoted(Kind::User, old)?;
+    if !old.name.eq_ignore_ascii_case(&p.name) {
+        relink_account(conn, org_id, id, &p.name, now).await?;
+    }
+    sqlx::query(
+        "UPDATE scim_users SET user_name = $1, external_id = $2, display_name = $3,
+           active = $4, resource = $5::jsonb, version = version + 1, last_modified = $6
+         WHERE id = $7",
+    )
+    .bind(&p.name)
+    .bind(&p.external_id)
+    .bind(&p.display_name)
+    .bind(p.active)
+    .bind(new.to_string())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| user_name_conflict(db_err(e), &p.name))?;
+    if old.active != p.active {
+        access::reconcile(conn, org_id, &[id.to_string()], actor).await?;
+    }
+    Ok(())
+}
+
+/// A group's row after its member rows changed: its new resource (if any) and version, and
+/// the update's audit events, in one statement. The group row is locked, so every statement
+/// saved here is time another writer of the group does not wait.
+async fn write_group(
+    conn: &mut PgConnection,
+    org_id: i64,
+    id: &str,
+    updated: &Updated,
+    actor: &str,
+) -> StoreResult<()> {
+    let mut actions = Vec::new();
+    let mut befores = Vec::new();
+    let mut afters = Vec::new();
+    if let Some((action, after)) = updated.audit() {
+        actions.push(action);
+        befores.push(Some(updated.before.resource.to_string()));
+        afters.push(after.to_string());
+    }
+    let skipped = &updated.delta.skipped;
+    if !skipped.is_empty() {
+        // jsonb holds no NUL either: such an id is recorded with U+FFFD in its place.
+        let recorded: Vec<String> = skipped
+            .iter()
+            .map(|id| id.replace('\0', "\u{fffd}"))
+            .collect();
+        actions.push("scim.group.members_skipped");
+        befores.push(None);
+        afters.push(skipped_json(&recorded).to_string());
+    }
+    let changed = updated.changed();
+    if !changed && actions.is_empty() {
+        return Ok(());
+    }
+    let new = match &updated.resource {
+        Some(r) => Some((promoted(Kind::Group, r)?, r.to_string())),
+        None => None,
+    };
+    sqlx::query(
+        "WITH bumped AS (
+             UPDATE scim_groups SET
+               display_name = CASE WHEN $1 THEN $2 ELSE display_name END,
+               external_id = CASE WHEN $1 THEN $3 ELSE external_id END,
+               resource = CASE WHEN $1 THEN $4::jsonb ELSE resource END,
+               version = version + 1, last_modified = $5
+             WHERE id = $6 AND $7)
+         INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+         SELECT $8, $5, $9, e.action, $6, e.before::jsonb, e.after::jsonb
+         FROM unnest($10::text[], $11::text[], $12::text[])
+           WITH ORDINALITY AS e(action, before, after, n)
+         ORDER BY e.n",
+    )
+    .bind(new.is_some())
+    .bind(new.as_ref().map(|(p, _)| p.name.clone()))
+    .bind(new.as_ref().and_then(|(p, _)| p.external_id.clone()))
+    .bind(new.as_ref().map(|(_, text)| text.as_str()))
+    .bind(&updated.now)
+    .bind(id)
+    .bind(changed)
+    .bind(org_id)
+    .bind(actor)
+    .bind(&actions)
+    .bind(&befores)
+    .bind(&afters)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 pub(crate) async fn delete<F>(
@@ -632,7 +717,7 @@ where
     F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send,
 {
     let mut tx = store.begin().await?;
-    let rec = current(&mut tx, kind, org_id, id, false).await?;
+    let (rec, _) = current(&mut tx, kind, org_id, id, false).await?;
     check(&rec)?;
     let now = datetime::now_rfc3339();
     match kind {

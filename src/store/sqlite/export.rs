@@ -1,19 +1,17 @@
 //! Reads a whole organization for a snapshot: a few large queries inside one read transaction
-//! (so the parts agree with each other), never one query per member. The snapshot is put
-//! together from these rows by the engine-independent `store::export`.
+//! (so the parts agree with each other), never one query per member. `crate::snapshot::assemble`
+//! puts the snapshot together from these rows.
 
 use super::{ORG_COLUMNS, SqliteStore, db_err, org_from_row};
-use crate::snapshot::{self, Snapshot};
-use crate::store::export::{self as shared, SnapshotRows, decode, org_rows, parse_json};
+use crate::store::export::{self as shared, ExportRows, decode, org_rows, parse_json};
 use crate::store::{StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 
-pub(super) async fn snapshot(store: &SqliteStore, org_id: i64) -> StoreResult<Snapshot> {
-    let read = read(store, org_id).await?;
-    shared::assemble(read)
-}
-
-async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
+pub(super) async fn read(
+    store: &SqliteStore,
+    org_id: i64,
+    audit_limit: u64,
+) -> StoreResult<ExportRows> {
     let mut conn = store.read().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db_err)?;
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?");
@@ -136,12 +134,12 @@ async fn read(store: &SqliteStore, org_id: i64) -> StoreResult<SnapshotRows> {
          WHERE org_id = ? ORDER BY id DESC LIMIT ?",
     )
     .bind(org_id)
-    .bind(snapshot::AUDIT_EVENTS as i64)
+    .bind(audit_limit as i64)
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    Ok(SnapshotRows {
+    Ok(ExportRows {
         org,
         tokens,
         admin_tokens,
