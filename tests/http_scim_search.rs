@@ -201,9 +201,16 @@ async fn bad_search_requests_get_the_errors_a_bad_get_gets() {
         .assert_scim_error(400, Some("invalidSyntax"));
         // Members a SearchRequest does not define are ignored, as unknown query parameters
         // are, and null means absent.
-        let r = post(request(json!({"cursor": "x", "filter": null, "count": 1}))).await;
+        let r = post(request(
+            json!({"vendorHint": "x", "filter": null, "count": 1}),
+        ))
+        .await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         assert_eq!(r.body["itemsPerPage"], 1);
+        // `cursor` is RFC 9865's, and "x" none this service issued.
+        post(request(json!({"cursor": "x"})))
+            .await
+            .assert_scim_error(400, Some("invalidCursor"));
     }
     // A filter on a type's own attribute must suit its type on that type.
     send(

@@ -194,6 +194,7 @@ async fn duplicate_creates_on_two_replicas_give_exactly_one_user() {
                 offset: 0,
                 limit: 100,
                 with_members: false,
+                seek: None,
             },
         )
         .await

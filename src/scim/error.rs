@@ -5,7 +5,7 @@ use std::fmt;
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-/// `scimType` values of RFC 7644 §3.12, table 9.
+/// `scimType` values of RFC 7644 §3.12, table 9, and of RFC 9865 §2.1 (cursors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScimType {
     InvalidFilter,
@@ -18,6 +18,8 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    InvalidCursor,
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -33,6 +35,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 }
@@ -80,6 +84,12 @@ impl ScimError {
     }
     pub fn too_many(detail: impl Into<String>) -> Self {
         Self::bad(ScimType::TooMany, detail)
+    }
+    pub fn invalid_cursor(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::InvalidCursor, detail)
+    }
+    pub fn expired_cursor(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::ExpiredCursor, detail)
     }
     pub fn uniqueness(detail: impl Into<String>) -> Self {
         Self::new(409, Some(ScimType::Uniqueness), detail)

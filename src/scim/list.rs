@@ -30,6 +30,8 @@ pub struct ListQuery {
     pub start_index: u64,
     /// At most `max_results`.
     pub count: u64,
+    /// Cursor paging (RFC 9865) when given: the `cursor` text, empty for the first page.
+    pub cursor: Option<String>,
     pub projection: Projection,
 }
 
@@ -61,12 +63,13 @@ pub fn parse_list_query(
         sort_order: paging.sort_order,
         start_index: paging.start_index,
         count: paging.count,
+        cursor: paging.cursor,
         projection: paging.projection,
     })
 }
 
 /// A parameter by name in any case; when one is repeated, the last wins.
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .rev()
@@ -79,6 +82,8 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub struct Paging {
     pub start_index: u64,
     pub count: u64,
+    /// See [`ListQuery::cursor`].
+    pub cursor: Option<String>,
     pub sort_order: SortOrder,
     pub projection: Projection,
 }
@@ -110,9 +115,18 @@ fn parse_paging(
         }
     };
     let projection = Projection::parse(get("attributes"), get("excludedAttributes"))?;
+    let cursor = get("cursor").map(|c| c.trim().to_string());
+    if cursor.is_some() && get("startIndex").is_some() {
+        // RFC 9865 lets a client pick a method by the parameter it sends; both is no choice.
+        return Err(ScimError::invalid_value(
+            "startIndex and cursor: send startIndex for index paging or cursor for cursor \
+             paging, not both",
+        ));
+    }
     Ok(Paging {
         start_index,
         count,
+        cursor,
         sort_order,
         projection,
     })

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub max_results: u64,
     /// The page size when a list request gives no `count`.
     pub default_count: u64,
+    /// How long a list cursor stays good after it was issued (`cursorTimeout`).
+    pub cursor_timeout_secs: u64,
     /// Requests per token and minute, on both APIs; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
     /// How often replicas on one PostgreSQL database add up their counts for the limit; zero
@@ -46,11 +48,15 @@ pub struct ServerConfig {
 /// what Okta or Entra send during a full sync, low enough to stop a runaway client.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 6000;
 
+/// An hour between two pages: far longer than any IdP pauses within a sync.
+pub const DEFAULT_CURSOR_TIMEOUT_SECS: u64 = 3600;
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_results: 200,
             default_count: 100,
+            cursor_timeout_secs: DEFAULT_CURSOR_TIMEOUT_SECS,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             rate_limit_sync_every: limits::DEFAULT_SYNC_EVERY,
             header_read_timeout: std::time::Duration::from_secs(10),

@@ -173,7 +173,7 @@ impl ScimStore for AnyStore {
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
-    ) -> Result<Page<ResourceRecord>, StoreError> {
+    ) -> Result<ResourcePage, StoreError> {
         on!(self, s => s.list_resources(kind, org_id, spec).await)
     }
 

@@ -22,6 +22,7 @@ pub mod target;
 pub mod testing;
 
 use crate::scim::ScimError;
+use crate::scim::cursor::{KeyValue, Position};
 use crate::scim::filter::Filter;
 use crate::scim::path::AttrPath;
 use serde_json::Value;
@@ -318,6 +319,17 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+/// A page of SCIM resources, with the sort key of each as the store compares it (what a
+/// cursor records of the row it stops at).
+#[derive(Debug, Clone)]
+pub struct ResourcePage {
+    pub items: Vec<ResourceRecord>,
+    /// The full match count (whatever the seek).
+    pub total: u64,
+    /// One per item; [`KeyValue::Null`] for each when the list is in id order.
+    pub keys: Vec<KeyValue>,
+}
+
 /// A cursor-paged admin list.
 #[derive(Debug, Clone)]
 pub struct CursorPage<T> {
@@ -361,6 +373,18 @@ pub struct ListSpec<'a> {
     pub offset: u64,
     pub limit: u64,
     pub with_members: bool,
+    /// Keyset paging instead of (or with) an offset.
+    pub seek: Option<Seek<'a>>,
+}
+
+/// Keyset paging (the cursors of RFC 9865): the rows strictly after `at` in the list's order,
+/// or strictly before it when `backward`, then returned nearest first (so in reverse order).
+/// Without `at`, from the start (or, backward, from the end). Rows order by the sort key, with
+/// missing values last in either direction, then by id ascending.
+#[derive(Debug, Clone, Copy)]
+pub struct Seek<'a> {
+    pub at: Option<&'a Position>,
+    pub backward: bool,
 }
 
 /// A change to a group's member set, applied as row inserts and deletes.
@@ -524,7 +548,7 @@ pub trait ScimStore: Send + Sync {
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
-    ) -> impl Future<Output = Result<Page<ResourceRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ResourcePage, StoreError>> + Send;
 
     /// Creates a user (linking the account of its userName, re-linking a deprovisioned
     /// membership) or a group with `members`.

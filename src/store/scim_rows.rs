@@ -4,7 +4,8 @@
 //! filter, sort and audit alike; each renders the SQL of its own dialect.
 
 use super::{Kind, ResourceRecord, StoreError, StoreResult, WriteOutcome};
-use crate::scim::filter::{Dialect, Filter, JsonMapping, SqlWhere, TableAttr, to_sql};
+use crate::scim::cursor::{KeyValue, Position};
+use crate::scim::filter::{Dialect, Filter, JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{self, AttrType, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
@@ -343,6 +344,92 @@ impl SortKey {
     }
 }
 
+// ---- order and keyset paging ----
+
+/// What a list orders by, in one engine's SQL: the sort expression over the row alias `r`
+/// (`None`: by id alone) and whether it can be NULL. Rows order by it (missing values last in
+/// either direction), then by `r.id` ascending.
+pub(crate) struct ListOrder {
+    pub expr: Option<String>,
+    pub nullable: bool,
+    pub descending: bool,
+}
+
+impl ListOrder {
+    /// The ORDER BY terms; `backward` reverses the whole order (a walk back from a cursor).
+    pub fn order_by(&self, dialect: Dialect, backward: bool) -> String {
+        let id = if backward { "r.id DESC" } else { "r.id" };
+        let Some(expr) = &self.expr else {
+            return id.to_string();
+        };
+        let dir = if self.descending != backward {
+            " DESC"
+        } else {
+            ""
+        };
+        if !self.nullable {
+            return format!("{expr}{dir}, {id}");
+        }
+        match (dialect, backward) {
+            (Dialect::Sqlite, false) => format!("{expr} IS NULL, {expr}{dir}, {id}"),
+            (Dialect::Sqlite, true) => format!("{expr} IS NULL DESC, {expr}{dir}, {id}"),
+            (Dialect::Postgres, false) => format!("{expr}{dir} NULLS LAST, {id}"),
+            (Dialect::Postgres, true) => format!("{expr}{dir} NULLS FIRST, {id}"),
+        }
+    }
+
+    /// The condition that keeps the rows strictly after `at` in this order (strictly before
+    /// it when `backward`), as disjoint branches whose union it is. `bind` renders a
+    /// parameter's placeholder, told whether it is the key (which an engine may need to cast)
+    /// or the id. Each branch is an index range: the key is bounded on one side by a plain
+    /// comparison (`expr >= key`), the rest breaks ties on id, and the rows without a value
+    /// (which come last) are a branch of their own, since `expr IS NULL OR ...` would make
+    /// PostgreSQL filter every row before the position.
+    pub fn seek(
+        &self,
+        at: &Position,
+        backward: bool,
+        bind: &mut dyn FnMut(SqlParam, bool) -> String,
+    ) -> Vec<String> {
+        let id_from = if backward { "r.id <" } else { "r.id >" };
+        let Some(expr) = &self.expr else {
+            let id = bind(SqlParam::Text(at.id.clone()), false);
+            return vec![format!("{id_from} {id}")];
+        };
+        let value = match &at.key {
+            KeyValue::Null => None,
+            KeyValue::Int(i) => Some(SqlParam::Int(*i)),
+            KeyValue::Real(f) => Some(SqlParam::Real(*f)),
+            KeyValue::Text(t) => Some(SqlParam::Text(t.clone())),
+        };
+        let Some(value) = value else {
+            // `at` is among the rows without a value.
+            let id = bind(SqlParam::Text(at.id.clone()), false);
+            let among_missing = format!("{expr} IS NULL AND {id_from} {id}");
+            return if backward {
+                vec![among_missing, format!("{expr} IS NOT NULL")]
+            } else {
+                vec![among_missing]
+            };
+        };
+        let towards_larger = self.descending == backward;
+        let (strict, loose) = if towards_larger {
+            (">", ">=")
+        } else {
+            ("<", "<=")
+        };
+        let v1 = bind(value.clone(), true);
+        let v2 = bind(value, true);
+        let id = bind(SqlParam::Text(at.id.clone()), false);
+        let past = format!("{expr} {loose} {v1} AND ({expr} {strict} {v2} OR {id_from} {id})");
+        if self.nullable && !backward {
+            vec![past, format!("{expr} IS NULL")]
+        } else {
+            vec![past]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +462,65 @@ mod tests {
         assert!(key(Kind::User, "active").unwrap().case_exact());
         assert!(key(Kind::Group, "userName").is_err());
         assert!(key(Kind::User, "name.nosuch").is_err());
+    }
+
+    #[test]
+    fn seeks_are_index_ranges_with_missing_values_a_branch_of_their_own() {
+        let order = ListOrder {
+            expr: Some("lower(r.display_name)".into()),
+            nullable: true,
+            descending: false,
+        };
+        let at = |key| Position {
+            key,
+            id: "u9".into(),
+        };
+        let mut n = 0;
+        let mut bind = |_: SqlParam, key: bool| {
+            n += 1;
+            format!("${n}{}", if key { "k" } else { "" })
+        };
+        let e = "lower(r.display_name)";
+        assert_eq!(
+            order.seek(&at(KeyValue::Text("ann".into())), false, &mut bind),
+            [
+                format!("{e} >= $1k AND ({e} > $2k OR r.id > $3)"),
+                format!("{e} IS NULL")
+            ]
+        );
+        assert_eq!(
+            order.seek(&at(KeyValue::Text("ann".into())), true, &mut bind),
+            [format!("{e} <= $4k AND ({e} < $5k OR r.id < $6)")]
+        );
+        assert_eq!(
+            order.seek(&at(KeyValue::Null), true, &mut bind),
+            [
+                format!("{e} IS NULL AND r.id < $7"),
+                format!("{e} IS NOT NULL")
+            ]
+        );
+        let descending = ListOrder {
+            descending: true,
+            nullable: false,
+            ..order
+        };
+        assert_eq!(
+            descending.seek(&at(KeyValue::Int(3)), false, &mut bind),
+            [format!("{e} <= $8k AND ({e} < $9k OR r.id > $10)")]
+        );
+        assert_eq!(
+            descending.order_by(Dialect::Postgres, true),
+            format!("{e}, r.id DESC")
+        );
+        let by_id = ListOrder {
+            expr: None,
+            nullable: false,
+            descending: true,
+        };
+        assert_eq!(by_id.order_by(Dialect::Sqlite, false), "r.id");
+        assert_eq!(
+            by_id.seek(&at(KeyValue::Null), true, &mut bind),
+            ["r.id < $11"]
+        );
     }
 }

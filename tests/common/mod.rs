@@ -29,20 +29,19 @@ pub struct Server {
 
 impl Server {
     pub async fn start(db: &DbTarget) -> Server {
+        Server::start_with(db, ServerConfig::default()).await
+    }
+
+    pub async fn start_with(db: &DbTarget, cfg: ServerConfig) -> Server {
         let store = AnyStore::open(db).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_server(
-            listener,
-            store.clone(),
-            ServerConfig::default(),
-            async move {
-                let _ = rx.await;
-            },
-        ));
+        let task = tokio::spawn(run_server(listener, store.clone(), cfg, async move {
+            let _ = rx.await;
+        }));
         Server {
             base,
             store,

@@ -3,12 +3,14 @@
 //! errors in one place ([`ScimErr`]).
 
 pub mod core;
+mod paging;
 mod provisioning;
 mod search;
 
 use super::AppState;
 use super::http::{ScimErr, bearer, origin, read_json, scim_json};
 use crate::scim::ScimError;
+use crate::scim::cursor::{self, CursorKey};
 use crate::scim::list::{ListQuery, SortOrder};
 use crate::scim::projection::Projection;
 use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store};
@@ -34,6 +36,8 @@ pub struct ScimCtx {
     pub base: String,
     /// The org's userName-is-email rule (see `ScimSettings`).
     pub user_name_is_email: bool,
+    /// Signs and checks the list cursors of this token.
+    pub cursor_key: CursorKey,
 }
 
 /// The query parameters, in order; malformed encoding is a SCIM 400, not a plain-text one.
@@ -120,6 +124,7 @@ async fn authenticate<S: Store>(
     let Some(token) = bearer(req.headers()) else {
         return unauthorized();
     };
+    let cursor_key = CursorKey::for_token(token);
     let principal = match st.store.authenticate_scim(token).await {
         Ok(Some(p)) => p,
         Ok(None) => return unauthorized(),
@@ -148,6 +153,7 @@ async fn authenticate<S: Store>(
         actor: principal.label,
         base,
         user_name_is_email: org.scim.user_name_is_email,
+        cursor_key,
     });
     let mut resp = next.run(req).await;
     if let Some(v) = verdict {
@@ -177,10 +183,13 @@ async fn sp_config<S: Store>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
 ) -> Response {
-    scim_json(
-        StatusCode::OK,
-        &core::service_provider_config(&ctx.base, st.cfg.max_results),
-    )
+    let mut doc = core::service_provider_config(&ctx.base, st.cfg.max_results);
+    doc["pagination"] = cursor::pagination_config(
+        st.cfg.default_count.min(st.cfg.max_results),
+        st.cfg.max_results,
+        st.cfg.cursor_timeout_secs,
+    );
+    scim_json(StatusCode::OK, &doc)
 }
 
 async fn resource_types(Extension(ctx): Extension<ScimCtx>) -> Response {
@@ -302,7 +311,8 @@ async fn list<S: Store, const G: bool>(
     list_page(&st, &ctx, kind, &q, &params).await
 }
 
-/// The ListResponse of a list query on one resource type (a GET list or a POST `.search`).
+/// The ListResponse of a list query on one resource type (a GET list or a POST `.search`),
+/// paged by index or, when the query has a `cursor`, by cursor.
 async fn list_page<S: Store>(
     st: &AppState<S>,
     ctx: &ScimCtx,
@@ -311,6 +321,42 @@ async fn list_page<S: Store>(
     params: &[(String, String)],
 ) -> Result<Response, ScimErr> {
     let proj = &q.projection;
+    let descending = q.sort_order == SortOrder::Descending;
+    let with_members = kind == Kind::Group && core::wants_members(proj);
+    let render =
+        |rec: &ResourceRecord| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base));
+    if let Some(given) = &q.cursor {
+        let binding = paging::binding(
+            ctx,
+            core::rt(kind).name,
+            q.filter.as_ref().map(ToString::to_string),
+            q.sort_by.as_ref(),
+            descending,
+        );
+        let part = paging::Part {
+            kind,
+            filter: q.filter.as_ref(),
+            sort_by: q.sort_by.as_ref(),
+            with_members,
+        };
+        let page = paging::page(
+            &st.store,
+            ctx,
+            st.cfg.cursor_timeout_secs,
+            &binding,
+            std::slice::from_ref(&part),
+            descending,
+            given,
+            q.count,
+        )
+        .await?;
+        let mut resources: Vec<Value> = page.items.iter().map(|(_, rec)| render(rec)).collect();
+        provisioning::attach(&st.store, ctx.org_id, kind, params, &mut resources).await?;
+        return Ok(scim_json(
+            StatusCode::OK,
+            &cursor::list_response(resources, page.total, page.next, page.previous),
+        ));
+    }
     let page = st
         .store
         .list_resources(
@@ -319,18 +365,15 @@ async fn list_page<S: Store>(
             ListSpec {
                 filter: q.filter.as_ref(),
                 sort_by: q.sort_by.as_ref(),
-                descending: q.sort_order == SortOrder::Descending,
+                descending,
                 offset: q.start_index - 1,
                 limit: q.count,
-                with_members: kind == Kind::Group && core::wants_members(proj),
+                with_members,
+                seek: None,
             },
         )
         .await?;
-    let mut resources = page
-        .items
-        .iter()
-        .map(|rec| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base)))
-        .collect::<Vec<_>>();
+    let mut resources = page.items.iter().map(render).collect::<Vec<_>>();
     provisioning::attach(&st.store, ctx.org_id, kind, params, &mut resources).await?;
     Ok(scim_json(
         StatusCode::OK,

@@ -8,8 +8,9 @@
 //! page is the merge of each type's first `startIndex + count - 1` resources, so that window is
 //! bounded ([`MAX_INTERLEAVED_WINDOW`]).
 
-use super::{ScimCtx, core, provisioning};
+use super::{ScimCtx, core, paging, provisioning};
 use crate::scim::ScimError;
+use crate::scim::cursor;
 use crate::scim::list::{self, RootSearch, SortOrder, TypeSearch};
 use crate::server::AppState;
 use crate::server::http::{ScimErr, read_json, scim_json};
@@ -56,36 +57,102 @@ pub async fn search_root<S: Store>(
     let json = search_body(&headers, body).await?;
     let types = [Kind::User, Kind::Group].map(|k| (k, core::rt(k)));
     let search = list::parse_root_search(&json, &types, st.cfg.max_results, st.cfg.default_count)?;
+    if let Some(given) = &search.paging.cursor {
+        return root_cursor_page(&st, &ctx, &search, given).await;
+    }
     let (page, total) = root_page(&st.store, &ctx, &search).await?;
-    let proj = &search.paging.projection;
-    let mut resources: Vec<Value> = page
-        .iter()
-        .map(|(kind, rec)| proj.apply(core::rt(*kind), &core::render(*kind, rec, &ctx.base)))
-        .collect();
-    attach_provisioning(&st.store, ctx.org_id, &search.params, &page, &mut resources).await?;
+    let resources = rendered(&st.store, &ctx, &search, &page).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, total, search.paging.start_index),
     ))
 }
 
-/// The provisioning extension for the users of a mixed page, when asked for.
-async fn attach_provisioning<S: Store>(
+/// A root search paged by cursor: the types follow one another, so the walk goes through each
+/// type's rows in turn. Types interleaved by a common sortBy are refused with cursors: their
+/// merge is made in memory over a bounded window, which a keyset cursor cannot seek into.
+async fn root_cursor_page<S: Store>(
+    st: &AppState<S>,
+    ctx: &ScimCtx,
+    search: &RootSearch<Kind>,
+    given: &str,
+) -> Result<Response, ScimErr> {
+    let descending = search.paging.sort_order == SortOrder::Descending;
+    if search.interleave {
+        return Err(ScimErr(ScimError::invalid_value(
+            "cursor: a search across resource types sorted by an attribute that several of \
+             them have pages by startIndex only; leave out sortBy, or page /Users/.search \
+             and /Groups/.search with cursors",
+        )));
+    }
+    let members = core::wants_members(&search.paging.projection);
+    let parts: Vec<paging::Part> = search
+        .types
+        .iter()
+        .map(|t| paging::Part {
+            kind: t.tag,
+            filter: t.filter.as_ref(),
+            sort_by: t.sort_by.as_ref(),
+            with_members: t.tag == Kind::Group && members,
+        })
+        .collect();
+    let filter = list::param(&search.params, "filter").map(|f| f.trim().to_string());
+    let sort_by = search.types.iter().find_map(|t| t.sort_by.as_ref());
+    let types: Vec<&str> = search.types.iter().map(|t| core::rt(t.tag).name).collect();
+    let binding = paging::binding(ctx, &types.join(","), filter, sort_by, descending);
+    if parts.is_empty() {
+        return Ok(scim_json(
+            StatusCode::OK,
+            &cursor::list_response(Vec::new(), 0, None, None),
+        ));
+    }
+    let page = paging::page(
+        &st.store,
+        ctx,
+        st.cfg.cursor_timeout_secs,
+        &binding,
+        &parts,
+        descending,
+        given,
+        search.paging.count,
+    )
+    .await?;
+    let items: Vec<(Kind, ResourceRecord)> = page
+        .items
+        .into_iter()
+        .map(|(i, rec)| (parts[i].kind, rec))
+        .collect();
+    let resources = rendered(&st.store, ctx, search, &items).await?;
+    Ok(scim_json(
+        StatusCode::OK,
+        &cursor::list_response(resources, page.total, page.next, page.previous),
+    ))
+}
+
+/// The documents of a mixed page, each projected by its own schema, with the provisioning
+/// extension for its users when asked for.
+async fn rendered<S: Store>(
     store: &S,
-    org_id: i64,
-    params: &[(String, String)],
+    ctx: &ScimCtx,
+    search: &RootSearch<Kind>,
     page: &[(Kind, ResourceRecord)],
-    resources: &mut [Value],
-) -> Result<(), ScimErr> {
+) -> Result<Vec<Value>, ScimErr> {
+    let proj = &search.paging.projection;
+    let mut resources: Vec<Value> = page
+        .iter()
+        .map(|(kind, rec)| proj.apply(core::rt(*kind), &core::render(*kind, rec, &ctx.base)))
+        .collect();
     let users: Vec<usize> = (0..page.len())
         .filter(|&i| page[i].0 == Kind::User)
         .collect();
     let mut docs: Vec<Value> = users.iter().map(|&i| resources[i].take()).collect();
-    let attached = provisioning::attach(store, org_id, Kind::User, params, &mut docs).await;
+    let attached =
+        provisioning::attach(store, ctx.org_id, Kind::User, &search.params, &mut docs).await;
     for (&i, doc) in users.iter().zip(docs) {
         resources[i] = doc;
     }
-    Ok(attached?)
+    attached?;
+    Ok(resources)
 }
 
 /// The resources of the page, in order, and the total across types.
@@ -119,6 +186,7 @@ async fn root_page<S: Store>(
             offset: offset.saturating_sub(before),
             limit: count - page.len() as u64,
             with_members: t.tag == Kind::Group && members,
+            seek: None,
         };
         let got = store.list_resources(t.tag, ctx.org_id, spec).await?;
         page.extend(got.items.into_iter().map(|r| (t.tag, r)));
@@ -156,6 +224,7 @@ async fn interleaved<S: Store>(
             offset: 0,
             limit: window,
             with_members: false,
+            seek: None,
         };
         let got = store.list_resources(t.tag, ctx.org_id, spec).await?;
         total += got.total;

@@ -306,7 +306,7 @@ impl ScimStore for PgStore {
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
-    ) -> StoreResult<Page<ResourceRecord>> {
+    ) -> StoreResult<ResourcePage> {
         resources::list(self, kind, org_id, spec).await
     }
 

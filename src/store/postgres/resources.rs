@@ -10,13 +10,14 @@
 
 use super::{PgStore, access, account_for, audit, db_err};
 use crate::domain::approval::ApprovalPolicy;
+use crate::scim::cursor::KeyValue;
 use crate::scim::datetime;
 use crate::scim::filter::{Dialect, SqlParam};
 use crate::scim::schema::AttrType;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::scim_rows::{
-    self, MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json,
-    promoted, rt, skipped_json, table, taken,
+    self, ListOrder, MemberDelta, Promoted, SortKey, Updated, count_kind, created,
+    group_created_json, promoted, rt, skipped_json, table, taken,
 };
 use crate::store::secret;
 use crate::store::*;
@@ -97,15 +98,23 @@ pub(crate) async fn get(
     row.map(|r| record_from_row(&r, with_members)).transpose()
 }
 
-/// `ORDER BY` terms for a sortBy path: missing values last in either direction, as on SQLite.
-fn sort_terms(
+/// How a list with this sortBy orders its rows (see [`ListOrder`]), as on SQLite; and whether
+/// the key is numeric (a cursor's key is then bound back as a number).
+fn list_order(
     kind: Kind,
-    path: &crate::scim::path::AttrPath,
+    sort_by: Option<&crate::scim::path::AttrPath>,
     descending: bool,
-) -> ScimResult<String> {
+) -> ScimResult<(ListOrder, bool)> {
+    let Some(path) = sort_by else {
+        let order = ListOrder {
+            expr: None,
+            nullable: false,
+            descending,
+        };
+        return Ok((order, false));
+    };
     let key = SortKey::resolve(kind, path)?;
-    let dir = if descending { " DESC" } else { "" };
-    Ok(match &key {
+    let (expr, nullable, numeric) = match &key {
         SortKey::Column {
             col,
             case_exact,
@@ -118,8 +127,7 @@ fn sort_terms(
             } else {
                 format!("lower({col})")
             };
-            let nulls = if *nullable { " NULLS LAST" } else { "" };
-            format!("{expr}{dir}{nulls}, ")
+            (expr, *nullable, false)
         }
         SortKey::Json {
             keys,
@@ -139,18 +147,27 @@ fn sort_terms(
                 path.push_str(&format!("{op}{step}"));
             }
             let value = format!("({path})");
-            let expr = match ty {
+            match ty {
                 // SQLite orders JSON numbers as numbers.
-                AttrType::Integer | AttrType::Decimal => format!(
-                    "CASE WHEN {value} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' \
-                     THEN {value}::numeric END"
+                AttrType::Integer | AttrType::Decimal => (
+                    format!(
+                        "(CASE WHEN {value} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' \
+                         THEN {value}::numeric END)"
+                    ),
+                    true,
+                    true,
                 ),
-                _ if key.case_exact() => format!("{value} COLLATE \"C\""),
-                _ => format!("lower({value} COLLATE \"C\")"),
-            };
-            format!("{expr}{dir} NULLS LAST, ")
+                _ if key.case_exact() => (format!("({value} COLLATE \"C\")"), true, false),
+                _ => (format!("lower({value} COLLATE \"C\")"), true, false),
+            }
         }
-    })
+    };
+    let order = ListOrder {
+        expr: Some(expr),
+        nullable,
+        descending,
+    };
+    Ok((order, numeric))
 }
 
 /// A JSON key as an SQL string literal.
@@ -178,8 +195,8 @@ pub(crate) async fn list(
     kind: Kind,
     org_id: i64,
     spec: ListSpec<'_>,
-) -> StoreResult<Page<ResourceRecord>> {
-    // The filter's parameters come first ($1...), then the org, limit and offset.
+) -> StoreResult<ResourcePage> {
+    // The filter's parameters come first ($1...), then the org, the seek, limit and offset.
     let (filter_sql, mut params) = match spec.filter {
         Some(f) => {
             let w = scim_rows::translate(kind, f, Dialect::Postgres)?;
@@ -202,36 +219,71 @@ pub(crate) async fn list(
         format!("SELECT count(*) FROM {from}")
     };
     if spec.limit == 0 {
-        return Ok(Page {
+        return Ok(ResourcePage {
             items: Vec::new(),
             total: count_matches(store, &total_sql, &params).await?,
+            keys: Vec::new(),
         });
     }
-    // Ties break on id so that pages are stable.
-    let mut order = String::new();
-    if let Some(path) = spec.sort_by {
-        order = sort_terms(kind, path, spec.descending)?;
+    let (order, numeric) = list_order(kind, spec.sort_by, spec.descending)?;
+    let backward = spec.seek.is_some_and(|s| s.backward);
+    let order_by = order.order_by(Dialect::Postgres, backward);
+    let mut page_params = params.clone();
+    let mut branches = vec![String::new()];
+    if let Some(at) = spec.seek.and_then(|s| s.at) {
+        let mut bind = |p: SqlParam, key: bool| {
+            page_params.push(p);
+            let cast = if key && numeric { "::numeric" } else { "" };
+            format!("${}{cast}", page_params.len())
+        };
+        branches = order
+            .seek(at, backward, &mut bind)
+            .into_iter()
+            .map(|b| format!(" AND ({b})"))
+            .collect();
     }
-    order.push_str("r.id");
     let with_members = kind == Kind::Group && spec.with_members;
     let members = if with_members {
         format!(", {MEMBER_IDS}")
     } else {
         String::new()
     };
-    let mut page_params = params.clone();
+    let key_col = order.expr.as_deref().unwrap_or("NULL");
     page_params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
     page_params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
     let n = page_params.len();
     // One round trip for the page and its total: the count runs once, as an init plan. The
     // page's ids come first, from the index alone where the order allows (PostgreSQL would
     // compute every column of each row that OFFSET skips), then those rows, in page order.
+    // A seek in several branches (see `ListOrder::seek`) reads each through its index and
+    // keeps the first `limit` of their union; a seek never comes with an offset.
+    let limit = format!("${}", n - 1);
+    let ids = match branches.as_slice() {
+        [one] => {
+            format!("SELECT r.id FROM {from}{one} ORDER BY {order_by} LIMIT {limit} OFFSET ${n}")
+        }
+        several => {
+            debug_assert_eq!(spec.offset, 0);
+            let union: Vec<String> = several
+                .iter()
+                .map(|b| {
+                    format!(
+                        "(SELECT r.id, {key_col} AS k FROM {from}{b} ORDER BY {order_by} LIMIT {limit})"
+                    )
+                })
+                .collect();
+            let outer_order = order_by.replace(key_col, "s.k").replace("r.id", "s.id");
+            format!(
+                "SELECT s.id FROM ({}) s ORDER BY {outer_order} LIMIT {limit}",
+                union.join(" UNION ALL ")
+            )
+        }
+    };
     let sql = format!(
-        "SELECT ({total_sql}) AS page_total, {COLUMNS}{members} FROM {} r
-         WHERE r.id IN (SELECT r.id FROM {from} ORDER BY {order} LIMIT ${} OFFSET ${n})
-         ORDER BY {order}",
+        "SELECT ({total_sql}) AS page_total, {COLUMNS}{members}, ({key_col})::text AS sort_key
+         FROM {} r WHERE r.id IN ({ids})
+         ORDER BY {order_by}",
         table(kind),
-        n - 1
     );
     let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &page_params)
         .fetch_all(store.pool())
@@ -240,14 +292,21 @@ pub(crate) async fn list(
     let total = match rows.first() {
         Some(r) => r.try_get::<i64, _>("page_total").map_err(db_err)?.max(0) as u64,
         // Past the end, or nothing matches: only then is the count asked for alone.
-        None if spec.offset == 0 && spec.filter.is_some() => 0,
+        None if spec.offset == 0 && spec.filter.is_some() && spec.seek.is_none() => 0,
         None => count_matches(store, &total_sql, &params).await?,
     };
     let items = rows
         .iter()
         .map(|r| record_from_row(r, with_members))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page { items, total })
+    let keys = rows
+        .iter()
+        .map(|r| {
+            let key: Option<String> = r.try_get("sort_key").map_err(db_err)?;
+            Ok(key.map_or(KeyValue::Null, KeyValue::Text))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ResourcePage { items, total, keys })
 }
 
 async fn count_matches(store: &PgStore, sql: &str, params: &[SqlParam]) -> StoreResult<u64> {

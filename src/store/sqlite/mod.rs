@@ -322,7 +322,7 @@ impl ScimStore for SqliteStore {
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
-    ) -> StoreResult<Page<ResourceRecord>> {
+    ) -> StoreResult<ResourcePage> {
         resources::list(self, kind, org_id, spec).await
     }
 
@@ -642,6 +642,7 @@ mod tests {
             offset,
             limit: 2,
             with_members: false,
+            seek: None,
         };
         let page = store
             .list_resources(Kind::User, org.id, spec(1))

@@ -5,19 +5,20 @@
 use super::raw::{self, Arg, Col, Raw};
 use super::{SqliteStore, Tx, access, account_for, audit, audit_stmt, db_err};
 use crate::domain::approval::ApprovalPolicy;
+use crate::scim::cursor::KeyValue;
 use crate::scim::datetime;
 use crate::scim::filter::{Dialect, Filter, SqlParam, SqlWhere};
 use crate::scim::path::AttrPath;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::scim_rows::{
-    MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json, promoted, rt,
-    skipped_json, table, taken,
+    ListOrder, MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json,
+    promoted, rt, skipped_json, table, taken,
 };
 use crate::store::secret;
 use crate::store::*;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
 use std::collections::{BTreeSet, HashSet};
 
 const COLUMNS: &str = "r.id, r.resource, r.version, r.created_at, r.last_modified";
@@ -102,9 +103,15 @@ pub(crate) async fn get(
     Ok(Some(rec))
 }
 
-/// The SQL expression and bound JSON path (if any) that a sortBy path sorts on, and whether
-/// the expression is never NULL.
-fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>, bool)> {
+/// How a list with this sortBy orders its rows (see [`ListOrder`]).
+fn list_order(kind: Kind, sort_by: Option<&AttrPath>, descending: bool) -> ScimResult<ListOrder> {
+    let Some(path) = sort_by else {
+        return Ok(ListOrder {
+            expr: None,
+            nullable: false,
+            descending,
+        });
+    };
     let key = SortKey::resolve(kind, path)?;
     let nocase = |col: &str| {
         if key.case_exact() {
@@ -113,18 +120,19 @@ fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>,
             format!("{col} COLLATE NOCASE")
         }
     };
-    match &key {
+    let (expr, nullable) = match &key {
         // user_name's column is NOCASE already, and so its index.
         SortKey::Column { col, nullable, .. } if *col == "r.user_name" => {
-            Ok((col.to_string(), None, !nullable))
+            (col.to_string(), *nullable)
         }
-        SortKey::Column { col, nullable, .. } => Ok((nocase(col), None, !nullable)),
+        SortKey::Column { col, nullable, .. } => (nocase(col), *nullable),
         SortKey::Json {
             keys,
             first_value,
             sub,
             ..
         } => {
+            // The path's steps are names from the schema, never client text.
             let mut json_path = String::from("$");
             for k in keys {
                 json_path.push_str(&format!(".\"{k}\""));
@@ -135,13 +143,32 @@ fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>,
             if let Some(sub) = sub {
                 json_path.push_str(&format!(".\"{sub}\""));
             }
-            Ok((
-                nocase("json_extract(r.resource, ?)"),
-                Some(json_path),
-                false,
-            ))
+            let literal = format!("'{}'", json_path.replace('\'', "''"));
+            (
+                nocase(&format!("json_extract(r.resource, {literal})")),
+                true,
+            )
         }
+    };
+    Ok(ListOrder {
+        expr: Some(expr),
+        nullable,
+        descending,
+    })
+}
+
+/// A sort key as SQLite returned it.
+fn key_value(row: &SqliteRow, index: usize) -> StoreResult<KeyValue> {
+    let raw = row.try_get_raw(index).map_err(db_err)?;
+    if raw.is_null() {
+        return Ok(KeyValue::Null);
     }
+    let type_name = raw.type_info().name().to_string();
+    Ok(match type_name.as_str() {
+        "INTEGER" => KeyValue::Int(row.try_get(index).map_err(db_err)?),
+        "REAL" => KeyValue::Real(row.try_get(index).map_err(db_err)?),
+        _ => KeyValue::Text(row.try_get(index).map_err(db_err)?),
+    })
 }
 
 /// Translates a filter into a WHERE fragment over the row alias `r` (see
@@ -171,7 +198,7 @@ pub(crate) async fn list(
     kind: Kind,
     org_id: i64,
     spec: ListSpec<'_>,
-) -> StoreResult<Page<ResourceRecord>> {
+) -> StoreResult<ResourcePage> {
     let mut where_sql = String::from("r.org_id = ?");
     let mut params = vec![SqlParam::Int(org_id)];
     if let Some(f) = spec.filter {
@@ -200,52 +227,46 @@ pub(crate) async fn list(
             .try_get(0)
             .map_err(db_err)?
     };
+    let empty = |total: i64| ResourcePage {
+        items: Vec::new(),
+        total: total as u64,
+        keys: Vec::new(),
+    };
     if spec.limit == 0 || spec.offset >= total as u64 {
-        return Ok(Page {
-            items: Vec::new(),
-            total: total as u64,
-        });
+        return Ok(empty(total));
     }
-    // Ties break on id so that pages are stable; missing values sort last either way.
-    let mut order = String::new();
-    if let Some(path) = spec.sort_by {
-        let (expr, json_path, never_null) = sort_expr(kind, path)?;
-        let dir = if spec.descending { " DESC" } else { "" };
-        match json_path {
-            Some(p) => {
-                order.push_str(&format!(
-                    "json_extract(r.resource, ?) IS NULL, {expr}{dir}, "
-                ));
-                params.push(SqlParam::Text(p.clone()));
-                params.push(SqlParam::Text(p));
-            }
-            // Columns that are never NULL sort on the column alone, so an index can serve.
-            None if never_null => order.push_str(&format!("{expr}{dir}, ")),
-            None => order.push_str(&format!("{expr} IS NULL, {expr}{dir}, ")),
-        }
+    let order = list_order(kind, spec.sort_by, spec.descending)?;
+    let backward = spec.seek.is_some_and(|s| s.backward);
+    if let Some(at) = spec.seek.and_then(|s| s.at) {
+        let mut bind = |p: SqlParam, _key: bool| {
+            params.push(p);
+            "?".to_string()
+        };
+        let branches = order.seek(at, backward, &mut bind);
+        where_sql.push_str(&format!(" AND (({}))", branches.join(") OR (")));
     }
-    order.push_str("r.id");
     params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
     params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
-    // The page's rowids first, from the index alone (skipping `offset` entries is then cheap),
-    // then those rows, put back in page order.
+    // The page's rowids (and sort keys) first, from the index alone where the order allows
+    // (skipping `offset` entries is then cheap), then those rows, put back in page order.
+    let key_col = order.expr.as_deref().unwrap_or("NULL");
     let ids_sql = format!(
-        "SELECT r.rowid FROM {} r WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
-        table(kind)
+        "SELECT r.rowid, {key_col} FROM {} r WHERE {where_sql} ORDER BY {} LIMIT ? OFFSET ?",
+        table(kind),
+        order.order_by(Dialect::Sqlite, backward)
     );
-    let rowids: Vec<i64> = bind_all(sqlx::query(AssertSqlSafe(ids_sql)), &params)
+    let page_rows = bind_all(sqlx::query(AssertSqlSafe(ids_sql)), &params)
         .fetch_all(&mut *store.read().await?)
         .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()
         .map_err(db_err)?;
+    let mut rowids = Vec::with_capacity(page_rows.len());
+    let mut keys = Vec::with_capacity(page_rows.len());
+    for row in &page_rows {
+        rowids.push(row.try_get::<i64, _>(0).map_err(db_err)?);
+        keys.push(key_value(row, 1)?);
+    }
     if rowids.is_empty() {
-        return Ok(Page {
-            items: Vec::new(),
-            total: total as u64,
-        });
+        return Ok(empty(total));
     }
     let marks = vec!["?"; rowids.len()].join(", ");
     let rows_sql = format!(
@@ -276,9 +297,23 @@ pub(crate) async fn list(
         }
         items.push(rec);
     }
-    Ok(Page {
+    // A row deleted between the two reads is left out, and its key with it.
+    if items.len() != keys.len() {
+        let found: HashSet<i64> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<i64, _>("page_rowid").ok())
+            .collect();
+        keys = rowids
+            .iter()
+            .zip(keys)
+            .filter(|(id, _)| found.contains(id))
+            .map(|(_, k)| k)
+            .collect();
+    }
+    Ok(ResourcePage {
         items,
         total: total as u64,
+        keys,
     })
 }
 
