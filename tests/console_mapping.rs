@@ -216,7 +216,7 @@ async fn delete_a_mapping_after_confirming() {
     }
     r.keys("x");
     r.until("confirm with its impact", |s| match &s.mapping.popup {
-        Some(Popup::Delete { confirm, .. }) => confirm.message.contains("Impact:"),
+        Some(Popup::Delete(ask)) => ask.confirm.message.contains("Impact:"),
         _ => false,
     })
     .await;

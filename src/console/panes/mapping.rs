@@ -11,6 +11,9 @@
 //! Read-only (a snapshot): the groups and their mappings can be browsed; the editing keys are
 //! not bound, and Enter does not open the editor.
 
+use super::common::call::call;
+use super::common::dialog::{Answer, Ask};
+use super::common::fmt::{TimeWidth, members, plural, short_time};
 use super::{Ctx, Pane, PaneId, PaneMsg};
 use crate::client::{
     ApiError, Group, Mapping, MappingBody, OrgRoleInfo, PageReq, Preview, PreviewOf, RoleRef,
@@ -78,14 +81,6 @@ const ID: PaneId = PaneId::Mapping;
 const PAGE: u32 = 200;
 /// The list follows the server's cursors up to this many groups.
 const MAX_GROUPS: usize = 10_000;
-
-fn call(slot: &'static str, call: Call) -> Cmd {
-    Cmd::Call {
-        pane: ID,
-        slot,
-        call,
-    }
-}
 
 /// A mapping as the editor holds it: the org role and the set of (stack, role) uids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,14 +207,11 @@ pub enum Popup {
         stack_uid: String,
         list: Dropdown<String>,
     },
-    /// Starts on Cancel. Its message gains the deletion's impact when the preview answers.
-    Delete {
-        confirm: Confirm,
-        group_id: String,
-        group_name: String,
-    },
+    /// Starts on Cancel; a yes deletes the mapping of this group id. Its message gains the
+    /// deletion's impact when the preview answers.
+    Delete(Ask<String>),
     /// Esc in the editor with unsaved edits.
-    Discard(Confirm),
+    Discard(Ask<()>),
 }
 
 #[derive(Debug, Default)]
@@ -245,6 +237,7 @@ pub struct MappingPane {
 impl MappingPane {
     fn groups_call(&self) -> Cmd {
         call(
+            ID,
             "groups",
             Call::Groups {
                 filter: (!self.filter.is_empty()).then(|| self.filter.clone()),
@@ -256,8 +249,8 @@ impl MappingPane {
     fn load(&self) -> Vec<Cmd> {
         vec![
             self.groups_call(),
-            call("stacks", Call::Stacks(PageReq::first(PAGE))),
-            call("roles", Call::Roles),
+            call(ID, "stacks", Call::Stacks(PageReq::first(PAGE))),
+            call(ID, "roles", Call::Roles),
         ]
     }
 
@@ -352,7 +345,7 @@ impl MappingPane {
             e.draft = d;
         }
         self.editor = Some(e);
-        let mut out = vec![call("mapping", Call::Mapping { group_id })];
+        let mut out = vec![call(ID, "mapping", Call::Mapping { group_id })];
         out.extend(self.refresh_impact());
         out
     }
@@ -383,12 +376,12 @@ impl MappingPane {
              from members no other group grants it to.",
             members(n)
         );
-        self.popup = Some(Popup::Delete {
-            confirm: Confirm::new("Delete mapping?", message, "Delete").dangerous(),
-            group_id: group_id.clone(),
-            group_name,
-        });
+        self.popup = Some(Popup::Delete(Ask::new(
+            Confirm::new("Delete mapping?", message, "Delete").dangerous(),
+            group_id.clone(),
+        )));
         vec![call(
+            ID,
             "delete_preview",
             Call::Preview {
                 group_id,
@@ -414,14 +407,15 @@ impl MappingPane {
             Action::Save => return self.save(),
             Action::Back => {
                 if e.dirty() {
-                    self.popup = Some(Popup::Discard(
+                    self.popup = Some(Popup::Discard(Ask::new(
                         Confirm::new(
                             "Discard unsaved edits?",
                             "The mapping on the server stays as it is.",
                             "Discard",
                         )
                         .dangerous(),
-                    ));
+                        (),
+                    )));
                 } else {
                     self.editor = None;
                 }
@@ -506,6 +500,7 @@ impl MappingPane {
         }
         e.impact = Impact::Loading;
         vec![call(
+            ID,
             "preview",
             Call::Preview {
                 group_id: t.id.clone(),
@@ -533,6 +528,7 @@ impl MappingPane {
         }
         e.saving = true;
         vec![call(
+            ID,
             "save",
             Call::PutMapping {
                 group_id: t.id.clone(),
@@ -620,30 +616,22 @@ impl MappingPane {
                     Vec::new()
                 }
             },
-            Popup::Delete {
-                mut confirm,
-                group_id,
-                group_name,
-            } => match confirm.handle_key(key) {
-                Outcome::Submitted(()) => vec![call("delete", Call::DeleteMapping { group_id })],
-                Outcome::Cancelled => Vec::new(),
-                _ => {
-                    self.popup = Some(Popup::Delete {
-                        confirm,
-                        group_id,
-                        group_name,
-                    });
+            Popup::Delete(ask) => match ask.key(key) {
+                Answer::Yes(group_id) => vec![call(ID, "delete", Call::DeleteMapping { group_id })],
+                Answer::No => Vec::new(),
+                Answer::Open(ask) => {
+                    self.popup = Some(Popup::Delete(ask));
                     Vec::new()
                 }
             },
-            Popup::Discard(mut c) => match c.handle_key(key) {
-                Outcome::Submitted(()) => {
+            Popup::Discard(ask) => match ask.key(key) {
+                Answer::Yes(()) => {
                     self.editor = None;
                     Vec::new()
                 }
-                Outcome::Cancelled => Vec::new(),
-                _ => {
-                    self.popup = Some(Popup::Discard(c));
+                Answer::No => Vec::new(),
+                Answer::Open(ask) => {
+                    self.popup = Some(Popup::Discard(ask));
                     Vec::new()
                 }
             },
@@ -683,6 +671,7 @@ impl MappingPane {
                 self.groups = Some(items);
                 match more {
                     Some(cursor) => vec![call(
+                        ID,
                         "groups",
                         Call::Groups {
                             filter,
@@ -808,9 +797,10 @@ impl MappingPane {
 
     fn on_preview(&mut self, slot: &str, call_: Call, p: Preview) -> Vec<Cmd> {
         if slot == "delete_preview" {
-            if let Some(Popup::Delete {
-                confirm, group_id, ..
-            }) = self.popup.as_mut()
+            if let Some(Popup::Delete(Ask {
+                confirm,
+                then: group_id,
+            })) = self.popup.as_mut()
                 && matches!(&call_, Call::Preview { group_id: g, .. } if g == group_id)
             {
                 let said = impact_sentences(&p);
@@ -844,14 +834,6 @@ fn preview_is_current(e: &Editor, c: &Call) -> bool {
         ) => *group_id == t.id && *body == e.draft.body(),
         _ => false,
     }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn members(n: u64) -> String {
-    plural(n, "member", "members")
 }
 
 /// "Admin · Developer on Mobile App +1": the org role, the first stack role and how many
@@ -1000,6 +982,7 @@ impl Pane for MappingPane {
                 // The saved copy may have moved on; its answer asks a new preview.
                 if let Some(t) = self.editor.as_ref().and_then(|e| e.group.as_ref()) {
                     out.push(call(
+                        ID,
                         "mapping",
                         Call::Mapping {
                             group_id: t.id.clone(),
@@ -1041,15 +1024,10 @@ impl Pane for MappingPane {
             Some(Popup::Group(d)) => d.render(f, area, &style),
             Some(Popup::OrgRole(d)) => d.render(f, area, &style),
             Some(Popup::StackRoles { list, .. }) => list.render(f, area, &style),
-            Some(Popup::Delete { confirm, .. }) => confirm.render(f, area, &style),
-            Some(Popup::Discard(c)) => c.render(f, area, &style),
+            Some(Popup::Delete(ask)) => ask.confirm.render(f, area, &style),
+            Some(Popup::Discard(ask)) => ask.confirm.render(f, area, &style),
         }
     }
-}
-
-/// `2026-11-23T22:15:01.123Z` → `2026-11-23 22:15:01`.
-fn short_time(t: &str) -> String {
-    t.replace('T', " ").chars().take(19).collect()
 }
 
 impl MappingPane {
@@ -1176,7 +1154,7 @@ impl MappingPane {
                     }
                     if let (Some(at), Some(by)) = (&m.updated_at, &m.updated_by) {
                         lines.push(Line::styled(
-                            format!("updated {} by {by}", short_time(at)),
+                            format!("updated {} by {by}", short_time(at, TimeWidth::Seconds)),
                             theme.dim,
                         ));
                     }
@@ -2137,7 +2115,7 @@ mod tests {
             )]
         );
         match &p.popup {
-            Some(Popup::Delete { confirm, .. }) => {
+            Some(Popup::Delete(Ask { confirm, .. })) => {
                 assert!(!confirm.on_action());
                 assert!(confirm.danger);
                 assert!(confirm.message.contains("Admins (4 members)"));
@@ -2164,7 +2142,7 @@ mod tests {
             Reply::Preview(lose),
         );
         match &p.popup {
-            Some(Popup::Delete { confirm, .. }) => assert!(
+            Some(Popup::Delete(Ask { confirm, .. })) => assert!(
                 confirm
                     .message
                     .ends_with("Impact: ↓ lowers org role to Member for 4 members."),
@@ -2227,7 +2205,7 @@ mod tests {
         typed(&mut p, "admin");
         press(&mut p, key(KeyCode::Enter));
         act(&mut p, Action::Back);
-        assert!(matches!(&p.popup, Some(Popup::Discard(c)) if !c.on_action()));
+        assert!(matches!(&p.popup, Some(Popup::Discard(a)) if !a.confirm.on_action()));
         // Enter on Cancel: still editing, edits kept.
         press(&mut p, key(KeyCode::Enter));
         assert!(p.dirty());

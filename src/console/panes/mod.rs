@@ -16,6 +16,7 @@
 //! dialog, dropdown or text field is open) the pane gets every key raw as `PaneMsg::Key`,
 //! Ctrl-C excepted.
 
+pub mod common;
 pub mod mapping;
 pub mod scim;
 pub mod users;

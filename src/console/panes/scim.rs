@@ -1,6 +1,9 @@
 //! The SCIM pane: the org's SCIM switch, the URL to give the IdP, SCIM tokens, the SSO role
 //! mapping flag with its warning, the approval policy, and a ServiceProviderConfig summary.
 
+use super::common::call::call;
+use super::common::dialog::{Answer, Ask};
+use super::common::fmt::{TimeWidth, short_time, truncate};
 use super::{Ctx, Pane, PaneId, PaneMsg};
 use crate::client::{
     ApprovalPatch, IssuedToken, PageReq, ScimSettings, ScimSettingsPatch, ScimToken,
@@ -10,7 +13,6 @@ use crate::console::backend::{Call, Reply};
 use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
 use crate::console::theme::Theme;
 use crate::console::views::centered;
-use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -80,8 +82,8 @@ pub enum Pending {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
-    /// console2's confirm widget: it starts on Cancel.
-    Confirm { confirm: Confirm, then: Pending },
+    /// It starts on Cancel.
+    Confirm(Ask<Pending>),
     /// The new token's label.
     NewToken { label: String },
     /// The new token's secret, shown this once.
@@ -107,25 +109,17 @@ pub struct ScimPane {
 
 const ID: PaneId = PaneId::Scim;
 
-fn call(slot: &'static str, call: Call) -> Cmd {
-    Cmd::Call {
-        pane: ID,
-        slot,
-        call,
-    }
-}
-
 impl ScimPane {
     fn load(&self) -> Vec<Cmd> {
         vec![
-            call("settings", Call::ScimSettings),
-            call("tokens", Call::ScimTokens(PageReq::first(200))),
-            call("spc", Call::ServiceProviderConfig),
+            call(ID, "settings", Call::ScimSettings),
+            call(ID, "tokens", Call::ScimTokens(PageReq::first(200))),
+            call(ID, "spc", Call::ServiceProviderConfig),
         ]
     }
 
     fn patch(p: ScimSettingsPatch) -> Cmd {
-        call("patch", Call::PatchScim(p))
+        call(ID, "patch", Call::PatchScim(p))
     }
 
     fn selected_token(&self) -> Option<&ScimToken> {
@@ -171,10 +165,10 @@ impl ScimPane {
                 if s.enabled {
                     c = c.dangerous();
                 }
-                self.dialog = Some(Dialog::Confirm {
-                    confirm: c,
-                    then: Pending::SetEnabled(!s.enabled),
-                });
+                self.dialog = Some(Dialog::Confirm(Ask::new(
+                    c,
+                    Pending::SetEnabled(!s.enabled),
+                )));
             }
             Action::ToggleSsoRoleMapping => {
                 let Some(s) = &self.settings else {
@@ -195,10 +189,10 @@ impl ScimPane {
                             .into(),
                     );
                 }
-                self.dialog = Some(Dialog::Confirm {
-                    confirm: Confirm::new("Turn SSO role mapping on?", text.join(" "), "Turn on"),
-                    then: Pending::SetSso(true),
-                });
+                self.dialog = Some(Dialog::Confirm(Ask::new(
+                    Confirm::new("Turn SSO role mapping on?", text.join(" "), "Turn on"),
+                    Pending::SetSso(true),
+                )));
             }
             Action::ToggleApprovalProvision => {
                 let cur = self.settings.as_ref().map(|s| s.approval.provision);
@@ -223,13 +217,13 @@ impl ScimPane {
                         "Token '{}': an IdP that uses it is refused from its next request.",
                         t.label
                     );
-                    self.dialog = Some(Dialog::Confirm {
-                        confirm: Confirm::new("Revoke this SCIM token?", msg, "Revoke").dangerous(),
-                        then: Pending::Revoke {
+                    self.dialog = Some(Dialog::Confirm(Ask::new(
+                        Confirm::new("Revoke this SCIM token?", msg, "Revoke").dangerous(),
+                        Pending::Revoke {
                             id: t.id.clone(),
                             label: t.label.clone(),
                         },
-                    });
+                    )));
                 }
             }
             _ => {}
@@ -261,11 +255,11 @@ impl ScimPane {
             return Vec::new();
         };
         match dialog {
-            Dialog::Confirm { mut confirm, then } => match confirm.handle_key(key) {
-                Outcome::Submitted(()) => self.confirmed(then),
-                Outcome::Cancelled => Vec::new(),
-                _ => {
-                    self.dialog = Some(Dialog::Confirm { confirm, then });
+            Dialog::Confirm(ask) => match ask.key(key) {
+                Answer::Yes(then) => self.confirmed(then),
+                Answer::No => Vec::new(),
+                Answer::Open(ask) => {
+                    self.dialog = Some(Dialog::Confirm(ask));
                     Vec::new()
                 }
             },
@@ -277,7 +271,7 @@ impl ScimPane {
                         self.dialog = Some(Dialog::NewToken { label });
                         return vec![Toast::error("give the token a label, e.g. okta-prod")];
                     }
-                    vec![call("create", Call::CreateScimToken { label })]
+                    vec![call(ID, "create", Call::CreateScimToken { label })]
                 }
                 KeyCode::Backspace => {
                     label.pop();
@@ -319,7 +313,7 @@ impl ScimPane {
                 sso_role_mapping: Some(on),
                 ..Default::default()
             })],
-            Pending::Revoke { id, .. } => vec![call("revoke", Call::RevokeScimToken { id })],
+            Pending::Revoke { id, .. } => vec![call(ID, "revoke", Call::RevokeScimToken { id })],
         }
     }
 
@@ -351,7 +345,7 @@ impl ScimPane {
                 let label = t.label.clone();
                 self.dialog = Some(Dialog::Secret(t));
                 vec![
-                    call("tokens", Call::ScimTokens(PageReq::first(200))),
+                    call(ID, "tokens", Call::ScimTokens(PageReq::first(200))),
                     Toast::success(format!("token '{label}' created")),
                 ]
             }
@@ -361,7 +355,7 @@ impl ScimPane {
                     _ => "done",
                 };
                 vec![
-                    call("tokens", Call::ScimTokens(PageReq::first(200))),
+                    call(ID, "tokens", Call::ScimTokens(PageReq::first(200))),
                     Toast::success(what),
                 ]
             }
@@ -617,10 +611,10 @@ impl ScimPane {
                         "{}{:<24} {:<21} {}",
                         if sel { "▶ " } else { "  " },
                         truncate(&t.label, 24),
-                        short_time(&t.created_at),
+                        short_time(&t.created_at, TimeWidth::Seconds),
                         t.last_used_at
                             .as_deref()
-                            .map(short_time)
+                            .map(|t| short_time(t, TimeWidth::Seconds))
                             .unwrap_or_else(|| "never".into())
                     ));
                     lines.push(if sel {
@@ -635,24 +629,9 @@ impl ScimPane {
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// `2026-11-23T22:15:01.123Z` → `2026-11-23 22:15:01`.
-fn short_time(t: &str) -> String {
-    t.replace('T', " ").chars().take(19).collect()
-}
-
 fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) {
     let (title, lines, style) = match d {
-        Dialog::Confirm { confirm, .. } => {
+        Dialog::Confirm(Ask { confirm, .. }) => {
             confirm.render(f, area, &theme.widget_style());
             return;
         }
@@ -848,7 +827,7 @@ mod tests {
         let mut p = pane();
         act(&mut p, Action::RevokeToken);
         match &p.dialog {
-            Some(Dialog::Confirm { confirm, .. }) => {
+            Some(Dialog::Confirm(Ask { confirm, .. })) => {
                 assert!(!confirm.on_action());
                 assert!(confirm.danger);
                 assert!(confirm.message.contains("okta"));
@@ -874,7 +853,7 @@ mod tests {
         let mut p = pane();
         act(&mut p, Action::ToggleSsoRoleMapping);
         match &p.dialog {
-            Some(Dialog::Confirm { confirm, then }) => {
+            Some(Dialog::Confirm(Ask { confirm, then })) => {
                 assert!(confirm.message.contains("⚠"));
                 assert_eq!(then, &Pending::SetSso(true));
             }

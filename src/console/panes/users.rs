@@ -2,10 +2,14 @@
 //! detail panel that explains each role, and the pending-approval queue (diffs in words,
 //! approve, reject with a reason, bulk approve, new requests tagged), plus removing a member.
 //!
-//! Both lists page on the server: the pane holds at most [`MAX_PAGES`] pages of rows and
+//! Both lists page on the server (see [`super::common::paged`]): the pane holds at most three pages of rows and
 //! remembers the cursor of every page it saw, so it can walk back up after dropping the top.
 //! Only the rows on screen are built when drawing.
 
+use super::common::call::{call, failure};
+use super::common::dialog::{Answer, Ask};
+use super::common::fmt::{TimeWidth, short_time};
+use super::common::paged::Paged;
 use super::{Ctx, Pane, PaneId, PaneMsg};
 use crate::client::{
     ApiError, ApprovalRequest, Member, MemberAccess, MemberSource, Page, PageReq, RoleRef,
@@ -20,7 +24,7 @@ use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::diff::{access_words, diff_lines, diff_summary, kind_words};
 use crate::console::widgets::reason::ReasonPrompt;
-use crate::console::widgets::table::{TableWindow, render_window};
+use crate::console::widgets::table::render_window;
 use crate::console::widgets::{WidgetStyle, truncate};
 use crate::domain::approval::{MemberState, RequestState};
 use ratatui::Frame;
@@ -72,255 +76,10 @@ pub const BINDINGS: &[BindingSpec] = &[
     ),
 ];
 
-/// Rows per server page (the admin API's largest).
-pub const PAGE: usize = 200;
-/// Pages held at once; older ones are dropped and fetched again when scrolled back to.
-pub const MAX_PAGES: usize = 3;
-/// Rows from the edge of what is loaded at which the next page is fetched.
-const PREFETCH: usize = 40;
 /// Wider than this, the detail panel sits beside the list instead of under it.
 const SIDE_PANEL_WIDTH: u16 = 110;
 
 const ID: PaneId = PaneId::Users;
-
-fn call(slot: &'static str, call: Call) -> Cmd {
-    Cmd::Call {
-        pane: ID,
-        slot,
-        call,
-    }
-}
-
-/// A server-paged list: a window of at most [`MAX_PAGES`] pages, and the cursor of each page
-/// seen so far (page `k` starts at row `k * PAGE`).
-#[derive(Debug, Clone)]
-pub struct Paged<T> {
-    /// The loaded rows; `rows[0]` is row `base` of the whole list.
-    pub rows: Vec<T>,
-    pub base: usize,
-    pub total: u64,
-    /// Selection and scroll, relative to `rows`.
-    pub win: TableWindow,
-    /// `cursors[k]` fetches page `k`; `None` for page 0 or when not known yet.
-    cursors: Vec<Option<String>>,
-    pub loaded: bool,
-    fetching: Option<usize>,
-    /// Where a movement past the loaded rows wants to land once the page arrives.
-    goal: Option<usize>,
-}
-
-impl<T> Default for Paged<T> {
-    fn default() -> Self {
-        Paged {
-            rows: Vec::new(),
-            base: 0,
-            total: 0,
-            win: TableWindow::default(),
-            cursors: vec![None],
-            loaded: false,
-            fetching: None,
-            goal: None,
-        }
-    }
-}
-
-/// What a list row is known by from one refresh to the next.
-pub trait Keyed {
-    fn key(&self) -> &str;
-}
-
-impl Keyed for Member {
-    fn key(&self) -> &str {
-        &self.id
-    }
-}
-
-impl Keyed for ApprovalRequest {
-    fn key(&self) -> &str {
-        &self.id
-    }
-}
-
-impl<T: Keyed> Paged<T> {
-    /// The absolute index of the selected row.
-    pub fn selected(&self) -> usize {
-        self.base + self.win.selected
-    }
-
-    pub fn current(&self) -> Option<&T> {
-        self.rows.get(self.win.selected)
-    }
-
-    fn end(&self) -> usize {
-        self.base + self.rows.len()
-    }
-
-    fn first_page(&self) -> usize {
-        self.base / PAGE
-    }
-
-    fn pages_held(&self) -> usize {
-        self.rows.len().div_ceil(PAGE)
-    }
-
-    /// The page after the loaded rows, when the server said there is one.
-    fn next_page(&self) -> Option<usize> {
-        if self.rows.is_empty() || !self.rows.len().is_multiple_of(PAGE) {
-            return None;
-        }
-        let k = self.end() / PAGE;
-        matches!(self.cursors.get(k), Some(Some(_))).then_some(k)
-    }
-
-    fn page_req(&self, k: usize) -> Option<PageReq> {
-        if k == 0 {
-            return Some(PageReq::first(PAGE as u32));
-        }
-        let c = self.cursors.get(k)?.clone()?;
-        Some(PageReq {
-            limit: Some(PAGE as u32),
-            cursor: Some(c),
-        })
-    }
-
-    /// The request for page `k`, unless it is already on its way.
-    fn want(&mut self, k: usize) -> Option<PageReq> {
-        if self.fetching == Some(k) {
-            return None;
-        }
-        let req = self.page_req(k)?;
-        self.fetching = Some(k);
-        Some(req)
-    }
-
-    /// Which page a request's cursor asked for.
-    fn page_of(&self, req: &PageReq) -> Option<usize> {
-        match req.cursor.as_deref() {
-            None => Some(0),
-            Some(c) => self.cursors.iter().position(|x| x.as_deref() == Some(c)),
-        }
-    }
-
-    /// The page to fetch now, if any: the one a pending goal needs, or the neighbour the
-    /// selection is getting close to.
-    fn follow(&mut self) -> Option<PageReq> {
-        if !self.loaded {
-            return None;
-        }
-        let sel = self.selected();
-        if let Some(g) = self.goal {
-            if g >= self.end() {
-                if let Some(k) = self.next_page() {
-                    return self.want(k);
-                }
-                self.goal = None;
-            } else if g < self.base {
-                return self.want(self.first_page() - 1);
-            } else {
-                self.goal = None;
-            }
-        }
-        if sel + PREFETCH >= self.end()
-            && let Some(k) = self.next_page()
-        {
-            return self.want(k);
-        }
-        if self.base > 0 && sel < self.base + PREFETCH {
-            return self.want(self.first_page() - 1);
-        }
-        None
-    }
-
-    /// Moves the selection to absolute row `target` (clamped to the list); past the loaded
-    /// rows it stops at their edge and remembers the goal for when the page lands.
-    pub fn move_to(&mut self, target: usize, page_rows: usize) {
-        self.win.height = page_rows.max(1);
-        let total = (self.total as usize).max(self.end());
-        let target = target.min(total.saturating_sub(1));
-        if self.rows.is_empty() {
-            return;
-        }
-        self.goal = (target >= self.end() || target < self.base).then_some(target);
-        let rel = target.clamp(self.base, self.end() - 1) - self.base;
-        self.win.select(rel, self.rows.len());
-    }
-
-    /// A page arrived for page index `k`.
-    fn land(&mut self, k: usize, page: Page<T>) {
-        if self.fetching == Some(k) {
-            self.fetching = None;
-        }
-        self.total = page.total;
-        if self.cursors.len() < k + 2 {
-            self.cursors.resize(k + 2, None);
-        }
-        self.cursors[k + 1] = page.next;
-        let mut sel = self.selected();
-        let mut top = self.base + self.win.offset;
-        let first = self.first_page();
-        let held = self.pages_held();
-        if self.loaded && !self.rows.is_empty() && Some(k) == self.next_page() {
-            self.rows.extend(page.items);
-            if self.pages_held() > MAX_PAGES {
-                self.rows.drain(..PAGE);
-                self.base += PAGE;
-            }
-        } else if self.loaded && !self.rows.is_empty() && k + 1 == first {
-            let mut rows = page.items;
-            rows.append(&mut self.rows);
-            self.rows = rows;
-            self.base -= PAGE;
-            if self.pages_held() > MAX_PAGES {
-                self.rows.truncate(MAX_PAGES * PAGE);
-            }
-        } else {
-            // A first load, a refresh of a held page, or a jump: the window restarts here.
-            let _ = held;
-            // On a refresh the selection follows its row, not its index: rows that came or
-            // went before it (another admin's removal, an IdP push, a decided request) must
-            // not move it onto someone else.
-            let kept = match self.goal {
-                None => self.current().map(|r| r.key().to_string()),
-                Some(_) => None,
-            };
-            self.rows = page.items;
-            self.base = k * PAGE;
-            if let Some(j) = kept.and_then(|key| self.rows.iter().position(|r| r.key() == key)) {
-                let moved = self.base + j;
-                top = (top + moved).saturating_sub(sel);
-                sel = moved;
-            }
-        }
-        self.loaded = true;
-        let target = self.goal.unwrap_or(sel);
-        if target < self.end() && target >= self.base {
-            self.goal = None;
-        }
-        let len = self.rows.len();
-        if len == 0 {
-            self.win.select(0, 0);
-            return;
-        }
-        let rel = target.clamp(self.base, self.end() - 1) - self.base;
-        self.win.offset = top.saturating_sub(self.base).min(len - 1);
-        self.win.select(rel, len);
-    }
-
-    /// Refetch the page holding the selection (Ctrl-r, a poll).
-    fn reload(&mut self) -> Option<PageReq> {
-        let k = if self.rows.is_empty() {
-            0
-        } else {
-            self.selected() / PAGE
-        };
-        self.fetching = None;
-        self.want(k)
-    }
-
-    fn reset(&mut self) {
-        *self = Paged::default();
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum List {
@@ -342,10 +101,7 @@ pub enum Then {
 
 #[derive(Debug, Clone)]
 pub enum Dialog {
-    Confirm {
-        confirm: Confirm,
-        then: Then,
-    },
+    Confirm(Ask<Then>),
     Reason {
         prompt: Box<ReasonPrompt>,
         request_id: String,
@@ -415,6 +171,7 @@ impl UsersPane {
 
     fn members_call(&self, page: PageReq) -> Cmd {
         call(
+            ID,
             "list",
             Call::Users(UserQuery {
                 filter: (!self.filter.is_empty()).then(|| self.filter.clone()),
@@ -426,6 +183,7 @@ impl UsersPane {
 
     fn queue_call(page: PageReq) -> Cmd {
         call(
+            ID,
             "queue",
             Call::Approvals {
                 state: Some(RequestState::Pending),
@@ -453,7 +211,7 @@ impl UsersPane {
             self.detail = None;
             self.detail_for = target.clone();
             if let Some(member_id) = target {
-                out.push(call("detail", Call::MemberAccess { member_id }));
+                out.push(call(ID, "detail", Call::MemberAccess { member_id }));
             }
         }
         out
@@ -468,7 +226,7 @@ impl UsersPane {
             out.push(Self::queue_call(p));
         }
         if let Some(member_id) = self.detail_for.clone() {
-            out.push(call("detail", Call::MemberAccess { member_id }));
+            out.push(call(ID, "detail", Call::MemberAccess { member_id }));
         }
         out
     }
@@ -520,6 +278,7 @@ impl UsersPane {
     fn approve_selected(&mut self) -> Vec<Cmd> {
         match self.selected_request() {
             Some(r) => vec![call(
+                ID,
                 "decide",
                 Call::Approve {
                     request_id: r.id.clone(),
@@ -594,10 +353,8 @@ impl UsersPane {
             ),
             format!("Approve {n}"),
         );
-        self.dialog = Some(Dialog::Confirm {
-            confirm,
-            then: Then::ApproveMarked(self.marked.iter().map(|(k, v)| (k.clone(), *v)).collect()),
-        });
+        let then = Then::ApproveMarked(self.marked.iter().map(|(k, v)| (k.clone(), *v)).collect());
+        self.dialog = Some(Dialog::Confirm(Ask::new(confirm, then)));
         Vec::new()
     }
 
@@ -612,13 +369,13 @@ impl UsersPane {
         if m.source == MemberSource::Scim {
             text.push_str(" ⚠ The IdP manages this member and may provision them again.");
         }
-        self.dialog = Some(Dialog::Confirm {
-            confirm: Confirm::new("Remove member", text, "Remove").dangerous(),
-            then: Then::Remove {
+        self.dialog = Some(Dialog::Confirm(Ask::new(
+            Confirm::new("Remove member", text, "Remove").dangerous(),
+            Then::Remove {
                 member_id: m.id.clone(),
                 email: m.email.clone(),
             },
-        });
+        )));
         Vec::new()
     }
 
@@ -639,11 +396,11 @@ impl UsersPane {
             return Vec::new();
         };
         match dialog {
-            Dialog::Confirm { mut confirm, then } => match confirm.handle_key(key) {
-                Outcome::Submitted(()) => self.confirmed(then),
-                Outcome::Cancelled => Vec::new(),
-                _ => {
-                    self.dialog = Some(Dialog::Confirm { confirm, then });
+            Dialog::Confirm(ask) => match ask.key(key) {
+                Answer::Yes(then) => self.confirmed(then),
+                Answer::No => Vec::new(),
+                Answer::Open(ask) => {
+                    self.dialog = Some(Dialog::Confirm(ask));
                     Vec::new()
                 }
             },
@@ -653,6 +410,7 @@ impl UsersPane {
                 version,
             } => match prompt.handle_key(key) {
                 Outcome::Submitted(reason) => vec![call(
+                    ID,
                     "decide",
                     Call::Reject {
                         request_id,
@@ -684,6 +442,7 @@ impl UsersPane {
                     .into_iter()
                     .map(|(request_id, version)| {
                         call(
+                            ID,
                             "decide",
                             Call::Approve {
                                 request_id,
@@ -694,7 +453,7 @@ impl UsersPane {
                     .collect()
             }
             Then::Remove { member_id, .. } => {
-                vec![call("remove", Call::RemoveMember { member_id })]
+                vec![call(ID, "remove", Call::RemoveMember { member_id })]
             }
         }
     }
@@ -801,11 +560,7 @@ impl UsersPane {
                     "detail" => {}
                     _ => {}
                 }
-                // An unreachable server is the banner's to say, not a toast on every poll.
-                if matches!(e, ApiError::Unreachable { .. }) {
-                    return Vec::new();
-                }
-                vec![Toast::error(e.to_string())]
+                failure(&e)
             }
         }
     }
@@ -845,6 +600,7 @@ impl UsersPane {
         }
         if self.detail_for.as_deref() == Some(d.member.id.as_str()) {
             out.push(call(
+                ID,
                 "detail",
                 Call::MemberAccess {
                     member_id: d.member.id.clone(),
@@ -964,7 +720,7 @@ impl Pane for UsersPane {
                     out.push(self.members_call(p));
                 }
                 if let Some(member_id) = self.detail_for.clone() {
-                    out.push(call("detail", Call::MemberAccess { member_id }));
+                    out.push(call(ID, "detail", Call::MemberAccess { member_id }));
                 }
                 out
             }
@@ -1006,7 +762,7 @@ impl Pane for UsersPane {
         }
         self.view_detail(f, detail_area, theme);
         match &self.dialog {
-            Some(Dialog::Confirm { confirm, .. }) => confirm.render(f, area, &theme.widget_style()),
+            Some(Dialog::Confirm(ask)) => ask.confirm.render(f, area, &theme.widget_style()),
             Some(Dialog::Reason { prompt, .. }) => prompt.render(f, area, &theme.widget_style()),
             None => {}
         }
@@ -1102,10 +858,6 @@ fn groups_cell(m: &Member) -> String {
         .map(|g| g.display_name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn short_time(t: &str) -> String {
-    t.replace('T', " ").chars().take(16).collect()
 }
 
 impl UsersPane {
@@ -1289,12 +1041,7 @@ impl UsersPane {
                     Cell::from(kind_words(r.kind)),
                     Cell::from(diff_summary(&r.diff)),
                     Cell::from(tag),
-                    Cell::from(
-                        short_time(&r.created_at)
-                            .chars()
-                            .skip(5)
-                            .collect::<String>(),
-                    ),
+                    Cell::from(short_time(&r.created_at, TimeWidth::MonthDay)),
                 ])
             },
         );
@@ -1318,7 +1065,7 @@ impl UsersPane {
                 ));
             }
             let head = format!("Request v{} · {}", r.version, r.state.as_str());
-            let since = format!("since {}", short_time(&r.created_at));
+            let since = format!("since {}", short_time(&r.created_at, TimeWidth::Minutes));
             // One line when it fits (80 columns), two in the side panel, never a broken time.
             if head.chars().count() + since.len() + 3 <= width {
                 lines.push(Line::from(format!("{head} · {since}")));
@@ -1455,6 +1202,7 @@ impl UsersPane {
 
 #[cfg(test)]
 mod tests {
+    use super::super::common::paged::{MAX_PAGES, PAGE};
     use super::*;
     use crate::client::Decision;
     use crate::console::widgets::test_util::screen;
@@ -1821,7 +1569,7 @@ mod tests {
         assert_eq!(p.marked.len(), 2);
         act(&mut p, Action::ApproveMarked);
         match &p.dialog {
-            Some(Dialog::Confirm { confirm, .. }) => {
+            Some(Dialog::Confirm(Ask { confirm, .. })) => {
                 assert_eq!(confirm.action, "Approve 2");
                 assert!(confirm.message.contains("Approve 2 pending requests?"));
                 assert!(!confirm.on_action(), "starts on Cancel");
@@ -2062,7 +1810,7 @@ mod tests {
         assert_eq!(p.marked.keys().collect::<Vec<_>>(), ["q2"]);
         act(&mut p, Action::ApproveMarked);
         match &p.dialog {
-            Some(Dialog::Confirm { confirm, .. }) => assert_eq!(confirm.action, "Approve 1"),
+            Some(Dialog::Confirm(Ask { confirm, .. })) => assert_eq!(confirm.action, "Approve 1"),
             d => panic!("{d:?}"),
         }
     }
@@ -2164,7 +1912,7 @@ mod tests {
         members_reply(&mut p, users_call(None), 2);
         act(&mut p, Action::RemoveMember);
         match &p.dialog {
-            Some(Dialog::Confirm { confirm, .. }) => {
+            Some(Dialog::Confirm(Ask { confirm, .. })) => {
                 assert!(confirm.danger);
                 assert!(!confirm.on_action());
                 assert!(confirm.message.contains("user00000@acme.example"));
