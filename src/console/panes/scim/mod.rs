@@ -1,0 +1,125 @@
+//! The SCIM pane: the org's SCIM switch, the URL to give the IdP, SCIM tokens, the SSO role
+//! mapping flag with its warning, the approval policy, and a ServiceProviderConfig summary.
+
+mod state;
+#[cfg(test)]
+mod tests;
+mod update;
+mod view;
+
+pub use state::*;
+use view::*;
+
+use crate::client::{
+    ApprovalPatch, IssuedToken, PageReq, ScimSettings, ScimSettingsPatch, ScimToken,
+};
+use crate::console::app::{Cmd, Toast};
+use crate::console::backend::{Call, Reply};
+use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
+use crate::console::panes::common::call::call;
+use crate::console::panes::common::dialog::{Answer, Ask};
+use crate::console::panes::common::fmt::{TimeWidth, short_time, truncate};
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg};
+use crate::console::theme::Theme;
+use crate::console::views::centered;
+use crate::console::widgets::confirm::Confirm;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use serde_json::Value;
+
+pub const BINDINGS: &[BindingSpec] = &[
+    mutating(
+        &[Key::ch('e')],
+        Action::ToggleScim,
+        Some("enable/disable"),
+        "Enable or disable SCIM (asks first)",
+    ),
+    spec(
+        &[Key::ch('y')],
+        Action::CopyScimUrl,
+        Some("copy URL"),
+        "Copy the SCIM URL (OSC 52: works over SSH)",
+    ),
+    mutating(
+        &[Key::ch('n')],
+        Action::NewToken,
+        Some("new token"),
+        "Create a SCIM token (its secret is shown once)",
+    ),
+    mutating(
+        &[Key::ch('x'), Key::code(KeyCode::Delete)],
+        Action::RevokeToken,
+        Some("revoke"),
+        "Revoke the selected token (asks first)",
+    ),
+    mutating(
+        &[Key::ch('s')],
+        Action::ToggleSsoRoleMapping,
+        Some("SSO roles"),
+        "Turn SSO role mapping on or off",
+    ),
+    mutating(
+        &[Key::ch('p')],
+        Action::ToggleApprovalProvision,
+        None,
+        "Approval policy: new members wait for approval",
+    ),
+    mutating(
+        &[Key::ch('i')],
+        Action::ToggleApprovalAccessIncrease,
+        None,
+        "Approval policy: access increases wait for approval",
+    ),
+    mutating(
+        &[Key::ch('d')],
+        Action::ToggleApprovalDeprovision,
+        None,
+        "Approval policy: deprovisioning waits for approval",
+    ),
+];
+
+const ID: PaneId = PaneId::Scim;
+
+impl Pane for ScimPane {
+    fn id(&self) -> PaneId {
+        ID
+    }
+
+    fn captures_input(&self) -> bool {
+        self.dialog.is_some()
+    }
+
+    #[cfg(test)]
+    fn dirty(&self) -> bool {
+        self.test_dirty
+    }
+
+    fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        self.changes = cx.changes.clone();
+        self.read_only = cx.read_only;
+        match msg {
+            PaneMsg::Activated if self.settings.is_none() => self.load(),
+            PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
+            PaneMsg::Refresh => self.load(),
+            PaneMsg::Key(k) => self.on_dialog_key(k),
+            PaneMsg::Action(a) => self.on_action(a, cx),
+            PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
+        }
+    }
+
+    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let [top, tokens] =
+            Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
+        let [settings, spc] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+        self.view_settings(f, settings, theme);
+        self.view_spc(f, spc, theme);
+        self.view_tokens(f, tokens, theme);
+        if let Some(d) = &self.dialog {
+            view_dialog(f, area, d, theme);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! What the SCIM pane holds: the settings, tokens, discovery summary and its dialog.
+
+use super::*;
+
+/// What a confirmed dialog does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    SetEnabled(bool),
+    SetSso(bool),
+    Revoke { id: String, label: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    /// It starts on Cancel.
+    Confirm(Ask<Pending>),
+    /// The new token's label.
+    NewToken { label: String },
+    /// The new token's secret, shown this once.
+    Secret(IssuedToken),
+}
+
+#[derive(Debug, Default)]
+pub struct ScimPane {
+    pub settings: Option<ScimSettings>,
+    pub tokens: Option<Vec<ScimToken>>,
+    pub tokens_total: u64,
+    pub selected: usize,
+    pub spc: Option<(Value, bool)>,
+    pub dialog: Option<Dialog>,
+    /// From the context on every update: what changed since an older snapshot (marked on
+    /// the settings), and whether keys that change things exist (their hints are hidden).
+    pub changes: Option<std::sync::Arc<crate::console::changes::Changes>>,
+    pub read_only: bool,
+    /// Lets app tests exercise the unsaved-edits guard; this pane saves at once otherwise.
+    #[cfg(test)]
+    pub test_dirty: bool,
+}

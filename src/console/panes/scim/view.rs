@@ -1,0 +1,247 @@
+//! Drawing the SCIM pane: settings, discovery, tokens and the dialogs.
+
+use super::*;
+
+/// A setting's old value as the diff words it (`true`, `false`), in the pane's words.
+pub(super) fn on_off(v: &str) -> &str {
+    match v {
+        "true" => "on",
+        "false" => "off",
+        other => other,
+    }
+}
+
+pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
+    if on {
+        Span::styled("[x] on ", theme.ok)
+    } else {
+        Span::styled("[ ] off", theme.dim)
+    }
+}
+
+impl ScimPane {
+    pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(" SCIM settings ");
+        let Some(s) = &self.settings else {
+            f.render_widget(Paragraph::new("loading…").block(block), area);
+            return;
+        };
+        // With a comparison, a mark column: `~` and the old value on what changed.
+        let changes = self.changes.as_deref();
+        let row = |label: &'static str, value: Span<'static>, key: &'static str, name: &str| {
+            let mut spans = Vec::new();
+            let changed = changes.and_then(|c| c.setting(name));
+            if changes.is_some() {
+                spans.push(Span::styled(
+                    if changed.is_some() { "~ " } else { "  " },
+                    theme.warn,
+                ));
+                spans.push(Span::raw(format!("{label:<22}")));
+            } else {
+                spans.push(Span::raw(format!("{label:<24}")));
+            }
+            spans.push(value);
+            if let Some(c) = changed {
+                spans.push(Span::styled(
+                    format!(" (was {})", on_off(&c.from)),
+                    theme.warn,
+                ));
+            } else if !self.read_only {
+                spans.push(Span::styled(format!("  {key}"), theme.key));
+            }
+            Line::from(spans)
+        };
+        let status = if s.enabled {
+            Span::styled("● enabled", theme.ok)
+        } else {
+            Span::styled("○ disabled", theme.warn)
+        };
+        let mut lines = vec![
+            row("SCIM provisioning", status, "e", "enabled"),
+            row(
+                "SSO role mapping",
+                flag(s.sso_role_mapping, theme),
+                "s",
+                "sso_role_mapping",
+            ),
+            Line::styled("Approval needed for:", theme.title),
+            row(
+                "  new members",
+                flag(s.approval.provision, theme),
+                "p",
+                "approval.provision",
+            ),
+            row(
+                "  access increases",
+                flag(s.approval.access_increase, theme),
+                "i",
+                "approval.access_increase",
+            ),
+            row(
+                "  deprovisioning",
+                flag(s.approval.deprovision, theme),
+                "d",
+                "approval.deprovision",
+            ),
+        ];
+        for w in &s.warnings {
+            lines.push(Line::styled(format!("⚠ {}", w.message), theme.warn));
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+    }
+
+    pub(super) fn view_spc(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(" ServiceProviderConfig ");
+        let lines = match &self.spc {
+            None => vec![Line::from("loading…")],
+            Some((Value::String(err), _)) => vec![Line::styled(format!("✗ {err}"), theme.error)],
+            Some((doc, from_server)) => {
+                let sup = |k: &str| {
+                    doc.pointer(&format!("/{k}/supported"))
+                        .and_then(Value::as_bool)
+                };
+                let yn = |b: Option<bool>| match b {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "?",
+                };
+                let max = doc
+                    .pointer("/filter/maxResults")
+                    .and_then(Value::as_u64)
+                    .map(|m| format!(" (max {m})"))
+                    .unwrap_or_default();
+                let auth = doc
+                    .pointer("/authenticationSchemes/0/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                let mut l = vec![
+                    Line::from(format!(
+                        "PATCH {}  Bulk {}",
+                        yn(sup("patch")),
+                        yn(sup("bulk"))
+                    )),
+                    Line::from(format!("Filter {}{max}", yn(sup("filter")))),
+                    Line::from(format!(
+                        "Sort {}  ETag {}",
+                        yn(sup("sort")),
+                        yn(sup("etag"))
+                    )),
+                    Line::from(format!("Change password {}", yn(sup("changePassword")))),
+                    Line::from(format!("Auth: {auth}")),
+                ];
+                if !from_server {
+                    l.push(Line::styled("(local: needs a SCIM token)", theme.dim));
+                }
+                l
+            }
+        };
+        f.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
+    pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let mut title = format!(" SCIM tokens ({}) ", self.tokens_total);
+        if let Some(c) = self.changes.as_ref().and_then(|c| c.setting("tokens")) {
+            title.push_str(&format!("~ changed: was {} ", c.from));
+        }
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.focus_border)
+            .title(title);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let mut lines = Vec::new();
+        match &self.tokens {
+            None => lines.push(Line::from("loading…")),
+            Some(ts) if ts.is_empty() => lines.push(Line::from(
+                "No SCIM tokens: press n to create one for your IdP.",
+            )),
+            Some(ts) => {
+                lines.push(Line::styled(
+                    format!("  {:<24} {:<21} {}", "LABEL", "CREATED", "LAST USED"),
+                    theme.title,
+                ));
+                let rows = inner.height.saturating_sub(1) as usize;
+                let start = (self.selected + 1).saturating_sub(rows);
+                for (i, t) in ts.iter().enumerate().skip(start).take(rows) {
+                    let sel = i == self.selected;
+                    let line = Line::from(format!(
+                        "{}{:<24} {:<21} {}",
+                        if sel { "▶ " } else { "  " },
+                        truncate(&t.label, 24),
+                        short_time(&t.created_at, TimeWidth::Seconds),
+                        t.last_used_at
+                            .as_deref()
+                            .map(|t| short_time(t, TimeWidth::Seconds))
+                            .unwrap_or_else(|| "never".into())
+                    ));
+                    lines.push(if sel {
+                        line.style(theme.selected)
+                    } else {
+                        line
+                    });
+                }
+            }
+        }
+        f.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) {
+    let (title, lines, style) = match d {
+        Dialog::Confirm(Ask { confirm, .. }) => {
+            confirm.render(f, area, &theme.widget_style());
+            return;
+        }
+        Dialog::NewToken { label } => (
+            " New SCIM token ".to_string(),
+            vec![
+                Line::from("Label (which IdP uses it):"),
+                Line::from(vec![
+                    Span::raw(format!("> {label}")),
+                    Span::styled("█", theme.dim),
+                ]),
+                Line::from(""),
+                Line::styled("Enter creates · Esc cancels", theme.dim),
+            ],
+            theme.focus_border,
+        ),
+        Dialog::Secret(t) => (
+            format!(" Token '{}' ", t.label),
+            vec![
+                Line::styled("Shown only now: copy it into the IdP.", theme.warn),
+                Line::from(t.token.clone()),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("y", theme.key),
+                    Span::raw(" copy (OSC 52) · any other key closes"),
+                ]),
+            ],
+            theme.ok,
+        ),
+    };
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, 74, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(style)
+                    .title(title),
+            )
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
