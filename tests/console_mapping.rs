@@ -32,7 +32,7 @@ fn screen_of(term: &ratatui::Terminal<ratatui::backend::TestBackend>, base: &str
 
 fn loaded(s: &State) -> bool {
     s.pane == PaneId::Mapping
-        && s.mapping.groups.is_some()
+        && s.mapping.groups.loaded
         && s.mapping.stacks.is_some()
         && s.mapping.org_roles.is_some()
         && s.org_name.is_some()
@@ -49,8 +49,7 @@ fn impact_ready(s: &State) -> bool {
 fn group_index(s: &State, name: &str) -> usize {
     s.mapping
         .groups
-        .as_ref()
-        .unwrap()
+        .rows
         .iter()
         .position(|g| g.display_name == name)
         .unwrap()
@@ -178,11 +177,13 @@ async fn map_a_group_with_the_dropdowns_see_the_preview_save_and_see_it_saved() 
     // Save with Ctrl-s.
     r.send(KeyCode::Char('s'), KeyModifiers::CONTROL);
     r.until("saved and listed", |s| {
-        s.mapping.editor.is_none()
-            && s.mapping.groups.as_ref().is_some_and(|gs| {
-                gs.iter()
-                    .any(|g| g.display_name == "Contractors" && g.mapping.is_some())
-            })
+        s.mapping.editor.is_none() && s.mapping.groups.loaded && {
+            s.mapping
+                .groups
+                .rows
+                .iter()
+                .any(|g| g.display_name == "Contractors" && g.mapping.is_some())
+        }
     })
     .await;
     let screen = r.screen();
@@ -227,18 +228,19 @@ async fn delete_a_mapping_after_confirming() {
     r.key(KeyCode::Enter);
     r.until("closed", |s| s.mapping.popup.is_none()).await;
     let c = client(&r.server);
-    let id = r.console.state.mapping.groups.as_ref().unwrap()[i]
-        .id
-        .clone();
+    let id = r.console.state.mapping.groups.rows[i].id.clone();
     assert!(c.mapping(&id).await.unwrap().is_some());
     r.keys("x");
     r.key(KeyCode::Tab);
     r.key(KeyCode::Enter);
     r.until("deleted", |s| {
-        s.mapping.groups.as_ref().is_some_and(|gs| {
-            gs.iter()
+        s.mapping.groups.loaded && {
+            s.mapping
+                .groups
+                .rows
+                .iter()
                 .any(|g| g.display_name == "Content Managers" && g.mapping.is_none())
-        })
+        }
     })
     .await;
     assert!(
@@ -300,7 +302,7 @@ async fn a_snapshot_is_browsed_read_only() {
     key(KeyCode::Char('3'));
     console
         .run_until(&mut term, LIMIT, |s| {
-            s.pane == PaneId::Mapping && s.mapping.groups.is_some() && s.mapping.stacks.is_some()
+            s.pane == PaneId::Mapping && s.mapping.groups.loaded && s.mapping.stacks.is_some()
         })
         .await
         .unwrap();
@@ -314,7 +316,7 @@ async fn a_snapshot_is_browsed_read_only() {
     }
     key(KeyCode::Char('j'));
     console
-        .run_until(&mut term, LIMIT, |s| s.mapping.selected == 1)
+        .run_until(&mut term, LIMIT, |s| s.mapping.groups.selected() == 1)
         .await
         .unwrap();
     let s = &console.state;

@@ -30,6 +30,8 @@ pub enum Action {
     Bottom,
     PageUp,
     PageDown,
+    HalfPageUp,
+    HalfPageDown,
     Open,
     Back,
     // SCIM pane
@@ -77,6 +79,8 @@ impl Action {
             Bottom => "bottom",
             PageUp => "page_up",
             PageDown => "page_down",
+            HalfPageUp => "half_page_up",
+            HalfPageDown => "half_page_down",
             Open => "open",
             Back => "back",
             ToggleScim => "toggle_scim",
@@ -371,6 +375,18 @@ pub const GLOBAL: &[BindingSpec] = &[
         Action::PageDown,
         None,
         "Page down",
+    ),
+    spec(
+        &[Key::ctrl('u')],
+        Action::HalfPageUp,
+        None,
+        "Half a page up",
+    ),
+    spec(
+        &[Key::ctrl('d')],
+        Action::HalfPageDown,
+        None,
+        "Half a page down",
     ),
     spec(
         &[Key::code(KeyCode::Enter)],

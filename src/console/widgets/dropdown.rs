@@ -4,13 +4,14 @@
 //! in a multi-select Space ticks the highlighted item; Enter chooses; Esc clears the filter,
 //! or closes when it is already empty.
 
-use super::table::TableWindow;
+use super::list::{ListWindow, render_list};
 use super::{Outcome, WidgetStyle, centered, truncate};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Constraint;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct Dropdown<T> {
     shown: Vec<usize>,
     /// Indices into `items`.
     ticked: BTreeSet<usize>,
-    window: TableWindow,
+    window: ListWindow,
 }
 
 impl<T: Clone> Dropdown<T> {
@@ -64,7 +65,7 @@ impl<T: Clone> Dropdown<T> {
             query: String::new(),
             shown,
             ticked: BTreeSet::new(),
-            window: TableWindow::default(),
+            window: ListWindow::default(),
         }
     }
 
@@ -96,6 +97,27 @@ impl<T: Clone> Dropdown<T> {
             .iter()
             .map(|&i| self.items[i].1.clone())
             .collect()
+    }
+
+    /// New items (the server's answer to what was typed), keeping the query, the ticks and
+    /// the highlighted value where they are still offered.
+    pub fn set_items(&mut self, items: Vec<(String, T)>)
+    where
+        T: PartialEq,
+    {
+        let highlighted = self.highlighted().cloned();
+        let ticked = self.ticked();
+        self.items = items;
+        self.ticked = (0..self.items.len())
+            .filter(|&i| ticked.contains(&self.items[i].1))
+            .collect();
+        self.shown = Vec::new();
+        self.refilter();
+        if let Some(pos) =
+            highlighted.and_then(|h| self.shown.iter().position(|&i| self.items[i].1 == h))
+        {
+            self.window.select(pos, self.shown.len());
+        }
     }
 
     fn refilter(&mut self) {
@@ -207,34 +229,53 @@ impl<T: Clone> Dropdown<T> {
             Span::styled(self.query.clone(), style.text),
             Span::styled("▏", style.dim),
         ]));
-        let body = inner.height.saturating_sub(2) as usize;
-        let range = window.visible(self.shown.len(), body);
+        let body = Rect {
+            y: inner.y + 1,
+            height: inner.height.saturating_sub(2),
+            ..inner
+        };
+        f.render_widget(Paragraph::new(lines), inner);
         if self.shown.is_empty() {
-            lines.push(Line::styled("  (no match)", style.dim));
-        }
-        for pos in range {
-            let i = self.shown[pos];
-            let here = pos == window.selected;
-            let mark = if here { "› " } else { "  " };
-            let tick = match (self.multi, self.ticked.contains(&i)) {
-                (false, _) => "",
-                (true, true) => "[x] ",
-                (true, false) => "[ ] ",
-            };
-            let label = truncate(&self.items[i].0, width.saturating_sub(6));
-            let s = if here { style.cursor } else { style.text };
-            lines.push(Line::styled(format!("{mark}{tick}{label}"), s));
-        }
-        while lines.len() < inner.height as usize - 1 {
-            lines.push(Line::default());
+            f.render_widget(
+                Paragraph::new(Line::styled("  (no match)", style.dim)),
+                body,
+            );
+        } else {
+            let label_w = width.saturating_sub(6);
+            render_list(
+                f,
+                body,
+                None,
+                &[Constraint::Fill(1)],
+                self.shown.len(),
+                &window,
+                true,
+                style,
+                |pos| {
+                    let i = self.shown[pos];
+                    let tick = match (self.multi, self.ticked.contains(&i)) {
+                        (false, _) => "",
+                        (true, true) => "[x] ",
+                        (true, false) => "[ ] ",
+                    };
+                    Row::new([format!("{tick}{}", truncate(&self.items[i].0, label_w))])
+                },
+            );
         }
         let mut footer = format!("{}/{}", self.shown.len(), self.items.len());
         if self.multi {
             footer.push_str(&format!(" · {} ticked · Space tick", self.ticked.len()));
         }
         footer.push_str(" · Enter ok · Esc");
-        lines.push(Line::styled(truncate(&footer, width), style.dim));
-        f.render_widget(Paragraph::new(lines), inner);
+        let foot = Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(truncate(&footer, width), style.dim)),
+            foot,
+        );
     }
 }
 

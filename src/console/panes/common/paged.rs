@@ -2,8 +2,9 @@
 //! cursor of every page it saw, so it can walk back up after dropping the top. Every list of
 //! the console that comes from the server pages through this.
 
-use crate::client::{ApprovalRequest, Member, Page, PageReq};
-use crate::console::widgets::table::TableWindow;
+use crate::client::{ApprovalRequest, Group, Member, Page, PageReq, ScimToken};
+use crate::console::keymap::Action;
+use crate::console::widgets::list::ListWindow;
 
 /// Rows per server page (the admin API's largest).
 pub const PAGE: usize = 200;
@@ -21,13 +22,15 @@ pub struct Paged<T> {
     pub base: usize,
     pub total: u64,
     /// Selection and scroll, relative to `rows`.
-    pub win: TableWindow,
+    pub win: ListWindow,
     /// `cursors[k]` fetches page `k`; `None` for page 0 or when not known yet.
     cursors: Vec<Option<String>>,
     pub loaded: bool,
     pub fetching: Option<usize>,
     /// Where a movement past the loaded rows wants to land once the page arrives.
     goal: Option<usize>,
+    /// The row to select when it is next loaded (a group just saved, say), by key.
+    pub prefer: Option<String>,
 }
 
 impl<T> Default for Paged<T> {
@@ -36,11 +39,12 @@ impl<T> Default for Paged<T> {
             rows: Vec::new(),
             base: 0,
             total: 0,
-            win: TableWindow::default(),
+            win: ListWindow::default(),
             cursors: vec![None],
             loaded: false,
             fetching: None,
             goal: None,
+            prefer: None,
         }
     }
 }
@@ -62,7 +66,34 @@ impl Keyed for ApprovalRequest {
     }
 }
 
+impl Keyed for Group {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Keyed for ScimToken {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
 impl<T: Keyed> Paged<T> {
+    /// A list holding `items` as its one page, as if the server had answered with them.
+    pub fn of(items: Vec<T>) -> Paged<T> {
+        let mut p = Paged::default();
+        let total = items.len() as u64;
+        p.land(
+            0,
+            Page {
+                items,
+                total,
+                next: None,
+            },
+        );
+        p
+    }
+
     /// The absolute index of the selected row.
     pub fn selected(&self) -> usize {
         self.base + self.win.selected
@@ -152,6 +183,19 @@ impl<T: Keyed> Paged<T> {
         None
     }
 
+    /// Moves the selection by a list action, `page` rows being on screen; false when the
+    /// action is not a movement.
+    pub fn step(&mut self, action: Action, page: usize) -> bool {
+        match crate::console::widgets::list::target(action, self.selected(), page) {
+            Some(t) => {
+                let last = (self.total as usize).max(self.end()).saturating_sub(1);
+                self.move_to(t.min(last), page);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Moves the selection to absolute row `target` (clamped to the list); past the loaded
     /// rows it stops at their edge and remembers the goal for when the page lands.
     pub fn move_to(&mut self, target: usize, page_rows: usize) {
@@ -198,9 +242,10 @@ impl<T: Keyed> Paged<T> {
             // On a refresh the selection follows its row, not its index: rows that came or
             // went before it (another admin's removal, an IdP push, a decided request) must
             // not move it onto someone else.
-            let kept = match self.goal {
-                None => self.current().map(|r| r.key().to_string()),
-                Some(_) => None,
+            let kept = match (self.prefer.take(), self.goal) {
+                (Some(key), _) => Some(key),
+                (None, None) => self.current().map(|r| r.key().to_string()),
+                (None, Some(_)) => None,
             };
             self.rows = page.items;
             self.base = k * PAGE;
@@ -234,6 +279,13 @@ impl<T: Keyed> Paged<T> {
         };
         self.fetching = None;
         self.want(k)
+    }
+
+    /// Fetch the first page again, keeping what is shown until it lands (after a save, the
+    /// list starts over where `prefer` can find the saved row).
+    pub fn restart(&mut self) -> Option<PageReq> {
+        self.fetching = None;
+        self.want(0)
     }
 
     pub fn reset(&mut self) {

@@ -31,17 +31,19 @@ use crate::console::keymap::{Action, BindingSpec, Key, mutating};
 use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, members, plural, short_time};
+use crate::console::panes::common::paged::{PAGE, Paged};
 use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg};
 use crate::console::theme::Theme;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::dropdown::Dropdown;
+use crate::console::widgets::list::render_list;
 use crate::console::widgets::{Outcome, truncate};
 use crate::domain::access::OrgRole;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -87,9 +89,6 @@ const EDITOR_HINTS: &[(Action, &str)] = &[
 ];
 
 const ID: PaneId = PaneId::Mapping;
-const PAGE: u32 = 200;
-/// The list follows the server's cursors up to this many groups.
-const MAX_GROUPS: usize = 10_000;
 
 impl Pane for MappingPane {
     fn id(&self) -> PaneId {
@@ -111,20 +110,26 @@ impl Pane for MappingPane {
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
         self.changes = cx.changes.clone();
         match msg {
-            PaneMsg::Activated if self.groups.is_none() => self.load(),
+            PaneMsg::Activated if !self.groups.loaded && self.groups.fetching.is_none() => {
+                self.load()
+            }
             PaneMsg::Activated => Vec::new(),
             // The list follows the server (new groups, member counts) while nothing is being
             // edited and no load is under way; the selection stays on its group.
             PaneMsg::Poll => {
-                if self.editor.is_some() || self.popup.is_some() || !self.groups_settled {
+                if self.editor.is_some()
+                    || self.popup.is_some()
+                    || !self.groups.loaded
+                    || self.groups.fetching.is_some()
+                {
                     return Vec::new();
                 }
-                self.groups_settled = false;
                 self.polling = true;
-                if self.select_after.is_none() {
-                    self.select_after = self.selected_group().map(|g| g.id.clone());
-                }
-                vec![self.groups_call()]
+                self.groups
+                    .reload()
+                    .map(|p| self.groups_call(p))
+                    .into_iter()
+                    .collect()
             }
             PaneMsg::Refresh => {
                 self.polling = false;
@@ -144,7 +149,12 @@ impl Pane for MappingPane {
             PaneMsg::Filter(f) => {
                 self.filter = f;
                 self.polling = false;
-                vec![self.groups_call()]
+                self.groups.reset();
+                self.groups
+                    .want(0)
+                    .map(|p| self.groups_call(p))
+                    .into_iter()
+                    .collect()
             }
             PaneMsg::Key(k) => self.on_popup_key(k),
             PaneMsg::Action(a) if self.editor.is_some() => self.editor_action(a),

@@ -137,18 +137,18 @@ pub enum Popup {
 
 #[derive(Debug, Default)]
 pub struct MappingPane {
-    pub groups: Option<Vec<Group>>,
-    pub total: u64,
-    pub selected: usize,
+    /// The org's groups, paged from the server like every list.
+    pub groups: Paged<Group>,
     pub stacks: Option<Vec<Stack>>,
     pub org_roles: Option<Vec<OrgRoleInfo>>,
     pub editor: Option<Editor>,
     pub popup: Option<Popup>,
     pub(super) filter: String,
-    /// After a save or a refresh, the group to select once the list is back.
-    pub(super) select_after: Option<String>,
-    /// The last list load has finished (every page in, or failed): a poll may start another.
-    pub(super) groups_settled: bool,
+    /// What the group dropdown of a new mapping offers: the server's first page of groups
+    /// matching what is typed in it, so that any group of a large org can be found.
+    pub(super) choices: Vec<Group>,
+    /// What the dropdown's filter held when `choices` was last asked for.
+    pub(super) choices_for: String,
     /// The load under way was started by a poll: its failure is not worth a toast every 5 s.
     pub(super) polling: bool,
     /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
@@ -156,27 +156,36 @@ pub struct MappingPane {
 }
 
 impl MappingPane {
-    pub(super) fn groups_call(&self) -> Cmd {
+    pub(super) fn groups_call(&self, page: PageReq) -> Cmd {
         call(
             ID,
             "groups",
             Call::Groups {
                 filter: (!self.filter.is_empty()).then(|| self.filter.clone()),
-                page: PageReq::first(PAGE),
+                page,
             },
         )
     }
 
-    pub(super) fn load(&self) -> Vec<Cmd> {
-        vec![
-            self.groups_call(),
-            call(ID, "stacks", Call::Stacks(PageReq::first(PAGE))),
-            call(ID, "roles", Call::Roles),
-        ]
+    /// The page of groups holding the selection, the stacks and the org roles.
+    pub(super) fn load(&mut self) -> Vec<Cmd> {
+        let mut out: Vec<Cmd> = self
+            .groups
+            .reload()
+            .map(|p| self.groups_call(p))
+            .into_iter()
+            .collect();
+        out.push(call(
+            ID,
+            "stacks",
+            Call::Stacks(PageReq::first(PAGE as u32)),
+        ));
+        out.push(call(ID, "roles", Call::Roles));
+        out
     }
 
     pub fn selected_group(&self) -> Option<&Group> {
-        self.groups.as_ref()?.get(self.selected)
+        self.groups.current()
     }
 
     pub(super) fn stack_list(&self) -> &[Stack] {

@@ -6,15 +6,10 @@ impl MappingPane {
     // ---- the list ------------------------------------------------------------------------
 
     pub(super) fn list_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        let n = self.groups.as_ref().map_or(0, Vec::len);
-        let last = n.saturating_sub(1);
+        if self.groups.step(action, cx.page_rows as usize) {
+            return self.follow();
+        }
         match action {
-            Action::Up => self.selected = self.selected.saturating_sub(1),
-            Action::Down => self.selected = (self.selected + 1).min(last),
-            Action::Top => self.selected = 0,
-            Action::Bottom => self.selected = last,
-            Action::PageUp => self.selected = self.selected.saturating_sub(cx.page_rows as usize),
-            Action::PageDown => self.selected = (self.selected + cx.page_rows as usize).min(last),
             Action::Open | Action::EditMapping if cx.read_only => {}
             Action::Open | Action::EditMapping => {
                 let Some(g) = self.selected_group() else {
@@ -32,7 +27,7 @@ impl MappingPane {
                 let mut e = Editor::new_for(None, None, true);
                 e.focus = 0;
                 self.editor = Some(e);
-                self.popup = Some(self.group_dropdown(None));
+                return self.open_group_dropdown(None);
             }
             Action::DeleteMapping if !cx.read_only => {
                 let Some(g) = self.selected_group() else {
@@ -71,24 +66,39 @@ impl MappingPane {
         out
     }
 
-    pub(super) fn group_dropdown(&self, current: Option<&String>) -> Popup {
-        let items = self
-            .groups
-            .iter()
-            .flatten()
-            .map(|g| {
-                let state = if g.mapping.is_some() {
-                    "mapped"
-                } else {
-                    "not mapped"
-                };
-                (
-                    format!("{} · {} · {state}", g.display_name, members(g.member_count)),
-                    g.id.clone(),
-                )
-            })
-            .collect();
-        Popup::Group(Dropdown::single("Group to map", items, current))
+    /// The page of groups to prefetch, if the selection nears the end of what is loaded.
+    pub(super) fn follow(&mut self) -> Vec<Cmd> {
+        self.groups
+            .follow()
+            .map(|p| self.groups_call(p))
+            .into_iter()
+            .collect()
+    }
+
+    /// Asks the server for the groups matching `typed`, for the group dropdown.
+    pub(super) fn choices_call(&self, typed: &str) -> Cmd {
+        call(
+            ID,
+            "choices",
+            Call::Groups {
+                filter: (!typed.is_empty()).then(|| typed.to_string()),
+                page: PageReq::first(PAGE as u32),
+            },
+        )
+    }
+
+    /// The group dropdown, first with the groups the list holds, then with the server's.
+    pub(super) fn open_group_dropdown(&mut self, current: Option<&String>) -> Vec<Cmd> {
+        if self.choices.is_empty() {
+            self.choices = self.groups.rows.clone();
+        }
+        self.choices_for.clear();
+        self.popup = Some(Popup::Group(Dropdown::single(
+            "Group to map",
+            choice_items(&self.choices),
+            current,
+        )));
+        vec![self.choices_call("")]
     }
 
     pub(super) fn ask_delete(&mut self, group_id: String, group_name: String, n: u64) -> Vec<Cmd> {
@@ -160,11 +170,9 @@ impl MappingPane {
         match e.focus {
             0 => {
                 let cur = e.group.as_ref().map(|t| t.id.clone());
-                self.popup = Some(self.group_dropdown(cur.as_ref()));
+                return self.open_group_dropdown(cur.as_ref());
             }
-            _ if e.group.is_none() => {
-                self.popup = Some(self.group_dropdown(None));
-            }
+            _ if e.group.is_none() => return self.open_group_dropdown(None),
             1 => {
                 let items = self
                     .mappable_roles()
@@ -259,7 +267,12 @@ impl MappingPane {
     }
 
     pub(super) fn choose_group(&mut self, id: &str) -> Vec<Cmd> {
-        let Some(g) = self.groups.iter().flatten().find(|g| g.id == id) else {
+        let Some(g) = self
+            .choices
+            .iter()
+            .chain(&self.groups.rows)
+            .find(|g| g.id == id)
+        else {
             return Vec::new();
         };
         let target = Target {
@@ -292,6 +305,13 @@ impl MappingPane {
         };
         match popup {
             Popup::Group(mut d) => match d.handle_key(key) {
+                Outcome::Changed if d.query() != self.choices_for => {
+                    // What is typed goes to the server: a large org's groups are not all held.
+                    self.choices_for = d.query().to_string();
+                    let ask = self.choices_call(d.query());
+                    self.popup = Some(Popup::Group(d));
+                    vec![ask]
+                }
                 Outcome::Submitted(v) => match v.first() {
                     Some(id) => self.choose_group(id),
                     None => Vec::new(),
@@ -368,47 +388,23 @@ impl MappingPane {
         result: Result<Reply, ApiError>,
     ) -> Vec<Cmd> {
         match result {
+            Ok(Reply::Groups(p)) if slot == "choices" => {
+                self.choices = p.items;
+                if let Some(Popup::Group(d)) = self.popup.as_mut() {
+                    d.set_items(choice_items(&self.choices));
+                }
+                Vec::new()
+            }
             Ok(Reply::Groups(p)) => {
-                let Call::Groups { filter, page } = call_ else {
+                let Call::Groups { page, .. } = call_ else {
                     return Vec::new();
                 };
-                // A first page replaces the list; the next ones, asked in the same slot so
-                // that a new filter cancels them, are appended.
-                let mut items = if page.cursor.is_none() {
-                    Vec::new()
-                } else {
-                    self.groups.take().unwrap_or_default()
+                let Some(k) = self.groups.page_of(&page) else {
+                    return Vec::new();
                 };
-                items.extend(p.items);
-                self.total = p.total;
-                let more = p.next.filter(|_| items.len() < MAX_GROUPS);
-                if let Some(id) = &self.select_after
-                    && let Some(i) = items.iter().position(|g| &g.id == id)
-                {
-                    self.selected = i;
-                    self.select_after = None;
-                }
-                if more.is_none() {
-                    self.select_after = None;
-                    self.groups_settled = true;
-                    self.polling = false;
-                }
-                self.selected = self.selected.min(items.len().saturating_sub(1));
-                self.groups = Some(items);
-                match more {
-                    Some(cursor) => vec![call(
-                        ID,
-                        "groups",
-                        Call::Groups {
-                            filter,
-                            page: PageReq {
-                                limit: Some(PAGE),
-                                cursor: Some(cursor),
-                            },
-                        },
-                    )],
-                    None => Vec::new(),
-                }
+                self.polling = false;
+                self.groups.land(k, p);
+                self.follow()
             }
             Ok(Reply::Stacks(p)) => {
                 self.stacks = Some(p.items);
@@ -450,7 +446,7 @@ impl MappingPane {
                 {
                     self.editor = None;
                 }
-                self.select_after = Some(m.group_id.clone());
+                self.groups.prefer = Some(m.group_id.clone());
                 // Short enough for an 80-column toast; the list shows the mapping itself.
                 let mut text = format!(
                     "{} saved · {} changed",
@@ -463,7 +459,9 @@ impl MappingPane {
                         plural(s.applied.pending_changes, "request", "requests")
                     ));
                 }
-                vec![Toast::success(text), self.groups_call()]
+                let mut out = vec![Toast::success(text)];
+                out.extend(self.groups.restart().map(|p| self.groups_call(p)));
+                out
             }
             Ok(Reply::Done) => {
                 let Call::DeleteMapping { group_id } = call_ else {
@@ -471,8 +469,8 @@ impl MappingPane {
                 };
                 let name = self
                     .groups
+                    .rows
                     .iter()
-                    .flatten()
                     .find(|g| g.id == group_id)
                     .map_or(group_id.clone(), |g| g.display_name.clone());
                 if self
@@ -483,16 +481,14 @@ impl MappingPane {
                 {
                     self.editor = None;
                 }
-                vec![
-                    Toast::success(format!("mapping of {name} deleted")),
-                    self.groups_call(),
-                ]
+                let mut out = vec![Toast::success(format!("mapping of {name} deleted"))];
+                out.extend(self.groups.reload().map(|p| self.groups_call(p)));
+                out
             }
             Ok(_) => Vec::new(),
             Err(e) => match slot {
                 "groups" => {
-                    self.groups_settled = true;
-                    self.select_after = None;
+                    self.groups.fetching = None;
                     // A poll tries again later (and the banner tells an unreachable server).
                     if std::mem::take(&mut self.polling) {
                         Vec::new()
@@ -560,4 +556,22 @@ pub(super) fn preview_is_current(e: &Editor, c: &Call) -> bool {
         ) => *group_id == t.id && *body == e.draft.body(),
         _ => false,
     }
+}
+
+/// A group as the group dropdown lists it: name, members, whether it is mapped.
+pub(super) fn choice_items(groups: &[Group]) -> Vec<(String, String)> {
+    groups
+        .iter()
+        .map(|g| {
+            let state = if g.mapping.is_some() {
+                "mapped"
+            } else {
+                "not mapped"
+            };
+            (
+                format!("{} · {} · {state}", g.display_name, members(g.member_count)),
+                g.id.clone(),
+            )
+        })
+        .collect()
 }

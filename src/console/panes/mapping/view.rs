@@ -8,70 +8,72 @@ impl MappingPane {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.focus_border)
-            .title(match self.groups.as_ref().map_or(0, Vec::len) as u64 {
-                n if n < self.total => format!(" SCIM groups ({n} of {}) ", self.total),
-                _ => format!(" SCIM groups ({}) ", self.total),
-            });
+            .title(format!(" SCIM groups ({}) ", self.groups.total));
         let inner = block.inner(area);
         f.render_widget(block, area);
-        let width = inner.width as usize;
-        let name_w = self
-            .groups
+        let g = &self.groups;
+        if !g.loaded {
+            f.render_widget(Paragraph::new("loading…"), inner);
+            return;
+        }
+        if g.rows.is_empty() {
+            let text = if self.filter.is_empty() {
+                "No SCIM groups yet: the IdP pushes them once SCIM is enabled (SCIM pane)."
+            } else {
+                "No group matches the filter."
+            };
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+            return;
+        }
+        // With a comparison, a narrow first column marks the groups whose mapping changed
+        // since OLD (`+`, `-`, `~`); the detail panel says what in words.
+        let changes = self.changes.as_deref();
+        let mut header = vec!["GROUP", "MEMBERS", "MAPPING"];
+        let name_w = g
+            .rows
             .iter()
-            .flatten()
-            .map(|g| g.display_name.chars().count())
+            .map(|x| x.display_name.chars().count())
             .max()
             .unwrap_or(0)
-            .clamp(10, (width / 3).max(10));
-        // With a comparison, a narrow column after the cursor marks the groups whose
-        // mapping changed since OLD (`+`, `-`, `~`); the detail panel says what in words.
-        let changes = self.changes.as_deref();
-        let mark_w = if changes.is_some() { 2 } else { 0 };
-        let map_w = width.saturating_sub(name_w + 13 + mark_w);
-        let mut lines = Vec::new();
-        match &self.groups {
-            None => lines.push(Line::from("loading…")),
-            Some(gs) if gs.is_empty() && self.filter.is_empty() => lines.push(Line::from(
-                "No SCIM groups yet: the IdP pushes them once SCIM is enabled (SCIM pane).",
-            )),
-            Some(gs) if gs.is_empty() => lines.push(Line::from("No group matches the filter.")),
-            Some(gs) => {
-                let head = if changes.is_some() { "  Δ " } else { "  " };
-                lines.push(Line::styled(
-                    format!("{head}{:<name_w$} {:>8}  {}", "GROUP", "MEMBERS", "MAPPING"),
-                    theme.title,
-                ));
-                let rows = inner.height.saturating_sub(1) as usize;
-                let start = (self.selected + 1).saturating_sub(rows);
-                for (i, g) in gs.iter().enumerate().skip(start).take(rows) {
-                    let sel = i == self.selected;
-                    let mapping = match &g.mapping {
-                        Some(m) => Span::raw(truncate(&summary(m), map_w)),
-                        None => Span::styled("— not mapped", theme.dim),
-                    };
-                    let mut spans = vec![Span::raw(if sel { "› " } else { "  " })];
-                    if let Some(c) = changes {
-                        spans.push(match c.group(&g.id) {
-                            Some(gc) => Span::styled(format!("{} ", gc.mark()), theme.warn),
-                            None => Span::raw("  "),
-                        });
-                    }
-                    spans.push(Span::raw(format!(
-                        "{:<name_w$} {:>8}  ",
-                        truncate(&g.display_name, name_w),
-                        g.member_count
-                    )));
-                    spans.push(mapping);
-                    let line = Line::from(spans);
-                    lines.push(if sel {
-                        line.style(theme.selected)
-                    } else {
-                        line
+            .clamp(10, (inner.width as usize / 3).max(10)) as u16;
+        let mut widths = vec![
+            Constraint::Length(name_w),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+        ];
+        if changes.is_some() {
+            header.insert(0, "Δ");
+            widths.insert(0, Constraint::Length(1));
+        }
+        render_list(
+            f,
+            inner,
+            Some(Row::new(header)),
+            &widths,
+            g.rows.len(),
+            &g.win,
+            true,
+            &theme.widget_style(),
+            |i| {
+                let x = &g.rows[i];
+                let mut cells = Vec::with_capacity(4);
+                if let Some(c) = changes {
+                    cells.push(match c.group(&x.id) {
+                        Some(gc) => Cell::from(Span::styled(gc.mark(), theme.warn)),
+                        None => Cell::from(" "),
                     });
                 }
-            }
-        }
-        f.render_widget(Paragraph::new(lines), inner);
+                cells.push(Cell::from(x.display_name.clone()));
+                cells.push(Cell::from(
+                    Line::from(x.member_count.to_string()).right_aligned(),
+                ));
+                cells.push(match &x.mapping {
+                    Some(m) => Cell::from(summary(m)),
+                    None => Cell::from(Span::styled("— not mapped", theme.dim)),
+                });
+                Row::new(cells)
+            },
+        );
     }
 
     /// What changed about this group since OLD, in words (see [`super::change_lines`]).

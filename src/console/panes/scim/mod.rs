@@ -10,24 +10,24 @@ mod view;
 pub use state::*;
 use view::*;
 
-use crate::client::{
-    ApprovalPatch, IssuedToken, PageReq, ScimSettings, ScimSettingsPatch, ScimToken,
-};
+use crate::client::{ApprovalPatch, IssuedToken, ScimSettings, ScimSettingsPatch, ScimToken};
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
 use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
 use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
-use crate::console::panes::common::fmt::{TimeWidth, short_time, truncate};
+use crate::console::panes::common::fmt::{TimeWidth, short_time};
+use crate::console::panes::common::paged::Paged;
 use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg};
 use crate::console::theme::Theme;
 use crate::console::views::centered;
 use crate::console::widgets::confirm::Confirm;
+use crate::console::widgets::list::render_list;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Wrap};
 use serde_json::Value;
 
 pub const BINDINGS: &[BindingSpec] = &[

@@ -23,9 +23,8 @@ pub enum Dialog {
 #[derive(Debug, Default)]
 pub struct ScimPane {
     pub settings: Option<ScimSettings>,
-    pub tokens: Option<Vec<ScimToken>>,
-    pub tokens_total: u64,
-    pub selected: usize,
+    /// The org's SCIM tokens, paged like every list.
+    pub tokens: Paged<ScimToken>,
     pub spc: Option<(Value, bool)>,
     pub dialog: Option<Dialog>,
     /// From the context on every update: what changed since an older snapshot (marked on

@@ -1,5 +1,5 @@
 use super::*;
-use crate::client::{ApprovalSettings, Page};
+use crate::client::{ApprovalSettings, Page, PageReq};
 use ratatui::crossterm::event::KeyModifiers;
 
 fn settings(enabled: bool, sso: bool) -> ScimSettings {
@@ -20,13 +20,12 @@ fn settings(enabled: bool, sso: bool) -> ScimSettings {
 fn pane() -> ScimPane {
     ScimPane {
         settings: Some(settings(true, false)),
-        tokens: Some(vec![ScimToken {
+        tokens: Paged::of(vec![ScimToken {
             id: "t1".into(),
             label: "okta".into(),
             created_at: "2026-11-23T10:00:00Z".into(),
             last_used_at: None,
         }]),
-        tokens_total: 1,
         ..Default::default()
     }
 }
@@ -213,7 +212,7 @@ fn approval_toggles_flip_one_policy_each() {
 #[test]
 fn token_list_moves_within_bounds() {
     let mut p = pane();
-    let mut ts = p.tokens.take().unwrap();
+    let mut ts = p.tokens.rows.clone();
     ts.push(ts[0].clone());
     p.update(
         PaneMsg::Reply {
@@ -229,11 +228,11 @@ fn token_list_moves_within_bounds() {
     );
     act(&mut p, Action::Down);
     act(&mut p, Action::Down);
-    assert_eq!(p.selected, 1);
+    assert_eq!(p.tokens.selected(), 1);
     act(&mut p, Action::Top);
-    assert_eq!(p.selected, 0);
+    assert_eq!(p.tokens.selected(), 0);
     act(&mut p, Action::Bottom);
-    assert_eq!(p.selected, 1);
+    assert_eq!(p.tokens.selected(), 1);
 }
 
 fn screen(p: &ScimPane) -> Vec<String> {

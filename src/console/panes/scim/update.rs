@@ -3,12 +3,17 @@
 use super::*;
 
 impl ScimPane {
-    pub(super) fn load(&self) -> Vec<Cmd> {
-        vec![
-            call(ID, "settings", Call::ScimSettings),
-            call(ID, "tokens", Call::ScimTokens(PageReq::first(200))),
-            call(ID, "spc", Call::ServiceProviderConfig),
-        ]
+    pub(super) fn load(&mut self) -> Vec<Cmd> {
+        let mut out = vec![call(ID, "settings", Call::ScimSettings)];
+        out.extend(self.tokens_reload());
+        out.push(call(ID, "spc", Call::ServiceProviderConfig));
+        out
+    }
+
+    /// The page of tokens holding the selection, again.
+    pub(super) fn tokens_reload(&mut self) -> Option<Cmd> {
+        let p = self.tokens.reload()?;
+        Some(call(ID, "tokens", Call::ScimTokens(p)))
     }
 
     pub(super) fn patch(p: ScimSettingsPatch) -> Cmd {
@@ -16,20 +21,19 @@ impl ScimPane {
     }
 
     pub(super) fn selected_token(&self) -> Option<&ScimToken> {
-        self.tokens.as_ref()?.get(self.selected)
+        self.tokens.current()
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        let n = self.tokens.as_ref().map_or(0, Vec::len);
+        if self.tokens.step(action, cx.page_rows as usize) {
+            return self
+                .tokens
+                .follow()
+                .map(|p| call(ID, "tokens", Call::ScimTokens(p)))
+                .into_iter()
+                .collect();
+        }
         match action {
-            Action::Up => self.selected = self.selected.saturating_sub(1),
-            Action::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
-            Action::Top => self.selected = 0,
-            Action::Bottom => self.selected = n.saturating_sub(1),
-            Action::PageUp => self.selected = self.selected.saturating_sub(cx.page_rows as usize),
-            Action::PageDown => {
-                self.selected = (self.selected + cx.page_rows as usize).min(n.saturating_sub(1))
-            }
             Action::CopyScimUrl => {
                 let url = self.scim_url(cx);
                 return vec![Cmd::Copy(url), Toast::success("SCIM URL copied (OSC 52)")];
@@ -229,9 +233,12 @@ impl ScimPane {
                 Vec::new()
             }
             Ok(Reply::ScimTokens(p)) => {
-                self.tokens_total = p.total;
-                self.selected = self.selected.min(p.items.len().saturating_sub(1));
-                self.tokens = Some(p.items);
+                let Call::ScimTokens(req) = &call_ else {
+                    return Vec::new();
+                };
+                if let Some(k) = self.tokens.page_of(req) {
+                    self.tokens.land(k, p);
+                }
                 Vec::new()
             }
             Ok(Reply::ServiceProviderConfig { doc, from_server }) => {
@@ -241,20 +248,18 @@ impl ScimPane {
             Ok(Reply::CreatedScimToken(t)) => {
                 let label = t.label.clone();
                 self.dialog = Some(Dialog::Secret(t));
-                vec![
-                    call(ID, "tokens", Call::ScimTokens(PageReq::first(200))),
-                    Toast::success(format!("token '{label}' created")),
-                ]
+                let mut out: Vec<Cmd> = self.tokens_reload().into_iter().collect();
+                out.push(Toast::success(format!("token '{label}' created")));
+                out
             }
             Ok(Reply::Done) => {
                 let what = match call_ {
                     Call::RevokeScimToken { .. } => "token revoked",
                     _ => "done",
                 };
-                vec![
-                    call(ID, "tokens", Call::ScimTokens(PageReq::first(200))),
-                    Toast::success(what),
-                ]
+                let mut out: Vec<Cmd> = self.tokens_reload().into_iter().collect();
+                out.push(Toast::success(what));
+                out
             }
             Ok(_) => Vec::new(),
             Err(e) if slot == "spc" => {

@@ -150,7 +150,7 @@ impl ScimPane {
     }
 
     pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let mut title = format!(" SCIM tokens ({}) ", self.tokens_total);
+        let mut title = format!(" SCIM tokens ({}) ", self.tokens.total);
         if let Some(c) = self.changes.as_ref().and_then(|c| c.setting("tokens")) {
             title.push_str(&format!("~ changed: was {} ", c.from));
         }
@@ -160,40 +160,44 @@ impl ScimPane {
             .title(title);
         let inner = block.inner(area);
         f.render_widget(block, area);
-        let mut lines = Vec::new();
-        match &self.tokens {
-            None => lines.push(Line::from("loading…")),
-            Some(ts) if ts.is_empty() => lines.push(Line::from(
-                "No SCIM tokens: press n to create one for your IdP.",
-            )),
-            Some(ts) => {
-                lines.push(Line::styled(
-                    format!("  {:<24} {:<21} {}", "LABEL", "CREATED", "LAST USED"),
-                    theme.title,
-                ));
-                let rows = inner.height.saturating_sub(1) as usize;
-                let start = (self.selected + 1).saturating_sub(rows);
-                for (i, t) in ts.iter().enumerate().skip(start).take(rows) {
-                    let sel = i == self.selected;
-                    let line = Line::from(format!(
-                        "{}{:<24} {:<21} {}",
-                        if sel { "▶ " } else { "  " },
-                        truncate(&t.label, 24),
-                        short_time(&t.created_at, TimeWidth::Seconds),
-                        t.last_used_at
-                            .as_deref()
-                            .map(|t| short_time(t, TimeWidth::Seconds))
-                            .unwrap_or_else(|| "never".into())
-                    ));
-                    lines.push(if sel {
-                        line.style(theme.selected)
-                    } else {
-                        line
-                    });
-                }
-            }
+        let ts = &self.tokens;
+        if !ts.loaded {
+            f.render_widget(Paragraph::new("loading…"), inner);
+            return;
         }
-        f.render_widget(Paragraph::new(lines), inner);
+        if ts.rows.is_empty() {
+            f.render_widget(
+                Paragraph::new("No SCIM tokens: press n to create one for your IdP."),
+                inner,
+            );
+            return;
+        }
+        let time = |t: &str| short_time(t, TimeWidth::Seconds);
+        render_list(
+            f,
+            inner,
+            Some(Row::new(["LABEL", "CREATED", "LAST USED"])),
+            &[
+                Constraint::Fill(1),
+                Constraint::Length(19),
+                Constraint::Length(19),
+            ],
+            ts.rows.len(),
+            &ts.win,
+            true,
+            &theme.widget_style(),
+            |i| {
+                let t = &ts.rows[i];
+                Row::new([
+                    t.label.clone(),
+                    time(&t.created_at),
+                    t.last_used_at
+                        .as_deref()
+                        .map(time)
+                        .unwrap_or_else(|| "never".into()),
+                ])
+            },
+        );
     }
 }
 

@@ -65,31 +65,16 @@ impl UsersPane {
         out
     }
 
-    /// The selected row and the length of the list in view.
-    pub(super) fn position(&self) -> (usize, usize) {
-        match self.list {
-            List::Members => (self.members.selected(), self.members.total as usize),
-            List::Pending => (self.queue.selected(), self.queue.total as usize),
-        }
-    }
-
-    pub(super) fn move_to(&mut self, target: usize, rows: usize) {
-        match self.list {
-            List::Members => self.members.move_to(target, rows),
-            List::Pending => self.queue.move_to(target, rows),
-        }
-    }
-
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
         let page = (cx.page_rows as usize).max(1);
-        let (sel, total) = self.position();
+        let moved = match self.list {
+            List::Members => self.members.step(action, page),
+            List::Pending => self.queue.step(action, page),
+        };
+        if moved {
+            return self.follow();
+        }
         match action {
-            Action::Up => self.move_to(sel.saturating_sub(1), page),
-            Action::Down => self.move_to(sel + 1, page),
-            Action::Top => self.move_to(0, page),
-            Action::Bottom => self.move_to(total.saturating_sub(1), page),
-            Action::PageUp => self.move_to(sel.saturating_sub(page), page),
-            Action::PageDown => self.move_to(sel + page, page),
             Action::Open => self.zoomed = !self.zoomed,
             Action::Back => self.zoomed = false,
             Action::SwitchList => {

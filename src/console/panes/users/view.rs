@@ -139,7 +139,7 @@ impl UsersPane {
             header.insert(0, "Δ");
             widths.insert(0, Constraint::Length(1));
         }
-        render_window(
+        render_list(
             f,
             inner,
             Some(Row::new(header)),
@@ -196,7 +196,7 @@ impl UsersPane {
             Constraint::Length(7),
             Constraint::Length(11),
         ];
-        render_window(
+        render_list(
             f,
             inner,
             Some(header),

@@ -117,8 +117,7 @@ pub(super) fn page<T>(items: Vec<T>) -> Page<T> {
 
 pub(super) fn pane() -> MappingPane {
     MappingPane {
-        total: 3,
-        groups: Some(groups()),
+        groups: Paged::of(groups()),
         stacks: Some(stacks()),
         org_roles: Some(
             [OrgRole::Owner, OrgRole::Admin, OrgRole::Member]
@@ -247,7 +246,7 @@ fn activation_loads_groups_stacks_and_roles_and_the_filter_goes_to_the_server() 
         c[0].1.clone(),
         Reply::Groups(page(groups())),
     );
-    assert_eq!(p.total, 3);
+    assert_eq!(p.groups.total, 3);
     // Loaded: coming back to the pane asks for nothing.
     assert!(p.update(PaneMsg::Activated, &cx()).is_empty());
     assert_eq!(calls(&p.update(PaneMsg::Refresh, &cx())).len(), 3);
@@ -260,7 +259,7 @@ fn a_poll_reloads_the_list_and_keeps_the_selected_group() {
     let mut p = pane();
     let first = Call::Groups {
         filter: None,
-        page: PageReq::first(PAGE),
+        page: PageReq::first(PAGE as u32),
     };
     reply(
         &mut p,
@@ -289,7 +288,7 @@ fn a_poll_reloads_the_list_and_keeps_the_selected_group() {
     );
     reply(&mut p, "groups", first.clone(), Reply::Groups(page(pushed)));
     assert_eq!(p.selected_group().unwrap().id, "g-con");
-    assert_eq!(p.selected, 2);
+    assert_eq!(p.groups.selected(), 2);
     // A poll that fails says nothing; the next poll tries again.
     p.update(PaneMsg::Poll, &cx());
     let failed = p.update(
@@ -315,17 +314,17 @@ fn a_poll_reloads_the_list_and_keeps_the_selected_group() {
 fn the_list_moves_within_bounds() {
     let mut p = pane();
     act(&mut p, Action::Up);
-    assert_eq!(p.selected, 0);
+    assert_eq!(p.groups.selected(), 0);
     act(&mut p, Action::Down);
     act(&mut p, Action::Down);
     act(&mut p, Action::Down);
-    assert_eq!(p.selected, 2);
+    assert_eq!(p.groups.selected(), 2);
     act(&mut p, Action::Top);
-    assert_eq!(p.selected, 0);
+    assert_eq!(p.groups.selected(), 0);
     act(&mut p, Action::PageDown);
-    assert_eq!(p.selected, 2);
+    assert_eq!(p.groups.selected(), 2);
     act(&mut p, Action::PageUp);
-    assert_eq!(p.selected, 0);
+    assert_eq!(p.groups.selected(), 0);
 }
 
 #[test]
@@ -362,7 +361,7 @@ fn read_only_browses_and_never_edits() {
         assert!(p.editor.is_none() && p.popup.is_none(), "{a:?}");
     }
     p.update(PaneMsg::Action(Action::Down), &ro);
-    assert_eq!(p.selected, 1);
+    assert_eq!(p.groups.selected(), 1);
     let km = Keymap::build(
         &crate::console::panes::bindings(),
         &Default::default(),
@@ -388,24 +387,43 @@ fn read_only_browses_and_never_edits() {
     );
 }
 
+/// Groups page like every list: 200 at a time, the next page asked for with the server's
+/// cursor as the selection nears the end of what is loaded, never the whole list at once.
 #[test]
-fn the_list_follows_the_servers_cursors_and_a_new_filter_starts_over() {
+fn the_list_pages_with_the_servers_cursors_and_a_new_filter_starts_over() {
     let mut p = MappingPane::default();
     let c = calls(&p.update(PaneMsg::Activated, &cx()));
-    let gs = groups();
+    let many: Vec<Group> = (0..450)
+        .map(|i| Group {
+            id: format!("g{i:03}"),
+            display_name: format!("Group {i:03}"),
+            member_count: 1,
+            mapping: None,
+        })
+        .collect();
     let first = Page {
-        items: gs[..2].to_vec(),
-        total: 3,
+        items: many[..200].to_vec(),
+        total: 450,
         next: Some("c1".into()),
     };
-    let c = calls(&reply(
-        &mut p,
-        "groups",
-        c[0].1.clone(),
-        Reply::Groups(first),
-    ));
+    assert!(
+        calls(&reply(
+            &mut p,
+            "groups",
+            c[0].1.clone(),
+            Reply::Groups(first)
+        ))
+        .is_empty()
+    );
+    assert_eq!(p.groups.rows.len(), 200);
+    let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+    assert!(s.contains("SCIM groups (450)"), "{s}");
+    let mut asked = Vec::new();
+    for _ in 0..170 {
+        asked.extend(calls(&act(&mut p, Action::Down)));
+    }
     assert_eq!(
-        c,
+        asked,
         vec![(
             "groups",
             Call::Groups {
@@ -417,32 +435,24 @@ fn the_list_follows_the_servers_cursors_and_a_new_filter_starts_over() {
             }
         )]
     );
-    assert_eq!(p.groups.as_ref().unwrap().len(), 2);
-    let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
-    assert!(s.contains("SCIM groups (2 of 3)"), "{s}");
-    let last = Page {
-        items: gs[2..].to_vec(),
-        total: 3,
-        next: None,
+    let second = Page {
+        items: many[200..400].to_vec(),
+        total: 450,
+        next: Some("c2".into()),
     };
-    assert!(reply(&mut p, "groups", c[0].1.clone(), Reply::Groups(last)).is_empty());
-    let names: Vec<&str> = p
-        .groups
-        .iter()
-        .flatten()
-        .map(|g| g.display_name.as_str())
-        .collect();
-    assert_eq!(names, ["Admins", "Contractors", "Developers"]);
+    reply(&mut p, "groups", asked[0].1.clone(), Reply::Groups(second));
+    assert_eq!(p.groups.rows.len(), 400);
+    assert_eq!(p.selected_group().unwrap().id, "g170");
     // A filter asks for a first page again, in the same slot: the app cancels the rest.
-    let c = calls(&p.update(PaneMsg::Filter("dev".into()), &cx()));
+    let c = calls(&p.update(PaneMsg::Filter("group 44".into()), &cx()));
     assert!(matches!(&c[..], [("groups", Call::Groups { page, .. })] if page.cursor.is_none()));
     reply(
         &mut p,
         "groups",
         c[0].1.clone(),
-        Reply::Groups(page(gs[2..].to_vec())),
+        Reply::Groups(page(many[440..450].to_vec())),
     );
-    assert_eq!(p.groups.as_ref().unwrap().len(), 1);
+    assert_eq!(p.groups.rows.len(), 10);
 }
 
 /// The fixture's groups in a review against an older snapshot: the Editors mapping was
@@ -471,7 +481,7 @@ pub(super) fn compared() -> (MappingPane, Ctx) {
         mapping: m,
     };
     let mut p = pane();
-    p.groups = Some(vec![
+    p.groups = Paged::of(vec![
         group("g-con", "Contractors", 1, None),
         group(
             "g-editors",
@@ -492,7 +502,6 @@ pub(super) fn compared() -> (MappingPane, Ctx) {
         ),
         group("g-platform", "Platform admins", 1, None),
     ]);
-    p.total = 4;
     p.update(PaneMsg::Poll, &cx);
     (p, cx)
 }
