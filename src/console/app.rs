@@ -244,31 +244,30 @@ impl State {
         }
     }
 
+    /// Where the pane is drawn at the current size, as the views lay the screen out.
+    pub fn body(&self) -> ratatui::layout::Rect {
+        let screen = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        super::views::chrome(screen, matches!(self.conn, Conn::Offline(_)))[3]
+    }
+
     pub fn ctx(&self) -> Ctx {
         Ctx {
             read_only: self.read_only,
-            // Header, tabs, hint bar and borders take about seven rows.
-            page_rows: self.size.1.saturating_sub(7).max(1),
+            body: self.body(),
             scim_url: self.scim_url.clone(),
-            changes: self.changes.clone(),
         }
     }
 
     /// How many lines of the changes overlay fit below its column header, with the screen
     /// at its current size (the views lay it over the body, inside a border).
     pub fn changes_rows(&self) -> usize {
-        let offline = u16::from(matches!(self.conn, Conn::Offline(_)));
         let note = u16::from(
             self.changes
                 .as_ref()
                 .is_some_and(|c| c.other_org().is_some()),
         );
-        // Header, tabs, the offline banner and the hint bar; the border; the column header
-        // and the other-organization note.
-        self.size
-            .1
-            .saturating_sub(3 + offline + 2 + 1 + note)
-            .max(1) as usize
+        // The body less its border, the column header and the other-organization note.
+        self.body().height.saturating_sub(2 + 1 + note).max(1) as usize
     }
 
     /// The largest useful scroll of the changes overlay.
@@ -1160,13 +1159,30 @@ pub(crate) mod tests {
         assert_eq!(scroll(&s), Some(0));
     }
 
+    /// The comparison reaches the panes through the view context: the same members are
+    /// marked under a review against OLD, and not without one.
     #[test]
-    fn panes_see_the_changes_in_their_context() {
-        let s = comparing_state();
-        let cx = s.ctx();
-        let c = cx.changes.expect("the comparison reaches the panes");
-        assert_eq!(c.member("u-bob").map(|m| m.mark()), Some("+"));
-        assert!(state().ctx().changes.is_none());
+    fn panes_see_the_changes_in_their_view_context() {
+        let bob: crate::client::Member = serde_json::from_value(serde_json::json!({
+            "id": "u-bob", "email": "bob@acme.example", "state": "active",
+            "source": "scim", "created_at": "2026-11-23T10:00:00Z"
+        }))
+        .unwrap();
+        let draw = |s: &State| {
+            crate::console::widgets::test_util::screen(80, 24, |f| {
+                crate::console::views::draw(f, s, &crate::console::theme::Theme::mono())
+            })
+        };
+        let mut s = comparing_state();
+        s.users.members = crate::console::panes::common::paged::Paged::of(vec![bob.clone()]);
+        let screen = draw(&s);
+        let row = screen.lines().find(|l| l.contains("bob@")).unwrap();
+        assert!(row.contains("› + "), "{screen}");
+        let mut s = state();
+        s.users.members = crate::console::panes::common::paged::Paged::of(vec![bob]);
+        let screen = draw(&s);
+        let row = screen.lines().find(|l| l.contains("bob@")).unwrap();
+        assert!(!row.contains(" + "), "{screen}");
     }
 
     #[test]

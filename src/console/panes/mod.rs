@@ -101,24 +101,58 @@ pub enum PaneMsg {
     Poll,
 }
 
-/// What a pane may read about its surroundings.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What a pane's update may read about its surroundings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ctx {
     pub read_only: bool,
-    /// Rows a page scroll moves.
-    pub page_rows: u16,
+    /// Where the pane is drawn, as the screen is laid out now: a pane pages its lists by
+    /// the rows its own layout shows there.
+    pub body: Rect,
     /// The SCIM base URL of the org, to give to the IdP.
     pub scim_url: String,
-    /// With `review NEW --against OLD`: what changed since OLD. Mark a row with
-    /// `changes.member(&member.id)` / `changes.group(&group.id)` / `changes.setting(name)`
-    /// (see `console::changes`); `None` when there is no comparison.
-    pub changes: Option<std::sync::Arc<super::changes::Changes>>,
+}
+
+impl Default for Ctx {
+    /// An 80×24 screen's body (header, tabs and hint bar taken).
+    fn default() -> Ctx {
+        Ctx {
+            read_only: false,
+            body: Rect::new(0, 2, 80, 21),
+            scim_url: String::new(),
+        }
+    }
+}
+
+/// What a pane's view reads besides its own state: the colours, whether the backend is
+/// read-only, and, with `review NEW --against OLD`, what changed since OLD. Mark a row with
+/// `changes.member(&member.id)` / `changes.group(&group.id)` / `changes.setting(name)` (see
+/// `console::changes`); `None` when there is no comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewCtx<'a> {
+    pub theme: Theme,
+    pub read_only: bool,
+    pub changes: Option<&'a super::changes::Changes>,
+}
+
+impl ViewCtx<'_> {
+    pub fn new(theme: Theme) -> ViewCtx<'static> {
+        ViewCtx {
+            theme,
+            read_only: false,
+            changes: None,
+        }
+    }
+}
+
+/// The body rows of a bordered table with a header drawn in `area`: what a page moves.
+pub fn table_rows(area: Rect) -> usize {
+    area.height.saturating_sub(3).max(1) as usize
 }
 
 pub trait Pane {
     fn id(&self) -> PaneId;
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd>;
-    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme);
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx);
     /// A dialog, dropdown or text field is open: keys go to the pane raw.
     fn captures_input(&self) -> bool {
         false

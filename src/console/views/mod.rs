@@ -2,7 +2,7 @@
 
 use super::app::{Conn, Level, Mode, State};
 use super::keymap::{Action, Keymap, Scope};
-use super::panes::PaneId;
+use super::panes::{PaneId, ViewCtx};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -22,15 +22,7 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
         too_small(f, area, theme);
         return;
     }
-    let offline = matches!(s.conn, Conn::Offline(_));
-    let [header, tabs, banner, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(u16::from(offline)),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, tabs, banner, body, bottom] = chrome(area, matches!(s.conn, Conn::Offline(_)));
     draw_header(f, header, s, theme);
     draw_tabs(f, tabs, s, theme);
     if let Conn::Offline(why) = &s.conn {
@@ -42,7 +34,12 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
             banner,
         );
     }
-    s.pane_ref(s.pane).view(f, body, theme);
+    let vx = ViewCtx {
+        theme: *theme,
+        read_only: s.read_only,
+        changes: s.changes.as_deref(),
+    };
+    s.pane_ref(s.pane).view(f, body, &vx);
     draw_bottom(f, bottom, s, theme);
     if let (Mode::Changes { scroll }, Some(c)) = (&s.mode, &s.changes) {
         draw_changes(f, body, c, *scroll, theme);
@@ -90,6 +87,20 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
             r,
         );
     }
+}
+
+/// The screen's parts: the header, the tabs, the offline banner (when offline), the pane's
+/// body and the hint bar. The update lays the screen out the same way (`State::ctx`), so
+/// that the panes page by the rows they show.
+pub fn chrome(area: Rect, offline: bool) -> [Rect; 5] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(offline)),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area)
 }
 
 fn too_small(f: &mut Frame, area: Rect, theme: &Theme) {

@@ -26,13 +26,12 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
-use crate::console::changes::Changes;
 use crate::console::keymap::{Action, BindingSpec, Key, mutating};
 use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, members, plural, short_time};
 use crate::console::panes::common::paged::{PAGE, Paged};
-use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg};
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
 use crate::console::theme::Theme;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::dropdown::Dropdown;
@@ -45,7 +44,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// Keys as a k9s or lazygit user expects them: `n` new, Enter (or `e`) edit, `x`/Del delete
 /// (k9s' Ctrl-d would clash with half-page down), and Ctrl-s to save as in most editors, with
@@ -108,7 +106,6 @@ impl Pane for MappingPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
-        self.changes = cx.changes.clone();
         match msg {
             PaneMsg::Activated if !self.groups.loaded && self.groups.fetching.is_none() => {
                 self.load()
@@ -163,20 +160,14 @@ impl Pane for MappingPane {
         }
     }
 
-    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         if let Some(e) = &self.editor {
             self.view_editor(f, area, e, theme);
-        } else if area.width >= 110 {
-            let [list, detail] =
-                Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)])
-                    .areas(area);
-            self.view_list(f, list, theme);
-            self.view_detail(f, detail, theme);
         } else {
-            let [list, detail] =
-                Layout::vertical([Constraint::Min(5), Constraint::Length(9)]).areas(area);
-            self.view_list(f, list, theme);
-            self.view_detail(f, detail, theme);
+            let [list, detail] = list_areas(area);
+            self.view_list(f, list, vx);
+            self.view_detail(f, detail, vx);
         }
         let style = theme.widget_style();
         match &self.popup {

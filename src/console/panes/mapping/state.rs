@@ -151,8 +151,6 @@ pub struct MappingPane {
     pub(super) choices_for: String,
     /// The load under way was started by a poll: its failure is not worth a toast every 5 s.
     pub(super) polling: bool,
-    /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
-    pub(super) changes: Option<Arc<Changes>>,
 }
 
 impl MappingPane {

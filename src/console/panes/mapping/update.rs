@@ -6,7 +6,7 @@ impl MappingPane {
     // ---- the list ------------------------------------------------------------------------
 
     pub(super) fn list_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        if self.groups.step(action, cx.page_rows as usize) {
+        if self.groups.step(action, table_rows(list_areas(cx.body)[0])) {
             return self.follow();
         }
         match action {

@@ -3,8 +3,19 @@
 
 use super::*;
 
+/// Where the group list and the selected group's detail go in `area`: beside each other from
+/// 110 columns, the detail under the list below that. Paging moves by the list rows shown.
+pub(super) fn list_areas(area: Rect) -> [Rect; 2] {
+    if area.width >= 110 {
+        Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area)
+    } else {
+        Layout::vertical([Constraint::Min(5), Constraint::Length(9)]).areas(area)
+    }
+}
+
 impl MappingPane {
-    pub(super) fn view_list(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub(super) fn view_list(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.focus_border)
@@ -27,7 +38,7 @@ impl MappingPane {
         }
         // With a comparison, a narrow first column marks the groups whose mapping changed
         // since OLD (`+`, `-`, `~`); the detail panel says what in words.
-        let changes = self.changes.as_deref();
+        let changes = vx.changes;
         let mut header = vec!["GROUP", "MEMBERS", "MAPPING"];
         let name_w = g
             .rows
@@ -77,8 +88,9 @@ impl MappingPane {
     }
 
     /// What changed about this group since OLD, in words (see [`super::change_lines`]).
-    pub(super) fn change_lines(&self, group_id: &str, theme: &Theme) -> Vec<Line<'static>> {
-        match &self.changes {
+    pub(super) fn change_lines(&self, group_id: &str, vx: &ViewCtx) -> Vec<Line<'static>> {
+        let theme = &vx.theme;
+        match vx.changes {
             Some(c) => crate::console::panes::change_lines(
                 c.against(),
                 c.group(group_id).map(|x| x.parts()).unwrap_or_default(),
@@ -88,7 +100,8 @@ impl MappingPane {
         }
     }
 
-    pub(super) fn view_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub(super) fn view_detail(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let g = self.selected_group();
         let title = match g {
             Some(g) => format!(" {} ", g.display_name),
@@ -141,7 +154,7 @@ impl MappingPane {
         if let Some(g) = g
             && !lines.is_empty()
         {
-            let changed = self.change_lines(&g.id, theme);
+            let changed = self.change_lines(&g.id, vx);
             lines.splice(1..1, changed);
         }
         f.render_widget(

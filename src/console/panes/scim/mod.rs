@@ -18,7 +18,7 @@ use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, short_time};
 use crate::console::panes::common::paged::Paged;
-use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg};
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
 use crate::console::theme::Theme;
 use crate::console::views::centered;
 use crate::console::widgets::confirm::Confirm;
@@ -98,8 +98,6 @@ impl Pane for ScimPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
-        self.changes = cx.changes.clone();
-        self.read_only = cx.read_only;
         match msg {
             PaneMsg::Activated if self.settings.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
@@ -110,14 +108,12 @@ impl Pane for ScimPane {
         }
     }
 
-    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let [top, tokens] =
-            Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
-        let [settings, spc] =
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
-        self.view_settings(f, settings, theme);
-        self.view_spc(f, spc, theme);
-        self.view_tokens(f, tokens, theme);
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let [settings, spc, tokens] = areas(area);
+        self.view_settings(f, settings, vx);
+        self.view_spc(f, spc, vx);
+        self.view_tokens(f, tokens, vx);
         if let Some(d) = &self.dialog {
             view_dialog(f, area, d, theme);
         }

@@ -27,10 +27,6 @@ pub struct ScimPane {
     pub tokens: Paged<ScimToken>,
     pub spc: Option<(Value, bool)>,
     pub dialog: Option<Dialog>,
-    /// From the context on every update: what changed since an older snapshot (marked on
-    /// the settings), and whether keys that change things exist (their hints are hidden).
-    pub changes: Option<std::sync::Arc<crate::console::changes::Changes>>,
-    pub read_only: bool,
     /// Lets app tests exercise the unsaved-edits guard; this pane saves at once otherwise.
     #[cfg(test)]
     pub test_dirty: bool,

@@ -236,8 +236,12 @@ fn token_list_moves_within_bounds() {
 }
 
 fn screen(p: &ScimPane) -> Vec<String> {
+    screen_with(p, &ViewCtx::new(Theme::mono()))
+}
+
+fn screen_with(p: &ScimPane, vx: &ViewCtx) -> Vec<String> {
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 20)).unwrap();
-    term.draw(|f| p.view(f, f.area(), &Theme::mono())).unwrap();
+    term.draw(|f| p.view(f, f.area(), vx)).unwrap();
     let buf = term.backend().buffer();
     (0..buf.area.height)
         .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
@@ -256,18 +260,17 @@ fn changed_settings_are_marked_with_their_old_value_when_comparing() {
     let (old, mut new) = crate::console::changes::tests::pair();
     new.scim.tokens[0].id = "t2".into();
     new.scim.tokens[0].label = "entra".into();
-    let changes = std::sync::Arc::new(crate::console::changes::Changes::new(&old, &new, "q1.json"));
+    let changes = crate::console::changes::Changes::new(&old, &new, "q1.json");
     let mut p = pane();
-    let cx = Ctx {
-        read_only: true,
-        changes: Some(changes),
-        ..Default::default()
-    };
-    p.update(PaneMsg::Poll, &cx);
     let mut s = settings(true, false);
     s.approval.deprovision = true;
     p.settings = Some(s);
-    let lines = screen(&p);
+    let vx = ViewCtx {
+        read_only: true,
+        changes: Some(&changes),
+        ..ViewCtx::new(Theme::mono())
+    };
+    let lines = screen_with(&p, &vx);
     let dep = line(&lines, "deprovisioning");
     assert!(dep.contains("│~   deprovisioning"), "{dep}");
     assert!(dep.contains("[x] on  (was off)"), "{dep}");

@@ -25,7 +25,7 @@ impl ScimPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        if self.tokens.step(action, cx.page_rows as usize) {
+        if self.tokens.step(action, table_rows(areas(cx.body)[2])) {
             return self
                 .tokens
                 .follow()

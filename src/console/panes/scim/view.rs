@@ -19,8 +19,18 @@ pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
     }
 }
 
+/// Where the settings, the discovery summary and the token list go in `area`. Paging moves
+/// by the token rows this shows.
+pub(super) fn areas(area: Rect) -> [Rect; 3] {
+    let [top, tokens] = Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
+    let [settings, spc] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+    [settings, spc, tokens]
+}
+
 impl ScimPane {
-    pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border)
@@ -30,7 +40,7 @@ impl ScimPane {
             return;
         };
         // With a comparison, a mark column: `~` and the old value on what changed.
-        let changes = self.changes.as_deref();
+        let changes = vx.changes;
         let row = |label: &'static str, value: Span<'static>, key: &'static str, name: &str| {
             let mut spans = Vec::new();
             let changed = changes.and_then(|c| c.setting(name));
@@ -49,7 +59,7 @@ impl ScimPane {
                     format!(" (was {})", on_off(&c.from)),
                     theme.warn,
                 ));
-            } else if !self.read_only {
+            } else if !vx.read_only {
                 spans.push(Span::styled(format!("  {key}"), theme.key));
             }
             Line::from(spans)
@@ -98,7 +108,8 @@ impl ScimPane {
         );
     }
 
-    pub(super) fn view_spc(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub(super) fn view_spc(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border)
@@ -149,9 +160,10 @@ impl ScimPane {
         f.render_widget(Paragraph::new(lines).block(block), area);
     }
 
-    pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let mut title = format!(" SCIM tokens ({}) ", self.tokens.total);
-        if let Some(c) = self.changes.as_ref().and_then(|c| c.setting("tokens")) {
+        if let Some(c) = vx.changes.and_then(|c| c.setting("tokens")) {
             title.push_str(&format!("~ changed: was {} ", c.from));
         }
         let block = Block::default()

@@ -20,14 +20,12 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
-use crate::console::changes::Changes;
 use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
 use crate::console::panes::common::call::{call, failure};
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, short_time};
 use crate::console::panes::common::paged::Paged;
-use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg};
-use crate::console::theme::Theme;
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
 use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::diff::{access_words, diff_lines, diff_summary, kind_words};
@@ -41,7 +39,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 pub const BINDINGS: &[BindingSpec] = &[
     // `p` for "pending": k9s users switch views with one mnemonic key, and Tab already moves
@@ -99,7 +96,6 @@ impl Pane for UsersPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
-        self.changes = cx.changes.clone();
         match msg {
             PaneMsg::Activated => {
                 let mut out = Vec::new();
@@ -154,26 +150,16 @@ impl Pane for UsersPane {
         }
     }
 
-    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let (list_area, detail_area) = if self.zoomed {
-            (None, area)
-        } else if area.width >= SIDE_PANEL_WIDTH {
-            let [l, d] =
-                Layout::horizontal([Constraint::Fill(1), Constraint::Length(44)]).areas(area);
-            (Some(l), d)
-        } else {
-            let detail_h = if area.height >= 16 { 8 } else { 5 };
-            let [l, d] =
-                Layout::vertical([Constraint::Min(5), Constraint::Length(detail_h)]).areas(area);
-            (Some(l), d)
-        };
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let (list_area, detail_area) = self.areas(area);
         if let Some(l) = list_area {
             match self.list {
-                List::Members => self.view_members(f, l, theme),
-                List::Pending => self.view_queue(f, l, theme),
+                List::Members => self.view_members(f, l, vx),
+                List::Pending => self.view_queue(f, l, vx),
             }
         }
-        self.view_detail(f, detail_area, theme);
+        self.view_detail(f, detail_area, vx);
         match &self.dialog {
             Some(Dialog::Confirm(ask)) => ask.confirm.render(f, area, &theme.widget_style()),
             Some(Dialog::Reason { prompt, .. }) => prompt.render(f, area, &theme.widget_style()),

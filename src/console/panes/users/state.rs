@@ -62,8 +62,6 @@ pub struct UsersPane {
     /// Why the list could not load (401/403 say which token and which role).
     pub error: Option<String>,
     pub(super) filter: String,
-    /// With `review NEW --against OLD`: what changed, for the row marks and the detail.
-    pub(super) changes: Option<Arc<Changes>>,
 }
 
 impl UsersPane {

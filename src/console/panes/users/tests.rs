@@ -1,6 +1,8 @@
 use super::super::common::paged::{MAX_PAGES, PAGE};
 use super::*;
 use crate::client::Decision;
+use crate::console::changes::Changes;
+use crate::console::theme::Theme;
 use crate::console::widgets::test_util::screen;
 use ratatui::crossterm::event::KeyModifiers;
 use serde_json::json;
@@ -40,10 +42,7 @@ fn request(id: &str, member_id: &str, version: i64) -> ApprovalRequest {
 }
 
 fn cx() -> Ctx {
-    Ctx {
-        page_rows: 10,
-        ..Default::default()
-    }
+    Ctx::default()
 }
 
 fn k(c: KeyCode) -> PaneMsg {
@@ -439,7 +438,9 @@ fn a_409_shows_the_refreshed_diff_and_says_review_it_again() {
     );
     assert_eq!(p.queue.current().unwrap().version, 2);
     assert!(p.changed.contains("q1"));
-    let s = screen(120, 20, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(120, 20, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(s.contains("⚠ this request changed; review it again"), "{s}");
     assert!(s.contains("+ org role: Member → Admin"), "{s}");
     assert!(s.contains("+ Developer on Mobile App"), "{s}");
@@ -487,7 +488,9 @@ fn auth_errors_say_which_token_and_which_role() {
             message: "revoked".into(),
         }),
     );
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(s.contains("profile acme"), "{s}");
 }
 
@@ -509,7 +512,9 @@ fn a_poll_refreshes_the_queue_and_tags_what_is_new_until_seen() {
         ],
     );
     assert_eq!(p.new, HashSet::from(["q3".to_string()]));
-    let s = screen(120, 20, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(120, 20, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     let row = s.lines().find(|l| l.contains("u0@acme")).unwrap();
     assert!(row.contains("new"), "{row}");
     act(&mut p, Action::Bottom);
@@ -666,7 +671,9 @@ fn the_detail_explains_each_role_and_ignores_another_members_answer() {
     answer(&mut p, access_of(member(2)));
     assert!(p.detail.is_none());
     answer(&mut p, access_of(member(0)));
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     for want in [
         "User 0 <user00000@acme.example>",
         "active · provisioned by the IdP (SCIM)",
@@ -677,7 +684,9 @@ fn the_detail_explains_each_role_and_ignores_another_members_answer() {
         assert!(s.contains(want), "'{want}' in:\n{s}");
     }
     act(&mut p, Action::Open);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(
         s.contains("⧗ Admin (org) (pending) ← group Admins, set by an admin"),
         "{s}"
@@ -792,18 +801,24 @@ fn layouts_put_the_detail_below_at_80_columns_and_beside_at_120() {
     let mut p = UsersPane::default();
     p.update(PaneMsg::Activated, &cx());
     members_reply(&mut p, users_call(None), 3);
-    let narrow = screen(80, 20, |f| p.view(f, f.area(), &Theme::mono()));
+    let narrow = screen(80, 20, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     let lines: Vec<&str> = narrow.lines().collect();
     let member_box = lines.iter().position(|l| l.contains("Member ─")).unwrap();
     assert!(member_box > 5, "detail under the list:\n{narrow}");
-    let wide = screen(120, 20, |f| p.view(f, f.area(), &Theme::mono()));
+    let wide = screen(120, 20, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(
         wide.lines().next().unwrap().contains("Member"),
         "detail beside the list:\n{wide}"
     );
     // Enter zooms the detail at any size; Esc comes back.
     act(&mut p, Action::Open);
-    let zoomed = screen(80, 20, |f| p.view(f, f.area(), &Theme::mono()));
+    let zoomed = screen(80, 20, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(!zoomed.contains("EMAIL"), "{zoomed}");
     act(&mut p, Action::Back);
     assert!(!p.zoomed);
@@ -811,13 +826,21 @@ fn layouts_put_the_detail_below_at_80_columns_and_beside_at_120() {
 
 /// `changes::tests::pair()` as a review would show it: Bob gained a role, Eve joined, Cat
 /// is unchanged, Ann left.
-fn comparing() -> Ctx {
+fn comparing() -> (Ctx, Changes) {
     let (old, new) = crate::console::changes::tests::pair();
-    Ctx {
-        page_rows: 10,
+    let cx = Ctx {
         read_only: true,
-        changes: Some(Arc::new(Changes::new(&old, &new, "q1.json"))),
         ..Default::default()
+    };
+    (cx, Changes::new(&old, &new, "q1.json"))
+}
+
+/// The view of a review against OLD: read-only, rows marked with what changed.
+fn compared_view(c: &Changes) -> ViewCtx<'_> {
+    ViewCtx {
+        read_only: true,
+        changes: Some(c),
+        ..ViewCtx::new(Theme::mono())
     }
 }
 
@@ -866,10 +889,11 @@ fn row<'a>(screen: &'a str, email: &str) -> &'a str {
 
 #[test]
 fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed() {
-    let cmp = comparing();
+    let (cmp, changes) = comparing();
+    let vx = compared_view(&changes);
     let mut p = UsersPane::default();
     compared_members(&mut p, &cmp);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     // A mark column before the name: `+` for Bob (gained) and Eve (joined), blank for
     // Cat; the mark is a symbol, not a colour.
     assert!(row(&s, "user00000").contains("│› + User 0"), "{s}");
@@ -881,7 +905,7 @@ fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed
 
     // Bob's detail: his one change on one line.
     detail_reply(&mut p, access_of(member(0)).with_id("u-bob"), &cmp);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     assert!(
         s.contains("Δ since q1.json: + stack role Website / Content Manager"),
         "{s}"
@@ -889,7 +913,7 @@ fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed
     // Eve's: a heading, then a line per change.
     p.update(PaneMsg::Action(Action::Bottom), &cmp);
     detail_reply(&mut p, access_of(member(2)).with_id("u-eve"), &cmp);
-    let s = screen(80, 30, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 30, |f| p.view(f, f.area(), &vx));
     let lines: Vec<&str> = s.lines().collect();
     let head = lines
         .iter()
@@ -908,7 +932,7 @@ fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed
     // Cat did not change: her detail says nothing about OLD.
     p.update(PaneMsg::Action(Action::Up), &cmp);
     detail_reply(&mut p, access_of(member(1)).with_id("u-cat"), &cmp);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     assert!(s.contains("User 1 <user00001@acme.example>"), "{s}");
     assert!(!s.contains("since q1.json:"), "{s}");
 
@@ -927,7 +951,7 @@ fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed
     );
     p.update(PaneMsg::Action(Action::SwitchList), &cmp);
     detail_reply(&mut p, access_of(member(0)).with_id("u-bob"), &cmp);
-    let s = screen(120, 30, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(120, 30, |f| p.view(f, f.area(), &vx));
     assert!(s.contains("u-bob@acme.example · more access"), "{s}");
     assert!(
         s.contains("││Δ since q1.json: + stack role Website /"),
@@ -941,17 +965,15 @@ fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed
 fn without_a_comparison_there_is_no_mark_column_and_no_left_count() {
     let mut p = UsersPane::default();
     compared_members(&mut p, &cx());
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(row(&s, "user00000").contains("│› User 0"), "{s}");
     assert!(!s.contains('Δ') && !s.contains(" left since"), "{s}");
-    // The comparison goes with the context: a later update without one drops the marks.
-    let cmp = comparing();
-    p.update(PaneMsg::Poll, &cmp);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    // The comparison is the view's: the same pane drawn with one is marked.
+    let (_, changes) = comparing();
+    let s = screen(80, 24, |f| p.view(f, f.area(), &compared_view(&changes)));
     assert!(row(&s, "user00000").contains("│› + User 0"), "{s}");
-    p.update(PaneMsg::Poll, &cx());
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
-    assert!(row(&s, "user00000").contains("│› User 0"), "{s}");
 }
 
 impl MemberAccess {

@@ -66,7 +66,7 @@ impl UsersPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        let page = (cx.page_rows as usize).max(1);
+        let page = self.page(cx.body);
         let moved = match self.list {
             List::Members => self.members.step(action, page),
             List::Pending => self.queue.step(action, page),

@@ -45,7 +45,30 @@ pub(super) fn groups_cell(m: &Member) -> String {
 }
 
 impl UsersPane {
-    pub(super) fn title(&self, theme: &Theme) -> Line<'static> {
+    /// Where the list (none while the detail is zoomed) and the detail panel go in `area`:
+    /// the view draws there, and paging moves by the list rows this shows.
+    pub(super) fn areas(&self, area: Rect) -> (Option<Rect>, Rect) {
+        if self.zoomed {
+            (None, area)
+        } else if area.width >= SIDE_PANEL_WIDTH {
+            let [l, d] =
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(44)]).areas(area);
+            (Some(l), d)
+        } else {
+            let detail_h = if area.height >= 16 { 8 } else { 5 };
+            let [l, d] =
+                Layout::vertical([Constraint::Min(5), Constraint::Length(detail_h)]).areas(area);
+            (Some(l), d)
+        }
+    }
+
+    /// The list rows on screen in the pane's `body`.
+    pub(super) fn page(&self, body: Rect) -> usize {
+        self.areas(body).0.map_or(1, table_rows)
+    }
+
+    pub(super) fn title(&self, vx: &ViewCtx) -> Line<'static> {
+        let theme = &vx.theme;
         let tab = |label: String, on: bool| {
             if on {
                 Span::styled(format!("▸{label}"), theme.title)
@@ -72,7 +95,7 @@ impl UsersPane {
             spans.push(Span::raw(format!(" · {} marked", self.marked.len())));
         }
         // Who left has no row: say how many, and where they are listed.
-        if let Some(c) = &self.changes
+        if let Some(c) = vx.changes
             && self.list == List::Members
         {
             match c.left_count() {
@@ -87,15 +110,17 @@ impl UsersPane {
         Line::from(spans)
     }
 
-    pub(super) fn list_block(&self, theme: &Theme) -> Block<'static> {
+    pub(super) fn list_block(&self, vx: &ViewCtx) -> Block<'static> {
+        let theme = &vx.theme;
         Block::default()
             .borders(Borders::ALL)
             .border_style(theme.focus_border)
-            .title(self.title(theme))
+            .title(self.title(vx))
     }
 
-    pub(super) fn view_members(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let block = self.list_block(theme);
+    pub(super) fn view_members(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let block = self.list_block(vx);
         let inner = block.inner(area);
         f.render_widget(block, area);
         let m = &self.members;
@@ -125,7 +150,7 @@ impl UsersPane {
         }
         // With a comparison, a narrow first column marks who changed since OLD (`+`, `-`,
         // `~`), so the mark reads without colour; the detail panel says what in words.
-        let changes = self.changes.as_deref();
+        let changes = vx.changes;
         let mut header = vec!["NAME", "EMAIL", "STATE", "ROLE", "STACK ROLES", "GROUPS"];
         let mut widths = vec![
             Constraint::Fill(2),
@@ -174,8 +199,9 @@ impl UsersPane {
         );
     }
 
-    pub(super) fn view_queue(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let block = self.list_block(theme);
+    pub(super) fn view_queue(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let block = self.list_block(vx);
         let inner = block.inner(area);
         f.render_widget(block, area);
         let q = &self.queue;
@@ -231,7 +257,8 @@ impl UsersPane {
         );
     }
 
-    pub(super) fn detail_lines(&self, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    pub(super) fn detail_lines(&self, vx: &ViewCtx, width: usize) -> Vec<Line<'static>> {
+        let theme = &vx.theme;
         let mut lines = Vec::new();
         if self.list == List::Pending {
             let Some(r) = self.queue.current() else {
@@ -287,7 +314,7 @@ impl UsersPane {
                 MemberSource::Manual => "added by an admin",
             };
             lines.push(Line::from(format!("{} · {source}", m.state.as_str())));
-            lines.extend(self.change_lines(&m.id, theme));
+            lines.extend(self.change_lines(&m.id, vx));
             lines.push(Line::from(format!(
                 "Granted: {}",
                 access_words(m.granted.as_ref())
@@ -313,7 +340,7 @@ impl UsersPane {
             }
         } else {
             // A request's member changed since OLD too: said after the request.
-            lines.extend(self.change_lines(&m.id, theme));
+            lines.extend(self.change_lines(&m.id, vx));
         }
         lines.push(Line::styled("Why each role:", theme.title));
         if d.roles.is_empty() {
@@ -353,8 +380,9 @@ impl UsersPane {
     }
 
     /// What changed about this member since OLD, in words (see [`super::change_lines`]).
-    pub(super) fn change_lines(&self, member_id: &str, theme: &Theme) -> Vec<Line<'static>> {
-        match &self.changes {
+    pub(super) fn change_lines(&self, member_id: &str, vx: &ViewCtx) -> Vec<Line<'static>> {
+        let theme = &vx.theme;
+        match vx.changes {
             Some(c) => crate::console::panes::change_lines(
                 c.against(),
                 c.member(member_id).map(|x| x.parts()).unwrap_or_default(),
@@ -364,7 +392,8 @@ impl UsersPane {
         }
     }
 
-    pub(super) fn view_detail(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    pub(super) fn view_detail(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let title = match self.list {
             List::Members => " Member ",
             List::Pending => " Request ",
@@ -374,7 +403,7 @@ impl UsersPane {
             .border_style(theme.border)
             .title(title);
         let width = area.width.saturating_sub(2) as usize;
-        let lines = self.detail_lines(theme, width);
+        let lines = self.detail_lines(vx, width);
         f.render_widget(
             Paragraph::new(lines)
                 .block(block)

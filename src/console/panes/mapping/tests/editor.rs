@@ -644,7 +644,9 @@ fn the_editor_draws_marks_and_the_preview_without_colour() {
         0,
     );
     reply(&mut p, "preview", c[0].1.clone(), Reply::Preview(pv));
-    let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 21, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(s.contains("Edit mapping · Developers"), "{s}");
     assert!(s.contains("› *Org role"), "{s}");
     assert!(s.contains("Mobile App") && s.contains("Developer ▾"), "{s}");
@@ -729,7 +731,9 @@ fn editor_showing(pv: Preview) -> MappingPane {
 #[test]
 fn the_impact_lists_who_changes_by_email_and_how_many_more() {
     let p = editor_showing(preview_with_people(5, 30));
-    let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 21, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(s.contains("At once:"), "{s}");
     assert!(s.contains("  dev0@acme.example  Member → Admin"), "{s}");
     assert!(s.contains("… and 27 more"), "{s}");
@@ -737,7 +741,9 @@ fn the_impact_lists_who_changes_by_email_and_how_many_more() {
     assert!(first < s.find("dev1@").unwrap(), "sorted by email: {s}");
     // With room, every listed member and the pending request show.
     let p = editor_showing(preview_with_people(5, 5));
-    let s = screen(120, 37, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(120, 37, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     for i in 0..5 {
         assert!(s.contains(&format!("dev{i}@acme.example")), "{s}");
     }

@@ -4,6 +4,7 @@
 mod editor;
 
 use super::*;
+use crate::console::changes::Changes;
 
 use crate::client::{Applied, Page, PreviewCounts, RoleCount, SavedMapping, StackRoleInfo};
 
@@ -134,10 +135,7 @@ pub(super) fn pane() -> MappingPane {
 }
 
 pub(super) fn cx() -> Ctx {
-    Ctx {
-        page_rows: 10,
-        ..Default::default()
-    }
+    Ctx::default()
 }
 
 pub(super) fn act(p: &mut MappingPane, a: Action) -> Vec<Cmd> {
@@ -416,7 +414,9 @@ fn the_list_pages_with_the_servers_cursors_and_a_new_filter_starts_over() {
         .is_empty()
     );
     assert_eq!(p.groups.rows.len(), 200);
-    let s = screen(80, 21, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 21, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(s.contains("SCIM groups (450)"), "{s}");
     let mut asked = Vec::new();
     for _ in 0..170 {
@@ -458,7 +458,7 @@ fn the_list_pages_with_the_servers_cursors_and_a_new_filter_starts_over() {
 /// The fixture's groups in a review against an older snapshot: the Editors mapping was
 /// raised to Admin (`~`), Engineering's lost its stack role and became Admin (two
 /// changes), Platform admins' mapping was removed (`-`), Contractors never had one.
-pub(super) fn compared() -> (MappingPane, Ctx) {
+pub(super) fn compared() -> (MappingPane, Ctx, Changes) {
     let (old, mut new) = crate::console::changes::tests::pair();
     let eng = new
         .mappings
@@ -469,11 +469,10 @@ pub(super) fn compared() -> (MappingPane, Ctx) {
     eng.org_role = OrgRole::Admin;
     new.mappings.retain(|m| m.group_id != "g-platform");
     let cx = Ctx {
-        page_rows: 10,
         read_only: true,
-        changes: Some(Arc::new(Changes::new(&old, &new, "q1.json"))),
         ..Default::default()
     };
+    let changes = Changes::new(&old, &new, "q1.json");
     let group = |id: &str, name: &str, n: u64, m: Option<Mapping>| Group {
         id: id.into(),
         display_name: name.into(),
@@ -503,7 +502,7 @@ pub(super) fn compared() -> (MappingPane, Ctx) {
         group("g-platform", "Platform admins", 1, None),
     ]);
     p.update(PaneMsg::Poll, &cx);
-    (p, cx)
+    (p, cx, changes)
 }
 
 pub(super) fn line_of<'a>(s: &'a str, what: &str) -> &'a str {
@@ -514,8 +513,13 @@ pub(super) fn line_of<'a>(s: &'a str, what: &str) -> &'a str {
 
 #[test]
 fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_changed() {
-    let (mut p, cx) = compared();
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let (mut p, cx, changes) = compared();
+    let vx = ViewCtx {
+        read_only: true,
+        changes: Some(&changes),
+        ..ViewCtx::new(Theme::mono())
+    };
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     assert!(line_of(&s, "GROUP").contains("│  Δ GROUP"), "{s}");
     assert!(
         line_of(&s, "Contractors").contains("│›   Contractors"),
@@ -534,7 +538,7 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
     assert!(!s.contains("since q1.json"), "{s}");
 
     p.update(PaneMsg::Action(Action::Down), &cx);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     let lines: Vec<&str> = s.lines().collect();
     let top = lines.iter().position(|l| l.contains("┌ Editors")).unwrap();
     assert!(lines[top + 1].contains("2 members · org role Admin"), "{s}");
@@ -544,7 +548,7 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
     );
 
     p.update(PaneMsg::Action(Action::Down), &cx);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     let lines: Vec<&str> = s.lines().collect();
     let head = lines
         .iter()
@@ -560,7 +564,7 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
     );
 
     p.update(PaneMsg::Action(Action::Bottom), &cx);
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| p.view(f, f.area(), &vx));
     assert!(s.contains("not mapped"), "{s}");
     // A removed mapping: what it granted, one line each.
     let lines: Vec<&str> = s.lines().collect();
@@ -580,9 +584,11 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
 
 #[test]
 fn without_a_comparison_the_group_list_has_no_mark_column() {
-    let (mut p, _) = compared();
+    let (mut p, _, _) = compared();
     p.update(PaneMsg::Poll, &cx());
-    let s = screen(80, 24, |f| p.view(f, f.area(), &Theme::mono()));
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
     assert!(line_of(&s, "GROUP").contains("│  GROUP"), "{s}");
     assert!(line_of(&s, "Editors").contains("│  Editors"), "{s}");
     assert!(!s.contains('Δ') && !s.contains("since"), "{s}");
