@@ -271,7 +271,8 @@ async fn unsaved_edits_ask_before_switching_pane_or_quitting() {
     r.keys("n");
     r.keys("q");
     r.until("asked to quit", |s| {
-        s.mode == scimdesk::console::app::Mode::ConfirmQuit
+        matches!(&s.mode, scimdesk::console::app::Mode::Confirm(ask)
+            if ask.then == scimdesk::console::app::Leave::Quit)
     })
     .await;
     assert!(r.screen().contains("Quit anyway?"), "{}", r.screen());
@@ -321,7 +322,7 @@ async fn a_snapshot_is_browsed_read_only() {
         .unwrap();
     let s = &console.state;
     assert!(s.mapping.editor.is_none() && s.mapping.popup.is_none());
-    assert!(!s.mapping.captures_input());
+    assert!(s.mapping.input().is_none());
     let screen = screen_of(&term, "http://unused:1");
     assert!(screen.contains("READ-ONLY"), "{screen}");
     assert!(

@@ -3,14 +3,17 @@
 
 use super::backend::{Call, Reply};
 use super::changes::Changes;
-use super::keymap::{Action, Keymap};
+use super::keymap::{Action, Context, Keymap, Press};
+use super::panes::common::dialog::{Answer, Ask};
 use super::panes::mapping::MappingPane;
 use super::panes::scim::ScimPane;
 use super::panes::users::UsersPane;
 use super::panes::{Ctx, Pane, PaneId, PaneMsg};
+use super::widgets::confirm::Confirm;
+use super::widgets::line::LineEdit;
 use crate::client::{ApiError, PageReq};
 use crate::domain::approval::RequestState;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -109,28 +112,13 @@ pub enum Conn {
     Offline(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LineEdit {
-    pub text: String,
-}
-
-impl LineEdit {
-    /// Applies an editing key; true when the text changed.
-    fn edit(&mut self, key: &KeyEvent) -> bool {
-        match key.code {
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.text.push(c);
-                true
-            }
-            KeyCode::Char('u') => {
-                let changed = !self.text.is_empty();
-                self.text.clear();
-                changed
-            }
-            KeyCode::Backspace => self.text.pop().is_some(),
-            _ => false,
-        }
-    }
+/// What the app's own question does when confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leave {
+    /// `q` with unsaved edits.
+    Quit,
+    /// Another pane with unsaved edits (they stay in the pane left).
+    To(PaneId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -144,11 +132,9 @@ pub enum Mode {
         browse: Option<usize>,
     },
     Filter(LineEdit),
-    /// `q` with unsaved edits: y quits, anything else stays.
-    ConfirmQuit,
-    /// Leaving a pane with unsaved edits: y leaves (the edits stay in that pane), anything
-    /// else stays.
-    ConfirmLeave(PaneId),
+    /// Quitting or leaving a pane with unsaved edits: a dialog like every other, starting on
+    /// Cancel.
+    Confirm(Ask<Leave>),
     /// The list of what changed since the older snapshot, scrolled by `scroll` lines.
     Changes {
         scroll: usize,
@@ -361,7 +347,18 @@ impl State {
 
     fn switch(&mut self, to: PaneId) -> Vec<Cmd> {
         if to != self.pane && self.pane_ref(self.pane).dirty() {
-            self.mode = Mode::ConfirmLeave(to);
+            self.mode = Mode::Confirm(Ask::new(
+                Confirm::new(
+                    "Unsaved edits",
+                    format!(
+                        "{} has unsaved edits. Go to {} anyway? They stay in the pane.",
+                        self.pane.title(),
+                        to.title()
+                    ),
+                    "Go",
+                ),
+                Leave::To(to),
+            ));
             return Vec::new();
         }
         self.go(to)
@@ -495,38 +492,40 @@ fn on_reply(s: &mut State, id: ReqId, result: Result<Reply, ApiError>) -> Vec<Cm
 }
 
 fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+    if s.keymap.lookup(s.pane, &key) == Some(Action::Interrupt) {
         return vec![Cmd::Quit];
     }
     match std::mem::take(&mut s.mode) {
         Mode::Normal => {}
         Mode::Help => {
-            // Any key closes help; the ones that would act do nothing else.
+            if s.keymap.lookup_in(Context::Help, &key) != Some(Action::Back) {
+                s.mode = Mode::Help;
+            }
             return Vec::new();
         }
-        Mode::ConfirmQuit => {
-            return if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                vec![Cmd::Quit]
-            } else {
-                Vec::new()
+        Mode::Confirm(ask) => {
+            return match ask.key(s.keymap.press(Context::Dialog, &key)) {
+                Answer::Yes(Leave::Quit) => vec![Cmd::Quit],
+                Answer::Yes(Leave::To(to)) => s.go(to),
+                Answer::No => Vec::new(),
+                Answer::Open(ask) => {
+                    s.mode = Mode::Confirm(ask);
+                    Vec::new()
+                }
             };
         }
-        Mode::ConfirmLeave(to) => {
-            return if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                s.go(to)
-            } else {
-                Vec::new()
-            };
+        Mode::Command { line, browse } => {
+            let press = s.keymap.press(Context::Command, &key);
+            return command_key(s, line, browse, press);
         }
-        Mode::Command { line, browse } => return command_key(s, line, browse, key),
         Mode::Changes { scroll } => return changes_key(s, scroll, key),
         Mode::Filter(mut line) => {
-            return match key.code {
-                KeyCode::Enter => Vec::new(),
-                KeyCode::Esc => clear_filter(s),
-                _ => {
-                    let changed = line.edit(&key);
-                    let text = line.text.clone();
+            return match s.keymap.press(Context::Field, &key) {
+                Press::Act(Action::Open) => Vec::new(),
+                Press::Act(Action::Back) => clear_filter(s),
+                press => {
+                    let changed = line.edit(press);
+                    let text = line.text().to_string();
                     s.mode = Mode::Filter(line);
                     if changed {
                         s.filters.insert(s.pane, text.clone());
@@ -538,8 +537,9 @@ fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
             };
         }
     }
-    if s.pane_ref(s.pane).captures_input() {
-        return s.send_pane(s.pane, PaneMsg::Key(key));
+    if let Some(context) = s.pane_ref(s.pane).input() {
+        let press = s.keymap.press(context, &key);
+        return s.send_pane(s.pane, PaneMsg::Press(press));
     }
     let Some(action) = s.keymap.lookup(s.pane, &key) else {
         return Vec::new();
@@ -552,7 +552,15 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
     match action {
         Action::Quit => {
             if s.any_dirty() {
-                s.mode = Mode::ConfirmQuit;
+                s.mode = Mode::Confirm(Ask::new(
+                    Confirm::new(
+                        "Quit",
+                        "There are unsaved edits. Quit anyway? They are lost.",
+                        "Quit",
+                    )
+                    .dangerous(),
+                    Leave::Quit,
+                ));
                 Vec::new()
             } else {
                 vec![Cmd::Quit]
@@ -575,9 +583,7 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
             Vec::new()
         }
         Action::Filter => {
-            s.mode = Mode::Filter(LineEdit {
-                text: s.filter(s.pane).to_string(),
-            });
+            s.mode = Mode::Filter(LineEdit::new(s.filter(s.pane)));
             Vec::new()
         }
         Action::Refresh => {
@@ -641,12 +647,12 @@ fn command_key(
     s: &mut State,
     mut line: LineEdit,
     mut browse: Option<usize>,
-    key: KeyEvent,
+    press: Press,
 ) -> Vec<Cmd> {
-    match key.code {
-        KeyCode::Esc => Vec::new(),
-        KeyCode::Enter => {
-            let text = line.text.trim().to_string();
+    match press {
+        Press::Act(Action::Back) => Vec::new(),
+        Press::Act(Action::Open) => {
+            let text = line.text().trim().to_string();
             if text.is_empty() {
                 return Vec::new();
             }
@@ -655,24 +661,54 @@ fn command_key(
             }
             run_command(s, &text)
         }
-        KeyCode::Up | KeyCode::Down if !s.history.is_empty() => {
+        Press::Act(a @ (Action::Up | Action::Down)) if !s.history.is_empty() => {
             let last = s.history.len() - 1;
-            browse = match (key.code, browse) {
-                (KeyCode::Up, None) => Some(last),
-                (KeyCode::Up, Some(i)) => Some(i.saturating_sub(1)),
-                (KeyCode::Down, Some(i)) if i < last => Some(i + 1),
+            browse = match (a, browse) {
+                (Action::Up, None) => Some(last),
+                (Action::Up, Some(i)) => Some(i.saturating_sub(1)),
+                (Action::Down, Some(i)) if i < last => Some(i + 1),
                 _ => None,
             };
-            line.text = browse.map(|i| s.history[i].clone()).unwrap_or_default();
+            line.set(browse.map(|i| s.history[i].clone()).unwrap_or_default());
             s.mode = Mode::Command { line, browse };
             Vec::new()
         }
-        _ => {
-            line.edit(&key);
+        Press::Act(Action::Complete) => {
+            if let Some(done) = complete(line.text()) {
+                line.set(done);
+            }
+            s.mode = Mode::Command { line, browse };
+            Vec::new()
+        }
+        press => {
+            line.edit(press);
             s.mode = Mode::Command { line, browse };
             Vec::new()
         }
     }
+}
+
+/// The command a typed prefix names, if only one does: `exp` → `export `.
+fn complete(text: &str) -> Option<String> {
+    if text.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut hits = COMMANDS
+        .iter()
+        .map(|(c, _)| c.split(' ').next().unwrap_or(c))
+        .filter(|c| c.starts_with(text));
+    let one = hits.next()?;
+    if hits.next().is_some() {
+        return None;
+    }
+    let takes_arg = COMMANDS
+        .iter()
+        .any(|(c, _)| c.starts_with(&format!("{one} ")));
+    Some(if takes_arg {
+        format!("{one} ")
+    } else {
+        one.to_string()
+    })
 }
 
 /// The `:` commands.
@@ -737,7 +773,16 @@ pub(crate) mod tests {
     use super::*;
     use crate::client::{Page, ScimSettings, UserQuery};
     use crate::console::panes;
+    use ratatui::crossterm::event::KeyModifiers;
     use std::collections::BTreeMap;
+
+    /// The app's question, when one is open: what a yes does.
+    pub fn asking(s: &State) -> Option<Leave> {
+        match &s.mode {
+            Mode::Confirm(ask) => Some(ask.then),
+            _ => None,
+        }
+    }
 
     pub fn state() -> State {
         let km = Keymap::build(&panes::bindings(), &BTreeMap::new(), false).unwrap();
@@ -827,18 +872,27 @@ pub(crate) mod tests {
         // The SCIM pane never has unsaved edits; stand in a dirty pane through its flag.
         s.scim.test_dirty = true;
         assert!(update(&mut s, key('2')).is_empty());
-        assert_eq!(s.mode, Mode::ConfirmLeave(PaneId::Users));
+        assert_eq!(asking(&s), Some(Leave::To(PaneId::Users)));
         update(&mut s, key('n'));
         assert_eq!(s.pane, PaneId::Scim);
+        // A dialog like the panes': Enter on Cancel stays, a stray key does nothing, the
+        // action button leaves.
+        update(&mut s, key('2'));
+        update(&mut s, code(KeyCode::Enter));
+        assert_eq!((s.pane, asking(&s)), (PaneId::Scim, None));
         update(&mut s, key('2'));
         update(&mut s, key('y'));
+        assert_eq!(asking(&s), Some(Leave::To(PaneId::Users)));
+        update(&mut s, code(KeyCode::Tab));
+        update(&mut s, code(KeyCode::Enter));
         assert_eq!(s.pane, PaneId::Users);
         assert!(update(&mut s, key('q')).is_empty());
-        assert_eq!(s.mode, Mode::ConfirmQuit);
-        assert!(update(&mut s, key('x')).is_empty());
+        assert_eq!(asking(&s), Some(Leave::Quit));
+        assert!(update(&mut s, code(KeyCode::Esc)).is_empty());
         assert_eq!(s.mode, Mode::Normal);
         update(&mut s, key('q'));
-        assert_eq!(update(&mut s, key('y')), vec![Cmd::Quit]);
+        update(&mut s, code(KeyCode::Tab));
+        assert_eq!(update(&mut s, code(KeyCode::Enter)), vec![Cmd::Quit]);
     }
 
     #[test]
@@ -870,7 +924,7 @@ pub(crate) mod tests {
         update(&mut s, code(KeyCode::Up));
         update(&mut s, code(KeyCode::Up));
         match &s.mode {
-            Mode::Command { line, .. } => assert_eq!(line.text, "scim"),
+            Mode::Command { line, .. } => assert_eq!(line.text(), "scim"),
             m => panic!("{m:?}"),
         }
         update(&mut s, code(KeyCode::Esc));

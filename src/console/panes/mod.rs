@@ -12,9 +12,9 @@
 //!
 //! Key bindings: each pane module declares `pub const BINDINGS: &[BindingSpec]` and adds it
 //! to [`bindings`] below; the app merges them into the one keymap table (hint bar, `?` help,
-//! README). Bound keys arrive as `PaneMsg::Action`. While `captures_input()` is true (a
-//! dialog, dropdown or text field is open) the pane gets every key raw as `PaneMsg::Key`,
-//! Ctrl-C excepted.
+//! README). Bound keys arrive as `PaneMsg::Action`. While `input()` names a context (a
+//! dialog, dropdown or text field is open) the pane gets every key as that context of the
+//! key table sees it, a `PaneMsg::Press`: an action, or a character typed.
 
 pub mod common;
 pub mod mapping;
@@ -23,11 +23,10 @@ pub mod users;
 
 use super::app::Cmd;
 use super::backend::{Call, Reply};
-use super::keymap::{Action, BindingSpec};
+use super::keymap::{Action, BindingSpec, Context, Press};
 use super::theme::Theme;
 use crate::client::ApiError;
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
@@ -87,8 +86,8 @@ pub enum PaneMsg {
     Refresh,
     /// A key bound to `Action` in this pane's scope or globally (movement, Open, Back).
     Action(Action),
-    /// Any key while `captures_input()` is true.
-    Key(KeyEvent),
+    /// A key while `input()` names a context, as that context sees it.
+    Press(Press),
     /// The `/` filter changed; "" when cleared.
     Filter(String),
     /// The newest answer for `slot`.
@@ -153,9 +152,10 @@ pub trait Pane {
     fn id(&self) -> PaneId;
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd>;
     fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx);
-    /// A dialog, dropdown or text field is open: keys go to the pane raw.
-    fn captures_input(&self) -> bool {
-        false
+    /// The kind of input that has the keyboard (a dialog, a dropdown, a text field), if
+    /// one is open: keys go to the pane as that context of the key table sees them.
+    fn input(&self) -> Option<Context> {
+        None
     }
     /// Unsaved edits: quitting or leaving asks first.
     fn dirty(&self) -> bool {
@@ -180,5 +180,20 @@ pub fn change_lines(against: &str, parts: Vec<String>, theme: &Theme) -> Vec<Lin
         many => std::iter::once(Line::styled(head, theme.warn))
             .chain(many.iter().map(|p| Line::from(format!("  {p}"))))
             .collect(),
+    }
+}
+
+/// For pane tests: `key` as the default key table hands it to `pane`, a bound action, or a
+/// `Press` of the pane's open input.
+#[cfg(test)]
+pub fn test_key(pane: &dyn Pane, key: ratatui::crossterm::event::KeyEvent) -> PaneMsg {
+    let km = super::keymap::Keymap::build(&bindings(), &Default::default(), false)
+        .expect("the default key table");
+    match pane.input() {
+        Some(c) => PaneMsg::Press(km.press(c, &key)),
+        None => match km.lookup(pane.id(), &key) {
+            Some(a) => PaneMsg::Action(a),
+            None => PaneMsg::Press(Press::Nothing),
+        },
     }
 }

@@ -1,7 +1,7 @@
 //! Drawing. Views read the state and draw; they decide nothing.
 
 use super::app::{Conn, Level, Mode, State};
-use super::keymap::{Action, Keymap, Scope};
+use super::keymap::{Action, Context, Keymap, Scope};
 use super::panes::{PaneId, ViewCtx};
 use super::theme::Theme;
 use ratatui::Frame;
@@ -48,44 +48,8 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
     if s.mode == Mode::Help {
         draw_help(f, area, &s.keymap, s.pane, theme);
     }
-    if let Mode::ConfirmLeave(to) = s.mode {
-        let r = centered(area, 52, 5);
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(vec![
-                Line::from(format!("{} has unsaved edits.", s.pane.title())),
-                Line::from(format!(
-                    "Go to {} anyway? y = go, any other key = stay",
-                    to.title()
-                )),
-            ])
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.warn)
-                    .title(" ⚠ Unsaved edits "),
-            )
-            .wrap(Wrap { trim: true }),
-            r,
-        );
-    }
-    if s.mode == Mode::ConfirmQuit {
-        let r = centered(area, 44, 5);
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(vec![
-                Line::from("There are unsaved edits."),
-                Line::from("Quit anyway? y = quit, any other key = stay"),
-            ])
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.warn)
-                    .title(" ⚠ Quit "),
-            )
-            .wrap(Wrap { trim: true }),
-            r,
-        );
+    if let Mode::Confirm(ask) = &s.mode {
+        ask.confirm.render(f, area, &theme.widget_style());
     }
 }
 
@@ -251,17 +215,40 @@ fn draw_changes(
 
 fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     let line = match &s.mode {
-        Mode::Command { line, .. } => Line::from(vec![
-            Span::styled(":", theme.key),
-            Span::raw(line.text.clone()),
-            Span::styled("█", theme.dim),
-        ]),
-        Mode::Filter(line) => Line::from(vec![
-            Span::styled("/", theme.key),
-            Span::raw(line.text.clone()),
-            Span::styled("█", theme.dim),
-            Span::styled("  Enter keeps · Esc clears", theme.dim),
-        ]),
+        Mode::Command { line, .. } => {
+            let mut spans = vec![Span::styled(":", theme.key)];
+            spans.extend(line.spans(theme.base, theme.selected));
+            let used = Line::from(spans.clone()).width() as u16 + 2;
+            spans.push(Span::raw("  "));
+            spans.extend(
+                context_hint_line(
+                    &s.keymap,
+                    Context::Command,
+                    theme,
+                    area.width.saturating_sub(used),
+                )
+                .spans,
+            );
+            Line::from(spans)
+        }
+        Mode::Filter(line) => {
+            let mut spans = vec![Span::styled("/", theme.key)];
+            spans.extend(line.spans(theme.base, theme.selected));
+            let used = Line::from(spans.clone()).width() as u16 + 2;
+            spans.push(Span::raw("  "));
+            spans.extend(
+                context_hint_line(
+                    &s.keymap,
+                    Context::Field,
+                    theme,
+                    area.width.saturating_sub(used),
+                )
+                .spans,
+            );
+            Line::from(spans)
+        }
+        Mode::Confirm(_) => context_hint_line(&s.keymap, Context::Dialog, theme, area.width),
+        Mode::Help => context_hint_line(&s.keymap, Context::Help, theme, area.width),
         Mode::Changes { .. } => Line::from(vec![
             Span::styled("j/k", theme.key),
             Span::raw(" scroll  "),
@@ -272,9 +259,10 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
             Span::styled("Esc", theme.key),
             Span::raw(" close"),
         ]),
-        _ => match s.pane_ref(s.pane).hints() {
-            Some(hints) => mode_hint_line(&s.keymap, s.pane, hints, theme, area.width),
-            None => hint_line(&s.keymap, s.pane, theme, area.width),
+        _ => match (s.pane_ref(s.pane).input(), s.pane_ref(s.pane).hints()) {
+            (Some(context), _) => context_hint_line(&s.keymap, context, theme, area.width),
+            (None, Some(hints)) => mode_hint_line(&s.keymap, s.pane, hints, theme, area.width),
+            (None, None) => hint_line(&s.keymap, s.pane, theme, area.width),
         },
     };
     f.render_widget(Paragraph::new(line), area);
@@ -284,6 +272,26 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
 pub fn hint_line(km: &Keymap, pane: PaneId, theme: &Theme, width: u16) -> Line<'static> {
     let items = km
         .active(pane)
+        .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?)));
+    fit_hints(items, theme, width)
+}
+
+/// The hint bar while an input has the keyboard: its context's hinted bindings, and where
+/// text is typed, the text keys' too.
+pub fn context_hint_line(
+    km: &Keymap,
+    context: Context,
+    theme: &Theme,
+    width: u16,
+) -> Line<'static> {
+    let text = context
+        .takes_text()
+        .then(|| km.in_context(Context::Text))
+        .into_iter()
+        .flatten();
+    let items = km
+        .in_context(context)
+        .chain(text)
         .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?)));
     fit_hints(items, theme, width)
 }

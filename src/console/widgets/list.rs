@@ -3,10 +3,9 @@
 //! 100,000-member page costs what 20 rows cost. Every list (members, the queue, groups,
 //! tokens, audit events, a dropdown's choices) is a `ListWindow` drawn by `render_list`.
 
-use super::{Outcome, WidgetStyle};
+use super::WidgetStyle;
 use crate::console::keymap::Action;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Row, Table, TableState};
 use std::ops::Range;
@@ -31,30 +30,6 @@ impl Default for ListWindow {
 }
 
 impl ListWindow {
-    /// j/k and arrows, g/G and Home/End, PgUp/PgDn and Ctrl-u/Ctrl-d, over `len` rows.
-    pub fn handle_key(&mut self, key: KeyEvent, len: usize) -> Outcome<()> {
-        let page = self.height.max(1);
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let target = match key.code {
-            KeyCode::Down | KeyCode::Char('j') if !ctrl => self.selected.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') if !ctrl => self.selected.saturating_sub(1),
-            KeyCode::Char('g') | KeyCode::Home if !ctrl => 0,
-            KeyCode::Char('G') | KeyCode::End if !ctrl => usize::MAX,
-            KeyCode::PageDown => self.selected.saturating_add(page),
-            KeyCode::Char('d') if ctrl => self.selected.saturating_add(page / 2),
-            KeyCode::PageUp => self.selected.saturating_sub(page),
-            KeyCode::Char('u') if ctrl => self.selected.saturating_sub(page / 2),
-            _ => return Outcome::Ignored,
-        };
-        let before = *self;
-        self.select(target, len);
-        if *self == before {
-            Outcome::Unchanged
-        } else {
-            Outcome::Changed
-        }
-    }
-
     /// Moves by a list action over `len` rows, `page` of them on screen; false when the
     /// action is not a movement.
     pub fn act(&mut self, action: Action, len: usize, page: usize) -> bool {
@@ -167,21 +142,19 @@ mod tests {
     #[test]
     fn moves_and_scrolls_within_bounds() {
         let mut w = win(5);
-        assert_eq!(w.handle_key(key(KeyCode::Up), 20), Outcome::Unchanged);
-        assert_eq!(w.handle_key(ch('j'), 20), Outcome::Changed);
-        assert_eq!((w.selected, w.offset), (1, 0));
-        w.handle_key(key(KeyCode::PageDown), 20);
-        assert_eq!((w.selected, w.offset), (6, 2));
-        w.handle_key(ch('G'), 20);
-        assert_eq!((w.selected, w.offset), (19, 15));
-        assert_eq!(w.handle_key(key(KeyCode::Down), 20), Outcome::Unchanged);
-        w.handle_key(ctrl('u'), 20);
-        assert_eq!((w.selected, w.offset), (17, 15));
-        w.handle_key(key(KeyCode::PageUp), 20);
-        assert_eq!((w.selected, w.offset), (12, 12));
-        w.handle_key(ch('g'), 20);
-        assert_eq!((w.selected, w.offset), (0, 0));
-        assert_eq!(w.handle_key(ch('x'), 20), Outcome::Ignored);
+        let go = |w: &mut ListWindow, a| {
+            assert!(w.act(a, 20, 5));
+            (w.selected, w.offset)
+        };
+        assert_eq!(go(&mut w, Action::Up), (0, 0));
+        assert_eq!(go(&mut w, Action::Down), (1, 0));
+        assert_eq!(go(&mut w, Action::PageDown), (6, 2));
+        assert_eq!(go(&mut w, Action::Bottom), (19, 15));
+        assert_eq!(go(&mut w, Action::Down), (19, 15));
+        assert_eq!(go(&mut w, Action::HalfPageUp), (16, 15));
+        assert_eq!(go(&mut w, Action::PageUp), (11, 11));
+        assert_eq!(go(&mut w, Action::Top), (0, 0));
+        assert!(!w.act(Action::Approve, 20, 5), "not a movement");
     }
 
     #[test]

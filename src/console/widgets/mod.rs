@@ -4,6 +4,7 @@
 pub mod confirm;
 pub mod diff;
 pub mod dropdown;
+pub mod line;
 pub mod list;
 pub mod reason;
 pub mod toast;

@@ -1,9 +1,9 @@
 //! The one kind of question the console asks: a [`Confirm`] that starts on Cancel, carrying
 //! what a yes does, so that every pane answers it the same way.
 
+use crate::console::keymap::Press;
 use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
-use ratatui::crossterm::event::KeyEvent;
 
 /// A question on screen, and what confirming it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +26,8 @@ impl<T> Ask<T> {
         Ask { confirm, then }
     }
 
-    pub fn key(mut self, key: KeyEvent) -> Answer<T> {
-        match self.confirm.handle_key(key) {
+    pub fn key(mut self, press: Press) -> Answer<T> {
+        match self.confirm.handle(press) {
             Outcome::Submitted(()) => Answer::Yes(self.then),
             Outcome::Cancelled => Answer::No,
             _ => Answer::Open(self),

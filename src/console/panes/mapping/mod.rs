@@ -26,7 +26,7 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
-use crate::console::keymap::{Action, BindingSpec, Key, mutating};
+use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating};
 use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, members, plural, short_time};
@@ -39,7 +39,7 @@ use crate::console::widgets::list::render_list;
 use crate::console::widgets::{Outcome, truncate};
 use crate::domain::access::OrgRole;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
@@ -93,8 +93,13 @@ impl Pane for MappingPane {
         ID
     }
 
-    fn captures_input(&self) -> bool {
-        self.popup.is_some()
+    fn input(&self) -> Option<Context> {
+        match self.popup.as_ref()? {
+            Popup::Group(_) | Popup::OrgRole(_) | Popup::StackRoles { .. } => {
+                Some(Context::Dropdown)
+            }
+            Popup::Delete(_) | Popup::Discard(_) => Some(Context::Dialog),
+        }
     }
 
     fn dirty(&self) -> bool {
@@ -153,7 +158,7 @@ impl Pane for MappingPane {
                     .into_iter()
                     .collect()
             }
-            PaneMsg::Key(k) => self.on_popup_key(k),
+            PaneMsg::Press(p) => self.on_popup_press(p),
             PaneMsg::Action(a) if self.editor.is_some() => self.editor_action(a),
             PaneMsg::Action(a) => self.list_action(a, cx),
             PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),

@@ -299,12 +299,12 @@ impl MappingPane {
         out
     }
 
-    pub(super) fn on_popup_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+    pub(super) fn on_popup_press(&mut self, press: Press) -> Vec<Cmd> {
         let Some(popup) = self.popup.take() else {
             return Vec::new();
         };
         match popup {
-            Popup::Group(mut d) => match d.handle_key(key) {
+            Popup::Group(mut d) => match d.handle(press) {
                 Outcome::Changed if d.query() != self.choices_for => {
                     // What is typed goes to the server: a large org's groups are not all held.
                     self.choices_for = d.query().to_string();
@@ -328,7 +328,7 @@ impl MappingPane {
                     Vec::new()
                 }
             },
-            Popup::OrgRole(mut d) => match d.handle_key(key) {
+            Popup::OrgRole(mut d) => match d.handle(press) {
                 Outcome::Submitted(v) => {
                     if let (Some(e), Some(r)) = (self.editor.as_mut(), v.first()) {
                         e.draft.org_role = *r;
@@ -344,7 +344,7 @@ impl MappingPane {
             Popup::StackRoles {
                 stack_uid,
                 mut list,
-            } => match list.handle_key(key) {
+            } => match list.handle(press) {
                 Outcome::Submitted(roles) => {
                     if let Some(e) = self.editor.as_mut() {
                         e.draft.set_roles_on(&stack_uid, roles);
@@ -357,7 +357,7 @@ impl MappingPane {
                     Vec::new()
                 }
             },
-            Popup::Delete(ask) => match ask.key(key) {
+            Popup::Delete(ask) => match ask.key(press) {
                 Answer::Yes(group_id) => vec![call(ID, "delete", Call::DeleteMapping { group_id })],
                 Answer::No => Vec::new(),
                 Answer::Open(ask) => {
@@ -365,7 +365,7 @@ impl MappingPane {
                     Vec::new()
                 }
             },
-            Popup::Discard(ask) => match ask.key(key) {
+            Popup::Discard(ask) => match ask.key(press) {
                 Answer::Yes(()) => {
                     self.editor = None;
                     Vec::new()

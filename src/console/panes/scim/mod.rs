@@ -13,7 +13,7 @@ use view::*;
 use crate::client::{ApprovalPatch, IssuedToken, ScimSettings, ScimSettingsPatch, ScimToken};
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
-use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
+use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating, spec};
 use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, short_time};
@@ -22,9 +22,10 @@ use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
 use crate::console::theme::Theme;
 use crate::console::views::centered;
 use crate::console::widgets::confirm::Confirm;
+use crate::console::widgets::line::LineEdit;
 use crate::console::widgets::list::render_list;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Wrap};
@@ -88,8 +89,12 @@ impl Pane for ScimPane {
         ID
     }
 
-    fn captures_input(&self) -> bool {
-        self.dialog.is_some()
+    fn input(&self) -> Option<Context> {
+        match self.dialog.as_ref()? {
+            Dialog::Confirm(_) => Some(Context::Dialog),
+            Dialog::NewToken { .. } => Some(Context::Field),
+            Dialog::Secret(_) => Some(Context::Secret),
+        }
     }
 
     #[cfg(test)]
@@ -102,7 +107,7 @@ impl Pane for ScimPane {
             PaneMsg::Activated if self.settings.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
             PaneMsg::Refresh => self.load(),
-            PaneMsg::Key(k) => self.on_dialog_key(k),
+            PaneMsg::Press(p) => self.on_press(p),
             PaneMsg::Action(a) => self.on_action(a, cx),
             PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
         }

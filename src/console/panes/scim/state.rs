@@ -15,7 +15,7 @@ pub enum Dialog {
     /// It starts on Cancel.
     Confirm(Ask<Pending>),
     /// The new token's label.
-    NewToken { label: String },
+    NewToken { label: LineEdit },
     /// The new token's secret, shown this once.
     Secret(IssuedToken),
 }

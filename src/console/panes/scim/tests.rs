@@ -1,6 +1,6 @@
 use super::*;
 use crate::client::{ApprovalSettings, Page, PageReq};
-use ratatui::crossterm::event::KeyModifiers;
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
 
 fn settings(enabled: bool, sso: bool) -> ScimSettings {
     ScimSettings {
@@ -30,8 +30,9 @@ fn pane() -> ScimPane {
     }
 }
 
-fn k(c: KeyCode) -> PaneMsg {
-    PaneMsg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+/// `c` as the default key table hands it to the pane.
+fn k(p: &ScimPane, c: KeyCode) -> PaneMsg {
+    crate::console::panes::test_key(p, KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 fn act(p: &mut ScimPane, a: Action) -> Vec<Cmd> {
@@ -60,13 +61,13 @@ fn activation_loads_settings_tokens_and_discovery() {
 fn disabling_scim_asks_and_defaults_to_cancel() {
     let mut p = pane();
     assert!(act(&mut p, Action::ToggleScim).is_empty());
-    assert!(p.captures_input());
+    assert!(p.input().is_some());
     // Enter on the default button cancels.
-    assert!(p.update(k(KeyCode::Enter), &Ctx::default()).is_empty());
+    assert!(p.update(k(&p, KeyCode::Enter), &Ctx::default()).is_empty());
     assert!(p.dialog.is_none());
     act(&mut p, Action::ToggleScim);
-    p.update(k(KeyCode::Tab), &Ctx::default());
-    let c = calls(&p.update(k(KeyCode::Enter), &Ctx::default()));
+    p.update(k(&p, KeyCode::Tab), &Ctx::default());
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
     assert_eq!(
         c,
         vec![Call::PatchScim(ScimSettingsPatch {
@@ -76,7 +77,7 @@ fn disabling_scim_asks_and_defaults_to_cancel() {
     );
     // Esc cancels too.
     act(&mut p, Action::ToggleScim);
-    assert!(p.update(k(KeyCode::Esc), &Ctx::default()).is_empty());
+    assert!(p.update(k(&p, KeyCode::Esc), &Ctx::default()).is_empty());
     assert!(p.dialog.is_none());
 }
 
@@ -107,12 +108,12 @@ fn new_token_shows_the_secret_once_and_copies_it() {
     let mut p = pane();
     act(&mut p, Action::NewToken);
     // An empty label is refused with advice.
-    let cmds = p.update(k(KeyCode::Enter), &Ctx::default());
+    let cmds = p.update(k(&p, KeyCode::Enter), &Ctx::default());
     assert!(matches!(&cmds[..], [Cmd::Toast(t)] if t.text.contains("label")));
     for c in "entra".chars() {
-        p.update(k(KeyCode::Char(c)), &Ctx::default());
+        p.update(k(&p, KeyCode::Char(c)), &Ctx::default());
     }
-    let c = calls(&p.update(k(KeyCode::Enter), &Ctx::default()));
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
     assert_eq!(
         c,
         vec![Call::CreateScimToken {
@@ -133,9 +134,9 @@ fn new_token_shows_the_secret_once_and_copies_it() {
     );
     assert!(calls(&cmds).contains(&Call::ScimTokens(PageReq::first(200))));
     assert!(matches!(&p.dialog, Some(Dialog::Secret(t)) if t.token == "s3cret"));
-    let cmds = p.update(k(KeyCode::Char('y')), &Ctx::default());
+    let cmds = p.update(k(&p, KeyCode::Char('y')), &Ctx::default());
     assert!(cmds.contains(&Cmd::Copy("s3cret".into())));
-    p.update(k(KeyCode::Esc), &Ctx::default());
+    p.update(k(&p, KeyCode::Esc), &Ctx::default());
     assert!(p.dialog.is_none(), "the secret is dropped once closed");
 }
 
@@ -151,8 +152,8 @@ fn revoke_asks_then_revokes_the_selected_token() {
         }
         d => panic!("{d:?}"),
     }
-    p.update(k(KeyCode::Tab), &Ctx::default());
-    let c = calls(&p.update(k(KeyCode::Enter), &Ctx::default()));
+    p.update(k(&p, KeyCode::Tab), &Ctx::default());
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
     assert_eq!(c, vec![Call::RevokeScimToken { id: "t1".into() }]);
     let cmds = p.update(
         PaneMsg::Reply {

@@ -105,7 +105,7 @@ impl ScimPane {
             }
             Action::NewToken => {
                 self.dialog = Some(Dialog::NewToken {
-                    label: String::new(),
+                    label: LineEdit::default(),
                 })
             }
             Action::RevokeToken => {
@@ -151,12 +151,12 @@ impl ScimPane {
             .unwrap_or_else(|| cx.scim_url.clone())
     }
 
-    pub(super) fn on_dialog_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+    pub(super) fn on_press(&mut self, press: Press) -> Vec<Cmd> {
         let Some(dialog) = self.dialog.take() else {
             return Vec::new();
         };
         match dialog {
-            Dialog::Confirm(ask) => match ask.key(key) {
+            Dialog::Confirm(ask) => match ask.key(press) {
                 Answer::Yes(then) => self.confirmed(then),
                 Answer::No => Vec::new(),
                 Answer::Open(ask) => {
@@ -164,33 +164,24 @@ impl ScimPane {
                     Vec::new()
                 }
             },
-            Dialog::NewToken { mut label } => match key.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => {
-                    let label = label.trim().to_string();
-                    if label.is_empty() {
+            Dialog::NewToken { mut label } => match press {
+                Press::Act(Action::Back) => Vec::new(),
+                Press::Act(Action::Open) => {
+                    let text = label.text().trim().to_string();
+                    if text.is_empty() {
                         self.dialog = Some(Dialog::NewToken { label });
                         return vec![Toast::error("give the token a label, e.g. okta-prod")];
                     }
-                    vec![call(ID, "create", Call::CreateScimToken { label })]
+                    vec![call(ID, "create", Call::CreateScimToken { label: text })]
                 }
-                KeyCode::Backspace => {
-                    label.pop();
-                    self.dialog = Some(Dialog::NewToken { label });
-                    Vec::new()
-                }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    label.push(c);
-                    self.dialog = Some(Dialog::NewToken { label });
-                    Vec::new()
-                }
-                _ => {
+                p => {
+                    label.edit(p);
                     self.dialog = Some(Dialog::NewToken { label });
                     Vec::new()
                 }
             },
-            Dialog::Secret(t) => match key.code {
-                KeyCode::Char('y') => {
+            Dialog::Secret(t) => match press {
+                Press::Act(Action::Copy) => {
                     let text = t.token.clone();
                     self.dialog = Some(Dialog::Secret(t));
                     vec![
@@ -198,8 +189,13 @@ impl ScimPane {
                         Toast::success("token copied (OSC 52); store it in the IdP now"),
                     ]
                 }
-                // Any other key closes it, and the secret is gone from memory.
-                _ => Vec::new(),
+                // Only its close keys close it (the secret is then gone from memory): a
+                // stray key must not lose a secret that is never shown again.
+                Press::Act(Action::Back) => Vec::new(),
+                _ => {
+                    self.dialog = Some(Dialog::Secret(t));
+                    Vec::new()
+                }
             },
         }
     }

@@ -223,10 +223,11 @@ pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) 
             " New SCIM token ".to_string(),
             vec![
                 Line::from("Label (which IdP uses it):"),
-                Line::from(vec![
-                    Span::raw(format!("> {label}")),
-                    Span::styled("█", theme.dim),
-                ]),
+                Line::from(
+                    std::iter::once(Span::raw("> "))
+                        .chain(label.spans(theme.base, theme.selected))
+                        .collect::<Vec<_>>(),
+                ),
                 Line::from(""),
                 Line::styled("Enter creates · Esc cancels", theme.dim),
             ],
@@ -240,7 +241,7 @@ pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) 
                 Line::from(""),
                 Line::from(vec![
                     Span::styled("y", theme.key),
-                    Span::raw(" copy (OSC 52) · any other key closes"),
+                    Span::raw(" copy (OSC 52) · Esc or Enter closes"),
                 ]),
             ],
             theme.ok,

@@ -20,7 +20,7 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
-use crate::console::keymap::{Action, BindingSpec, Key, mutating, spec};
+use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating, spec};
 use crate::console::panes::common::call::{call, failure};
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, short_time};
@@ -34,7 +34,7 @@ use crate::console::widgets::reason::ReasonPrompt;
 use crate::console::widgets::{WidgetStyle, truncate};
 use crate::domain::approval::{MemberState, RequestState};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
@@ -91,8 +91,12 @@ impl Pane for UsersPane {
         ID
     }
 
-    fn captures_input(&self) -> bool {
-        self.dialog.is_some()
+    fn input(&self) -> Option<Context> {
+        match self.dialog {
+            Some(Dialog::Confirm(_)) => Some(Context::Dialog),
+            Some(Dialog::Reason { .. }) => Some(Context::Reason),
+            None => None,
+        }
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
@@ -144,7 +148,7 @@ impl Pane for UsersPane {
                 }
                 out
             }
-            PaneMsg::Key(k) => self.on_dialog_key(k),
+            PaneMsg::Press(p) => self.on_press(p),
             PaneMsg::Action(a) => self.on_action(a, cx),
             PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
         }

@@ -4,7 +4,7 @@ use crate::client::Decision;
 use crate::console::changes::Changes;
 use crate::console::theme::Theme;
 use crate::console::widgets::test_util::screen;
-use ratatui::crossterm::event::KeyModifiers;
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
 use serde_json::json;
 
 fn member(i: usize) -> Member {
@@ -45,8 +45,9 @@ fn cx() -> Ctx {
     Ctx::default()
 }
 
-fn k(c: KeyCode) -> PaneMsg {
-    PaneMsg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+/// `c` as the default key table hands it to the pane.
+fn k(p: &UsersPane, c: KeyCode) -> PaneMsg {
+    crate::console::panes::test_key(p, KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 fn act(p: &mut UsersPane, a: Action) -> Vec<Cmd> {
@@ -330,14 +331,14 @@ fn reject_takes_a_typed_reason() {
     let mut p = with_queue();
     act(&mut p, Action::Down);
     assert!(act(&mut p, Action::Reject).is_empty());
-    assert!(p.captures_input());
+    assert!(p.input().is_some());
     // An empty reason is refused; the prompt stays.
-    assert!(p.update(k(KeyCode::Enter), &cx()).is_empty());
-    assert!(p.captures_input());
+    assert!(p.update(k(&p, KeyCode::Enter), &cx()).is_empty());
+    assert!(p.input().is_some());
     for ch in "not on the team".chars() {
-        p.update(k(KeyCode::Char(ch)), &cx());
+        p.update(k(&p, KeyCode::Char(ch)), &cx());
     }
-    let c = calls(&p.update(k(KeyCode::Enter), &cx()));
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &cx()));
     assert_eq!(
         c,
         vec![(
@@ -349,10 +350,10 @@ fn reject_takes_a_typed_reason() {
             }
         )]
     );
-    assert!(!p.captures_input());
+    assert!(p.input().is_none());
     // Esc backs out without a call.
     act(&mut p, Action::Reject);
-    assert!(p.update(k(KeyCode::Esc), &cx()).is_empty());
+    assert!(p.update(k(&p, KeyCode::Esc), &cx()).is_empty());
     assert!(p.dialog.is_none());
 }
 
@@ -371,12 +372,12 @@ fn bulk_approve_confirms_with_the_count_and_defaults_to_cancel() {
         }
         d => panic!("{d:?}"),
     }
-    assert!(p.update(k(KeyCode::Enter), &cx()).is_empty());
+    assert!(p.update(k(&p, KeyCode::Enter), &cx()).is_empty());
     assert!(p.dialog.is_none());
     assert_eq!(p.marked.len(), 2, "cancel keeps the marks");
     act(&mut p, Action::ApproveMarked);
-    p.update(k(KeyCode::Tab), &cx());
-    let c = calls(&p.update(k(KeyCode::Enter), &cx()));
+    p.update(k(&p, KeyCode::Tab), &cx());
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &cx()));
     assert_eq!(
         c,
         vec![
@@ -621,8 +622,8 @@ fn a_second_bulk_approval_waits_for_the_first() {
     let mut p = with_queue();
     act(&mut p, Action::Mark);
     act(&mut p, Action::ApproveMarked);
-    p.update(k(KeyCode::Tab), &cx());
-    assert_eq!(calls(&p.update(k(KeyCode::Enter), &cx())).len(), 1);
+    p.update(k(&p, KeyCode::Tab), &cx());
+    assert_eq!(calls(&p.update(k(&p, KeyCode::Enter), &cx())).len(), 1);
     let cmds = act(&mut p, Action::ApproveMarked);
     assert!(toasts(&cmds)[0].contains("still waits for 1"));
     assert!(p.dialog.is_none());
@@ -726,12 +727,12 @@ fn remove_asks_as_a_dangerous_action_and_shows_the_servers_warning() {
         d => panic!("{d:?}"),
     }
     assert!(
-        p.update(k(KeyCode::Enter), &cx()).is_empty(),
+        p.update(k(&p, KeyCode::Enter), &cx()).is_empty(),
         "Cancel first"
     );
     act(&mut p, Action::RemoveMember);
-    p.update(k(KeyCode::Tab), &cx());
-    let c = calls(&p.update(k(KeyCode::Enter), &cx()));
+    p.update(k(&p, KeyCode::Tab), &cx());
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &cx()));
     assert_eq!(
         c,
         vec![(

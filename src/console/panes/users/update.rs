@@ -210,12 +210,12 @@ impl UsersPane {
         }
     }
 
-    pub(super) fn on_dialog_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+    pub(super) fn on_press(&mut self, press: Press) -> Vec<Cmd> {
         let Some(dialog) = self.dialog.take() else {
             return Vec::new();
         };
         match dialog {
-            Dialog::Confirm(ask) => match ask.key(key) {
+            Dialog::Confirm(ask) => match ask.key(press) {
                 Answer::Yes(then) => self.confirmed(then),
                 Answer::No => Vec::new(),
                 Answer::Open(ask) => {
@@ -227,7 +227,7 @@ impl UsersPane {
                 mut prompt,
                 request_id,
                 version,
-            } => match prompt.handle_key(key) {
+            } => match prompt.handle(press) {
                 Outcome::Submitted(reason) => vec![call(
                     ID,
                     "decide",

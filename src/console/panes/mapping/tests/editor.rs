@@ -30,7 +30,7 @@ fn enter_edits_the_selected_group_starting_from_its_saved_mapping() {
     assert!(!p.dirty());
     assert_eq!(e.impact, Impact::Unchanged);
     assert!(
-        !p.captures_input(),
+        p.input().is_none(),
         "the editor leaves q, Tab and the keymap alone"
     );
     // The group of an edit is fixed: the cursor cannot go up to it.
@@ -60,7 +60,7 @@ fn the_org_role_dropdown_offers_admin_and_member_and_a_choice_is_previewed() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(p.captures_input());
+    assert!(p.input().is_some());
     typed(&mut p, "adm");
     let c = calls(&press(&mut p, key(KeyCode::Enter)));
     assert!(p.popup.is_none());
@@ -595,8 +595,8 @@ fn a_failed_preview_is_shown_in_place() {
 
 #[test]
 fn leaving_the_pane_or_quitting_with_unsaved_edits_asks_first() {
-    use crate::console::app::tests::{code, key as app_key, state};
-    use crate::console::app::{Mode, update};
+    use crate::console::app::tests::{asking, code, key as app_key, state};
+    use crate::console::app::{Leave, update};
     let mut s = state();
     s.pane = ID;
     s.mapping = editing_developers();
@@ -612,12 +612,12 @@ fn leaving_the_pane_or_quitting_with_unsaved_edits_asks_first() {
     update(&mut s, code(KeyCode::Enter));
     assert!(s.mapping.dirty());
     assert!(update(&mut s, code(KeyCode::Tab)).is_empty());
-    assert_eq!(s.mode, Mode::ConfirmLeave(PaneId::Scim));
+    assert_eq!(asking(&s), Some(Leave::To(PaneId::Scim)));
     update(&mut s, app_key('n'));
     assert_eq!(s.pane, ID);
     assert!(update(&mut s, app_key('q')).is_empty());
-    assert_eq!(s.mode, Mode::ConfirmQuit);
-    update(&mut s, app_key('x'));
+    assert_eq!(asking(&s), Some(Leave::Quit));
+    update(&mut s, code(KeyCode::Esc));
     assert_eq!(s.pane, ID);
     assert!(s.mapping.dirty(), "staying keeps the edits");
     // Esc reaches the editor and asks about the edits too.

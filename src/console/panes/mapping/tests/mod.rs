@@ -12,7 +12,7 @@ use crate::console::keymap::Keymap;
 
 use crate::console::widgets::test_util::{ch, key, screen};
 
-use ratatui::crossterm::event::KeyModifiers;
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
 
 pub(super) fn sref(stack: &str, role: &str) -> StackRoleRef {
     let (stack_name, role_name) = (stack_name(stack), role_name(role));
@@ -142,8 +142,10 @@ pub(super) fn act(p: &mut MappingPane, a: Action) -> Vec<Cmd> {
     p.update(PaneMsg::Action(a), &cx())
 }
 
+/// `k` as the default key table hands it to the pane.
 pub(super) fn press(p: &mut MappingPane, k: KeyEvent) -> Vec<Cmd> {
-    p.update(PaneMsg::Key(k), &cx())
+    let m = crate::console::panes::test_key(p, k);
+    p.update(m, &cx())
 }
 
 pub(super) fn typed(p: &mut MappingPane, s: &str) {
