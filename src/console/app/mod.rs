@@ -1,7 +1,7 @@
 //! The console's state and its pure update function. `update` never performs I/O: it returns
 //! [`Cmd`]s that the effects task runs, whose results come back as [`Msg`]s.
 
-mod commands;
+pub mod commands;
 mod update;
 
 #[cfg(test)]

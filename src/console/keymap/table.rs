@@ -49,7 +49,7 @@ pub const GLOBAL: &[BindingSpec] = &[
         &[Key::ch(':')],
         Action::CommandLine,
         Some("cmd"),
-        "Command line (:scim :users :mapping :export FILE :q)",
+        "Command line: `:` and a command (Tab completes; the commands are in the help)",
     ),
     spec(
         &[Key::ch('/')],
