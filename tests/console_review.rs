@@ -8,10 +8,10 @@
 //! they like. Their state is read in `members_shown` and `groups_shown` only.
 
 use ratatui::crossterm::event::KeyCode;
+use scimdesk::cli::embedded::Embedded;
 use scimdesk::client::{AdminClient, ApprovalPatch, ScimSettingsPatch};
 use scimdesk::console::app::{Mode, State};
 use scimdesk::console::backend::Backend;
-use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::PaneId;
 use scimdesk::console::snapshot_backend::SnapshotBackend;
 use scimdesk::domain::access::OrgRole;

@@ -6,7 +6,7 @@ pub mod backend;
 pub mod changes;
 pub mod config;
 pub mod effects;
-pub mod embedded;
+
 pub mod keymap;
 pub mod panes;
 pub mod snapshot_backend;
@@ -16,7 +16,7 @@ pub mod views;
 pub mod widgets;
 
 use app::{Cmd, Msg, State, update};
-use backend::{Backend, LiveBackend};
+use backend::Backend;
 use effects::{Clipboard, Effects};
 use keymap::Keymap;
 use ratatui::Terminal;
@@ -199,77 +199,17 @@ fn poll_interval() -> tokio::time::Interval {
     i
 }
 
-/// `scimdesk` with no subcommand.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub overrides: config::Overrides,
-    pub mouse: bool,
-}
-
-/// Resolves the target, starts the embedded server when needed, and runs the console on the
-/// real terminal.
-pub async fn run(opts: Options) -> Result<(), String> {
-    let dirs = config::Dirs::from_env()?;
-    let cfg = config::ConfigFile::load(&dirs.config_file())?;
-    let target = cfg.resolve(
-        &opts.overrides,
-        &|v| std::env::var(v).ok(),
-        &config::read_token_file,
-    )?;
-    let mut embedded = None;
-    let backend: Arc<dyn Backend> = match target {
-        config::Target::Remote {
-            url,
-            org,
-            token,
-            token_source,
-            ca_file,
-        } => {
-            let client = crate::client::AdminClient::with_ca(
-                &url,
-                &org,
-                token,
-                token_source,
-                ca_file.as_deref(),
-            )
-            .map_err(|e| e.to_string())?;
-            Arc::new(LiveBackend::new(client, &url))
-        }
-        config::Target::Embedded => {
-            let e = embedded::Embedded::start(&dirs.data).await?;
-            let client = crate::client::AdminClient::new(
-                &e.base_url,
-                &e.org_uid,
-                e.token.clone(),
-                "the embedded server's owner token",
-            )
-            .map_err(|e| e.to_string())?;
-            let b = Arc::new(LiveBackend::new(client, &e.base_url));
-            embedded = Some(e);
-            b
-        }
-    };
+/// Runs the console on the real terminal over a backend that is already open (the admin API
+/// of a server, the embedded one included, or a snapshot for `scimdesk review`), with the
+/// config file's key overrides. Where to connect, and the embedded server's life, are the
+/// command line's business (`crate::cli`).
+pub async fn run(
+    backend: Arc<dyn Backend>,
+    keys: &std::collections::BTreeMap<String, Vec<String>>,
+    mouse: bool,
+) -> Result<(), String> {
     let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
-    let mut console = Console::new(backend, &cfg.keys, theme, Clipboard::Osc52)?;
-    let result = {
-        let (mut term, _guard) = terminal::TermGuard::enter(opts.mouse)
-            .map_err(|e| format!("cannot set up the terminal: {e}"))?;
-        spawn_input(console.sender());
-        console.run(&mut term).await
-    };
-    if let Some(e) = embedded {
-        e.stop().await;
-    }
-    result
-}
-
-/// Runs the console on the real terminal over a backend that is already open (a snapshot for
-/// `scimdesk review`), with the config file's key overrides.
-pub async fn run_on(backend: Arc<dyn Backend>, mouse: bool) -> Result<(), String> {
-    let dirs = config::Dirs::from_env()?;
-    let cfg = config::ConfigFile::load(&dirs.config_file())?;
-    let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
-    let mut console = Console::new(backend, &cfg.keys, theme, Clipboard::Osc52)?;
+    let mut console = Console::new(backend, keys, theme, Clipboard::Osc52)?;
     let (mut term, _guard) = terminal::TermGuard::enter(mouse)
         .map_err(|e| format!("cannot set up the terminal: {e}"))?;
     spawn_input(console.sender());

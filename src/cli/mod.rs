@@ -1,4 +1,8 @@
-//! The command line: parse, then hand over to library code.
+//! The command line: parse, then hand over to library code. It also resolves where the
+//! console connects and owns the embedded server's life (`embedded`), so that the console
+//! itself only draws and talks to a backend.
+
+pub mod embedded;
 
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
@@ -205,17 +209,15 @@ pub fn main() -> ExitCode {
 
 /// The console owns the screen, so its logs go to a file in the data dir.
 fn console_main(cli: Cli) -> ExitCode {
-    let opts = crate::console::Options {
-        overrides: crate::console::config::Overrides {
-            url: cli.url,
-            org: cli.org,
-            profile: cli.profile,
-            token: std::env::var("SCIMDESK_TOKEN")
-                .ok()
-                .filter(|t| !t.trim().is_empty()),
-        },
-        mouse: cli.mouse,
+    let overrides = crate::console::config::Overrides {
+        url: cli.url,
+        org: cli.org,
+        profile: cli.profile,
+        token: std::env::var("SCIMDESK_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
     };
+    let mouse = cli.mouse;
     let log = crate::console::config::Dirs::from_env().map(|d| d.data.join("console.log"));
     if let Ok(path) = &log
         && let Some(dir) = path.parent()
@@ -245,12 +247,84 @@ fn console_main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::console::run(opts)) {
+    match rt.block_on(console(overrides, mouse)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("scimdesk: {msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The console on where the flags, the profile or the default say, the embedded server
+/// included, which is stopped (and its run's token revoked) however the console ends.
+async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> Result<(), String> {
+    use crate::console::backend::LiveBackend;
+    use crate::console::config;
+    let dirs = config::Dirs::from_env()?;
+    let cfg = config::ConfigFile::load(&dirs.config_file())?;
+    let target = cfg.resolve(
+        &overrides,
+        &|v| std::env::var(v).ok(),
+        &config::read_token_file,
+    )?;
+    match target {
+        config::Target::Remote {
+            url,
+            org,
+            token,
+            token_source,
+            ca_file,
+        } => {
+            let client = crate::client::AdminClient::with_ca(
+                &url,
+                &org,
+                token,
+                token_source,
+                ca_file.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
+            let backend = std::sync::Arc::new(LiveBackend::new(client, &url));
+            until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
+        }
+        config::Target::Embedded => {
+            embedded::with_embedded(&dirs.data, |e| {
+                let client = crate::client::AdminClient::new(
+                    &e.base_url,
+                    &e.org_uid,
+                    e.token.clone(),
+                    "the embedded server's owner token",
+                );
+                let base = e.base_url.clone();
+                let keys = &cfg.keys;
+                async move {
+                    let client = client.map_err(|e| e.to_string())?;
+                    let backend = std::sync::Arc::new(LiveBackend::new(client, &base));
+                    until_terminated(crate::console::run(backend, keys, mouse)).await
+                }
+            })
+            .await
+        }
+    }
+}
+
+/// Runs the console until it quits, or until the process is told to stop (SIGTERM, or
+/// SIGHUP when the SSH session that holds the terminal goes away): the console is dropped,
+/// which restores the terminal, and the caller cleans up after it.
+async fn until_terminated(
+    console: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return console.await;
+    };
+    tokio::select! {
+        r = console => r,
+        _ = term.recv() => Err("stopped by SIGTERM".into()),
+        _ = hup.recv() => Err("the terminal went away (SIGHUP)".into()),
     }
 }
 
@@ -279,7 +353,12 @@ fn review_main(file: &std::path::Path, against: Option<&std::path::Path>, mouse:
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::console::run_on(backend, mouse)) {
+    let run = async {
+        let dirs = crate::console::config::Dirs::from_env()?;
+        let cfg = crate::console::config::ConfigFile::load(&dirs.config_file())?;
+        until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
+    };
+    match rt.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("scimdesk review: {msg}");
@@ -341,7 +420,7 @@ async fn export(out: PathBuf, overrides: crate::console::config::Overrides) -> R
         &|v| std::env::var(v).ok(),
         &config::read_token_file,
     )?;
-    let (doc, embedded) = match target {
+    let doc = match target {
         config::Target::Remote {
             url,
             org,
@@ -357,25 +436,26 @@ async fn export(out: PathBuf, overrides: crate::console::config::Overrides) -> R
                 ca_file.as_deref(),
             )
             .map_err(|e| e.to_string())?;
-            (client.export().await, None)
+            client.export().await
         }
         config::Target::Embedded => {
-            let e = crate::console::embedded::Embedded::start(&dirs.data).await?;
-            let doc = match crate::client::AdminClient::new(
-                &e.base_url,
-                &e.org_uid,
-                e.token.clone(),
-                "the embedded server's owner token",
-            ) {
-                Ok(c) => c.export().await,
-                Err(err) => Err(err),
-            };
-            (doc, Some(e))
+            embedded::with_embedded(&dirs.data, |e| {
+                let client = crate::client::AdminClient::new(
+                    &e.base_url,
+                    &e.org_uid,
+                    e.token.clone(),
+                    "the embedded server's owner token",
+                );
+                async move {
+                    Ok(match client {
+                        Ok(c) => c.export().await,
+                        Err(err) => Err(err),
+                    })
+                }
+            })
+            .await?
         }
     };
-    if let Some(e) = embedded {
-        e.stop().await;
-    }
     let doc = doc.map_err(|e| format!("cannot export: {e}"))?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
     let snap = crate::snapshot::read(&bytes)
