@@ -212,14 +212,17 @@ pub(super) fn run_command(s: &mut State, text: &str) -> Vec<Cmd> {
         Command::Quit => act(s, Action::Quit),
         Command::QuitNow => vec![Cmd::Quit],
         Command::Changes => show_changes(s),
-        Command::Export => {
-            let id = s.id();
-            s.exporting = Some(id);
-            vec![Cmd::Export {
-                id,
-                path: PathBuf::from(arg),
-            }]
+        // One export at a time: a second one waits for the first to be written, so two
+        // writes never race (to the same file, or for the server's attention).
+        Command::Export if s.exporting.is_some() => {
+            s.push_toast(Toast {
+                level: Level::Info,
+                text: format!("{arg}: waits for the export being written"),
+            });
+            s.export_queue.push_back(PathBuf::from(arg));
+            Vec::new()
         }
+        Command::Export => s.start_export(PathBuf::from(arg)),
     }
 }
 

@@ -99,6 +99,8 @@ pub enum Cmd {
 pub enum Msg {
     Start,
     Key(KeyEvent),
+    /// A click or a wheel turn, with `--mouse`.
+    Mouse(ratatui::crossterm::event::MouseEvent),
     Resize(u16, u16),
     Reply {
         id: ReqId,
@@ -191,6 +193,8 @@ pub struct State {
     inflight: HashMap<ReqId, (Owner, Call)>,
     latest: HashMap<Owner, ReqId>,
     exporting: Option<ReqId>,
+    /// `:export` files asked for while one is being written, written in turn after it.
+    export_queue: std::collections::VecDeque<PathBuf>,
 }
 
 impl State {
@@ -221,6 +225,7 @@ impl State {
             inflight: HashMap::new(),
             latest: HashMap::new(),
             exporting: None,
+            export_queue: Default::default(),
         }
     }
 
@@ -285,6 +290,13 @@ impl State {
 
     pub fn filter(&self, pane: PaneId) -> &str {
         self.filters.get(&pane).map(String::as_str).unwrap_or("")
+    }
+
+    /// Starts writing the snapshot to `path` (the one export under way).
+    fn start_export(&mut self, path: PathBuf) -> Vec<Cmd> {
+        let id = self.id();
+        self.exporting = Some(id);
+        vec![Cmd::Export { id, path }]
     }
 
     fn id(&mut self) -> ReqId {

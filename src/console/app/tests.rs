@@ -480,3 +480,109 @@ fn without_a_comparison_d_is_unbound_and_changes_says_how_to_get_one() {
     assert_eq!(t.level, Level::Error);
     assert!(t.text.contains("--against"), "{}", t.text);
 }
+
+/// A second `:export` while the first is being written waits for it: no second write races
+/// the first, the first's answer still lands, and the second starts once it has.
+#[test]
+fn a_second_export_waits_for_the_first() {
+    let mut s = state();
+    update(&mut s, key(':'));
+    type_str(&mut s, "export a.json");
+    let first = update(&mut s, code(KeyCode::Enter));
+    let [Cmd::Export { id, .. }] = &first[..] else {
+        panic!("{first:?}")
+    };
+    update(&mut s, key(':'));
+    type_str(&mut s, "export b.json");
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    assert!(
+        s.toasts
+            .iter()
+            .any(|(t, _)| t.text.contains("b.json: waits")),
+        "{:?}",
+        s.toasts
+    );
+    let then = update(
+        &mut s,
+        Msg::Exported {
+            id: *id,
+            result: Ok("a.json".into()),
+        },
+    );
+    assert!(s.toasts.iter().any(|(t, _)| t.text.contains("a.json")));
+    let [Cmd::Export { id: second, path }] = &then[..] else {
+        panic!("{then:?}")
+    };
+    assert_eq!(path, &PathBuf::from("b.json"));
+    assert!(s.busy());
+    // A late answer for the first export is not taken for the second's.
+    update(
+        &mut s,
+        Msg::Exported {
+            id: *id,
+            result: Ok("a.json".into()),
+        },
+    );
+    assert!(s.busy());
+    assert!(
+        update(
+            &mut s,
+            Msg::Exported {
+                id: *second,
+                result: Err("disk full".into()),
+            },
+        )
+        .is_empty()
+    );
+    assert!(!s.busy());
+    assert!(s.toasts.iter().any(|(t, _)| t.text.contains("disk full")));
+}
+
+fn mouse(kind: ratatui::crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
+    Msg::Mouse(ratatui::crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+/// With `--mouse`: the wheel moves the selection, a click on a row selects it, a click on a
+/// tab opens its pane.
+#[test]
+fn the_mouse_scrolls_selects_and_switches_panes() {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let mut s = state();
+    s.size = (80, 24);
+    let people: Vec<crate::client::Member> = (0..30)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("u{i}"), "email": format!("u{i:02}@acme.example"),
+                "state": "active", "source": "scim", "created_at": "2026-11-23T10:00:00Z"
+            }))
+            .unwrap()
+        })
+        .collect();
+    s.users.members = crate::console::panes::common::paged::Paged::of(people);
+    update(&mut s, mouse(MouseEventKind::ScrollDown, 10, 8));
+    assert_eq!(s.users.members.selected(), 3);
+    update(&mut s, mouse(MouseEventKind::ScrollUp, 10, 8));
+    assert_eq!(s.users.members.selected(), 0);
+    // The list's border is row 2 and its header row 3: row 7 shows the fourth member.
+    let cmds = update(
+        &mut s,
+        mouse(MouseEventKind::Down(MouseButton::Left), 10, 7),
+    );
+    assert_eq!(s.users.members.current().unwrap().id, "u3");
+    assert!(runs(&cmds).contains(&Call::MemberAccess {
+        member_id: "u3".into()
+    }));
+    // The tabs row: ` 1 SCIM  [2 Users]  3 Group Mapping `.
+    update(&mut s, mouse(MouseEventKind::Down(MouseButton::Left), 3, 1));
+    assert_eq!(s.pane, PaneId::Scim);
+    update(
+        &mut s,
+        mouse(MouseEventKind::Down(MouseButton::Left), 20, 1),
+    );
+    assert_eq!(s.pane, PaneId::Mapping);
+}

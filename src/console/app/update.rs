@@ -60,11 +60,18 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Cmd> {
                     text: format!("export failed: {e}"),
                 },
             });
-            Vec::new()
+            match s.export_queue.pop_front() {
+                Some(next) => s.start_export(next),
+                None => Vec::new(),
+            }
         }
         Msg::Key(key) => {
             s.redraw = true;
             on_key(s, key)
+        }
+        Msg::Mouse(m) => {
+            s.redraw = true;
+            on_mouse(s, m)
         }
     }
 }
@@ -174,6 +181,52 @@ pub(super) fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
         return Vec::new();
     };
     act(s, action)
+}
+
+/// With `--mouse`: the wheel moves the list (or scrolls an overlay) three rows a turn, a click
+/// on a tab goes to its pane, a click on a list row selects it. Open inputs ignore the mouse.
+fn on_mouse(s: &mut State, m: ratatui::crossterm::event::MouseEvent) -> Vec<Cmd> {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let wheel = match m.kind {
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        _ => None,
+    };
+    let free = s.pane_ref(s.pane).input().is_none();
+    match (&s.mode, wheel, m.kind) {
+        (Mode::Changes { scroll }, Some(a), _) => {
+            let max = s.changes_max_scroll();
+            let scroll = match a {
+                Action::Down => (scroll + 3).min(max),
+                _ => scroll.saturating_sub(3),
+            };
+            s.mode = Mode::Changes { scroll };
+            Vec::new()
+        }
+        (Mode::Normal, Some(a), _) if free => (0..3).flat_map(|_| act(s, a)).collect(),
+        (Mode::Normal, None, MouseEventKind::Down(MouseButton::Left)) if free => {
+            let screen = ratatui::layout::Rect::new(0, 0, s.size.0, s.size.1);
+            let [_, tabs, _, body, _] =
+                super::super::views::chrome(screen, matches!(s.conn, Conn::Offline(_)));
+            if m.row == tabs.y {
+                return match super::super::views::tab_at(s.pane, m.column) {
+                    Some(p) => s.switch(p),
+                    None => Vec::new(),
+                };
+            }
+            if body.contains(ratatui::layout::Position::new(m.column, m.row)) {
+                return s.send_pane(
+                    s.pane,
+                    PaneMsg::Click {
+                        column: m.column,
+                        row: m.row,
+                    },
+                );
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Runs a bound action: global ones here, the rest in the pane.

@@ -98,6 +98,9 @@ pub enum PaneMsg {
     },
     /// Every few seconds while the pane is visible, for auto-refresh.
     Poll,
+    /// A left click at this screen cell, inside the pane's body (with `--mouse`): a list row
+    /// there is selected.
+    Click { column: u16, row: u16 },
 }
 
 /// What a pane's update may read about its surroundings.

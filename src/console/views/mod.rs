@@ -111,13 +111,37 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Each pane's tab as drawn: `[2 Users]` for the pane shown, ` 1 SCIM ` for the others.
+fn tab_labels(current: PaneId) -> impl Iterator<Item = (PaneId, String)> {
+    PaneId::ALL.into_iter().enumerate().map(move |(i, p)| {
+        let label = format!(" {} {} ", i + 1, p.title());
+        if p == current {
+            (p, format!("[{}]", label.trim()))
+        } else {
+            (p, label)
+        }
+    })
+}
+
+/// The pane whose tab is at column `x` of the tabs row (a click with `--mouse`).
+pub fn tab_at(current: PaneId, x: u16) -> Option<PaneId> {
+    let mut at = 0usize;
+    for (p, label) in tab_labels(current) {
+        let w = label.chars().count();
+        if (at..at + w).contains(&(x as usize)) {
+            return Some(p);
+        }
+        at += w + 1;
+    }
+    None
+}
+
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     let mut spans = Vec::new();
-    for (i, p) in PaneId::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, p.title());
-        if *p == s.pane {
+    for (p, label) in tab_labels(s.pane) {
+        if p == s.pane {
             spans.push(Span::styled(
-                format!("[{}]", label.trim()),
+                label,
                 theme.title.add_modifier(Modifier::UNDERLINED),
             ));
         } else {

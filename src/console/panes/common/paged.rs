@@ -5,6 +5,7 @@
 use crate::client::{ApprovalRequest, Group, Member, Page, PageReq, ScimToken};
 use crate::console::keymap::Action;
 use crate::console::widgets::list::ListWindow;
+use ratatui::layout::Rect;
 
 /// Rows per server page (the admin API's largest).
 pub const PAGE: usize = 200;
@@ -194,6 +195,23 @@ impl<T: Keyed> Paged<T> {
             }
             None => false,
         }
+    }
+
+    /// A click on screen row `row` of the bordered table drawn in `list`: selects the row
+    /// shown there; false when the click is on no row.
+    pub fn click(&mut self, list: Rect, row: u16) -> bool {
+        let top = list.y + 2;
+        let body = list.height.saturating_sub(3) as usize;
+        if row < top || row >= list.y + list.height.saturating_sub(1) {
+            return false;
+        }
+        let first = self.win.visible(self.rows.len(), body).start;
+        let i = first + (row - top) as usize;
+        if i >= self.rows.len() {
+            return false;
+        }
+        self.move_to(self.base + i, body);
+        true
     }
 
     /// Moves the selection to absolute row `target` (clamped to the list); past the loaded

@@ -159,6 +159,14 @@ impl Pane for MappingPane {
                     .collect()
             }
             PaneMsg::Press(p) => self.on_popup_press(p),
+            PaneMsg::Click { row, .. } if self.editor.is_none() => {
+                if self.groups.click(list_areas(cx.body)[0], row) {
+                    self.follow()
+                } else {
+                    Vec::new()
+                }
+            }
+            PaneMsg::Click { .. } => Vec::new(),
             PaneMsg::Action(a) if self.editor.is_some() => self.editor_action(a),
             PaneMsg::Action(a) => self.list_action(a, cx),
             PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),

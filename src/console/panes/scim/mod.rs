@@ -108,6 +108,10 @@ impl Pane for ScimPane {
             PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
             PaneMsg::Refresh => self.load(),
             PaneMsg::Press(p) => self.on_press(p),
+            PaneMsg::Click { row, .. } => {
+                self.tokens.click(areas(cx.body)[2], row);
+                Vec::new()
+            }
             PaneMsg::Action(a) => self.on_action(a, cx),
             PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
         }

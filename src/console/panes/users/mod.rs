@@ -149,6 +149,16 @@ impl Pane for UsersPane {
                 out
             }
             PaneMsg::Press(p) => self.on_press(p),
+            PaneMsg::Click { row, .. } => {
+                let Some(list) = self.areas(cx.body).0 else {
+                    return Vec::new();
+                };
+                let hit = match self.list {
+                    List::Members => self.members.click(list, row),
+                    List::Pending => self.queue.click(list, row),
+                };
+                if hit { self.follow() } else { Vec::new() }
+            }
             PaneMsg::Action(a) => self.on_action(a, cx),
             PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
         }
