@@ -9,6 +9,8 @@
 use scimdesk::scim::filter::{matches, parse_filter};
 use scimdesk::scim::patch::{apply_patch, parse_patch_request};
 use scimdesk::scim::schema::USER;
+use scimdesk::server::limits::RateLimiter;
+use scimdesk::server::metrics::Metrics;
 use serde_json::{Value, json};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -133,5 +135,22 @@ fn main() {
     bench("patch: parse + apply ten operations", || {
         let ops = parse_patch_request(black_box(&body)).unwrap();
         black_box(apply_patch(&USER, &user, &ops).unwrap());
+    });
+
+    // What every API request pays for /metrics and for the rate limit (issue 13).
+    let metrics = Metrics::new();
+    let route = "/scim/v2.0/organizations/{org}/Users/{id}";
+    let method = axum::http::Method::GET;
+    bench("server: record a request in the metrics", || {
+        metrics.observe(
+            black_box(&method),
+            black_box(Some(route)),
+            200,
+            Duration::from_micros(700),
+        );
+    });
+    let limiter = RateLimiter::new(u32::MAX);
+    bench("server: count a request against its token's limit", || {
+        black_box(limiter.check(black_box("1aa0ced8fe9c9372"), 1_000_000));
     });
 }

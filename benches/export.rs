@@ -12,7 +12,6 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use scimdesk::domain::access::{GroupMapping, OrgRole, StackRole, effective_access};
 use scimdesk::server::{ServerConfig, router};
-use scimdesk::store::Store;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -61,7 +60,9 @@ async fn bench_export(org: &Org) {
     let mut size = 0;
     for _ in 0..3 {
         let t = Instant::now();
-        let snap = org.store.snapshot(org.id).await.unwrap();
+        let snap = scimdesk::snapshot::export(&org.store, org.id)
+            .await
+            .unwrap();
         store_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(snap.members.len() as i64, MEMBERS + 1);
         let t = Instant::now();

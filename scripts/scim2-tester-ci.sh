@@ -2,6 +2,8 @@
 # SCIM compliance in CI: start `scimdesk serve` on a fresh database and a free loopback port,
 # create an org, enable SCIM and mint a SCIM token through the admin API, run scim2-tester
 # against it, stop the server. Exits non-zero unless the tester's last line reports 0 failed.
+# The database is a SQLite file, or, when SCIMDESK_TEST_POSTGRES names a PostgreSQL server
+# (as for the test suite), a fresh database there (created and dropped with psql).
 #
 #   scripts/scim2-tester-ci.sh            (builds the release binary)
 #   SCIMDESK_BIN=path/to/scimdesk scripts/scim2-tester-ci.sh
@@ -19,24 +21,41 @@ fi
 
 WORK="$(mktemp -d)"
 PID=""
+PG_DB=""
+SERVER="${SCIMDESK_TEST_POSTGRES:-}"
 cleanup() {
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true
   fi
+  if [ -n "$PG_DB" ]; then
+    psql "$SERVER" -X -q -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
+if [ -n "$SERVER" ]; then
+  command -v psql >/dev/null 2>&1 || { echo "scim2-tester-ci: needs psql for PostgreSQL" >&2; exit 2; }
+  PG_DB="scimdesk_test_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  psql "$SERVER" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_DB"
+  # The server's URL with the new database's name in place of its own.
+  DB="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$SERVER" "$PG_DB")"
+  echo "scim2-tester-ci: on PostgreSQL (database $PG_DB)"
+else
+  DB="$WORK/scimdesk.db"
+  echo "scim2-tester-ci: on SQLite"
+fi
+
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-"$BIN" org create --db "$WORK/scimdesk.db" --name "scim2-tester" --owner "ci@scimdesk.test" \
+"$BIN" org create --db "$DB" --name "scim2-tester" --owner "ci@scimdesk.test" \
   --json >"$WORK/org.json"
 ORG="$(json_field org_uid <"$WORK/org.json")"
 ADMIN="$(json_field admin_token <"$WORK/org.json")"
 
 # Port 0: the server picks a free port and prints the address it listens on.
-"$BIN" serve --listen 127.0.0.1:0 --db "$WORK/scimdesk.db" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+"$BIN" serve --listen 127.0.0.1:0 --db "$DB" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 PID=$!
 BASE=""
 for _ in $(seq 1 300); do
@@ -64,7 +83,8 @@ wait "$PID" || { echo "scim2-tester-ci: server did not shut down cleanly" >&2; e
 PID=""
 
 LAST="$(tail -n 1 "$WORK/tester.out")"
-if [[ "$LAST" =~ ^scim2-tester:\ [0-9]+\ passed,\ 0\ failed ]]; then
+# 0 skipped too: since /.search (issue 14) every check of the tester runs against scimdesk.
+if [[ "$LAST" =~ ^scim2-tester:\ [0-9]+\ passed,\ 0\ failed,\ 0\ skipped$ ]]; then
   echo "scim2-tester-ci: OK ($LAST)"
 else
   echo "scim2-tester-ci: FAILED ($LAST)" >&2

@@ -2,14 +2,14 @@
 //! replays the committed corpus in every `cargo test`. Each one takes arbitrary bytes, runs
 //! them through the same functions the server uses, and must return without panicking; the
 //! assertions inside check properties that hold for every input (a printed filter reparses
-//! to the same AST, the SQL of a filter binds one parameter per placeholder, a PATCH result
+//! to the same AST, the SQL of a filter, in both dialects, binds one parameter per placeholder, a PATCH result
 //! is canonical, the group-member fast path agrees with the full engine, normalizing twice
 //! changes nothing), so a panic is always a bug.
 //!
 //! Not part of the public API.
 
 use crate::scim::ScimResult;
-use crate::scim::filter::{self, Filter};
+use crate::scim::filter::{self, Dialect, Filter};
 use crate::scim::patch::{self, PatchOp};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA_ID, GROUP, USER};
@@ -117,15 +117,21 @@ fn check_filter_on(kind: Kind, f: &Filter) {
         };
         let _ = filter::matches(f, &sample, rt);
     }
-    if let Ok(w) = crate::store::sqlite::filter_to_sql(kind, f) {
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let Ok(w) = crate::store::scim_rows::translate(kind, f, dialect) else {
+            continue;
+        };
         assert!(
             valid,
             "the SQL translation accepted a filter that validation refuses"
         );
-        let (placeholders, balanced) = scan_sql(&w.sql);
+        let (placeholders, balanced) = scan_sql(&w.sql, dialect);
+        let expected: Vec<usize> = match dialect {
+            Dialect::Sqlite => vec![0; w.params.len()],
+            _ => (1..=w.params.len()).collect(),
+        };
         assert_eq!(
-            placeholders,
-            w.params.len(),
+            placeholders, expected,
             "placeholders and bound parameters differ in {}",
             w.sql
         );
@@ -133,19 +139,29 @@ fn check_filter_on(kind: Kind, f: &Filter) {
     }
 }
 
-/// Counts `?` placeholders outside string literals and checks that parentheses and quotes
-/// balance: a value spliced into the text instead of bound would break one or the other.
-fn scan_sql(sql: &str) -> (usize, bool) {
-    let mut placeholders = 0;
+/// The placeholders outside string literals (`?` as 0, `$n` as n), in order, and whether
+/// parentheses and quotes balance: a value spliced into the text instead of bound would break
+/// one or the other.
+fn scan_sql(sql: &str, dialect: Dialect) -> (Vec<usize>, bool) {
+    let mut placeholders = Vec::new();
     let mut depth: i64 = 0;
     let mut quote: Option<char> = None;
-    for c in sql.chars() {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match quote {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None => match c {
                 '\'' | '"' => quote = Some(c),
-                '?' => placeholders += 1,
+                '?' if dialect == Dialect::Sqlite => placeholders.push(0),
+                '$' if dialect == Dialect::Postgres => {
+                    let mut n = 0;
+                    while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                        n = n * 10 + d as usize;
+                        chars.next();
+                    }
+                    placeholders.push(n);
+                }
                 '(' => depth += 1,
                 ')' => {
                     depth -= 1;
@@ -351,14 +367,19 @@ mod tests {
 
     #[test]
     fn sql_scan_counts_placeholders_outside_literals() {
-        assert_eq!(scan_sql("(a = ? AND b LIKE '?%')"), (1, true));
+        let sqlite = |sql| scan_sql(sql, Dialect::Sqlite);
+        assert_eq!(sqlite("(a = ? AND b LIKE '?%')"), (vec![0], true));
         assert_eq!(
-            scan_sql("json_extract(r.resource, '$.\"a\"') = ?"),
-            (1, true)
+            sqlite("json_extract(r.resource, '$.\"a\"') = ?"),
+            (vec![0], true)
         );
-        assert!(!scan_sql("(a = ?").1);
-        assert!(!scan_sql("a = 'x").1);
-        assert!(!scan_sql(") (").1);
+        assert!(!sqlite("(a = ?").1);
+        assert!(!sqlite("a = 'x").1);
+        assert!(!sqlite(") (").1);
+        assert_eq!(
+            scan_sql("(a->>'$1' = $1 AND b LIKE $12)", Dialect::Postgres),
+            (vec![1, 12], true)
+        );
     }
 
     #[test]

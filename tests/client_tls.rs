@@ -9,8 +9,9 @@
 
 mod common;
 
-use common::{ServeProcess, serve_process};
+use common::{ServeProcess, org_create, serve_process, test_target};
 use scimdesk::client::{AdminClient, ApiError};
+use scimdesk::store::DbTarget;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// `scimdesk serve` on HTTPS with the fixture certificate.
-fn serve_tls(db: &Path) -> ServeProcess {
+fn serve_tls(db: &DbTarget) -> ServeProcess {
     let (cert, key) = (fixture("localhost.crt"), fixture("localhost.key"));
     let s = serve_process(
         db,
@@ -38,25 +39,6 @@ fn serve_tls(db: &Path) -> ServeProcess {
     );
     assert!(s.base.starts_with("https://"), "{}", s.base);
     s
-}
-
-fn org_create(db: &Path) -> (String, String) {
-    let out = Command::new(EXE)
-        .args(["org", "create", "--db"])
-        .arg(db)
-        .args(["--name", "Acme", "--owner", "owner@acme.example", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        v["org_uid"].as_str().unwrap().to_string(),
-        v["admin_token"].as_str().unwrap().to_string(),
-    )
 }
 
 fn write_private(path: &Path, text: &str) {
@@ -78,8 +60,8 @@ fn export(config_dir: &Path, out: &Path) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_verifies_the_server_certificate_and_trusts_the_profiles_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("tls.db");
-    let (org, token) = org_create(&db);
+    let db = test_target(&dir, "tls.db").await;
+    let (org, token) = org_create(&db, "Acme", "owner@acme.example");
     let server = serve_tls(&db);
 
     // With the CA: the admin API answers over HTTPS.

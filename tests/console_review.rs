@@ -164,8 +164,8 @@ fn groups_shown(s: &State) -> Option<Vec<GroupFact>> {
 
 #[tokio::test]
 async fn round_trip_export_then_review_shows_what_live_showed() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(&dir.path().join("data")).await.unwrap();
+    let (server, data) = demo_server().await;
+    let dir = &data.dir;
     let mut r = rig(live(&server), 80, 24);
     let seen = r.record().await;
     // The demo org is not empty, or this test would prove little.
@@ -193,8 +193,8 @@ async fn round_trip_export_then_review_shows_what_live_showed() {
 
 #[tokio::test]
 async fn review_against_an_earlier_export_marks_what_changed_since() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(&dir.path().join("data")).await.unwrap();
+    let (server, data) = demo_server().await;
+    let dir = &data.dir;
     let mut r = rig(live(&server), 80, 24);
     r.record().await;
     let old = dir.path().join("old.json");
@@ -445,7 +445,7 @@ async fn review_against_marks_the_changed_members_and_groups_rows() {
     .await;
     let screen = r.screen();
     assert!(
-        screen.contains("Δ since old.json: mapping org role member → admin"),
+        screen.contains("Δ since old.json: mapping org role Member → Admin"),
         "{screen}"
     );
 }
@@ -472,7 +472,9 @@ async fn a_short_screen_scrolls_the_overlay_to_its_last_line() {
     .await;
     let bottom = r.screen();
     assert!(
-        bottom.contains("3 members changed (1 joined, 1 left), 1 mappings, 2 settings"),
+        bottom.contains(
+            "3 members changed (1 joined, 1 left, 1 access changed), 1 mapping, 2 settings"
+        ),
         "{bottom}"
     );
     // The column header stays while the rows move.

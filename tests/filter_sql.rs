@@ -1,17 +1,21 @@
 //! The SQL translation of filters agrees with the in-memory evaluator: random User resources
-//! go into an in-memory SQLite table (the JSON document plus promoted columns, as the store
-//! keeps them), and for many random filters the rows that the SQL selects are exactly the
-//! resources that `matches` accepts.
+//! go into a table (the JSON document plus promoted columns, as the stores keep them), and for
+//! many random filters the rows that the SQL selects are exactly the resources that `matches`
+//! accepts. On both dialects: an in-memory SQLite database, and a fresh PostgreSQL database
+//! (migrated by `PgStore`, for its collations and functions) when `SCIMDESK_TEST_POSTGRES`
+//! names a server; without it the PostgreSQL half says so and is skipped.
 
 use scimdesk::scim::datetime;
 use scimdesk::scim::filter::{
-    CompValue, CompareOp, Filter, JsonMapping, SqlParam, matches, parse_filter, to_sql,
+    CompValue, CompareOp, Dialect, Filter, JsonMapping, SqlParam, matches, parse_filter, to_sql,
 };
 use scimdesk::scim::path::AttrPath;
 use scimdesk::scim::schema::{ENTERPRISE_USER_SCHEMA_ID, USER};
+use scimdesk::store::PgStore;
+use scimdesk::store::testing::{fresh_postgres_database, test_postgres};
 use serde_json::{Map, Value, json};
 use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{AssertSqlSafe, PgPool, Row, SqlitePool};
 
 /// A deterministic generator (SplitMix64), so that a failure reproduces.
 struct Rng(u64);
@@ -235,6 +239,7 @@ fn random_filter(rng: &mut Rng, depth: usize, in_value: bool) -> Filter {
 }
 
 const MAPPING: JsonMapping<'static> = JsonMapping {
+    dialect: Dialect::Sqlite,
     doc: "u.doc",
     columns: &[
         ("userName", "u.user_name"),
@@ -242,10 +247,31 @@ const MAPPING: JsonMapping<'static> = JsonMapping {
         ("meta.created", "u.created_at"),
     ],
     tables: &[],
+    prefilters: &[],
+    value_sets: &[],
     row_alias: "v",
 };
 
-async fn setup(users: &[Value]) -> SqlitePool {
+/// The PostgreSQL store's choices: the same columns, and the emails' values prefiltered by
+/// the schema's trigram-indexed function.
+const PG_MAPPING: JsonMapping<'static> = JsonMapping {
+    dialect: Dialect::Postgres,
+    prefilters: &[("emails.value", "scimdesk_email_values(u.doc)")],
+    value_sets: &[("emails.value", "scimdesk_email_set(u.doc)")],
+    ..MAPPING
+};
+
+/// A table of users on one engine.
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres {
+        pool: PgPool,
+        server: String,
+        name: String,
+    },
+}
+
+async fn setup(users: &[Value]) -> Db {
     // One connection: each connection to ":memory:" is a database of its own.
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -274,28 +300,123 @@ async fn setup(users: &[Value]) -> SqlitePool {
             .await
             .unwrap();
     }
-    pool
+    Db::Sqlite(pool)
 }
 
-async fn select(pool: &SqlitePool, filter: &Filter) -> Vec<i64> {
-    let w = to_sql(filter, &USER, &MAPPING).unwrap_or_else(|e| panic!("{filter}: {e}"));
-    let sql = format!("SELECT u.id FROM users u WHERE {} ORDER BY u.id", w.sql);
-    let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-    for p in w.params {
-        q = match p {
-            SqlParam::Null => q.bind(None::<String>),
-            SqlParam::Bool(b) => q.bind(b),
-            SqlParam::Int(i) => q.bind(i),
-            SqlParam::Real(r) => q.bind(r),
-            SqlParam::Text(t) => q.bind(t),
-        };
+/// The same table on a fresh PostgreSQL database, or None (and a note) without a server.
+async fn setup_postgres(users: &[Value]) -> Option<Db> {
+    let Some(server) = test_postgres() else {
+        eprintln!("SCIMDESK_TEST_POSTGRES is not set: the PostgreSQL dialect is not checked");
+        return None;
+    };
+    let url = fresh_postgres_database(&server).await.unwrap();
+    // The store's schema brings pg_trgm and scimdesk_email_values.
+    PgStore::open(&url).await.unwrap().close().await;
+    let pool = PgPool::connect(&url).await.unwrap();
+    // Collations and indexes as scim_users has them.
+    sqlx::raw_sql(
+        r#"CREATE TABLE users (id bigint PRIMARY KEY, user_name text COLLATE "C" NOT NULL,
+             external_id text COLLATE "C", created_at text COLLATE "C", doc jsonb NOT NULL);
+           CREATE INDEX users_user_name ON users (lower(user_name));
+           CREATE INDEX users_user_name_trgm ON users USING gin (lower(user_name) gin_trgm_ops);
+           CREATE INDEX users_emails_trgm ON users
+             USING gin (scimdesk_email_values(doc) gin_trgm_ops);
+           CREATE INDEX users_emails_set ON users USING gin (scimdesk_email_set(doc));"#,
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (i, u) in users.iter().enumerate() {
+        sqlx::query("INSERT INTO users VALUES ($1, $2, $3, $4, $5::jsonb)")
+            .bind(i as i64)
+            .bind(u["userName"].as_str())
+            .bind(u.get("externalId").and_then(Value::as_str))
+            .bind(u["meta"].get("created").and_then(Value::as_str))
+            .bind(u.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
     }
-    q.fetch_all(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{filter}\n{sql}\n{e}"))
-        .iter()
-        .map(|r| r.get::<i64, _>(0))
-        .collect()
+    let name = url.rsplit('/').next().unwrap().to_string();
+    Some(Db::Postgres { pool, server, name })
+}
+
+impl Db {
+    fn mapping(&self) -> &'static JsonMapping<'static> {
+        match self {
+            Db::Sqlite(_) => &MAPPING,
+            Db::Postgres { .. } => &PG_MAPPING,
+        }
+    }
+
+    async fn select(&self, filter: &Filter) -> Vec<i64> {
+        let w = to_sql(filter, &USER, self.mapping()).unwrap_or_else(|e| panic!("{filter}: {e}"));
+        let sql = format!("SELECT u.id FROM users u WHERE {} ORDER BY u.id", w.sql);
+        // The ids a query selects, on either engine.
+        macro_rules! ids {
+            ($pool:expr) => {{
+                let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+                for p in w.params {
+                    q = match p {
+                        SqlParam::Null => q.bind(None::<String>),
+                        SqlParam::Bool(b) => q.bind(b),
+                        SqlParam::Int(i) => q.bind(i),
+                        SqlParam::Real(r) => q.bind(r),
+                        SqlParam::Text(t) => q.bind(t),
+                    };
+                }
+                q.fetch_all($pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{filter}\n{sql}\n{e}"))
+                    .iter()
+                    .map(|r| r.get::<i64, _>(0))
+                    .collect()
+            }};
+        }
+        match self {
+            Db::Sqlite(pool) => ids!(pool),
+            Db::Postgres { pool, .. } => ids!(pool),
+        }
+    }
+
+    /// The query plan of `SELECT u.id FROM users u WHERE <filter>`, one line per row.
+    async fn plan(&self, filter: &str) -> Vec<String> {
+        let w = to_sql(&parse_filter(filter).unwrap(), &USER, self.mapping()).unwrap();
+        let sql = format!("EXPLAIN SELECT u.id FROM users u WHERE {}", w.sql);
+        let Db::Postgres { pool, .. } = self else {
+            unreachable!("plans are read on PostgreSQL")
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        // Whether an index can serve, not whether this small table is worth it.
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in w.params {
+            if let SqlParam::Text(t) = p {
+                q = q.bind(t);
+            }
+        }
+        q.fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect()
+    }
+
+    async fn drop(self) {
+        if let Db::Postgres { pool, server, name } = self {
+            pool.close().await;
+            let admin = PgPool::connect(&server).await.unwrap();
+            sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+        }
+    }
 }
 
 fn expected(users: &[Value], filter: &Filter) -> Vec<i64> {
@@ -304,17 +425,26 @@ fn expected(users: &[Value], filter: &Filter) -> Vec<i64> {
         .collect()
 }
 
+/// The SQLite table, and the PostgreSQL one when a server is named.
+async fn engines(users: &[Value]) -> Vec<Db> {
+    let mut dbs = vec![setup(users).await];
+    dbs.extend(setup_postgres(users).await);
+    dbs
+}
+
 #[tokio::test]
 async fn sql_selects_exactly_what_matches_accepts() {
     let mut rng = Rng(0x5C1D_E5C0);
     let users: Vec<Value> = (0..150).map(|n| random_user(&mut rng, n)).collect();
-    let pool = setup(&users).await;
+    let dbs = engines(&users).await;
     let mut informative = 0;
     for _ in 0..1500 {
         let filter = random_filter(&mut rng, 3, false);
         let want = expected(&users, &filter);
-        let got = select(&pool, &filter).await;
-        assert_eq!(got, want, "filter: {filter}");
+        for db in &dbs {
+            let got = db.select(&filter).await;
+            assert_eq!(got, want, "filter: {filter} on {:?}", db.mapping().dialect);
+        }
         if !want.is_empty() && want.len() < users.len() {
             informative += 1;
         }
@@ -323,13 +453,16 @@ async fn sql_selects_exactly_what_matches_accepts() {
     }
     // Guard against a generator whose filters all select nothing or everything.
     assert!(informative > 600, "only {informative} informative filters");
+    for db in dbs {
+        db.drop().await;
+    }
 }
 
 #[tokio::test]
 async fn hand_picked_filters_agree() {
     let mut rng = Rng(7);
     let users: Vec<Value> = (0..80).map(|n| random_user(&mut rng, n)).collect();
-    let pool = setup(&users).await;
+    let dbs = engines(&users).await;
     for text in [
         r#"userName eq "ALICE1""#,
         r#"userName sw "b%""#,
@@ -360,19 +493,31 @@ async fn hand_picked_filters_agree() {
         r#"not (name[givenName ne "alice"])"#,
         r#"schemas eq "URN:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
         r#"schemas ne "urn:ietf:params:scim:schemas:core:2.0:User""#,
+        // Entra's value path followed by a sub-attribute.
+        r#"emails[type eq "work"].value co "a""#,
+        r#"emails[type eq "home" or primary eq true].value pr"#,
+        r#"not (emails[type eq "work"].value ne "alice")"#,
     ] {
         let filter = parse_filter(text).unwrap();
-        assert_eq!(
-            select(&pool, &filter).await,
-            expected(&users, &filter),
-            "filter: {text}"
-        );
+        for db in &dbs {
+            assert_eq!(
+                db.select(&filter).await,
+                expected(&users, &filter),
+                "filter: {text} on {:?}",
+                db.mapping().dialect
+            );
+        }
+    }
+    for db in dbs {
+        db.drop().await;
     }
 }
 
 #[tokio::test]
 async fn equality_on_user_name_uses_the_nocase_index() {
-    let pool = setup(&[]).await;
+    let Db::Sqlite(pool) = setup(&[]).await else {
+        unreachable!()
+    };
     let w = to_sql(
         &parse_filter(r#"userName eq "A""#).unwrap(),
         &USER,
@@ -396,4 +541,73 @@ async fn equality_on_user_name_uses_the_nocase_index() {
             .any(|d| d.contains("INDEX users_user_name (user_name=?)")),
         "{plan:?}"
     );
+}
+
+#[tokio::test]
+async fn on_postgres_indexes_serve_user_name_and_emails() {
+    let mut rng = Rng(11);
+    let users: Vec<Value> = (0..50).map(|n| random_user(&mut rng, n)).collect();
+    let Some(db) = setup_postgres(&users).await else {
+        return;
+    };
+    let uses = |plan: &[String], index: &str| plan.iter().any(|l| l.contains(index));
+    let plan = db.plan(r#"userName eq "Alice1""#).await;
+    assert!(uses(&plan, "users_user_name "), "{plan:#?}");
+    let plan = db.plan(r#"userName co "lic""#).await;
+    assert!(uses(&plan, "users_user_name_trgm"), "{plan:#?}");
+    for f in [
+        r#"emails co "y.co""#,
+        r#"emails[type eq "work" and value sw "x@"]"#,
+    ] {
+        let plan = db.plan(f).await;
+        assert!(uses(&plan, "users_emails_trgm"), "{f}: {plan:#?}");
+    }
+    for f in [
+        r#"emails.value eq "x@y.com""#,
+        r#"emails[type eq "work" and value eq "X@y.com"]"#,
+    ] {
+        let plan = db.plan(f).await;
+        assert!(uses(&plan, "users_emails_set"), "{f}: {plan:#?}");
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn on_postgres_operands_with_nul_and_non_ascii_letters_agree() {
+    let mut rng = Rng(13);
+    let mut users: Vec<Value> = (0..60).map(|n| random_user(&mut rng, n)).collect();
+    users.push(json!({"userName": "Émile", "title": "ÉCOLE", "meta": {}}));
+    let Some(db) = setup_postgres(&users).await else {
+        return;
+    };
+    for filter in [
+        Filter::Compare(path("title"), CompareOp::Eq, CompValue::Str("a\0b".into())),
+        Filter::Compare(path("title"), CompareOp::Ne, CompValue::Str("a\0b".into())),
+        Filter::Compare(path("title"), CompareOp::Co, CompValue::Str("\0".into())),
+        Filter::Compare(
+            path("userName"),
+            CompareOp::Gt,
+            CompValue::Str("al\0".into()),
+        ),
+        Filter::Compare(
+            path("userName"),
+            CompareOp::Le,
+            CompValue::Str("bob\0x".into()),
+        ),
+        Filter::Compare(path("emails"), CompareOp::Sw, CompValue::Str("x\0".into())),
+        Filter::Compare(
+            path("userName"),
+            CompareOp::Eq,
+            CompValue::Str("émile".into()),
+        ),
+        Filter::Compare(path("title"), CompareOp::Co, CompValue::Str("école".into())),
+        Filter::Compare(path("title"), CompareOp::Gt, CompValue::Str("zzz".into())),
+    ] {
+        assert_eq!(
+            db.select(&filter).await,
+            expected(&users, &filter),
+            "{filter}"
+        );
+    }
+    db.drop().await;
 }

@@ -5,61 +5,10 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_scimdesk");
-
-struct Proc {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_serve(db: &std::path::Path, demo: bool) -> Proc {
-    let mut cmd = Command::new(EXE);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if demo {
-        cmd.arg("--demo");
-    }
-    let mut child = cmd.spawn().expect("spawn scimdesk serve");
-    let stdout: ChildStdout = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Proc { child, lines }
-}
-
-/// Reads stdout lines until the listening line; returns (base URL, lines before it).
-fn wait_listening(p: &Proc) -> (String, Vec<String>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(line) = p.lines.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = line.strip_prefix("scimdesk listening on ") {
-                let base = rest.split_whitespace().next().unwrap().to_string();
-                return (base, seen);
-            }
-            seen.push(line);
-        }
-    }
-    panic!("server did not report its address; output so far: {seen:?}");
-}
 
 fn field<'a>(lines: &'a [String], label: &str) -> Option<&'a str> {
     lines
@@ -67,7 +16,7 @@ fn field<'a>(lines: &'a [String], label: &str) -> Option<&'a str> {
         .find_map(|l| l.trim().strip_prefix(label).map(str::trim))
 }
 
-fn terminate(p: &mut Proc) -> std::process::ExitStatus {
+fn terminate(p: &mut ServeProcess) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-TERM", &p.child.id().to_string()])
         .status()
@@ -83,13 +32,13 @@ fn terminate(p: &mut Proc) -> std::process::ExitStatus {
     }
 }
 
-#[test]
-fn org_create_prints_json_once_and_rejects_bad_input() {
+#[tokio::test]
+async fn org_create_prints_json_once_and_rejects_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = test_target(&dir, "cli.db").await;
     let out = Command::new(EXE)
         .args(["org", "create", "--db"])
-        .arg(&db)
+        .arg(db.arg())
         .args(["--name", "Acme", "--owner", "owner@acme.example", "--json"])
         .output()
         .unwrap();
@@ -110,7 +59,7 @@ fn org_create_prints_json_once_and_rejects_bad_input() {
 
     let out = Command::new(EXE)
         .args(["org", "create", "--db"])
-        .arg(&db)
+        .arg(db.arg())
         .args(["--name", "Acme", "--owner", "not-an-email"])
         .output()
         .unwrap();
@@ -121,9 +70,9 @@ fn org_create_prints_json_once_and_rejects_bad_input() {
 #[tokio::test]
 async fn serve_demo_works_from_the_printed_credentials_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.db");
-    let mut p = spawn_serve(&db, true);
-    let (base, lines) = wait_listening(&p);
+    let db = test_target(&dir, "demo.db").await;
+    let mut p = serve_process(&db, &["--demo".as_ref()]);
+    let (base, lines) = (p.base.clone(), p.printed.clone());
     let scim_url = field(&lines, "SCIM URL:")
         .expect("SCIM URL printed")
         .to_string();
@@ -157,8 +106,8 @@ async fn serve_demo_works_from_the_printed_credentials_and_stops_on_sigterm() {
     assert!(status.success(), "graceful exit: {status:?}");
 
     // Restarted on the same database: the same org, no new secrets printed, data in place.
-    let mut p = spawn_serve(&db, true);
-    let (base2, lines) = wait_listening(&p);
+    let mut p = serve_process(&db, &["--demo".as_ref()]);
+    let (base2, lines) = (p.base.clone(), p.printed.clone());
     assert!(field(&lines, "SCIM token:").is_none(), "{lines:?}");
     let scim_url2 = field(&lines, "SCIM URL:").unwrap().replace(&base2, &base);
     assert_eq!(scim_url2, scim_url, "same org uid");
@@ -172,4 +121,73 @@ async fn serve_demo_works_from_the_printed_credentials_and_stops_on_sigterm() {
     // The demo's 50 people and the one created above.
     assert_eq!(r.body["totalResults"], json!(51));
     terminate(&mut p);
+}
+
+/// `serve` on a PostgreSQL server that is not there stops at once, saying where it looked
+/// and what to check, without the URL's password; a malformed URL is refused before any
+/// connection.
+#[test]
+fn serve_refuses_an_unreachable_postgres_saying_what_to_check() {
+    // Port 1 on loopback: nothing listens there.
+    let out = Command::new(EXE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg("postgres://scimdesk:s3cret@127.0.0.1:1/scimdesk")
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach PostgreSQL at postgres://scimdesk:***@127.0.0.1:1/scimdesk"),
+        "{err}"
+    );
+    assert!(err.contains("Check that the server runs"), "{err}");
+    assert!(!err.contains("s3cret"), "the password leaked: {err}");
+    let out = Command::new(EXE)
+        .args(["serve", "--db", "postgres:scimdesk:s3cret@host/db"])
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://USER@HOST:PORT/DB"), "{err}");
+    assert!(!err.contains("s3cret"), "the password leaked: {err}");
+}
+
+/// A PostgreSQL database that a newer release migrated is refused by `serve` and `org
+/// create`, naming both versions.
+#[tokio::test]
+async fn a_postgres_database_newer_than_the_binary_is_refused() {
+    let Some(server) = scimdesk::store::testing::test_postgres() else {
+        eprintln!("SCIMDESK_TEST_POSTGRES is not set: PostgreSQL only");
+        return;
+    };
+    let db = scimdesk::store::testing::TestDb::postgres(&server)
+        .await
+        .unwrap();
+    let url = db.postgres_url().unwrap().to_string();
+    let store = scimdesk::store::AnyStore::open(db.target()).await.unwrap();
+    store.close().await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO scimdesk_schema (version) VALUES (99)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["org", "create", "--name", "A", "--owner", "a@b.example"][..],
+    ] {
+        let out = Command::new(EXE)
+            .args(args)
+            .args(["--db", &url])
+            .output()
+            .expect("run scimdesk");
+        assert!(!out.status.success(), "{args:?} accepted a newer schema");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("schema version 99, newer than this binary knows (6)"),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use scimdesk::server::demo::{self, EMBEDDED_TOKEN_LABEL};
-use scimdesk::store::Store;
+use scimdesk::store::prelude::*;
 use serde_json::Value;
 
 async fn get(server: &Server, token: &str, uid: &str, path: &str) -> Resp {
@@ -163,7 +163,8 @@ async fn the_demo_org_is_built_through_the_api_and_found_again_on_restart() {
 #[tokio::test]
 async fn an_in_process_caller_gets_a_fresh_owner_token_each_start() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&test_target(&dir, "demo.db").await).await;
+    let db = test_target(&dir, "demo.db").await;
+    let server = Server::start(&db).await;
     let d = demo::ensure_demo(&server.store).await.unwrap();
     let uid = d.org.uid.as_str();
     let first = demo::owner_token(&server.store, &d.org).await.unwrap();

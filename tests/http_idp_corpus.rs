@@ -207,6 +207,13 @@ async fn run_case(env: &CaseEnv<'_>, case: &Case) -> Result<(), String> {
     }
     if r.status >= 400 {
         r.assert_scim_error(want, expect["scimType"].as_str());
+        if let Some(detail) = expect["detail"].as_str()
+            && !r.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(detail))
+        {
+            return Err(format!("the error detail lacks {detail:?}: {}", r.body));
+        }
     }
     if let Some(resource) = expect.get("resource")
         && !matches(resource, &r.body)

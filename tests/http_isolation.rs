@@ -14,6 +14,8 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
 /// One request: method, path under the org's SCIM root, body.
 struct Route {
     method: Method,
@@ -374,11 +376,33 @@ async fn an_org_naming_another_orgs_ids_in_its_own_urls_reaches_none_of_them() {
         assert_eq!(r.status, 200, "{path} {filter}: {}", r.body);
         assert_eq!(r.body["totalResults"], 0, "{path} {filter}: {}", r.body);
         assert_tells_nothing_of(acme, &r.body, filter);
+        // The same filters in a SearchRequest, on the type and across types.
+        for search in [format!("{path}/.search"), "/.search".to_string()] {
+            let r = as_globex(route(
+                Method::POST,
+                &search,
+                Some(json!({"schemas": [SEARCH_SCHEMA], "filter": filter})),
+            ))
+            .await;
+            assert_eq!(r.status, 200, "{search} {filter}: {}", r.body);
+            assert_eq!(r.body["totalResults"], 0, "{search} {filter}: {}", r.body);
+            assert_tells_nothing_of(acme, &r.body, filter);
+        }
     }
     // Unfiltered lists hold Globex's own resources only.
     for path in ["/Users", "/Groups"] {
         let r = as_globex(route(Method::GET, path, None)).await;
         assert_eq!(r.body["totalResults"], 1, "{path}: {}", r.body);
+        assert_tells_nothing_of(acme, &r.body, path);
+    }
+    let everything = Some(json!({"schemas": [SEARCH_SCHEMA]}));
+    for (path, total) in [
+        ("/Users/.search", 1),
+        ("/Groups/.search", 1),
+        ("/.search", 2),
+    ] {
+        let r = as_globex(route(Method::POST, path, everything.clone())).await;
+        assert_eq!(r.body["totalResults"], total, "{path}: {}", r.body);
         assert_tells_nothing_of(acme, &r.body, path);
     }
 
@@ -450,18 +474,16 @@ async fn an_org_naming_another_orgs_ids_in_its_own_urls_reaches_none_of_them() {
     assert_eq!(r.status, 204, "{}", r.body);
 
     // Not implemented for anyone, and no way around the org's root.
-    for path in ["/Users/.search", "/Groups/.search", "/.search", "/Bulk"] {
-        let r = as_globex(route(
-            Method::POST,
-            path,
-            Some(
-                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-                        "Operations": [{"method": "DELETE", "path": u}]}),
-            ),
-        ))
-        .await;
-        r.assert_scim_error(501, None);
-    }
+    let r = as_globex(route(
+        Method::POST,
+        "/Bulk",
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "Operations": [{"method": "DELETE", "path": u}]}),
+        ),
+    ))
+    .await;
+    r.assert_scim_error(501, None);
 
     assert_eq!(
         view(&f, acme).await,

@@ -122,7 +122,8 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         header_read_timeout: Duration::from_millis(300),
         ..ServerConfig::default()
     };
-    let (addr, _stop) = start_with(&test_target(&dir, "t.db").await, cfg).await;
+    let db = test_target(&dir, "t.db").await;
+    let (addr, _stop) = start_with(&db, cfg).await;
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     tcp.write_all(b"GET /scim/v2.0/organizations/x/Users HTTP/1.1\r\nHost: x\r\n")
         .await

@@ -7,6 +7,7 @@ mod common;
 use access_support::*;
 use common::*;
 use reqwest::Method;
+use scimdesk::store::prelude::*;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -260,7 +261,6 @@ async fn unknown_stacks_in_a_preview_are_refused_like_a_save() {
 /// `/users` shows as requested, member by member; members of no mapped group are absent.
 #[tokio::test]
 async fn org_effective_access_matches_each_members_requested_access() {
-    use scimdesk::store::Store;
     let env = Env::new().await;
     let web = new_stack(&env, "Web").await;
     let api = new_stack(&env, "Api").await;

@@ -361,9 +361,13 @@ async fn unknown_routes_405s_and_501s_are_scim_errors() {
             r.assert_scim_error(405, None);
         }
     }
-    for path in ["/.search", "/Users/.search", "/Groups/.search", "/Bulk"] {
-        let r = send(env.scim(Method::POST, path).json(&json!({}))).await;
-        r.assert_scim_error(501, None);
+    let r = send(env.scim(Method::POST, "/Bulk").json(&json!({}))).await;
+    r.assert_scim_error(501, None);
+    for path in ["/.search", "/Users/.search", "/Groups/.search"] {
+        for m in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
+            let r = send(env.scim(m, path)).await;
+            r.assert_scim_error(405, None);
+        }
     }
     let r = send(env.scim(Method::DELETE, "/Users")).await;
     r.assert_scim_error(405, None);

@@ -234,6 +234,11 @@ fn check_case(case: &Value) -> Result<(), String> {
                     e.status, e.detail
                 ));
             }
+            if let Some(want) = expect.get("detail").and_then(Value::as_str)
+                && !e.detail.contains(want)
+            {
+                return Err(format!("the error detail lacks {want:?}: {}", e.detail));
+            }
             // Whatever the error, it must render as a SCIM Error document, status as a string.
             let doc = e.to_json();
             if doc["status"].as_str().and_then(|s| s.parse::<u16>().ok()) != Some(status) {

@@ -16,6 +16,8 @@ mod common;
 use access_support::*;
 use common::*;
 use reqwest::{Client, Method, RequestBuilder};
+use scimdesk::store::DbTarget;
+use scimdesk::store::testing::TestDb;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -327,88 +329,15 @@ async fn approvals_racing_idp_changes_across_replicas_end_in_a_409_or_a_consiste
 // ---------------------------------------------------------------------------------------
 // Replicas as processes.
 
-const EXE: &str = env!("CARGO_BIN_EXE_scimdesk");
-
-/// `scimdesk serve` on `url`, killed and reaped on drop.
-struct Replica {
-    child: std::process::Child,
-    base: String,
+/// `scimdesk serve` on `db` without a rate limit (the load is far above it), killed and
+/// reaped on drop.
+fn spawn_replica(db: &DbTarget) -> ServeProcess {
+    serve_process(db, &["--rate-limit".as_ref(), "0".as_ref()])
 }
 
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_replica(url: &str) -> Replica {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(EXE)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "0",
-            "--db",
-            url,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn scimdesk serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut replica = Replica {
-        child,
-        base: String::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-            && let Some(rest) = line.strip_prefix("scimdesk listening on ")
-        {
-            replica.base = rest.split_whitespace().next().unwrap().to_string();
-            return replica;
-        }
-        if let Some(status) = replica.child.try_wait().unwrap() {
-            panic!("a replica exited during start-up ({status})");
-        }
-    }
-    panic!("a replica did not report its address within 60 s");
-}
-
-/// `org create` on `url`, SCIM on, a SCIM token and one group: (uid, scim token, group id).
-async fn org_on(url: &str, base: &str) -> (String, String, String) {
-    let out = std::process::Command::new(EXE)
-        .args([
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--owner",
-            "o@acme.example",
-        ])
-        .args(["--json", "--db", url])
-        .output()
-        .expect("org create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let uid = created["org_uid"].as_str().unwrap().to_string();
-    let admin = created["admin_token"].as_str().unwrap().to_string();
+/// `org create` on `db`, SCIM on, a SCIM token and one group: (uid, scim token, group id).
+async fn org_on(db: &DbTarget, base: &str) -> (String, String, String) {
+    let (uid, admin) = org_create(db, "Acme", "o@acme.example");
     let http = client();
     let admin_url = format!("{base}/admin/v1/organizations/{uid}");
     let r = send(
@@ -588,12 +517,10 @@ async fn killing_one_replica_under_load_loses_no_acknowledged_write_and_the_othe
         eprintln!("kill -9: SCIMDESK_TEST_POSTGRES is not set; replicas need PostgreSQL");
         return;
     };
-    let url = scimdesk::store::testing::fresh_postgres_database(&server)
-        .await
-        .unwrap();
-    let mut a = spawn_replica(&url);
-    let b = spawn_replica(&url);
-    let (uid, token, group) = org_on(&url, &a.base).await;
+    let db = TestDb::postgres(&server).await.unwrap();
+    let mut a = spawn_replica(&db);
+    let b = spawn_replica(&db);
+    let (uid, token, group) = org_on(&db, &a.base).await;
     let scim = |base: &str| format!("{base}/scim/v2.0/organizations/{uid}");
     let l = load(vec![scim(&a.base), scim(&b.base)], token, group);
     let clients: Vec<_> = (0..8).map(|c| tokio::spawn(l.clone().client(c))).collect();
@@ -761,10 +688,10 @@ async fn restarting_postgres_under_load_answers_503_never_500_and_the_replicas_r
         eprintln!("PostgreSQL restart: no PostgreSQL server binaries here; skipped");
         return;
     };
-    let url = cluster.url();
-    let a = spawn_replica(&url);
-    let b = spawn_replica(&url);
-    let (uid, token, group) = org_on(&url, &a.base).await;
+    let db = DbTarget::Postgres(cluster.url());
+    let a = spawn_replica(&db);
+    let b = spawn_replica(&db);
+    let (uid, token, group) = org_on(&db, &a.base).await;
     let scim = |base: &str| format!("{base}/scim/v2.0/organizations/{uid}");
     // Each client sticks to its replica: a 503 must come from the replica, not be hidden by
     // a retry on the other.

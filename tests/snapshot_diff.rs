@@ -97,10 +97,10 @@ fn changes_print_a_table_and_exit_1() {
         "+ eve@acme.example",
         "joined",
         "group Platform admins",
-        "admin → member",
+        "Admin → Member",
         "approval.deprovision",
         "false → true",
-        "3 members changed (1 joined, 1 left), 1 mappings, 1 settings",
+        "3 members changed (1 joined, 1 left, 1 access changed), 1 mapping, 1 setting",
     ] {
         assert!(table.contains(line), "missing {line:?} in\n{table}");
     }

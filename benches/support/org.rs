@@ -4,7 +4,8 @@
 //! `#[path = "support/org.rs"] mod org;`.
 #![allow(dead_code)]
 
-use scimdesk::store::{SqliteStore, Store};
+use scimdesk::store::SqliteStore;
+use scimdesk::store::prelude::*;
 use std::time::Instant;
 
 pub const MEMBERS: i64 = 100_000;

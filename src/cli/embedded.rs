@@ -6,10 +6,11 @@
 
 use crate::server::demo::{DEMO_OWNER, ensure_demo};
 use crate::server::{ServerConfig, run_server};
-use crate::store::{SqliteStore, Store};
+use crate::store::prelude::*;
+use crate::store::{AnyStore, DbTarget};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::oneshot;
@@ -21,12 +22,12 @@ const TOKEN_LABEL: &str = "console (embedded)";
 pub struct Embedded {
     pub base_url: String,
     pub org_uid: String,
-    pub db: PathBuf,
+    pub db: DbTarget,
     /// The admin token of this run; revoked by `stop`.
     pub token: String,
     token_id: String,
     org_id: i64,
-    store: SqliteStore,
+    store: AnyStore,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -52,10 +53,15 @@ impl Embedded {
                 data_dir.display()
             )
         })?;
-        let db = data_dir.join("embedded.db");
-        let store = SqliteStore::open(&db)
+        Embedded::start_on(&DbTarget::Sqlite(data_dir.join("embedded.db"))).await
+    }
+
+    /// As [`Embedded::start`], on the database `db` names (the tests run the console on
+    /// either engine through it).
+    pub async fn start_on(db: &DbTarget) -> Result<Embedded, String> {
+        let store = AnyStore::open(db)
             .await
-            .map_err(|e| format!("cannot open the database {}: {e}", db.display()))?;
+            .map_err(|e| format!("cannot open the database {db}: {e}"))?;
         let demo = ensure_demo(&store)
             .await
             .map_err(|e| format!("cannot create the demo organization: {e}"))?;
@@ -81,7 +87,7 @@ impl Embedded {
         Ok(Embedded {
             base_url: format!("http://{addr}"),
             org_uid: demo.org.uid,
-            db,
+            db: db.clone(),
             token: issued.token,
             token_id: issued.id,
             org_id: demo.org.id,

@@ -7,7 +7,8 @@ pub mod embedded;
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
 use crate::server::{ServerConfig, run_server, shutdown_signal};
-use crate::store::{AnyStore, DbTarget, Store};
+use crate::store::prelude::*;
+use crate::store::{AnyStore, DbTarget, StoreError};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::path::PathBuf;
@@ -49,9 +50,8 @@ pub enum Command {
         listen: String,
         /// The database: a SQLite file (created if missing; also `sqlite:PATH`) or
         /// `postgres://USER@HOST:PORT/DB`, which any number of replicas may share.
-        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
-              value_parser = DbTarget::parse)]
-        db: DbTarget,
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true)]
+        db: DbArg,
         /// Create the demo organization "Acme" on first start.
         #[arg(long)]
         demo: bool,
@@ -62,9 +62,18 @@ pub enum Command {
         /// PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Requests per token and minute on the SCIM and admin APIs (0 = no limit).
+        /// Requests per token and minute on the SCIM and admin APIs (0 = no limit). Replicas
+        /// on one PostgreSQL database share it.
         #[arg(long, default_value_t = crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE)]
         rate_limit: u32,
+        /// On PostgreSQL, how often (ms) each replica adds its counts for --rate-limit to the
+        /// cluster's; 0 = each replica limits alone (a client then gets up to N × the limit).
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        rate_limit_sync_ms: u64,
+        /// Serve /metrics (and /healthz, /readyz) on this address instead of --listen, e.g.
+        /// 0.0.0.0:9090: a port that Prometheus reaches and the load balancer does not expose.
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<String>,
     },
     /// Manage organizations.
     Org {
@@ -107,6 +116,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Move an installation to PostgreSQL, whole: every organization, account, token (by
+    /// hash), stack, SCIM user and group, mapping, approval and audit event, with its id.
+    /// The target must be empty; stop the server first, then start it (or several replicas)
+    /// with --db on the target.
+    Copy {
+        /// The SQLite installation: the file `serve --db` uses (also `sqlite:PATH`).
+        #[arg(long)]
+        from: DbArg,
+        /// The empty PostgreSQL database: postgres://USER@HOST:PORT/DB.
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true)]
+        to: DbArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,9 +144,8 @@ pub enum OrgCommand {
     /// Create an organization and its owner; prints the owner's admin token once.
     Create {
         /// The database, as `serve --db` takes it.
-        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true,
-              value_parser = DbTarget::parse)]
-        db: DbTarget,
+        #[arg(long, env = "SCIMDESK_DATABASE_URL", hide_env_values = true)]
+        db: DbArg,
         /// The organization's name.
         #[arg(long)]
         name: String,
@@ -127,6 +156,33 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--db` (and `db copy`'s `--from`/`--to`) as typed: read into a [`DbTarget`] by the command,
+/// not by clap, whose error would echo the value, password included.
+#[derive(Clone)]
+pub struct DbArg(String);
+
+impl std::str::FromStr for DbArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(DbArg(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for DbArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match DbTarget::parse(&self.0) {
+            Ok(t) => write!(f, "{t:?}"),
+            Err(_) => f.write_str("<invalid --db>"),
+        }
+    }
+}
+
+impl DbArg {
+    fn target(&self) -> Result<DbTarget, String> {
+        DbTarget::parse(&self.0)
+    }
 }
 
 /// Entry point of the `scimdesk` binary.
@@ -161,12 +217,18 @@ pub fn main() -> ExitCode {
                 tls_cert,
                 tls_key,
                 rate_limit,
+                rate_limit_sync_ms,
+                metrics_listen,
             } => {
                 let tls = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),
                     _ => None,
                 };
-                serve(listen, db, demo, tls, rate_limit).await
+                let limit = RateLimitArgs {
+                    per_minute: rate_limit,
+                    sync_ms: rate_limit_sync_ms,
+                };
+                serve(listen, metrics_listen, db.target()?, demo, tls, limit).await
             }
             Command::Org {
                 command:
@@ -176,7 +238,7 @@ pub fn main() -> ExitCode {
                         owner,
                         json,
                     },
-            } => org_create(db, name, owner, json).await,
+            } => org_create(db.target()?, name, owner, json).await,
             Command::Export {
                 out,
                 url,
@@ -193,6 +255,9 @@ pub fn main() -> ExitCode {
                 };
                 export(out, overrides).await
             }
+            Command::Db {
+                command: DbCommand::Copy { from, to },
+            } => db_copy(from.target()?, to.target()?).await,
             Command::Diff { .. } | Command::Review { .. } => {
                 unreachable!("diff and review are handled above")
             }
@@ -485,17 +550,26 @@ fn init_tracing() {
 }
 
 async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
-    AnyStore::open(db)
-        .await
-        .map_err(|e| format!("cannot open the database {db}: {e}"))
+    AnyStore::open(db).await.map_err(|e| match e {
+        // Already says which database and what to check.
+        StoreError::Unavailable(m) => m,
+        e => format!("cannot open the database {db}: {e}"),
+    })
+}
+
+/// `serve --rate-limit` and `--rate-limit-sync-ms`.
+struct RateLimitArgs {
+    per_minute: u32,
+    sync_ms: u64,
 }
 
 async fn serve(
     listen: String,
+    metrics_listen: Option<String>,
     db: DbTarget,
     demo: bool,
     tls: Option<(PathBuf, PathBuf)>,
-    rate_limit: u32,
+    limit: RateLimitArgs,
 ) -> Result<(), String> {
     let tls = match tls {
         Some((cert, key)) => Some(crate::server::listen::tls_config(&cert, &key)?),
@@ -504,7 +578,8 @@ async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let cfg = ServerConfig {
         tls,
-        rate_limit_per_minute: rate_limit,
+        rate_limit_per_minute: limit.per_minute,
+        rate_limit_sync_every: std::time::Duration::from_millis(limit.sync_ms),
         ..ServerConfig::default()
     };
     let store = open_store(&db).await?;
@@ -515,6 +590,14 @@ async fn serve(
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let base = format!("{scheme}://{addr}");
+    let ops = match &metrics_listen {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (--metrics-listen): {e}"))?,
+        ),
+        None => None,
+    };
     if demo {
         let d = demo::ensure_demo(&store)
             .await
@@ -522,7 +605,17 @@ async fn serve(
         print_demo(&base, &d);
     }
     println!("scimdesk listening on {base} (database {db})");
-    let result = run_server(listener, store.clone(), cfg, shutdown_signal()).await;
+    let result = match ops {
+        Some(ops) => {
+            let at = ops
+                .local_addr()
+                .map_err(|e| format!("cannot read the metrics address: {e}"))?;
+            println!("metrics and probes on http://{at}/metrics, /healthz, /readyz");
+            let (store, shutdown) = (store.clone(), shutdown_signal());
+            crate::server::listen::serve(listener, Some(ops), store, cfg, shutdown).await
+        }
+        None => run_server(listener, store.clone(), cfg, shutdown_signal()).await,
+    };
     store.close().await;
     result.map_err(|e| format!("server error: {e}"))
 }
@@ -551,6 +644,23 @@ fn print_demo(base: &str, d: &DemoOrg) {
              POST /scim/tokens on the admin API."
         ),
     }
+}
+
+/// `scimdesk db copy`: progress on stderr, the summary on stdout.
+async fn db_copy(from: DbTarget, to: DbTarget) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let stderr = std::io::stderr();
+    let terminal = stderr.is_terminal();
+    let mut progress = crate::progress::CopyProgress::new(stderr, terminal);
+    let report = crate::store::copy::copy(&from, &to, &mut |e| progress.event(e))
+        .await
+        .map_err(|e| format!("db copy: {e}"))?;
+    print!(
+        "{}",
+        crate::progress::summary(&report, &from.redacted(), &to.redacted())
+    );
+    println!("Start the server (or several replicas) with --db {to}.");
+    Ok(())
 }
 
 fn valid_email(s: &str) -> bool {
@@ -613,6 +723,34 @@ mod tests {
             cli.command,
             Some(Command::Serve { demo: true, .. })
         ));
+    }
+
+    #[test]
+    fn db_copy_takes_a_source_and_a_target() {
+        let cli = Cli::try_parse_from([
+            "scimdesk",
+            "db",
+            "copy",
+            "--from",
+            "sqlite:/var/lib/scimdesk.db",
+            "--to",
+            "postgres://app@db/scim",
+        ])
+        .unwrap();
+        let Some(Command::Db {
+            command: DbCommand::Copy { from, to },
+        }) = cli.command
+        else {
+            panic!("{:?}", cli.command);
+        };
+        assert_eq!(
+            from.target().unwrap(),
+            DbTarget::Sqlite(PathBuf::from("/var/lib/scimdesk.db"))
+        );
+        assert_eq!(
+            to.target().unwrap(),
+            DbTarget::Postgres("postgres://app@db/scim".into())
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!
 //! ```ignore
 //! if let Some(c) = cx.changes.as_ref().and_then(|c| c.member(&member.id)) {
-//!     // c.mark(): "+", "-" or "~"; c.describe(): "org role member → admin; + stack role …"
+//!     // c.mark(): "+", "-" or "~"; c.describe(): "org role Member → Admin; + stack role …"
 //! }
 //! if let Some(c) = cx.changes.as_ref().and_then(|c| c.group(&group.id)) { /* same */ }
 //! // Members who left have no row in NEW: `changes.left()` lists them, with the same
@@ -45,7 +45,7 @@ impl MemberChange {
     }
 
     /// Every difference of this member, `; `-separated, in the table's words without the
-    /// email: `org role member → admin; + stack role Website / Content Manager`.
+    /// email: `org role Member → Admin; + stack role Website / Content Manager`.
     pub fn describe(&self) -> String {
         self.parts().join("; ")
     }
@@ -72,7 +72,7 @@ impl GroupChange {
         }
     }
 
-    /// `mapping org role member → admin; + mapping stack role Website / Developer`.
+    /// `mapping org role Member → Admin; + mapping stack role Website / Developer`.
     pub fn describe(&self) -> String {
         self.parts().join("; ")
     }
@@ -296,13 +296,13 @@ pub(crate) mod tests {
         assert_eq!(eve.mark(), "+");
         assert_eq!(
             eve.describe(),
-            "+ joined as active, org role admin; + stack role Mobile app / Admin; \
+            "+ joined as active, org role Admin; + stack role Mobile app / Admin; \
              + stack role Website / Developer"
         );
         assert_eq!(
             eve.parts(),
             [
-                "+ joined as active, org role admin",
+                "+ joined as active, org role Admin",
                 "+ stack role Mobile app / Admin",
                 "+ stack role Website / Developer"
             ]
@@ -322,7 +322,7 @@ pub(crate) mod tests {
         assert!(
             c.left()[0]
                 .describe()
-                .starts_with("- left was active, org role admin; - stack role"),
+                .starts_with("- left was active, org role Admin; - stack role"),
             "{}",
             c.left()[0].describe()
         );
@@ -334,7 +334,7 @@ pub(crate) mod tests {
         let c = Changes::new(&old, &new, "q1.json");
         let ed = c.group("g-editors").expect("editors changed");
         assert_eq!(ed.mark(), "~");
-        assert_eq!(ed.describe(), "mapping org role member → admin");
+        assert_eq!(ed.describe(), "mapping org role Member → Admin");
         assert!(c.group("g-engineering").is_none());
         let s = c.setting("approval.deprovision").unwrap();
         assert_eq!((s.from.as_str(), s.to.as_str()), ("false", "true"));
@@ -384,7 +384,7 @@ pub(crate) mod tests {
         assert_eq!(a.mark(), "~");
         assert!(
             a.describe()
-                .starts_with("state active → removed; - org role admin → none"),
+                .starts_with("state active → removed; - org role Admin → none"),
             "{}",
             a.describe()
         );

@@ -3,7 +3,7 @@
 
 use super::datetime;
 use super::error::{ScimError, ScimResult};
-use super::filter::Filter;
+use super::filter::{Filter, Scoped};
 use super::path::AttrPath;
 use super::projection::Projection;
 use super::schema::{AttrType, AttributeDef, LIST_RESPONSE_SCHEMA, ResourceTypeDef};
@@ -45,14 +45,50 @@ pub fn parse_list_query(
     max_results: u64,
     default_count: u64,
 ) -> ScimResult<ListQuery> {
-    let get = |name: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    let get = |name: &str| param(params, name);
+    let paging = parse_paging(params, max_results, default_count)?;
+    let filter = match get("filter").map(str::trim) {
+        Some(f) if !f.is_empty() => Some(parse_valid_filter(f, rt)?),
+        _ => None,
     };
+    let sort_by = match get("sortBy").map(str::trim) {
+        Some(s) if !s.is_empty() => Some(parse_sort_by(s, rt)?),
+        _ => None,
+    };
+    Ok(ListQuery {
+        filter,
+        sort_by,
+        sort_order: paging.sort_order,
+        start_index: paging.start_index,
+        count: paging.count,
+        projection: paging.projection,
+    })
+}
 
+/// A parameter by name in any case; when one is repeated, the last wins.
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// What every list query has, whatever the resource types: paging, order and projection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paging {
+    pub start_index: u64,
+    pub count: u64,
+    pub sort_order: SortOrder,
+    pub projection: Projection,
+}
+
+fn parse_paging(
+    params: &[(String, String)],
+    max_results: u64,
+    default_count: u64,
+) -> ScimResult<Paging> {
+    let get = |name: &str| param(params, name);
     let start_index = match get("startIndex") {
         Some(v) => parse_int("startIndex", v)?.max(1) as u64,
         None => 1,
@@ -62,16 +98,6 @@ pub fn parse_list_query(
         None => default_count,
     }
     .min(max_results);
-
-    let filter = match get("filter").map(str::trim) {
-        Some(f) if !f.is_empty() => Some(parse_valid_filter(f, rt)?),
-        _ => None,
-    };
-
-    let sort_by = match get("sortBy").map(str::trim) {
-        Some(s) if !s.is_empty() => Some(parse_sort_by(s, rt)?),
-        _ => None,
-    };
     let sort_order = match get("sortOrder").map(str::trim) {
         None | Some("") => SortOrder::Ascending,
         Some(s) if s.eq_ignore_ascii_case("ascending") => SortOrder::Ascending,
@@ -83,15 +109,11 @@ pub fn parse_list_query(
             )));
         }
     };
-
     let projection = Projection::parse(get("attributes"), get("excludedAttributes"))?;
-
-    Ok(ListQuery {
-        filter,
-        sort_by,
-        sort_order,
+    Ok(Paging {
         start_index,
         count,
+        sort_order,
         projection,
     })
 }
@@ -107,6 +129,12 @@ pub fn parse_search_request(
     max_results: u64,
     default_count: u64,
 ) -> ScimResult<ListQuery> {
+    parse_list_query(&search_params(body)?, rt, max_results, default_count)
+}
+
+/// The members of a SearchRequest as the query parameters they stand for (checked as
+/// [`parse_search_request`] says).
+pub fn search_params(body: &Value) -> ScimResult<Vec<(String, String)>> {
     let Value::Object(map) = body else {
         return Err(ScimError::invalid_syntax(
             "a SearchRequest body must be a JSON object",
@@ -151,7 +179,128 @@ pub fn parse_search_request(
         };
         params.push((key.clone(), text));
     }
-    parse_list_query(&params, rt, max_results, default_count)
+    Ok(params)
+}
+
+/// A SearchRequest over several resource types (POST `/.search` at the root), with `T` the
+/// caller's name for each type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootSearch<T> {
+    pub paging: Paging,
+    /// The types whose resources can match, each with its share of the filter (already
+    /// validated against it) and `sortBy` where the type has that attribute, in result order:
+    /// the types that have the sortBy attribute first (the others, lacking the value, sort
+    /// last), then in the order given.
+    pub types: Vec<TypeSearch<T>>,
+    /// Whether the results of the first types interleave by `sortBy` (more than one type has
+    /// it); otherwise each type's results follow the previous type's.
+    pub interleave: bool,
+    /// The query parameters the body stands for (the provisioning extension reads them).
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeSearch<T> {
+    pub tag: T,
+    pub filter: Option<Filter>,
+    pub sort_by: Option<AttrPath>,
+}
+
+/// The body of a POST `/.search` at the root (RFC 7644 §3.4.3), over `types`. A filter
+/// attribute that one type lacks counts there as having no value (§3.4.2.1; see
+/// `filter::scope`), and one that every type lacks is 400 `invalidFilter`. `sortBy` must name
+/// an attribute of at least one type (400 `invalidValue`).
+pub fn parse_root_search<T: Copy>(
+    body: &Value,
+    types: &[(T, &ResourceTypeDef)],
+    max_results: u64,
+    default_count: u64,
+) -> ScimResult<RootSearch<T>> {
+    let params = search_params(body)?;
+    let paging = parse_paging(&params, max_results, default_count)?;
+    let filter = match param(&params, "filter").map(str::trim) {
+        Some(f) if !f.is_empty() => {
+            let filter = super::filter::parse_filter(f)?;
+            let rts: Vec<&ResourceTypeDef> = types.iter().map(|(_, rt)| *rt).collect();
+            super::filter::check_known_to_some(&filter, &rts)?;
+            Some(filter)
+        }
+        _ => None,
+    };
+    let sort_text = param(&params, "sortBy")
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut sortable = Vec::new();
+    let mut unsortable = Vec::new();
+    let mut sort_error = None;
+    for &(tag, rt) in types {
+        let scoped = match &filter {
+            None => None,
+            Some(f) => match super::filter::scope(f, rt) {
+                Scoped::Nothing => continue,
+                Scoped::Everything => None,
+                Scoped::Matching(f) => {
+                    super::filter::validate(&f, rt)?;
+                    Some(f)
+                }
+            },
+        };
+        let sort_by = match sort_text.map(|s| parse_sort_by(s, rt)) {
+            Some(Ok(path)) => Some(path),
+            Some(Err(e)) => {
+                sort_error.get_or_insert(e);
+                None
+            }
+            None => None,
+        };
+        let search = TypeSearch {
+            tag,
+            filter: scoped,
+            sort_by,
+        };
+        if search.sort_by.is_some() {
+            sortable.push(search);
+        } else {
+            unsortable.push(search);
+        }
+    }
+    if let (Some(text), true) = (sort_text, sortable.is_empty()) {
+        // No type has it: a typo, unless no type can match at all (then nothing is sorted).
+        let known = types.iter().any(|(_, rt)| parse_sort_by(text, rt).is_ok());
+        if !known {
+            return Err(sort_error.unwrap_or_else(|| {
+                ScimError::invalid_value(format!("sortBy: unknown attribute {:?}", clip(text)))
+            }));
+        }
+    }
+    let interleave = sortable.len() > 1;
+    sortable.extend(unsortable);
+    Ok(RootSearch {
+        paging,
+        types: sortable,
+        interleave,
+        params,
+    })
+}
+
+/// The key that orders resources of different types by `sort_by` when they interleave: the
+/// comparison [`sort_resources`] makes, with resources that have no value last in either
+/// order, as the store sorts them.
+pub fn merge_order(
+    a: (&ResourceTypeDef, &Value),
+    b: (&ResourceTypeDef, &Value),
+    sort_by: &AttrPath,
+    order: SortOrder,
+) -> Ordering {
+    match (sort_key(a.0, a.1, sort_by), sort_key(b.0, b.1, sort_by)) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => match order {
+            SortOrder::Ascending => x.cmp(&y),
+            SortOrder::Descending => y.cmp(&x),
+        },
+    }
 }
 
 /// The ListResponse document (RFC 7644 §3.4.2). `totalResults` is the full match count,
@@ -661,6 +810,74 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(from_body, from_query);
+    }
+
+    fn root(members: Value) -> ScimResult<RootSearch<&'static str>> {
+        let mut body = json!({"schemas": [SEARCH_REQUEST_SCHEMA]});
+        for (k, v) in members.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        parse_root_search(&body, &[("User", &USER), ("Group", &GROUP)], 200, 100)
+    }
+    fn order(r: &RootSearch<&'static str>) -> Vec<&'static str> {
+        r.types.iter().map(|t| t.tag).collect()
+    }
+
+    #[test]
+    fn a_root_search_scopes_the_filter_to_each_type() {
+        let r = root(json!({})).unwrap();
+        assert_eq!(order(&r), ["User", "Group"]);
+        assert!(!r.interleave && r.types.iter().all(|t| t.filter.is_none()));
+        let r = root(json!({"filter": "userName pr", "count": 5, "startIndex": 3})).unwrap();
+        assert_eq!(order(&r), ["User"], "no group can match");
+        assert_eq!((r.paging.start_index, r.paging.count), (3, 5));
+        let r = root(json!({"filter": "not (userName pr)"})).unwrap();
+        assert_eq!(order(&r), ["User", "Group"]);
+        assert!(r.types[0].filter.is_some() && r.types[1].filter.is_none());
+        let unknown = root(json!({"filter": "shoeSize eq 1"}));
+        assert!(matches!(unknown, Err(e) if e.scim_type == Some(ScimType::InvalidFilter)));
+        let ill_typed = root(json!({"filter": "userName gt true"}));
+        assert!(matches!(ill_typed, Err(e) if e.scim_type == Some(ScimType::InvalidFilter)));
+    }
+
+    #[test]
+    fn a_root_sort_interleaves_types_that_have_it_and_puts_them_first() {
+        let r = root(json!({"sortBy": "displayName"})).unwrap();
+        assert!(r.interleave);
+        assert_eq!(order(&r), ["User", "Group"]);
+        let r = root(json!({"sortBy": "members.value"})).unwrap();
+        assert!(!r.interleave);
+        assert_eq!(order(&r), ["Group", "User"]);
+        assert!(r.types[1].sort_by.is_none());
+        let r = root(json!({"sortBy": "userName", "filter": "members pr"})).unwrap();
+        assert_eq!(
+            order(&r),
+            ["Group"],
+            "sorting by what no matching type has is no error"
+        );
+        let unknown = root(json!({"sortBy": "shoeSize"}));
+        assert!(matches!(unknown, Err(e) if e.scim_type == Some(ScimType::InvalidValue)));
+        let complex = root(json!({"sortBy": "name"}));
+        assert!(
+            matches!(&complex, Err(e) if e.detail.contains("complex")),
+            "{complex:?}"
+        );
+    }
+
+    #[test]
+    fn merging_orders_by_the_key_with_missing_values_last_either_way() {
+        let a = json!({"displayName": "b"});
+        let b = json!({"displayName": "A"});
+        let none = json!({});
+        let by = AttrPath::new("displayName");
+        let cmp = |x: &Value, y: &Value, o| merge_order((&USER, x), (&GROUP, y), &by, o);
+        assert_eq!(cmp(&a, &b, SortOrder::Ascending), Ordering::Greater);
+        assert_eq!(cmp(&a, &b, SortOrder::Descending), Ordering::Less);
+        for o in [SortOrder::Ascending, SortOrder::Descending] {
+            assert_eq!(cmp(&none, &a, o), Ordering::Greater);
+            assert_eq!(cmp(&a, &none, o), Ordering::Less);
+            assert_eq!(cmp(&none, &none, o), Ordering::Equal);
+        }
     }
 
     #[test]

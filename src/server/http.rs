@@ -1,12 +1,19 @@
 //! HTTP plumbing shared by the SCIM and admin APIs: reading JSON bodies within the size
-//! limit, and rendering SCIM and admin responses and errors.
+//! limit, draining the bodies of requests refused unread, and rendering SCIM and admin
+//! responses and errors.
 
 use crate::scim::ScimError;
 use crate::store::StoreError;
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::body::{Frame, SizeHint};
 use serde_json::{Value, json};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -15,6 +22,14 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A body (at most [`MAX_BODY_BYTES`]) must arrive within this time: a client that trickles
 /// it must not hold a request, and the write it carries, open.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How much of a request body that is refused unread (too large, wrong token, wrong media
+/// type) is read and dropped before the answer, and for how long. Clients that write the
+/// whole body before they read (Python's urllib, many Java clients) would otherwise see the
+/// connection reset under their write instead of the answer. A body that is larger, or slower,
+/// is left unread and the connection closed after the answer.
+pub const MAX_DRAIN_BYTES: u64 = 8 * 1024 * 1024;
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A SCIM error as an HTTP response: the RFC 7644 §3.12 document, `application/scim+json`,
 /// and `WWW-Authenticate: Bearer` on a 401.
@@ -316,4 +331,126 @@ pub fn origin(headers: &HeaderMap) -> String {
         })
         .unwrap_or("localhost");
     format!("http://{host}")
+}
+
+/// The rest of a request body that its handler dropped before the end.
+struct Leftover {
+    body: Body,
+    /// Whether the handler read from it at all: only then has hyper told a client that asked
+    /// for `Expect: 100-continue` to send it.
+    polled: bool,
+}
+
+/// A request body that, dropped before its end, hands the rest to [`drain_unread_body`].
+struct ReturnsUnread {
+    inner: Option<Body>,
+    polled: bool,
+    slot: Arc<Mutex<Option<Leftover>>>,
+}
+
+impl HttpBody for ReturnsUnread {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        this.polled = true;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let frame = Pin::new(inner).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None | Some(Err(_)))) {
+            this.inner = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
+
+impl Drop for ReturnsUnread {
+    fn drop(&mut self) {
+        if let Some(body) = self.inner.take().filter(|b| !b.is_end_stream())
+            && let Ok(mut slot) = self.slot.lock()
+        {
+            *slot = Some(Leftover {
+                body,
+                polled: self.polled,
+            });
+        }
+    }
+}
+
+/// Middleware: when a handler answers without reading the whole request body, reads and
+/// drops the rest (at most [`MAX_DRAIN_BYTES`] within [`DRAIN_TIMEOUT`]) before the answer
+/// goes out, so that the connection closes, or stays open, cleanly. When that is not possible
+/// (a larger or slower body, or a client still waiting for `100 Continue`), the answer says
+/// `Connection: close`.
+pub async fn drain_unread_body(req: Request, next: Next) -> Response {
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let awaits_continue = req
+        .headers()
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+    let slot = Arc::new(Mutex::new(None));
+    let (parts, body) = req.into_parts();
+    let body = Body::new(ReturnsUnread {
+        inner: Some(body),
+        polled: false,
+        slot: slot.clone(),
+    });
+    let mut resp = next.run(Request::from_parts(parts, body)).await;
+    let leftover = slot.lock().ok().and_then(|mut s| s.take());
+    if let Some(Leftover { body, polled }) = leftover {
+        // A client still waiting for `100 Continue` has not sent the body, and will not.
+        let body_on_its_way = polled || !awaits_continue;
+        let drained =
+            body_on_its_way && declared.is_none_or(|n| n <= MAX_DRAIN_BYTES) && drain(body).await;
+        if !drained {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
+    resp
+}
+
+/// Reads `body` to its end within the drain limits; whether it got there.
+async fn drain(mut body: Body) -> bool {
+    let read = async {
+        let mut seen: u64 = 0;
+        loop {
+            match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                None => return true,
+                Some(Err(_)) => return false,
+                Some(Ok(frame)) => {
+                    seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    if seen > MAX_DRAIN_BYTES {
+                        return false;
+                    }
+                }
+            }
+        }
+    };
+    tokio::time::timeout(DRAIN_TIMEOUT, read)
+        .await
+        .unwrap_or(false)
 }

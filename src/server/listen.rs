@@ -4,7 +4,7 @@
 //! terminates TLS itself when the server has a certificate. Shutdown stops accepting, asks
 //! every connection to finish its request in flight, and waits for them.
 
-use super::{ServerConfig, router};
+use super::{AppState, ServerConfig, app, limits};
 use crate::store::Store;
 use axum::Router;
 use hyper::server::conn::http1;
@@ -22,8 +22,13 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+/// Serves the APIs on `listener`, and `/metrics` with copies of the probes on `ops` when
+/// given (an address that monitoring reaches and clients do not) instead of on `listener`;
+/// shares the rate limit's counts with the other replicas when the store is shared; until
+/// `shutdown` completes.
 pub async fn serve<S, F>(
     listener: TcpListener,
+    ops: Option<TcpListener>,
     store: S,
     cfg: ServerConfig,
     shutdown: F,
@@ -34,7 +39,46 @@ where
 {
     let header_timeout = cfg.header_read_timeout;
     let tls = cfg.tls.clone().map(TlsAcceptor::from);
-    let app = router(store, cfg);
+    let state = AppState::new(store, cfg);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    // /metrics goes where monitoring scrapes: the ops listener when there is one.
+    let api = app(state.clone(), ops.is_none());
+    let mut helpers = tokio::task::JoinSet::new();
+    if state.shares_rate_limit() {
+        helpers.spawn(limits::keep_sharing(
+            state.limiter.clone(),
+            state.store.clone(),
+            state.cfg.rate_limit_sync_every,
+            stopped(),
+        ));
+    }
+    if let Some(ops) = ops {
+        let ops_app = super::ops::routes(state.clone(), true);
+        helpers.spawn(accept_loop(ops, ops_app, header_timeout, None, stopped()));
+    }
+    accept_loop(listener, api, header_timeout, tls, shutdown).await;
+    let _ = stop_tx.send(true);
+    while helpers.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Accepts connections on `listener` and serves `app` on each until `shutdown` completes,
+/// then asks every connection to finish its request in flight and waits for them.
+async fn accept_loop<F>(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    tls: Option<TlsAcceptor>,
+    shutdown: F,
+) where
+    F: Future<Output = ()> + Send + 'static,
+{
     let (close_tx, close_rx) = watch::channel(());
     let mut conns = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -71,7 +115,6 @@ where
     drop(listener);
     let _ = close_tx.send(());
     while conns.join_next().await.is_some() {}
-    Ok(())
 }
 
 async fn connection<I>(io: I, app: Router, header_timeout: Duration, mut close: watch::Receiver<()>)

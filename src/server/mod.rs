@@ -6,12 +6,14 @@ pub mod demo;
 pub mod http;
 pub mod limits;
 pub mod listen;
+pub mod metrics;
+pub mod ops;
 pub mod scim;
 
 use crate::scim::ScimError;
 use crate::store::Store;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -30,6 +32,9 @@ pub struct ServerConfig {
     pub default_count: u64,
     /// Requests per token and minute, on both APIs; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
+    /// How often replicas on one PostgreSQL database add up their counts for the limit; zero
+    /// leaves each replica to limit alone.
+    pub rate_limit_sync_every: std::time::Duration,
     /// How long a client may take to send a request's headers before the connection is
     /// closed: slow clients must not hold connections open.
     pub header_read_timeout: std::time::Duration,
@@ -47,6 +52,7 @@ impl Default for ServerConfig {
             max_results: 200,
             default_count: 100,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            rate_limit_sync_every: limits::DEFAULT_SYNC_EVERY,
             header_read_timeout: std::time::Duration::from_secs(10),
             tls: None,
         }
@@ -57,6 +63,8 @@ pub struct AppState<S> {
     pub store: S,
     pub cfg: Arc<ServerConfig>,
     pub limiter: Arc<limits::RateLimiter>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub readiness: Arc<ops::Readiness>,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -65,29 +73,62 @@ impl<S: Clone> Clone for AppState<S> {
             store: self.store.clone(),
             cfg: self.cfg.clone(),
             limiter: self.limiter.clone(),
+            metrics: self.metrics.clone(),
+            readiness: self.readiness.clone(),
         }
     }
 }
 
-/// The whole HTTP application on `store`.
+impl<S: Store> AppState<S> {
+    /// Whether this replica adds its rate-limit counts to the other replicas' (PostgreSQL,
+    /// the limit on, and a sync interval).
+    pub fn shares_rate_limit(&self) -> bool {
+        self.store.is_shared()
+            && self.limiter.enabled()
+            && !self.cfg.rate_limit_sync_every.is_zero()
+    }
+}
+
+impl<S> AppState<S> {
+    pub fn new(store: S, cfg: ServerConfig) -> AppState<S> {
+        AppState {
+            store,
+            limiter: Arc::new(limits::RateLimiter::new(cfg.rate_limit_per_minute)),
+            cfg: Arc::new(cfg),
+            metrics: Arc::new(metrics::Metrics::new()),
+            readiness: Arc::new(ops::Readiness::default()),
+        }
+    }
+}
+
+/// The whole HTTP application on `store`, `/metrics` included.
 pub fn router<S: Store>(store: S, cfg: ServerConfig) -> Router {
-    let state = AppState {
-        store,
-        limiter: Arc::new(limits::RateLimiter::new(cfg.rate_limit_per_minute)),
-        cfg: Arc::new(cfg),
-    };
-    Router::new()
+    app(AppState::new(store, cfg), true)
+}
+
+/// The SCIM and admin APIs with the probes, and `/metrics` when `with_metrics`. The APIs'
+/// requests are logged and measured; the probes' are not (see `ops`).
+pub fn app<S: Store>(state: AppState<S>, with_metrics: bool) -> Router {
+    let api = Router::new()
         .merge(scim::routes(state.clone()))
         .merge(admin::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(middleware::from_fn(common_headers))
+        .with_state(state.clone())
+        .layer(middleware::from_fn(http::drain_unread_body))
+        // Inside the measuring layer, so that a handler's panic is logged and counted as the
+        // 500 it becomes.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            common_headers,
+        ));
+    ops::routes(state, with_metrics).merge(api)
 }
 
 /// Serves `store` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight before returning.
+/// flight before returning. [`listen::serve`] can also put `/metrics` on a listener of its
+/// own (`serve --metrics-listen`).
 pub async fn run_server<S, F>(
     listener: TcpListener,
     store: S,
@@ -98,7 +139,7 @@ where
     S: Store,
     F: Future<Output = ()> + Send + 'static,
 {
-    listen::serve(listener, store, cfg, shutdown).await
+    listen::serve(listener, None, store, cfg, shutdown).await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -157,19 +198,32 @@ async fn method_not_allowed(req: Request) -> Response {
 
 /// Every response carries personal data or secrets, so none is cached. Requests are logged
 /// by method, path and status only: never headers (tokens) or query strings (filters name
-/// people).
-async fn common_headers(req: Request, next: Next) -> Response {
+/// people); they are measured by method, route template and status.
+async fn common_headers(
+    State(metrics): State<Arc<metrics::Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let path: String = req.uri().path().chars().take(200).collect();
     let started = Instant::now();
     let mut resp = next.run(req).await;
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let elapsed = started.elapsed();
+    let status = resp.status().as_u16();
+    metrics.observe(
+        &method,
+        route.as_ref().map(MatchedPath::as_str),
+        status,
+        elapsed,
+    );
     tracing::info!(
         %method,
         path,
-        status = resp.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
+        status,
+        micros = elapsed.as_micros() as u64,
         "request"
     );
     resp

@@ -289,8 +289,9 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
     }
 }
 
+/// A role as the console writes it (Member, Admin, Owner).
 fn role(r: Option<OrgRole>) -> String {
-    r.map_or("none".to_string(), |r| r.as_str().to_string())
+    r.map_or("none".to_string(), |r| r.to_string())
 }
 
 fn state(s: Option<MemberState>) -> String {
@@ -478,17 +479,47 @@ pub fn table_lines(rows: &[Row]) -> Vec<String> {
         .collect()
 }
 
-/// The closing count: `3 members changed (1 joined, 1 left), 1 mappings, 2 settings`.
+/// The closing count, naming every kind of member change that happened:
+/// `4 members changed (1 joined, 1 pending → active, 1 active → removed, 1 access changed),
+/// 1 mapping, 2 settings`. A member counts once: by presence, else by its state move, else as
+/// an access change (role or stack roles with the same state).
 pub fn summary(d: &SnapshotDiff) -> String {
-    let count = |p: Presence| d.members.iter().filter(|m| m.presence == p).count();
+    let mut parts: Vec<(String, usize)> = Vec::new();
+    let mut bump = |label: String| match parts.iter_mut().find(|(l, _)| *l == label) {
+        Some((_, n)) => *n += 1,
+        None => parts.push((label, 1)),
+    };
+    for m in &d.members {
+        match m.presence {
+            Presence::Joined => bump("joined".into()),
+            Presence::Left => bump("left".into()),
+            Presence::Stayed if m.state_changed() => {
+                bump(format!("{} → {}", state(m.state_from), state(m.state_to)))
+            }
+            Presence::Stayed => bump("access changed".into()),
+        }
+    }
+    // Arrivals and departures first, access changes last; moves in the order met.
+    parts.sort_by_key(|(l, _)| match l.as_str() {
+        "joined" => 0,
+        "left" => 1,
+        "access changed" => 3,
+        _ => 2,
+    });
+    let mut members = format!("{} changed", plural(d.members.len(), "member", "members"));
+    if !parts.is_empty() {
+        let parts: Vec<String> = parts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+        members.push_str(&format!(" ({})", parts.join(", ")));
+    }
     format!(
-        "{} members changed ({} joined, {} left), {} mappings, {} settings",
-        d.members.len(),
-        count(Presence::Joined),
-        count(Presence::Left),
-        d.mappings.len(),
-        d.settings.len()
+        "{members}, {}, {}",
+        plural(d.mappings.len(), "mapping", "mappings"),
+        plural(d.settings.len(), "setting", "settings")
     )
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A readable table: one line per change (see [`Row`]), then the summary.
@@ -678,7 +709,7 @@ mod tests {
         assert_eq!(m.stack_roles_lost, [sr("s2", "admin")]);
         let table = render_table(&d);
         assert!(
-            table.contains("+ ann@x  org role    member → admin"),
+            table.contains("+ ann@x  org role    Member → Admin"),
             "{table}"
         );
         assert!(
@@ -719,7 +750,7 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.contains("- ann@x  org role    member → none"),
+            table.contains("- ann@x  org role    Member → none"),
             "{table}"
         );
     }
@@ -824,5 +855,48 @@ mod tests {
         assert_eq!(v["members"][0]["org_role_to"], "member");
         assert_eq!(v["members"][0]["org_role_from"], serde_json::Value::Null);
         assert_eq!(v["mappings"], serde_json::json!([]));
+    }
+
+    /// The summary counts state moves, not only arrivals and departures (one went pending →
+    /// active, another active → removed: before, "2 members changed (0 joined, 0 left)").
+    #[test]
+    fn the_summary_counts_state_moves_and_access_changes() {
+        let m = |email: &str, from: MemberState, to: MemberState| MemberDiff {
+            email: email.into(),
+            presence: Presence::Stayed,
+            state_from: Some(from),
+            state_to: Some(to),
+            org_role_from: Some(OrgRole::Member),
+            org_role_to: Some(OrgRole::Member),
+            stack_roles_gained: vec![],
+            stack_roles_lost: vec![],
+        };
+        let mut promoted = m("c@x.example", MemberState::Active, MemberState::Active);
+        promoted.org_role_to = Some(OrgRole::Admin);
+        let d = SnapshotDiff {
+            members: vec![
+                m("a@x.example", MemberState::Pending, MemberState::Active),
+                m("b@x.example", MemberState::Active, MemberState::Removed),
+                promoted.clone(),
+            ],
+            mappings: vec![],
+            settings: vec![],
+        };
+        assert_eq!(
+            summary(&d),
+            "3 members changed (1 pending → active, 1 active → removed, 1 access changed), \
+             0 mappings, 0 settings"
+        );
+        let rows = member_rows(&promoted);
+        assert_eq!(
+            rows[0].change, "Member → Admin",
+            "role names as the console writes them"
+        );
+        let none = SnapshotDiff {
+            members: vec![],
+            mappings: vec![],
+            settings: vec![],
+        };
+        assert_eq!(summary(&none), "0 members changed, 0 mappings, 0 settings");
     }
 }

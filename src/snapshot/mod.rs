@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
+pub mod assemble;
 pub mod diff;
 pub mod file;
 
+pub use assemble::{assemble, export};
 pub use diff::{SnapshotDiff, diff};
 
 pub const FORMAT: &str = "scimdesk-snapshot";

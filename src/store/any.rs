@@ -51,9 +51,21 @@ impl AnyStore {
     }
 }
 
-impl Store for AnyStore {
+impl OrgStore for AnyStore {
     async fn ready(&self) -> StoreResult<()> {
         on!(self, s => s.ready().await)
+    }
+
+    fn stats(&self) -> StoreStats {
+        on!(self, s => s.stats())
+    }
+
+    fn is_shared(&self) -> bool {
+        on!(self, s => s.is_shared())
+    }
+
+    async fn add_request_counts(&self, counts: &[RequestCount]) -> StoreResult<Vec<RequestCount>> {
+        on!(self, s => s.add_request_counts(counts).await)
     }
 
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
@@ -126,6 +138,26 @@ impl Store for AnyStore {
         on!(self, s => s.authenticate_admin(token).await)
     }
 
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        on!(self, s => s.list_admin_tokens(org_id, limit, cursor).await)
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        on!(self, s => s.revoke_admin_token(org_id, token_id, actor).await)
+    }
+}
+
+impl ScimStore for AnyStore {
     async fn get_resource(
         &self,
         kind: Kind,
@@ -185,32 +217,15 @@ impl Store for AnyStore {
         on!(self, s => s.delete_resource(kind, org_id, id, actor, check).await)
     }
 
-    async fn list_audit(
+    async fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> StoreResult<CursorPage<AuditEvent>> {
-        on!(self, s => s.list_audit(org_id, q).await)
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        on!(self, s => s.provisioning_states(ids).await)
     }
+}
 
-    async fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
-        on!(self, s => s.list_admin_tokens(org_id, limit, cursor).await)
-    }
-
-    async fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> StoreResult<bool> {
-        on!(self, s => s.revoke_admin_token(org_id, token_id, actor).await)
-    }
-
+impl AccessStore for AnyStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
         on!(self, s => s.list_stacks(org_id).await)
     }
@@ -324,15 +339,18 @@ impl Store for AnyStore {
     ) -> StoreResult<access_types::DecisionOutcome> {
         on!(self, s => s.decide_approval(org_id, request_id, decision, seen_version, actor).await)
     }
+}
 
-    async fn provisioning_states(
+impl AuditStore for AnyStore {
+    async fn list_audit(
         &self,
-        ids: &[String],
-    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        on!(self, s => s.provisioning_states(ids).await)
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        on!(self, s => s.list_audit(org_id, q).await)
     }
 
-    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
-        on!(self, s => s.snapshot(org_id).await)
+    async fn export_rows(&self, org_id: i64, audit_limit: u64) -> StoreResult<export::ExportRows> {
+        on!(self, s => s.export_rows(org_id, audit_limit).await)
     }
 }

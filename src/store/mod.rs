@@ -7,10 +7,14 @@
 //! Read-modify-write methods take a closure that runs inside that transaction on the current
 //! row, which is how concurrent PATCHes to one resource never lose an update.
 
+pub(crate) mod access_rules;
 pub mod access_types;
 pub mod admin_types;
 pub mod any;
+pub mod copy;
+pub mod export;
 pub mod postgres;
+pub(crate) mod scim_rows;
 pub mod secret;
 pub mod sqlite;
 pub mod target;
@@ -59,12 +63,28 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// How [`StoreError::schema_mismatch`]'s message starts.
+const SCHEMA_MISMATCH: &str = "schema version mismatch: ";
+
 impl StoreError {
     /// A schema version other than the binary's: another release migrated the database.
     pub fn schema_mismatch(found: i64, expected: i64) -> StoreError {
         StoreError::Unavailable(format!(
-            "the database is at schema version {found}; this binary expects {expected}"
+            "{SCHEMA_MISMATCH}the database is at schema version {found}; this binary expects \
+             {expected}"
         ))
+    }
+
+    /// What `GET /readyz` tells an unauthenticated caller about a store that is not ready: a
+    /// schema version other than the binary's is named (an operator must act: another
+    /// release migrated the database); any other failure only by its kind, its details going
+    /// to the log.
+    pub fn readiness_reason(&self) -> String {
+        match self {
+            StoreError::Unavailable(m) if m.starts_with(SCHEMA_MISMATCH) => m.clone(),
+            StoreError::Unavailable(_) => "database unreachable".into(),
+            _ => "database error".into(),
+        }
     }
 
     /// A list cursor that the list never returned (a 400, never a silent restart).
@@ -170,9 +190,49 @@ mod tests {
     }
 
     #[test]
+    fn readiness_names_a_schema_mismatch_and_hides_other_details() {
+        let e = StoreError::schema_mismatch(7, 6);
+        assert_eq!(
+            e.readiness_reason(),
+            "schema version mismatch: the database is at schema version 7; this binary expects 6"
+        );
+        let e = StoreError::Unavailable("connection refused to 10.0.0.5:5432".into());
+        assert_eq!(e.readiness_reason(), "database unreachable");
+        assert_eq!(
+            StoreError::Db("relation x".into()).readiness_reason(),
+            "database error"
+        );
+    }
+
+    #[test]
     fn both_engines_share_one_schema_version_line() {
         assert_eq!(sqlite::SCHEMA_VERSION, postgres::SCHEMA_VERSION);
     }
+}
+
+/// What a store reports for `/metrics`: read from counters it keeps anyway, no I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Connections lent to requests now (SQLite: its read connections; PostgreSQL: the pool's).
+    pub connections_in_use: u32,
+    /// Connections open and waiting for a request.
+    pub connections_idle: u32,
+    /// The most connections the pool opens.
+    pub connections_max: u32,
+    /// Writes waiting for SQLite's one write connection (jobs and lent writes that the
+    /// group-commit writer has not taken up yet). `None` on PostgreSQL: sqlx's pool does not
+    /// say how many requests wait for a connection.
+    pub writes_waiting: Option<u64>,
+}
+
+/// Requests of one token in one rate-limit window, as replicas add them up (see
+/// [`Store::add_request_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    pub token_id: String,
+    /// The window's number: its start in seconds since the epoch, divided by its length.
+    pub window: u64,
+    pub n: u64,
 }
 
 /// A partial update of [`ScimSettings`]: `None` keeps the current value.
@@ -330,23 +390,58 @@ pub struct WriteOutcome {
     pub changed: bool,
 }
 
-/// Persistence for organizations, tokens, SCIM resources and the audit log.
+/// Persistence for organizations, tokens, SCIM resources, access and the audit log: the four
+/// traits below, one per concern, which each engine implements (`sqlite/`, `postgres/`, and
+/// `any.rs`, the choice made at run time). Code that needs all of them asks for [`Store`];
+/// code that uses one concern can ask for that trait alone.
 ///
 /// `actor` names who did a write, for the audit log: a SCIM token's label or an admin's email.
-pub trait Store: Clone + Send + Sync + 'static {
+pub trait Store: OrgStore + ScimStore + AccessStore + AuditStore + Clone + 'static {}
+
+impl<T: OrgStore + ScimStore + AccessStore + AuditStore + Clone + 'static> Store for T {}
+
+/// The store's traits, for code that calls a store's methods on a concrete type:
+/// `use scimdesk::store::prelude::*;`.
+pub mod prelude {
+    pub use super::{AccessStore, AuditStore, OrgStore, ScimStore, Store};
+}
+
+/// Organizations, their SCIM settings and tokens, and what the server asks of the database
+/// itself (readiness, pool figures, the shared rate-limit tally).
+pub trait OrgStore: Send + Sync {
     /// Whether the database answers and holds the schema version this binary migrates to
     /// (`GET /readyz`): one cheap query, no write.
     fn ready(&self) -> impl Future<Output = StoreResult<()>> + Send;
 
-    // Organizations and settings.
+    /// Connections and queued writes, for `/metrics`: cheap, no I/O.
+    fn stats(&self) -> StoreStats;
+
+    /// Whether other processes may serve this database at the same time (PostgreSQL), so
+    /// that what one process counts for the per-token rate limit must be added up with theirs.
+    fn is_shared(&self) -> bool;
+
+    /// Adds this process's request counts to the tally that every process serving the
+    /// database shares, and returns the tallies after the addition, one per count given (in
+    /// any order). Called about once a second, never per request, and only when
+    /// [`OrgStore::is_shared`]; counts of windows that have ended may be forgotten. A store that
+    /// is not shared returns nothing: its own counts are the whole tally.
+    fn add_request_counts(
+        &self,
+        counts: &[RequestCount],
+    ) -> impl Future<Output = StoreResult<Vec<RequestCount>>> + Send;
+
     fn create_org(
         &self,
         name: &str,
         owner_email: &str,
     ) -> impl Future<Output = StoreResult<(Org, IssuedToken)>> + Send;
+
     fn org_by_uid(&self, uid: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+
     fn org_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+
     fn org_counts(&self, org_id: i64) -> impl Future<Output = StoreResult<OrgCounts>> + Send;
+
     fn update_scim_settings(
         &self,
         org_id: i64,
@@ -354,13 +449,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         actor: &str,
     ) -> impl Future<Output = StoreResult<ScimSettings>> + Send;
 
-    // Tokens.
     fn create_scim_token(
         &self,
         org_id: i64,
         label: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+
     /// Mints an admin token for the member of `org_id` with this email; NotFound when the
     /// email has no membership there. The token's power follows that member's current role.
     fn create_admin_token(
@@ -370,12 +465,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         label: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<IssuedToken>> + Send;
+
     fn list_scim_tokens(
         &self,
         org_id: i64,
         limit: u64,
         cursor: Option<&str>,
     ) -> impl Future<Output = StoreResult<CursorPage<TokenInfo>>> + Send;
+
     /// Revokes at once; `false` when no live token of that org has this id.
     fn revoke_scim_token(
         &self,
@@ -383,16 +480,37 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_id: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     fn authenticate_scim(
         &self,
         token: &str,
     ) -> impl Future<Output = StoreResult<Option<ScimPrincipal>>> + Send;
+
     fn authenticate_admin(
         &self,
         token: &str,
     ) -> impl Future<Output = StoreResult<Option<AdminPrincipal>>> + Send;
 
-    // SCIM resources.
+    /// The live admin tokens of every member of the org, oldest first.
+    fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
+
+    /// Revokes at once; `false` when no live admin token of that org has this id.
+    fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// SCIM Users and Groups: reads, lists and the writes of the SCIM API, each applying the
+/// approval rules to the memberships it touches.
+pub trait ScimStore: Send + Sync {
     fn get_resource(
         &self,
         kind: Kind,
@@ -400,12 +518,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         with_members: bool,
     ) -> impl Future<Output = StoreResult<Option<ResourceRecord>>> + Send;
+
     fn list_resources(
         &self,
         kind: Kind,
         org_id: i64,
         spec: ListSpec<'_>,
     ) -> impl Future<Output = Result<Page<ResourceRecord>, StoreError>> + Send;
+
     /// Creates a user (linking the account of its userName, re-linking a deprovisioned
     /// membership) or a group with `members`.
     fn create_resource(
@@ -416,6 +536,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         members: Vec<String>,
         actor: &str,
     ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send;
+
     /// Read-modify-write in one transaction. `load_members` loads a group's members into the
     /// record that `decide` sees (only a PATCH that needs the whole list asks for it).
     fn update_resource<F>(
@@ -429,6 +550,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send
     where
         F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send;
+
     /// Deletes after `check` accepts the current record (If-Match). A user's membership ends
     /// (state deprovisioned); the account stays.
     fn delete_resource<F>(
@@ -442,33 +564,23 @@ pub trait Store: Clone + Send + Sync + 'static {
     where
         F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send;
 
-    // Audit log and admin tokens (listing, revoking).
-    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
-    fn list_audit(
+    /// The provisioning state of SCIM Users (ids not found are absent).
+    fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
-    /// The live admin tokens of every member of the org, oldest first.
-    fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> impl Future<Output = StoreResult<CursorPage<AdminTokenInfo>>> + Send;
-    /// Revokes at once; `false` when no live admin token of that org has this id.
-    fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+        ids: &[String],
+    ) -> impl Future<
+        Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
+    > + Send;
+}
 
-    // Stacks, group mappings, members and the approval queue (see `access_types`).
+/// Stacks and their roles, group mappings, members' access and the approval queue (the
+/// admin API's access routes).
+pub trait AccessStore: Send + Sync {
     fn list_stacks(
         &self,
         org_id: i64,
     ) -> impl Future<Output = StoreResult<Vec<access_types::Stack>>> + Send;
+
     /// A stack with the three built-in roles.
     fn create_stack(
         &self,
@@ -476,12 +588,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::Stack>> + Send;
+
     /// NotFound for an unknown stack.
     fn stack_roles(
         &self,
         org_id: i64,
         stack_uid: &str,
     ) -> impl Future<Output = StoreResult<Vec<access_types::RoleInfo>>> + Send;
+
     fn create_stack_role(
         &self,
         org_id: i64,
@@ -489,6 +603,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         name: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::RoleInfo>> + Send;
+
     /// SCIM groups whose display name contains `filter` (any case), by name.
     fn list_groups(
         &self,
@@ -497,12 +612,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: u64,
         cursor: Option<&str>,
     ) -> impl Future<Output = StoreResult<CursorPage<access_types::GroupInfo>>> + Send;
+
     /// NotFound for an unknown group; `None` for a group without a mapping.
     fn get_mapping(
         &self,
         org_id: i64,
         group_id: &str,
     ) -> impl Future<Output = StoreResult<Option<access_types::Mapping>>> + Send;
+
     /// Sets (`Some`) or deletes (`None`) a group's mapping and applies its effect at once;
     /// an unknown stack or role, or Owner, is `Rejected`.
     fn set_mapping(
@@ -514,6 +631,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<
         Output = StoreResult<(Option<access_types::Mapping>, access_types::MappingImpact)>,
     > + Send;
+
     /// What `set_mapping` would do, without writing.
     fn preview_mapping(
         &self,
@@ -521,16 +639,19 @@ pub trait Store: Clone + Send + Sync + 'static {
         group_id: &str,
         input: Option<&access_types::MappingInput>,
     ) -> impl Future<Output = StoreResult<access_types::MappingImpact>> + Send;
+
     fn list_members(
         &self,
         org_id: i64,
         query: &access_types::MemberQuery,
     ) -> impl Future<Output = StoreResult<CursorPage<access_types::MemberInfo>>> + Send;
+
     fn member_access(
         &self,
         org_id: i64,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<access_types::MemberAccess>>> + Send;
+
     /// An admin's removal: state removed, no access, the SCIM User inactive.
     fn remove_member(
         &self,
@@ -538,6 +659,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: &str,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::MemberInfo>> + Send;
+
     /// Requests in `state` (all when `None`), oldest first.
     fn list_approvals(
         &self,
@@ -546,6 +668,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: u64,
         cursor: Option<&str>,
     ) -> impl Future<Output = StoreResult<CursorPage<access_types::ApprovalRequest>>> + Send;
+
     fn decide_approval(
         &self,
         org_id: i64,
@@ -554,16 +677,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         seen_version: u64,
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::DecisionOutcome>> + Send;
-    /// The provisioning state of SCIM Users (ids not found are absent).
-    fn provisioning_states(
-        &self,
-        ids: &[String],
-    ) -> impl Future<
-        Output = StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>>,
-    > + Send;
-    /// The whole org as a snapshot (no secrets), read consistently at one moment.
-    fn snapshot(
+}
+
+/// The audit log, and the consistent read of a whole org that an export assembles.
+pub trait AuditStore: Send + Sync {
+    /// Newest first, narrowed by `q`; `next` is the cursor of the following page.
+    fn list_audit(
         &self,
         org_id: i64,
-    ) -> impl Future<Output = StoreResult<crate::snapshot::Snapshot>> + Send;
+        q: AuditQuery<'_>,
+    ) -> impl Future<Output = StoreResult<CursorPage<AuditEvent>>> + Send;
+
+    /// Every row of the org an export needs (no secrets), read consistently at one moment,
+    /// with the newest `audit_limit` audit events; `crate::snapshot::export` assembles them.
+    fn export_rows(
+        &self,
+        org_id: i64,
+        audit_limit: u64,
+    ) -> impl Future<Output = StoreResult<export::ExportRows>> + Send;
 }

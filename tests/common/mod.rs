@@ -6,7 +6,9 @@
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
 use scimdesk::server::{ServerConfig, run_server};
-use scimdesk::store::{AnyStore, DbTarget, Store};
+use scimdesk::store::prelude::*;
+use scimdesk::store::testing::TestDb;
+use scimdesk::store::{AnyStore, DbTarget};
 use serde_json::{Value, json};
 use std::path::Path;
 use tempfile::TempDir;
@@ -68,10 +70,11 @@ pub struct OrgCreds {
     pub scim_token: String,
 }
 
-/// A fresh database, a running server and one org ready for SCIM.
+/// A fresh database, a running server and one org ready for SCIM. The database goes with it
+/// (on PostgreSQL it is dropped).
 pub struct Env {
     pub dir: TempDir,
-    pub db: DbTarget,
+    pub db: TestDb,
     pub server: Server,
     pub org: OrgCreds,
     pub http: Client,
@@ -140,7 +143,7 @@ impl Env {
     /// Rows of the audit log, oldest first: (actor, action, target, after).
     pub async fn audit(&self) -> Vec<(String, String, Option<String>, Option<Value>)> {
         const SQL: &str = "SELECT actor, action, target, after FROM audit_log ORDER BY id";
-        let rows: Vec<(String, String, Option<String>, Option<String>)> = match &self.db {
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = match self.db.target() {
             DbTarget::Sqlite(path) => {
                 let pool = sqlx::SqlitePool::connect_with(
                     sqlx::sqlite::SqliteConnectOptions::new().filename(path),
@@ -178,16 +181,14 @@ impl Env {
     /// The SQLite file of this test's database, or `None` on PostgreSQL (for the tests that
     /// read SQLite's files themselves).
     pub fn sqlite_path(&self) -> Option<&Path> {
-        match &self.db {
-            DbTarget::Sqlite(p) => Some(p),
-            DbTarget::Postgres(_) => None,
-        }
+        self.db.sqlite_path()
     }
 }
 
 /// Where a test's store lives: `file` in `dir` on SQLite, or a fresh database on the server
-/// `SCIMDESK_TEST_POSTGRES` names.
-pub async fn test_target(dir: &TempDir, file: &str) -> DbTarget {
+/// `SCIMDESK_TEST_POSTGRES` names, dropped when the returned guard goes: keep it in a
+/// variable for as long as a server uses it.
+pub async fn test_target(dir: &TempDir, file: &str) -> TestDb {
     scimdesk::store::testing::fresh_target(dir.path(), file).await
 }
 
@@ -297,7 +298,7 @@ pub async fn send(rb: RequestBuilder) -> Resp {
 /// Every row of every table as text, leaving out the last-used times that authenticating
 /// refreshes (the other org's own token).
 pub async fn database_state(env: &Env) -> Vec<String> {
-    let path = match &env.db {
+    let path = match env.db.target() {
         DbTarget::Sqlite(p) => p,
         DbTarget::Postgres(url) => return postgres_state(url).await,
     };
@@ -344,7 +345,7 @@ pub async fn database_state(env: &Env) -> Vec<String> {
 /// themselves (main and WAL, so any encoding SQLite keeps as text is found), on PostgreSQL
 /// every row of every table as JSON text.
 pub async fn database_bytes(env: &Env) -> Vec<u8> {
-    match &env.db {
+    match env.db.target() {
         DbTarget::Sqlite(path) => {
             let mut bytes = Vec::new();
             for suffix in ["", "-wal"] {
@@ -358,12 +359,14 @@ pub async fn database_bytes(env: &Env) -> Vec<u8> {
     }
 }
 
-/// [`database_state`] on PostgreSQL: every row of every table of the public schema as JSON.
+/// [`database_state`] on PostgreSQL: every row of every table of the public schema as JSON,
+/// but the rate limit's counters, which every replica adds to each second (they are not data).
 async fn postgres_state(url: &str) -> Vec<String> {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables
-         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+           AND table_name <> 'rate_limit_counts'",
     )
     .fetch_all(&pool)
     .await
@@ -384,11 +387,14 @@ async fn postgres_state(url: &str) -> Vec<String> {
 }
 
 /// `scimdesk serve` as a child process on 127.0.0.1 (a free port), for tests that need the
-/// real binary (killed with SIGKILL, or serving HTTPS); killed and reaped on drop.
+/// real binary (killed with SIGKILL or SIGTERM, serving HTTPS, one of several replicas);
+/// killed and reaped on drop.
 pub struct ServeProcess {
     pub child: std::process::Child,
     /// As the server reports it: `http://127.0.0.1:PORT` or `https://...`.
     pub base: String,
+    /// What it printed before the address (the demo's credentials).
+    pub printed: Vec<String>,
 }
 
 impl Drop for ServeProcess {
@@ -400,24 +406,39 @@ impl Drop for ServeProcess {
 
 /// Starts `scimdesk serve --listen 127.0.0.1:0 --db DB EXTRA...` and waits (up to 60 s) for
 /// the address it prints.
-pub fn serve_process(db: &Path, extra: &[&std::ffi::OsStr]) -> ServeProcess {
+pub fn serve_process(db: &DbTarget, extra: &[&std::ffi::OsStr]) -> ServeProcess {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     let child = Command::new(env!("CARGO_BIN_EXE_scimdesk"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
+        .arg(scimdesk::store::testing::db_arg(db))
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scimdesk serve");
     // Owned from here on, so that every way out kills and reaps it.
     let mut p = ServeProcess {
         child,
         base: String::new(),
+        printed: Vec::new(),
     };
     let stdout = p.child.stdout.take().unwrap();
+    // Its last words, for the message when it fails to start; read to the end so that it
+    // never blocks on a full pipe.
+    let stderr = p.child.stderr.take().unwrap();
+    let said = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let tail = said.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut tail = tail.lock().unwrap();
+            if tail.len() == 20 {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -428,18 +449,45 @@ pub fn serve_process(db: &Path, extra: &[&std::ffi::OsStr]) -> ServeProcess {
     });
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-            && let Some(rest) = line.strip_prefix("scimdesk listening on ")
-        {
-            p.base = rest.split_whitespace().next().unwrap().to_string();
-            return p;
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = line.strip_prefix("scimdesk listening on ") {
+                p.base = rest.split_whitespace().next().unwrap().to_string();
+                return p;
+            }
+            p.printed.push(line);
         }
         if let Some(status) = p.child.try_wait().unwrap() {
+            std::thread::sleep(Duration::from_millis(100));
             panic!(
-                "the server exited during start-up ({status}) on {}",
-                db.display()
+                "the server exited during start-up ({status}) on {}; it printed {:?} and said {:?}",
+                db.redacted(),
+                p.printed,
+                said.lock().unwrap()
             );
         }
     }
-    panic!("the server did not report its address within 60 s");
+    panic!(
+        "the server did not report its address within 60 s; it printed {:?}",
+        p.printed
+    );
+}
+
+/// `scimdesk org create --db DB --name NAME --owner OWNER --json`: (org uid, admin token).
+pub fn org_create(db: &DbTarget, name: &str, owner: &str) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimdesk"))
+        .args(["org", "create", "--db"])
+        .arg(scimdesk::store::testing::db_arg(db))
+        .args(["--name", name, "--owner", owner, "--json"])
+        .output()
+        .expect("run scimdesk org create");
+    assert!(
+        out.status.success(),
+        "org create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("org create --json");
+    (
+        v["org_uid"].as_str().unwrap().to_string(),
+        v["admin_token"].as_str().unwrap().to_string(),
+    )
 }

@@ -1,6 +1,8 @@
 //! The console's real loop on an in-memory terminal, shared by the `console_*` tests: a
 //! console on a backend (the embedded server's live admin API, or a snapshot), keys in, the
-//! loop run until a condition holds, and the screen's text out.
+//! loop run until a condition holds, and the screen's text out. The embedded server runs on
+//! the engine the harness picks: a SQLite file in a temporary directory, or a fresh database
+//! on the PostgreSQL server `SCIMDESK_TEST_POSTGRES` names.
 #![allow(dead_code)]
 
 use ratatui::Terminal;
@@ -13,6 +15,7 @@ use scimdesk::console::app::{Msg, State};
 use scimdesk::console::backend::{Backend, LiveBackend};
 use scimdesk::console::effects::Clipboard;
 use scimdesk::console::theme::Theme;
+use scimdesk::store::testing::{TestDb, fresh_target};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,15 +48,15 @@ pub fn on(backend: Arc<dyn Backend>, w: u16, h: u16) -> Loop {
 pub struct LiveRig {
     pub l: Loop,
     pub server: Embedded,
-    _dir: tempfile::TempDir,
+    _data: DemoData,
 }
 
 pub async fn live_rig(w: u16, h: u16) -> LiveRig {
-    let (server, dir) = demo_server().await;
+    let (server, data) = demo_server().await;
     LiveRig {
         l: on(live(&server), w, h),
         server,
-        _dir: dir,
+        _data: data,
     }
 }
 
@@ -86,11 +89,19 @@ pub fn live(server: &Embedded) -> Arc<dyn Backend> {
     Arc::new(LiveBackend::new(client(server), &server.base_url))
 }
 
-/// The embedded server with the demo org, in a temporary data dir.
-pub async fn demo_server() -> (Embedded, tempfile::TempDir) {
+/// Where a demo server's data lives: a temporary directory (for the tests' files too) and
+/// the database, which goes with it.
+pub struct DemoData {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+}
+
+/// The embedded server with the demo org, on a fresh database of the harness's engine.
+pub async fn demo_server() -> (Embedded, DemoData) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Embedded::start(dir.path()).await.unwrap();
-    (server, dir)
+    let db = fresh_target(dir.path(), "embedded.db").await;
+    let server = Embedded::start_on(&db).await.unwrap();
+    (server, DemoData { dir, db })
 }
 
 /// The terminal's text, a line per row.

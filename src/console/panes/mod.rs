@@ -173,7 +173,7 @@ pub trait Pane {
 }
 
 /// A detail panel's words for a row's change since OLD (`review NEW --against OLD`): one line
-/// when it is one thing (`Δ since old.json: + joined as active, org role member`), else a
+/// when it is one thing (`Δ since old.json: + joined as active, org role Member`), else a
 /// heading and a line each; nothing when the row did not change.
 pub fn change_lines(against: &str, parts: Vec<String>, theme: &Theme) -> Vec<Line<'static>> {
     let head = format!("Δ since {against}:");

@@ -3,18 +3,20 @@
 
 use super::path::AttrPath;
 
+mod across;
 mod eval;
+mod mapping;
 mod parse;
 mod print;
 #[cfg(test)]
 mod proptests;
 mod sql;
 
+pub use across::{Scoped, check_known_to_some, scope};
 pub use eval::{Resolved, matches, matches_element, resolve, validate, validate_element};
+pub use mapping::{JsonMapping, TableAttr};
 pub use parse::{parse_filter, parse_patch_path};
-pub use sql::{
-    AttrRef, Dialect, JsonMapping, SqlAttr, SqlMapping, SqlParam, SqlWhere, TableAttr, to_sql,
-};
+pub use sql::{AttrRef, Dialect, SqlAttr, SqlMapping, SqlParam, SqlWhere, to_sql};
 
 /// Upper bound on AST nodes, so that a hostile filter cannot exhaust memory or stack.
 pub const MAX_FILTER_NODES: usize = 1000;

@@ -164,6 +164,31 @@ proptest! {
         validate(&f, &USER).map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
         prop_assert_eq!(matches(&f, &u, &USER), reference(&f, &u), "{}\n{}", f, u);
     }
+
+    /// What the SQL selects is checked against the evaluator on both engines by
+    /// `tests/filter_sql.rs`; here, that every valid filter translates in both dialects with
+    /// one bound parameter per placeholder.
+    #[test]
+    fn valid_filters_translate_in_both_dialects(f in arb_user_filter()) {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let map = JsonMapping {
+                dialect,
+                doc: "u.doc",
+                columns: &[("userName", "u.user_name")],
+                tables: &[],
+                prefilters: &[("emails.value", "email_values(u.doc)")],
+                value_sets: &[("emails.value", "email_set(u.doc)")],
+                row_alias: "v",
+            };
+            let w = to_sql(&f, &USER, &map).map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
+            let marks = match dialect {
+                Dialect::Sqlite => w.sql.matches('?').count(),
+                _ => (1..=w.params.len()).filter(|n| w.sql.contains(&format!("${n}"))).count(),
+            };
+            prop_assert_eq!(marks, w.params.len(), "{}", w.sql);
+            prop_assert!(!w.sql.contains(&format!("${}", w.params.len() + 1)), "{}", w.sql);
+        }
+    }
 }
 
 // ---- random users and filters over their real attributes ----
@@ -422,5 +447,25 @@ fn reference(f: &Filter, u: &Value) -> bool {
             Some(Value::Array(items)) => items.iter().any(|e| reference(inner, e)),
             _ => false,
         },
+    }
+}
+
+// ---- filters scoped to one resource type of a search across types ----
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Scoping a filter to a resource type (a search across types) decides the attributes the
+    /// type lacks and keeps the rest: it selects what the whole filter selects.
+    #[test]
+    fn scoping_to_a_type_selects_what_the_filter_selects(f in arb_user_filter(), u in arb_user()) {
+        for rt in [&USER, &crate::scim::schema::GROUP] {
+            let scoped = match scope(&f, rt) {
+                Scoped::Nothing => false,
+                Scoped::Everything => true,
+                Scoped::Matching(g) => matches(&g, &u, rt),
+            };
+            prop_assert_eq!(scoped, matches(&f, &u, rt), "{} on {}\n{}", f, rt.name, u);
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! The store describes where attributes live through [`SqlMapping`]: a scalar expression over
 //! the resource's row (a promoted column or a JSON extract), or, for a multi-valued
 //! attribute, a row source (`json_each` over the document, or a table such as group members)
-//! with an expression per sub-attribute. [`JsonMapping`] is such a mapping for a row that
-//! holds the canonical document as JSON text, plus promoted columns and child tables.
+//! with an expression per sub-attribute. [`JsonMapping`](super::JsonMapping) (`mapping.rs`)
+//! is such a mapping for a row that holds the canonical document as JSON, plus promoted
+//! columns and child tables.
 //!
 //! The semantics are those of `eval.rs`, clause by clause; `tests/filter_sql.rs` checks that
 //! on random resources. Every condition generated here is two-valued (never SQL NULL), so that
@@ -13,6 +14,16 @@
 //! Expectations on the data: dateTime values are stored as `datetime::format` text (fixed
 //! width UTC, so text order is time order), booleans as JSON true/false or 0/1, and JSON
 //! documents in canonical form (schema spelling of names, multi-valued attributes as arrays).
+//!
+//! Two dialects ([`Dialect`]). SQLite: `?` placeholders, NOCASE/BINARY collations, LIKE
+//! (which ignores ASCII case) for the case-insensitive substring operators, instr/substr for
+//! the case-exact ones. PostgreSQL: `$n` placeholders; case-insensitive text is compared as
+//! `lower((x) COLLATE "C")` against an operand lowered here, so that both fold ASCII letters
+//! only, as the evaluator does, and so that `lower()` expression indexes serve `eq`; the
+//! substring operators are LIKE (case-sensitive in PostgreSQL, and served by pg_trgm GIN
+//! indexes) on that same text; ordering is bytewise (`COLLATE "C"`, the evaluator's order
+//! whatever the database's locale). PostgreSQL text cannot hold NUL, so an operand with one is
+//! decided here (nothing stored equals it; order against its prefix).
 
 use super::eval::{Resolved, resolve, validate};
 use super::{CompValue, CompareOp, Filter};
@@ -39,13 +50,15 @@ pub struct SqlWhere {
     pub params: Vec<SqlParam>,
 }
 
-/// The SQL dialect. Only SQLite exists today; PostgreSQL would change placeholders
-/// (`$n`), case-insensitive comparison (no NOCASE) and the substring functions.
+/// The SQL dialect (see the module's header for how they differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Dialect {
     #[default]
     Sqlite,
+    /// Expressions of a mapping are text (JSON values through `->>`): booleans compare as
+    /// their text, numbers through a guarded cast.
+    Postgres,
 }
 
 /// A top-level attribute, resolved against the schema.
@@ -99,6 +112,20 @@ pub trait SqlMapping {
     /// The expression of the attribute's value (`sub: None`; for a multi-valued attribute,
     /// one whole value) or of one of its sub-attributes.
     fn expr(&self, attr: &AttrRef, sub: Option<&'static AttributeDef>) -> Option<String>;
+    /// For a multi-valued attribute: an expression over the resource's row whose text
+    /// contains every value of `sub` with ASCII letters lowered (typically indexed, e.g. by
+    /// a trigram index). `eq`, `co`, `sw` and `ew` then add `prefilter LIKE '%operand%'` as
+    /// a necessary condition that an index can answer before the exact test runs.
+    fn prefilter(&self, _attr: &AttrRef, _sub: Option<&'static AttributeDef>) -> Option<String> {
+        None
+    }
+    /// For a multi-valued attribute: an expression over the resource's row of an array (text[])
+    /// holding every value of `sub` with ASCII letters lowered (typically GIN-indexed). `eq`
+    /// then adds `value_set @> ARRAY[operand]`, an exact necessary condition, in place of the
+    /// [`Self::prefilter`] (a long operand shares common trigrams with every row).
+    fn value_set(&self, _attr: &AttrRef, _sub: Option<&'static AttributeDef>) -> Option<String> {
+        None
+    }
 }
 
 /// Translate a filter to SQL. The filter is validated against `rt` first.
@@ -139,11 +166,50 @@ impl Translator<'_> {
     fn push(&mut self, s: &str) {
         self.out.sql.push_str(s);
     }
-    fn param(&mut self, p: SqlParam) -> &'static str {
+    fn param(&mut self, p: SqlParam) -> String {
         self.out.params.push(p);
         match self.map.dialect() {
-            Dialect::Sqlite => "?",
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${}", self.out.params.len()),
         }
+    }
+    fn postgres(&self) -> bool {
+        self.map.dialect() == Dialect::Postgres
+    }
+
+    /// `{x} LIKE {pattern}` with `\` escaping (PostgreSQL's default escape character).
+    fn like(&mut self, x: &str, pattern: String) {
+        let p = self.param(SqlParam::Text(pattern));
+        let _ = match self.map.dialect() {
+            Dialect::Sqlite => write!(self.out.sql, "{x} LIKE {p} ESCAPE '\\'"),
+            Dialect::Postgres => write!(self.out.sql, "{x} LIKE {p}"),
+        };
+    }
+
+    /// Opens `(value_set @> ARRAY[operand] AND ` (eq) or `(prefilter LIKE '%operand%' AND `
+    /// for each text test that the mapping can prefilter; returns how many it opened (each
+    /// needs a closing parenthesis).
+    fn open_prefilters(&mut self, a: &AttrRef, tests: &[TextTest<'_>]) -> usize {
+        let mut opened = 0;
+        for (sub, op, operand) in tests {
+            if operand.contains('\0') {
+                continue;
+            }
+            let lowered = operand.to_ascii_lowercase();
+            if *op == CompareOp::Eq
+                && let Some(set) = self.map.value_set(a, Some(sub))
+            {
+                let p = self.param(SqlParam::Text(lowered));
+                let _ = write!(self.out.sql, "({set} @> ARRAY[{p}]::text[] AND ");
+                opened += 1;
+            } else if let Some(pre) = self.map.prefilter(a, Some(sub)) {
+                self.push("(");
+                self.like(&pre, format!("%{}%", like_escape(&lowered)));
+                self.push(" AND ");
+                opened += 1;
+            }
+        }
+        opened
     }
 
     fn filter(&mut self, f: &Filter, rt: &ResourceTypeDef) -> ScimResult<()> {
@@ -189,9 +255,13 @@ impl Translator<'_> {
                 };
                 match self.map.attr(&a).ok_or_else(|| unmapped(&a.path(None)))? {
                     SqlAttr::Rows { from, correlate } => {
+                        let mut tests = Vec::new();
+                        required_text_tests(inner, a.attr, &mut tests);
+                        let opened = self.open_prefilters(&a, &tests);
                         self.exists_open(&from, correlate.as_deref());
                         self.element(inner, &a)?;
                         self.push(")");
+                        self.push(&")".repeat(opened));
                     }
                     SqlAttr::Scalar => {
                         // A single complex value: it must exist, like the one element the
@@ -304,14 +374,26 @@ impl Translator<'_> {
                     // No values at all, or some value that is not identical.
                     self.push("(NOT ");
                     self.exists_open(&from, correlate.as_deref());
-                    self.push("1) OR ");
+                    self.push(if self.postgres() {
+                        "true) OR "
+                    } else {
+                        "1) OR "
+                    });
                     self.exists_open(&from, correlate.as_deref());
                     self.compare_leaf(&x, def, op, v);
                     self.push("))");
                 } else {
+                    let tests: Vec<TextTest<'_>> = match (leaf, v) {
+                        (Some(sub), CompValue::Str(s)) if is_text_match(op) && is_string(sub) => {
+                            vec![(sub, op, s)]
+                        }
+                        _ => Vec::new(),
+                    };
+                    let opened = self.open_prefilters(&a, &tests);
                     self.exists_open(&from, correlate.as_deref());
                     self.compare_leaf(&x, def, op, v);
                     self.push(")");
+                    self.push(&")".repeat(opened));
                 }
             }
             SqlAttr::Scalar => {
@@ -351,8 +433,13 @@ impl Translator<'_> {
         match (def.ty, v) {
             (AttrType::DateTime, CompValue::Str(s)) => self.compare_date(x, op, sym, s),
             (AttrType::Boolean, CompValue::Bool(b)) => {
-                let p = self.param(SqlParam::Bool(*b));
-                let _ = write!(self.out.sql, "{x} = {p}");
+                if self.postgres() {
+                    let p = self.param(SqlParam::Text(b.to_string()));
+                    let _ = write!(self.out.sql, "({x})::text = {p}");
+                } else {
+                    let p = self.param(SqlParam::Bool(*b));
+                    let _ = write!(self.out.sql, "{x} = {p}");
+                }
             }
             (_, CompValue::Number(n)) => {
                 let param = match n.as_i64() {
@@ -360,13 +447,31 @@ impl Translator<'_> {
                     None => SqlParam::Real(n.as_f64().unwrap_or(f64::NAN)),
                 };
                 let p = self.param(param);
-                let _ = write!(self.out.sql, "{x} {sym} {p}");
+                if self.postgres() {
+                    // A cast of text that is not a number would fail the whole query: only
+                    // JSON numbers are compared, anything else does not match.
+                    let _ = write!(
+                        self.out.sql,
+                        "coalesce(CASE WHEN ({x})::text ~ '{JSON_NUMBER}' \
+                         THEN ({x})::text::numeric END {sym} {p}, false)"
+                    );
+                } else {
+                    let _ = write!(self.out.sql, "{x} {sym} {p}");
+                }
+            }
+            (_, CompValue::Str(s)) if self.postgres() => {
+                self.compare_text_pg(x, def.case_exact, op, sym, s)
             }
             (_, CompValue::Str(s)) => self.compare_text(x, def.case_exact, op, sym, s),
             // validate() rules the other combinations out.
-            _ => self.push("0"),
+            _ => self.push(self.never()),
         }
         self.push(")");
+    }
+
+    /// A condition that is always false.
+    fn never(&self) -> &'static str {
+        if self.postgres() { "false" } else { "0" }
     }
 
     fn compare_text(&mut self, x: &str, case_exact: bool, op: CompareOp, sym: &str, s: &str) {
@@ -379,8 +484,7 @@ impl Translator<'_> {
                     CompareOp::Sw => format!("{body}%"),
                     _ => format!("%{body}"),
                 };
-                let p = self.param(SqlParam::Text(pattern));
-                let _ = write!(self.out.sql, "{x} LIKE {p} ESCAPE '\\'");
+                self.like(x, pattern);
             }
             (CompareOp::Co, true) => {
                 let p = self.param(text(s));
@@ -411,30 +515,117 @@ impl Translator<'_> {
         }
     }
 
+    fn compare_text_pg(&mut self, x: &str, case_exact: bool, op: CompareOp, sym: &str, s: &str) {
+        let (subject, operand) = if case_exact {
+            (format!("({x}) COLLATE \"C\""), s.to_string())
+        } else {
+            (
+                format!("lower(({x}) COLLATE \"C\")"),
+                s.to_ascii_lowercase(),
+            )
+        };
+        if let Some(nul) = operand.find('\0') {
+            // Stored text has no NUL: nothing equals or contains the operand, and in byte
+            // order it sits just above its prefix before the NUL.
+            let sym = match op {
+                CompareOp::Gt | CompareOp::Ge => ">",
+                CompareOp::Lt | CompareOp::Le => "<=",
+                _ => {
+                    self.push("false");
+                    return;
+                }
+            };
+            let p = self.param(SqlParam::Text(operand[..nul].to_string()));
+            let _ = write!(self.out.sql, "{subject} {sym} {p}");
+            return;
+        }
+        match op {
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                let body = like_escape(&operand);
+                let pattern = match op {
+                    CompareOp::Co => format!("%{body}%"),
+                    CompareOp::Sw => format!("{body}%"),
+                    _ => format!("%{body}"),
+                };
+                self.like(&subject, pattern);
+            }
+            _ => {
+                let p = self.param(SqlParam::Text(operand));
+                let _ = write!(self.out.sql, "{subject} {sym} {p}");
+            }
+        }
+    }
+
     /// Stored dates are `datetime::format` text with millisecond precision. An operand with a
     /// finer fraction lies strictly between two stored values, so compare with the
     /// millisecond below it.
     fn compare_date(&mut self, x: &str, op: CompareOp, sym: &str, s: &str) {
         let Some(t) = datetime::parse(s) else {
-            self.push("0");
+            self.push(self.never());
             return;
         };
         let floor = datetime::format(t);
-        if t.0.rem_euclid(1_000_000) == 0 {
-            let p = self.param(SqlParam::Text(floor));
-            let _ = write!(self.out.sql, "{x} {sym} {p} COLLATE BINARY");
-            return;
-        }
-        let sym = match op {
-            CompareOp::Gt | CompareOp::Ge => ">",
-            CompareOp::Lt | CompareOp::Le => "<=",
-            _ => {
-                self.push("0");
-                return;
+        let sym = if t.0.rem_euclid(1_000_000) == 0 {
+            sym
+        } else {
+            match op {
+                CompareOp::Gt | CompareOp::Ge => ">",
+                CompareOp::Lt | CompareOp::Le => "<=",
+                _ => {
+                    self.push(self.never());
+                    return;
+                }
             }
         };
         let p = self.param(SqlParam::Text(floor));
-        let _ = write!(self.out.sql, "{x} {sym} {p} COLLATE BINARY");
+        let _ = if self.postgres() {
+            write!(self.out.sql, "({x}) COLLATE \"C\" {sym} {p}")
+        } else {
+            write!(self.out.sql, "{x} {sym} {p} COLLATE BINARY")
+        };
+    }
+}
+
+/// A JSON number's text, as PostgreSQL prints a jsonb number.
+const JSON_NUMBER: &str = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$";
+
+/// Whether values of `d` are compared as text (dateTimes are not: they compare as instants).
+fn is_string(d: &AttributeDef) -> bool {
+    matches!(
+        d.ty,
+        AttrType::String | AttrType::Reference | AttrType::Binary
+    )
+}
+
+/// The operators that, on a string, hold only if the value contains the operand's text.
+fn is_text_match(op: CompareOp) -> bool {
+    matches!(
+        op,
+        CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew
+    )
+}
+
+/// A text comparison of a sub-attribute: eq, co, sw or ew with its operand.
+type TextTest<'f> = (&'static AttributeDef, CompareOp, &'f str);
+
+/// The text tests on sub-attributes of `attr` that an element must pass for the value filter
+/// `f` to hold: those joined by `and` at its top, not under `or` or `not`.
+fn required_text_tests<'f>(
+    f: &'f Filter,
+    attr: &'static AttributeDef,
+    out: &mut Vec<TextTest<'f>>,
+) {
+    match f {
+        Filter::And(a, b) => {
+            required_text_tests(a, attr, out);
+            required_text_tests(b, attr, out);
+        }
+        Filter::Compare(p, op, CompValue::Str(s)) if is_text_match(*op) && p.sub_attr.is_none() => {
+            if let Some(sub) = attr.sub(&p.name).filter(|d| is_string(d)) {
+                out.push((sub, *op, s));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -442,125 +633,16 @@ fn resolved(p: &crate::scim::path::AttrPath, rt: &ResourceTypeDef) -> ScimResult
     resolve(p, rt).ok_or_else(|| ScimError::invalid_filter(format!("unknown attribute '{p}'")))
 }
 
-/// A multi-valued attribute kept in its own table, e.g. group members.
-#[derive(Debug, Clone, Copy)]
-pub struct TableAttr<'a> {
-    /// The attribute's canonical name, e.g. `members`.
-    pub attr: &'a str,
-    /// The FROM item, e.g. `group_members m`.
-    pub from: &'a str,
-    /// Ties the rows to the resource's row, e.g. `m.group_id = g.id`.
-    pub correlate: &'a str,
-    /// An expression that is not null for every row (one whole value), e.g. `m.member_id`.
-    pub element: &'a str,
-    /// Sub-attribute name → column, e.g. `("value", "m.member_id")`.
-    pub subs: &'a [(&'a str, &'a str)],
-}
-
-/// A mapping for resources stored as a JSON text column holding the canonical document:
-/// attributes come from `json_extract`/`json_each` over it, except promoted columns and
-/// attributes kept in child tables.
-#[derive(Debug, Clone, Copy)]
-pub struct JsonMapping<'a> {
-    /// The document column of the resource's row, e.g. `u.doc`.
-    pub doc: &'a str,
-    /// Promoted columns for single-valued attributes or sub-attributes, keyed by canonical
-    /// path ([`AttrRef::path`]), e.g. `("userName", "u.user_name")`,
-    /// `("meta.created", "u.created_at")`. Matched ignoring case.
-    pub columns: &'a [(&'a str, &'a str)],
-    pub tables: &'a [TableAttr<'a>],
-    /// The alias of `json_each` rows; must differ from the outer query's aliases.
-    pub row_alias: &'a str,
-}
-
-impl JsonMapping<'_> {
-    /// `'$."a"."b"'`: quoted keys, since URNs hold dots and colons.
-    fn json_path(&self, keys: &[&str]) -> String {
-        let mut s = String::from("'$");
-        for k in keys {
-            let _ = write!(s, ".\"{}\"", k.replace('\'', "''").replace('"', "\\\""));
-        }
-        s.push('\'');
-        s
-    }
-    fn table(&self, a: &AttrRef) -> Option<&TableAttr<'_>> {
-        if a.extension.is_some() {
-            return None;
-        }
-        self.tables
-            .iter()
-            .find(|t| t.attr.eq_ignore_ascii_case(a.attr.name))
-    }
-    fn top_keys(a: &AttrRef) -> Vec<&'static str> {
-        match a.extension {
-            Some(ext) => vec![ext.id, a.attr.name],
-            None => vec![a.attr.name],
-        }
-    }
-}
-
-impl SqlMapping for JsonMapping<'_> {
-    fn attr(&self, a: &AttrRef) -> Option<SqlAttr> {
-        if let Some(t) = self.table(a) {
-            return Some(SqlAttr::Rows {
-                from: t.from.to_string(),
-                correlate: Some(t.correlate.to_string()),
-            });
-        }
-        if !a.attr.multi_valued {
-            return Some(SqlAttr::Scalar);
-        }
-        let path = self.json_path(&Self::top_keys(a));
-        Some(SqlAttr::Rows {
-            from: format!("json_each({}, {path}) AS {}", self.doc, self.row_alias),
-            correlate: None,
-        })
-    }
-
-    fn expr(&self, a: &AttrRef, sub: Option<&'static AttributeDef>) -> Option<String> {
-        if let Some(t) = self.table(a) {
-            return match sub {
-                None => Some(t.element.to_string()),
-                Some(s) => t
-                    .subs
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(s.name))
-                    .map(|(_, c)| c.to_string()),
-            };
-        }
-        if a.attr.multi_valued {
-            let row = format!("{}.value", self.row_alias);
-            return Some(match sub {
-                None => row,
-                Some(s) => format!("json_extract({row}, {})", self.json_path(&[s.name])),
-            });
-        }
-        let path = a.path(sub);
-        if let Some((_, col)) = self
-            .columns
-            .iter()
-            .find(|(p, _)| p.eq_ignore_ascii_case(&path))
-        {
-            return Some(col.to_string());
-        }
-        let mut keys = Self::top_keys(a);
-        keys.extend(sub.map(|s| s.name));
-        Some(format!(
-            "json_extract({}, {})",
-            self.doc,
-            self.json_path(&keys)
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::mapping::{JsonMapping, TableAttr};
     use super::*;
     use crate::scim::ScimType;
     use crate::scim::filter::parse_filter;
     use crate::scim::schema::{GROUP, USER};
 
     const USERS: JsonMapping<'static> = JsonMapping {
+        dialect: Dialect::Sqlite,
         doc: "u.doc",
         columns: &[
             ("userName", "u.user_name"),
@@ -568,9 +650,12 @@ mod tests {
             ("meta.created", "u.created_at"),
         ],
         tables: &[],
+        prefilters: &[],
+        value_sets: &[],
         row_alias: "v",
     };
     const GROUPS: JsonMapping<'static> = JsonMapping {
+        dialect: Dialect::Sqlite,
         doc: "g.doc",
         columns: &[("displayName", "g.display_name")],
         tables: &[TableAttr {
@@ -580,6 +665,8 @@ mod tests {
             element: "m.member_id",
             subs: &[("value", "m.member_id")],
         }],
+        prefilters: &[],
+        value_sets: &[],
         row_alias: "v",
     };
 
@@ -719,5 +806,124 @@ mod tests {
             sql("active ne null").sql,
             "(json_extract(u.doc, '$.\"active\"') IS NOT NULL)"
         );
+    }
+
+    const PG_USERS: JsonMapping<'static> = JsonMapping {
+        dialect: Dialect::Postgres,
+        prefilters: &[("emails.value", "scimdesk_email_values(u.doc)")],
+        value_sets: &[("emails.value", "scimdesk_email_set(u.doc)")],
+        ..USERS
+    };
+
+    fn pg(f: &str) -> SqlWhere {
+        to_sql(&parse_filter(f).unwrap(), &USER, &PG_USERS).unwrap_or_else(|e| panic!("{f}: {e}"))
+    }
+
+    #[test]
+    fn postgres_compares_lowered_c_text_against_a_lowered_operand() {
+        let w = pg(r#"userName eq "BJensen""#);
+        assert_eq!(
+            w.sql,
+            r#"(u.user_name IS NOT NULL AND lower((u.user_name) COLLATE "C") = $1)"#
+        );
+        assert_eq!(w.params, vec![text("bjensen")]);
+        // Only ASCII letters fold, as in the evaluator.
+        assert_eq!(pg(r#"title gt "ÉA""#).params, vec![text("Éa")]);
+        let w = pg(r#"externalId lt "E" and title co "50%_off\\""#);
+        assert!(
+            w.sql.contains(r#"(u.external_id) COLLATE "C" < $1"#),
+            "{}",
+            w.sql
+        );
+        assert!(
+            w.sql
+                .contains(r#"lower(((u.doc->>'title')) COLLATE "C") LIKE $2"#),
+            "{}",
+            w.sql
+        );
+        assert_eq!(w.params[1], text(r"%50\%\_off\\%"));
+        // caseExact substring tests are LIKE too: PostgreSQL's LIKE is case-sensitive.
+        assert!(pg(r#"id sw "A""#).sql.contains(r#"COLLATE "C" LIKE $1"#));
+    }
+
+    #[test]
+    fn postgres_reads_jsonb_as_text_and_numbers_through_a_guard() {
+        let w = pg(r#"emails[type eq "work"] and active eq true"#);
+        assert!(
+            w.sql
+                .contains("jsonb_array_elements(CASE WHEN jsonb_typeof(u.doc->'emails') = 'array'"),
+            "{}",
+            w.sql
+        );
+        assert!(w.sql.contains("(v.value->>'type')"), "{}", w.sql);
+        assert!(
+            w.sql.contains("((u.doc->>'active'))::text = $2"),
+            "{}",
+            w.sql
+        );
+        assert_eq!(w.params[1], text("true"));
+        let w = pg(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "it's""#,
+        );
+        assert!(
+            w.sql.contains(
+                "(u.doc->'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'->'manager'->>'value')"
+            ),
+            "{}",
+            w.sql
+        );
+        assert_eq!(w.params, vec![text("it's")]);
+    }
+
+    #[test]
+    fn postgres_prefilters_emails_where_every_match_needs_the_text() {
+        // eq through the value set, the others through the text.
+        let w = pg(r#"emails.value eq "A@X.io""#);
+        assert!(
+            w.sql
+                .starts_with("(scimdesk_email_set(u.doc) @> ARRAY[$1]::text[] AND EXISTS ("),
+            "{}",
+            w.sql
+        );
+        assert_eq!(w.params[0], text("a@x.io"));
+        let w = pg(r#"emails co "X.io""#);
+        assert!(
+            w.sql
+                .starts_with("(scimdesk_email_values(u.doc) LIKE $1 AND EXISTS ("),
+            "{}",
+            w.sql
+        );
+        assert_eq!(w.params[0], text("%x.io%"));
+        let w = pg(r#"emails[type eq "work" and value sw "b_"]"#);
+        assert!(
+            w.sql
+                .starts_with("(scimdesk_email_values(u.doc) LIKE $1 AND EXISTS (")
+        );
+        assert_eq!(w.params[0], text(r"%b\_%"));
+        // Not where a match needs no such text.
+        for f in [
+            r#"emails.value ne "a""#,
+            r#"emails[value eq "a" or type eq "work"]"#,
+            r#"emails[not (value eq "a")]"#,
+            r#"emails.type eq "work""#,
+        ] {
+            assert!(!pg(f).sql.contains("scimdesk_email_values"), "{f}");
+        }
+        assert!(
+            !sql(r#"emails.value eq "a""#)
+                .sql
+                .contains("scimdesk_email_values")
+        );
+    }
+
+    #[test]
+    fn postgres_decides_operands_with_nul() {
+        assert_eq!(
+            pg("title eq \"a\u{0}b\"").sql,
+            "((u.doc->>'title') IS NOT NULL AND false)"
+        );
+        let w = pg("userName ge \"Ab\u{0}c\"");
+        assert!(w.sql.ends_with(r#"COLLATE "C") > $1)"#), "{}", w.sql);
+        assert_eq!(w.params, vec![text("ab")]);
     }
 }

@@ -20,7 +20,7 @@ async fn export<S: Store>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<AdminCtx>,
 ) -> Result<Response, AdminErr> {
-    let snap = st.store.snapshot(ctx.org.id).await?;
+    let snap = snapshot::export(&st.store, ctx.org.id).await?;
     let day: String = snap.exported_at.chars().take(10).collect();
     let mut resp = (StatusCode::OK, snapshot::to_bytes(&snap)).into_response();
     let h = resp.headers_mut();

@@ -4,11 +4,12 @@
 
 pub mod core;
 mod provisioning;
+mod search;
 
 use super::AppState;
 use super::http::{ScimErr, bearer, origin, read_json, scim_json};
 use crate::scim::ScimError;
-use crate::scim::list::SortOrder;
+use crate::scim::list::{ListQuery, SortOrder};
 use crate::scim::projection::Projection;
 use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store};
 use axum::body::Body;
@@ -88,9 +89,9 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
                 .patch(patch::<S, true>)
                 .delete(delete::<S, true>),
         )
-        .route(&p("/Users/.search"), post(not_implemented))
-        .route(&p("/Groups/.search"), post(not_implemented))
-        .route(&p("/.search"), post(not_implemented))
+        .route(&p("/Users/.search"), post(search::search_type::<S, false>))
+        .route(&p("/Groups/.search"), post(search::search_type::<S, true>))
+        .route(&p("/.search"), post(search::search_root::<S>))
         .route(&p("/Bulk"), post(not_implemented))
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
@@ -168,7 +169,7 @@ pub(crate) fn rate_limit<S>(
 
 async fn not_implemented() -> ScimErr {
     ScimErr(ScimError::not_implemented(
-        "this server does not support /.search or /Bulk: see ServiceProviderConfig",
+        "this server does not support /Bulk: see ServiceProviderConfig",
     ))
 }
 
@@ -291,6 +292,17 @@ async fn list<S: Store, const G: bool>(
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
     let q = core::parse_list(kind, &params, st.cfg.max_results, st.cfg.default_count)?;
+    list_page(&st, &ctx, kind, &q, &params).await
+}
+
+/// The ListResponse of a list query on one resource type (a GET list or a POST `.search`).
+async fn list_page<S: Store>(
+    st: &AppState<S>,
+    ctx: &ScimCtx,
+    kind: Kind,
+    q: &ListQuery,
+    params: &[(String, String)],
+) -> Result<Response, ScimErr> {
     let proj = &q.projection;
     let page = st
         .store
@@ -303,17 +315,16 @@ async fn list<S: Store, const G: bool>(
                 descending: q.sort_order == SortOrder::Descending,
                 offset: q.start_index - 1,
                 limit: q.count,
-                with_members: G && core::wants_members(proj),
+                with_members: kind == Kind::Group && core::wants_members(proj),
             },
         )
         .await?;
-    let resources = page
+    let mut resources = page
         .items
         .iter()
         .map(|rec| proj.apply(core::rt(kind), &core::render(kind, rec, &ctx.base)))
         .collect::<Vec<_>>();
-    let mut resources = resources;
-    provisioning::attach(&st.store, kind, &params, &mut resources).await?;
+    provisioning::attach(&st.store, kind, params, &mut resources).await?;
     Ok(scim_json(
         StatusCode::OK,
         &core::list_response(resources, page.total, q.start_index),

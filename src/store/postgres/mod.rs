@@ -9,9 +9,12 @@
 //! `Retry-After`), and the pool opens fresh ones for the next requests.
 
 mod access;
+mod access_admin;
+mod access_members;
 mod admin;
 mod export;
 mod resources;
+mod statistics;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
 use super::*;
@@ -54,7 +57,8 @@ impl fmt::Debug for PgStore {
 /// A write in progress. Dropping it rolls back.
 pub(crate) type PgTx = sqlx::Transaction<'static, Postgres>;
 
-/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict; a
+/// Maps a PostgreSQL failure to what the server answers: a unique violation is a conflict;
+/// text with a NUL character is refused as bad input; a
 /// connection that is gone, a pool that is exhausted, a server shutting down and a deadlock
 /// or serialization failure that PostgreSQL broke are [`StoreError::Unavailable`] (the
 /// client may retry); anything else is a database error.
@@ -67,6 +71,13 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
                 );
             }
             let code = d.code().unwrap_or_default();
+            // 22021 (a text parameter), 22P05 (a JSON string): PostgreSQL's text cannot hold
+            // the NUL character, which SQLite stores; refused as bad input, never a 500.
+            if matches!(&*code, "22021" | "22P05") {
+                return StoreError::Rejected(crate::scim::ScimError::invalid_value(
+                    "text with a NUL character (\\u0000) cannot be stored",
+                ));
+            }
             // 08: connection exception; 57P01-03: admin or crash shutdown, cannot connect
             // now; 53300: too many connections; 40001/40P01: serialization failure, deadlock.
             if code.starts_with("08")
@@ -128,6 +139,7 @@ impl PgStore {
             .test_before_acquire(false)
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(opts);
+        statistics::spawn(pool.clone());
         let store = PgStore { pool };
         Ok(store)
     }
@@ -267,11 +279,13 @@ pub(crate) async fn account_for(
     .map_err(db_err)?;
     match id {
         Some(id) => Ok(id),
-        None => sqlx::query_scalar("SELECT id FROM accounts WHERE lower(email) = lower($1)")
-            .bind(email)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err),
+        None => sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE lower(email) = lower($1 COLLATE \"C\")",
+        )
+        .bind(email)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err),
     }
 }
 
@@ -374,7 +388,19 @@ const ADMIN_TOKEN_SQL: &str = "SELECT t.secret_hash, t.last_used_at,
     JOIN organizations o ON o.id = m.org_id
     WHERE t.id = $1 AND t.revoked_at IS NULL";
 
-impl Store for PgStore {
+/// Adds request counts and reads back the totals, in one statement. Rows are upserted in key
+/// order, so that two replicas adding up the same tokens lock their rows in the same order
+/// and never deadlock; the windows that have ended go at the same time (a few rows a minute).
+const ADD_REQUEST_COUNTS_SQL: &str = "WITH ended AS (
+        DELETE FROM rate_limit_counts WHERE window_no < $4
+    )
+    INSERT INTO rate_limit_counts AS c (token_id, window_no, n)
+    SELECT t, w, n FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(t, w, n)
+    ORDER BY t, w
+    ON CONFLICT (token_id, window_no) DO UPDATE SET n = c.n + excluded.n
+    RETURNING token_id, window_no, n";
+
+impl OrgStore for PgStore {
     async fn ready(&self) -> StoreResult<()> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT max(version)::bigint FROM scimdesk_schema")
@@ -386,6 +412,54 @@ impl Store for PgStore {
             return Err(StoreError::schema_mismatch(found, SCHEMA_VERSION));
         }
         Ok(())
+    }
+
+    fn stats(&self) -> StoreStats {
+        let open = self.pool.size();
+        let idle = self.pool.num_idle() as u32;
+        StoreStats {
+            connections_in_use: open.saturating_sub(idle),
+            connections_idle: idle,
+            connections_max: self.pool.options().get_max_connections(),
+            writes_waiting: None,
+        }
+    }
+
+    /// Any number of replicas may serve one PostgreSQL database.
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn add_request_counts(&self, counts: &[RequestCount]) -> StoreResult<Vec<RequestCount>> {
+        let Some(latest) = counts.iter().map(|c| c.window).max() else {
+            return Ok(Vec::new());
+        };
+        let tokens: Vec<&str> = counts.iter().map(|c| c.token_id.as_str()).collect();
+        let windows: Vec<i64> = counts.iter().map(|c| c.window as i64).collect();
+        let ns: Vec<i64> = counts
+            .iter()
+            .map(|c| c.n.min(i64::MAX as u64) as i64)
+            .collect();
+        let rows = sqlx::query(ADD_REQUEST_COUNTS_SQL)
+            .bind(&tokens)
+            .bind(&windows)
+            .bind(&ns)
+            // The window before the latest stays: a replica whose clock is a little behind
+            // may still be counting in it.
+            .bind(latest as i64 - 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RequestCount {
+                    token_id: r.try_get("token_id")?,
+                    window: r.try_get::<i64, _>("window_no")?.max(0) as u64,
+                    n: r.try_get::<i64, _>("n")?.max(0) as u64,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)
     }
 
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
@@ -592,7 +666,7 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         let membership: Option<String> = sqlx::query_scalar(
             "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND lower(a.email) = lower($2)",
+             WHERE m.org_id = $1 AND lower(a.email) = lower($2 COLLATE \"C\")",
         )
         .bind(org_id)
         .bind(email)
@@ -737,6 +811,26 @@ impl Store for PgStore {
         }))
     }
 
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+}
+
+impl ScimStore for PgStore {
     async fn get_resource(
         &self,
         kind: Kind,
@@ -796,32 +890,15 @@ impl Store for PgStore {
         resources::delete(self, kind, org_id, id, actor, check).await
     }
 
-    async fn list_audit(
+    async fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> StoreResult<CursorPage<AuditEvent>> {
-        admin::list_audit(self, org_id, q).await
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        access::provisioning_states(self, ids).await
     }
+}
 
-    async fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
-        admin::list_admin_tokens(self, org_id, limit, cursor).await
-    }
-
-    async fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> StoreResult<bool> {
-        admin::revoke_admin_token(self, org_id, token_id, actor).await
-    }
-
+impl AccessStore for PgStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
         access::list_stacks(self, org_id).await
     }
@@ -935,15 +1012,25 @@ impl Store for PgStore {
     ) -> StoreResult<access_types::DecisionOutcome> {
         access::decide(self, org_id, request_id, decision, seen_version, actor).await
     }
+}
 
-    async fn provisioning_states(
+impl AuditStore for PgStore {
+    async fn list_audit(
         &self,
-        ids: &[String],
-    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, ids).await
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
     }
 
-    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
-        export::snapshot(self, org_id).await
+    async fn export_rows(
+        &self,
+        org_id: i64,
+        audit_limit: u64,
+    ) -> StoreResult<crate::store::export::ExportRows> {
+        export::read(self, org_id, audit_limit).await
     }
 }
+
+#[cfg(test)]
+mod access_tests;

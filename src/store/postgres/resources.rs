@@ -1,68 +1,911 @@
-//! SCIM Users and Groups on PostgreSQL. (Being written: every function answers "not yet".)
+//! SCIM Users and Groups on PostgreSQL: the same rows and meanings as SQLite's
+//! (`store/scim_rows.rs` holds what both share), for several replicas on one database.
+//!
+//! What must hold across replicas is the database's to hold: the unique index on
+//! (org, lower(userName)) decides duplicate userNames, racing creates included; an update or
+//! delete locks its resource row (`FOR UPDATE`) before it reads it, so that read-modify-write
+//! never loses a concurrent change and a version moves once per change; member rows are
+//! inserted with `ON CONFLICT DO NOTHING` in id order. A member change touches member rows
+//! only: a group of 100,000 is never loaded unless the caller asks for its members.
 
-use super::PgStore;
-use crate::scim::ScimError;
+use super::{PgStore, access, account_for, audit, db_err};
+use crate::domain::approval::ApprovalPolicy;
+use crate::scim::datetime;
+use crate::scim::filter::{Dialect, SqlParam};
+use crate::scim::schema::AttrType;
+use crate::scim::{ScimError, ScimResult};
+use crate::store::scim_rows::{
+    self, MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json,
+    promoted, rt, skipped_json, table, taken,
+};
+use crate::store::secret;
 use crate::store::*;
+use serde_json::Value;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row};
+use std::collections::{HashMap, HashSet};
 
-fn not_yet<T>(what: &str) -> StoreResult<T> {
-    Err(StoreError::Db(format!("{what}: not yet on PostgreSQL")))
+/// The columns of a record, over the row alias `r`; a group's member ids follow as an array
+/// when asked for.
+const COLUMNS: &str =
+    "r.id, r.resource::text AS resource, r.version, r.created_at, r.last_modified";
+const MEMBER_IDS: &str = "ARRAY(SELECT gm.user_id FROM group_members gm
+    WHERE gm.group_id = r.id ORDER BY gm.user_id) AS member_ids";
+
+fn record_from_row(r: &PgRow, with_members: bool) -> StoreResult<ResourceRecord> {
+    let text: String = r.try_get("resource").map_err(db_err)?;
+    let resource = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Db(format!("stored resource is not JSON: {e}")))?;
+    let members = if with_members {
+        let ids: Vec<String> = r.try_get("member_ids").map_err(db_err)?;
+        Some(
+            ids.into_iter()
+                .map(|id| MemberRef { id, display: None })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(ResourceRecord {
+        id: r.try_get("id").map_err(db_err)?,
+        resource,
+        version: r.try_get("version").map_err(db_err)?,
+        created: r.try_get("created_at").map_err(db_err)?,
+        last_modified: r.try_get("last_modified").map_err(db_err)?,
+        members,
+    })
+}
+
+/// `SELECT` of one resource by org $1 and id $2, with its member ids when `with_members`.
+fn select_one(kind: Kind, with_members: bool, lock: bool) -> String {
+    let members = if with_members && kind == Kind::Group {
+        format!(", {MEMBER_IDS}")
+    } else {
+        String::new()
+    };
+    // A locked group says whether it is mapped: mapping saves lock the group row too, so
+    // the answer holds until this write commits.
+    let mapped = if lock && kind == Kind::Group {
+        ", EXISTS (SELECT 1 FROM group_mappings m WHERE m.group_id = r.id) AS mapped"
+    } else {
+        ""
+    };
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    format!(
+        "SELECT {COLUMNS}{members}{mapped} FROM {} r WHERE r.org_id = $1 AND r.id = $2{lock}",
+        table(kind)
+    )
 }
 
 pub(crate) async fn get(
-    _store: &PgStore,
-    _kind: Kind,
-    _org_id: i64,
-    _id: &str,
-    _with_members: bool,
+    store: &PgStore,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    with_members: bool,
 ) -> StoreResult<Option<ResourceRecord>> {
-    not_yet("get_resource")
+    let with_members = with_members && kind == Kind::Group;
+    if !storable(id) {
+        return Ok(None);
+    }
+    let row = sqlx::query(AssertSqlSafe(select_one(kind, with_members, false)))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(db_err)?;
+    row.map(|r| record_from_row(&r, with_members)).transpose()
+}
+
+/// `ORDER BY` terms for a sortBy path: missing values last in either direction, as on SQLite.
+fn sort_terms(
+    kind: Kind,
+    path: &crate::scim::path::AttrPath,
+    descending: bool,
+) -> ScimResult<String> {
+    let key = SortKey::resolve(kind, path)?;
+    let dir = if descending { " DESC" } else { "" };
+    Ok(match &key {
+        SortKey::Column {
+            col,
+            case_exact,
+            nullable,
+        } => {
+            // The promoted text columns are COLLATE "C": lower() folds ASCII letters only,
+            // as SQLite's NOCASE does.
+            let expr = if *case_exact {
+                col.to_string()
+            } else {
+                format!("lower({col})")
+            };
+            let nulls = if *nullable { " NULLS LAST" } else { "" };
+            format!("{expr}{dir}{nulls}, ")
+        }
+        SortKey::Json {
+            keys,
+            first_value,
+            sub,
+            ty,
+            ..
+        } => {
+            let mut path = String::from("r.resource");
+            let mut steps: Vec<String> = keys.iter().map(|k| quoted(k)).collect();
+            if *first_value {
+                steps.push("0".into());
+            }
+            steps.extend(sub.map(quoted));
+            for (i, step) in steps.iter().enumerate() {
+                let op = if i + 1 == steps.len() { "->>" } else { "->" };
+                path.push_str(&format!("{op}{step}"));
+            }
+            let value = format!("({path})");
+            let expr = match ty {
+                // SQLite orders JSON numbers as numbers.
+                AttrType::Integer | AttrType::Decimal => format!(
+                    "CASE WHEN {value} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' \
+                     THEN {value}::numeric END"
+                ),
+                _ if key.case_exact() => format!("{value} COLLATE \"C\""),
+                _ => format!("lower({value} COLLATE \"C\")"),
+            };
+            format!("{expr}{dir} NULLS LAST, ")
+        }
+    })
+}
+
+/// A JSON key as an SQL string literal.
+fn quoted(key: &str) -> String {
+    format!("'{}'", key.replace('\'', "''"))
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+fn bind_all<'q>(mut q: PgQuery<'q>, params: &[SqlParam]) -> PgQuery<'q> {
+    for p in params {
+        q = match p {
+            SqlParam::Null => q.bind(None::<String>),
+            SqlParam::Bool(b) => q.bind(*b),
+            SqlParam::Int(i) => q.bind(*i),
+            SqlParam::Real(f) => q.bind(*f),
+            SqlParam::Text(s) => q.bind(s.clone()),
+        };
+    }
+    q
 }
 
 pub(crate) async fn list(
-    _store: &PgStore,
-    _kind: Kind,
-    _org_id: i64,
-    _spec: ListSpec<'_>,
+    store: &PgStore,
+    kind: Kind,
+    org_id: i64,
+    spec: ListSpec<'_>,
 ) -> StoreResult<Page<ResourceRecord>> {
-    not_yet("list_resources")
+    // The filter's parameters come first ($1...), then the org, limit and offset.
+    let (filter_sql, mut params) = match spec.filter {
+        Some(f) => {
+            let w = scim_rows::translate(kind, f, Dialect::Postgres)?;
+            (format!(" AND ({})", w.sql), w.params)
+        }
+        None => (String::new(), Vec::new()),
+    };
+    let org = params.len() + 1;
+    params.push(SqlParam::Int(org_id));
+    let from = format!("{} r WHERE r.org_id = ${org}{filter_sql}", table(kind));
+    // Unfiltered, the trigger-kept counts answer; filtered, the query counts.
+    let total_sql = if spec.filter.is_none() {
+        params.push(SqlParam::Text(count_kind(kind).into()));
+        format!(
+            "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
+             WHERE org_id = ${org} AND kind = ${}",
+            params.len()
+        )
+    } else {
+        format!("SELECT count(*) FROM {from}")
+    };
+    if spec.limit == 0 {
+        return Ok(Page {
+            items: Vec::new(),
+            total: count_matches(store, &total_sql, &params).await?,
+        });
+    }
+    // Ties break on id so that pages are stable.
+    let mut order = String::new();
+    if let Some(path) = spec.sort_by {
+        order = sort_terms(kind, path, spec.descending)?;
+    }
+    order.push_str("r.id");
+    let with_members = kind == Kind::Group && spec.with_members;
+    let members = if with_members {
+        format!(", {MEMBER_IDS}")
+    } else {
+        String::new()
+    };
+    let mut page_params = params.clone();
+    page_params.push(SqlParam::Int(spec.limit.min(i64::MAX as u64) as i64));
+    page_params.push(SqlParam::Int(spec.offset.min(i64::MAX as u64) as i64));
+    let n = page_params.len();
+    // One round trip for the page and its total: the count runs once, as an init plan. The
+    // page's ids come first, from the index alone where the order allows (PostgreSQL would
+    // compute every column of each row that OFFSET skips), then those rows, in page order.
+    let sql = format!(
+        "SELECT ({total_sql}) AS page_total, {COLUMNS}{members} FROM {} r
+         WHERE r.id IN (SELECT r.id FROM {from} ORDER BY {order} LIMIT ${} OFFSET ${n})
+         ORDER BY {order}",
+        table(kind),
+        n - 1
+    );
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &page_params)
+        .fetch_all(store.pool())
+        .await
+        .map_err(db_err)?;
+    let total = match rows.first() {
+        Some(r) => r.try_get::<i64, _>("page_total").map_err(db_err)?.max(0) as u64,
+        // Past the end, or nothing matches: only then is the count asked for alone.
+        None if spec.offset == 0 && spec.filter.is_some() => 0,
+        None => count_matches(store, &total_sql, &params).await?,
+    };
+    let items = rows
+        .iter()
+        .map(|r| record_from_row(r, with_members))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page { items, total })
 }
 
+async fn count_matches(store: &PgStore, sql: &str, params: &[SqlParam]) -> StoreResult<u64> {
+    let total: i64 = bind_all(sqlx::query(AssertSqlSafe(sql.to_string())), params)
+        .fetch_one(store.pool())
+        .await
+        .map_err(db_err)?
+        .try_get(0)
+        .map_err(db_err)?;
+    Ok(total.max(0) as u64)
+}
+
+/// Conflicts of a write that sets a userName: the unique index named it.
+fn user_name_conflict(e: StoreError, user_name: &str) -> StoreError {
+    match e {
+        StoreError::Conflict(_) => taken(user_name),
+        other => other,
+    }
+}
+
+/// Creates a SCIM User: the account of its userName (created if missing, emails match in any
+/// case), the membership (the same one when the email was provisioned before, so the SCIM
+/// User keeps its id; a membership made outside SCIM keeps its state) and the SCIM User, in
+/// one statement. Parameters: $1 userName, $2 now, $3 a new membership id, $4 org,
+/// $5 externalId, $6 displayName, $7 active, $8 the resource. Returns the SCIM User id,
+/// whether the membership is the one just inserted, and the org's approval policy. A userName
+/// taken in any case fails on the unique index, whoever inserted it.
+const CREATE_USER_SQL: &str = "
+    WITH account AS (
+        INSERT INTO accounts (email, created_at) VALUES ($1, $2)
+        ON CONFLICT (lower(email)) DO UPDATE SET email = accounts.email
+        RETURNING id
+    ), member AS (
+        INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
+        SELECT $3, $4, account.id, 'member', 'pending', 'scim', $2, $2 FROM account
+        ON CONFLICT (org_id, account_id) DO UPDATE SET updated_at = excluded.updated_at
+        RETURNING id
+    ), scim_user AS (
+        INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
+            resource, version, created_at, last_modified)
+        SELECT member.id, $4, $1, $5, $6, $7, $8::jsonb, 1, $2, $2 FROM member
+        RETURNING id
+    )
+    SELECT scim_user.id, scim_user.id = $3 AS fresh, o.approval_provision,
+        o.approval_access_increase, o.approval_deprovision
+    FROM scim_user, organizations o WHERE o.id = $4";
+
 pub(crate) async fn create(
-    _store: &PgStore,
-    _kind: Kind,
-    _org_id: i64,
-    _resource: Value,
-    _members: Vec<String>,
-    _actor: &str,
+    store: &PgStore,
+    kind: Kind,
+    org_id: i64,
+    resource: Value,
+    members: Vec<String>,
+    actor: &str,
 ) -> StoreResult<WriteOutcome> {
-    not_yet("create_resource")
+    let p = promoted(kind, &resource)?;
+    let now = datetime::now_rfc3339();
+    let text = resource.to_string();
+    let mut tx = store.begin().await?;
+    let mut skipped = Vec::new();
+    let id = match kind {
+        Kind::User => create_user(&mut tx, org_id, &p, &resource, &text, &now, actor).await?,
+        Kind::Group => {
+            let id = secret::new_uuid();
+            sqlx::query(
+                "INSERT INTO scim_groups (id, org_id, display_name, external_id, resource,
+                   version, created_at, last_modified)
+                 VALUES ($1, $2, $3, $4, $5::jsonb, 1, $6, $6)",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(&p.name)
+            .bind(&p.external_id)
+            .bind(&text)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let mut delta = MemberDelta::default();
+            add_members(&mut tx, org_id, &id, &members, &mut delta).await?;
+            let after = group_created_json(&resource, &delta);
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.group.create",
+                Some(&id),
+                None,
+                Some(&after),
+            )
+            .await?;
+            audit_skipped(&mut tx, org_id, actor, &id, &delta.skipped).await?;
+            skipped = delta.skipped;
+            id
+        }
+    };
+    tx.commit().await.map_err(db_err)?;
+    Ok(created(id, resource, &now, skipped))
+}
+
+const CREATED: &str = "scim.user.create";
+
+async fn create_user(
+    conn: &mut PgConnection,
+    org_id: i64,
+    p: &Promoted,
+    resource: &Value,
+    text: &str,
+    now: &str,
+    actor: &str,
+) -> StoreResult<String> {
+    let row = sqlx::query(CREATE_USER_SQL)
+        .bind(&p.name)
+        .bind(now)
+        .bind(secret::new_uuid())
+        .bind(org_id)
+        .bind(&p.external_id)
+        .bind(&p.display_name)
+        .bind(p.active)
+        .bind(text)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| user_name_conflict(db_err(e), &p.name))?;
+    let Some(row) = row else {
+        return Err(StoreError::NotFound("organization".into()));
+    };
+    let id: String = row.try_get("id").map_err(db_err)?;
+    let fresh: bool = row.try_get("fresh").map_err(db_err)?;
+    // The membership's state and access follow from the approval rules. A membership just
+    // inserted has nothing to read back; one provisioned again (same email) does.
+    // The create's audit event goes with the membership's writes when there are some to
+    // make (one statement less for every new user).
+    let event = (CREATED, id.as_str(), text.to_string());
+    if fresh {
+        let policy = ApprovalPolicy {
+            provision: row.try_get("approval_provision").map_err(db_err)?,
+            access_increase: row.try_get("approval_access_increase").map_err(db_err)?,
+            deprovision: row.try_get("approval_deprovision").map_err(db_err)?,
+        };
+        access::reconcile_new(conn, org_id, &id, p.active, &policy, event, actor, now).await?;
+    } else {
+        access::reconcile(conn, org_id, std::slice::from_ref(&id), actor).await?;
+        audit(
+            conn,
+            org_id,
+            actor,
+            CREATED,
+            Some(&id),
+            None,
+            Some(resource),
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+/// The current record, its row locked until the write commits: a concurrent update or
+/// delete of the same resource, on any replica, waits for this one and then reads its result.
+/// For a group, also whether it is mapped (a user: false).
+async fn current(
+    conn: &mut PgConnection,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    with_members: bool,
+) -> StoreResult<(ResourceRecord, bool)> {
+    let with_members = with_members && kind == Kind::Group;
+    let row = match storable(id) {
+        true => sqlx::query(AssertSqlSafe(select_one(kind, with_members, true)))
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?,
+        false => None,
+    };
+    match row {
+        Some(r) => {
+            let mapped = match kind {
+                Kind::Group => r.try_get("mapped").map_err(db_err)?,
+                Kind::User => false,
+            };
+            Ok((record_from_row(&r, with_members)?, mapped))
+        }
+        None => Err(StoreError::NotFound(format!(
+            "{} {id} not found",
+            rt(kind).name
+        ))),
+    }
+}
+
+/// Re-links a membership to the account of a new userName.
+async fn relink_account(
+    conn: &mut PgConnection,
+    org_id: i64,
+    membership_id: &str,
+    user_name: &str,
+    now: &str,
+) -> StoreResult<()> {
+    let account = account_for(conn, user_name, now).await?;
+    let other: Option<String> =
+        sqlx::query_scalar("SELECT id FROM memberships WHERE org_id = $1 AND account_id = $2")
+            .bind(org_id)
+            .bind(account)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    match other {
+        Some(o) if o != membership_id => Err(taken(user_name)),
+        Some(_) => Ok(()),
+        None => {
+            sqlx::query("UPDATE memberships SET account_id = $1, updated_at = $2 WHERE id = $3")
+                .bind(account)
+                .bind(now)
+                .bind(membership_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| user_name_conflict(db_err(e), user_name))?;
+            Ok(())
+        }
+    }
 }
 
 pub(crate) async fn update<F>(
-    _store: &PgStore,
-    _kind: Kind,
-    _org_id: i64,
-    _id: &str,
-    _load: bool,
-    _actor: &str,
-    _decide: F,
+    store: &PgStore,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    load: bool,
+    actor: &str,
+    decide: F,
 ) -> StoreResult<WriteOutcome>
 where
     F: FnOnce(&ResourceRecord) -> Result<Change, ScimError> + Send,
 {
-    not_yet("update_resource")
+    let mut tx = store.begin().await?;
+    let (rec, mapped) = current(&mut tx, kind, org_id, id, load).await?;
+    let change = decide(&rec)?;
+    let now = datetime::now_rfc3339();
+    let new_resource = change.resource.filter(|r| *r != rec.resource);
+    let mut delta = MemberDelta::default();
+    if kind == Kind::Group && !change.members.is_empty() {
+        delta = apply_member_ops(&mut tx, org_id, id, &change.members).await?;
+        if delta.changed() && mapped {
+            let mut affected = delta.affected();
+            // Memberships are locked in id order, whichever group write gets there first.
+            affected.sort();
+            affected.dedup();
+            access::reconcile(&mut tx, org_id, &affected, actor).await?;
+        }
+    }
+    let updated = Updated {
+        kind,
+        before: rec,
+        resource: new_resource,
+        delta,
+        now,
+    };
+    match kind {
+        Kind::User => {
+            if let Some(new) = &updated.resource {
+                update_user(
+                    &mut tx,
+                    org_id,
+                    id,
+                    &updated.before.resource,
+                    new,
+                    &updated.now,
+                    actor,
+                )
+                .await?;
+            }
+            if let Some((action, after)) = updated.audit() {
+                let before = Some(&updated.before.resource);
+                audit(
+                    &mut tx,
+                    org_id,
+                    actor,
+                    action,
+                    Some(id),
+                    before,
+                    Some(&after),
+                )
+                .await?;
+            }
+        }
+        Kind::Group => write_group(&mut tx, org_id, id, &updated, actor).await?,
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(updated.outcome())
+}
+
+/// A user's new resource: its columns, its account when the userName changed, and its
+/// access when `active` did.
+async fn update_user(
+    conn: &mut PgConnection,
+    org_id: i64,
+    id: &str,
+    old: &Value,
+    new: &Value,
+    now: &str,
+    actor: &str,
+) -> StoreResult<()> {
+    let p = promoted(Kind::User, new)?;
+    let old = promoted(Kind::User, old)?;
+    if !old.name.eq_ignore_ascii_case(&p.name) {
+        relink_account(conn, org_id, id, &p.name, now).await?;
+    }
+    sqlx::query(
+        "UPDATE scim_users SET user_name = $1, external_id = $2, display_name = $3,
+           active = $4, resource = $5::jsonb, version = version + 1, last_modified = $6
+         WHERE id = $7",
+    )
+    .bind(&p.name)
+    .bind(&p.external_id)
+    .bind(&p.display_name)
+    .bind(p.active)
+    .bind(new.to_string())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| user_name_conflict(db_err(e), &p.name))?;
+    if old.active != p.active {
+        access::reconcile(conn, org_id, &[id.to_string()], actor).await?;
+    }
+    Ok(())
+}
+
+/// A group's row after its member rows changed: its new resource (if any) and version, and
+/// the update's audit events, in one statement. The group row is locked, so every statement
+/// saved here is time another writer of the group does not wait.
+async fn write_group(
+    conn: &mut PgConnection,
+    org_id: i64,
+    id: &str,
+    updated: &Updated,
+    actor: &str,
+) -> StoreResult<()> {
+    let mut actions = Vec::new();
+    let mut befores = Vec::new();
+    let mut afters = Vec::new();
+    if let Some((action, after)) = updated.audit() {
+        actions.push(action);
+        befores.push(Some(updated.before.resource.to_string()));
+        afters.push(after.to_string());
+    }
+    let skipped = &updated.delta.skipped;
+    if !skipped.is_empty() {
+        // jsonb holds no NUL either: such an id is recorded with U+FFFD in its place.
+        let recorded: Vec<String> = skipped
+            .iter()
+            .map(|id| id.replace('\0', "\u{fffd}"))
+            .collect();
+        actions.push("scim.group.members_skipped");
+        befores.push(None);
+        afters.push(skipped_json(&recorded).to_string());
+    }
+    let changed = updated.changed();
+    if !changed && actions.is_empty() {
+        return Ok(());
+    }
+    let new = match &updated.resource {
+        Some(r) => Some((promoted(Kind::Group, r)?, r.to_string())),
+        None => None,
+    };
+    sqlx::query(
+        "WITH bumped AS (
+             UPDATE scim_groups SET
+               display_name = CASE WHEN $1 THEN $2 ELSE display_name END,
+               external_id = CASE WHEN $1 THEN $3 ELSE external_id END,
+               resource = CASE WHEN $1 THEN $4::jsonb ELSE resource END,
+               version = version + 1, last_modified = $5
+             WHERE id = $6 AND $7)
+         INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+         SELECT $8, $5, $9, e.action, $6, e.before::jsonb, e.after::jsonb
+         FROM unnest($10::text[], $11::text[], $12::text[])
+           WITH ORDINALITY AS e(action, before, after, n)
+         ORDER BY e.n",
+    )
+    .bind(new.is_some())
+    .bind(new.as_ref().map(|(p, _)| p.name.clone()))
+    .bind(new.as_ref().and_then(|(p, _)| p.external_id.clone()))
+    .bind(new.as_ref().map(|(_, text)| text.as_str()))
+    .bind(&updated.now)
+    .bind(id)
+    .bind(changed)
+    .bind(org_id)
+    .bind(actor)
+    .bind(&actions)
+    .bind(&befores)
+    .bind(&afters)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 pub(crate) async fn delete<F>(
-    _store: &PgStore,
-    _kind: Kind,
-    _org_id: i64,
-    _id: &str,
-    _actor: &str,
-    _check: F,
+    store: &PgStore,
+    kind: Kind,
+    org_id: i64,
+    id: &str,
+    actor: &str,
+    check: F,
 ) -> StoreResult<()>
 where
     F: FnOnce(&ResourceRecord) -> Result<(), ScimError> + Send,
 {
-    not_yet("delete_resource")
+    let mut tx = store.begin().await?;
+    let (rec, _) = current(&mut tx, kind, org_id, id, false).await?;
+    check(&rec)?;
+    let now = datetime::now_rfc3339();
+    match kind {
+        Kind::User => {
+            // The groups that lose this member change too: their versions move. They are
+            // locked in id order, so that two deletes never wait for each other in a cycle.
+            sqlx::query(
+                "WITH losing AS (
+                     SELECT g.id FROM scim_groups g
+                     WHERE g.id IN (SELECT group_id FROM group_members WHERE user_id = $2)
+                     ORDER BY g.id FOR UPDATE
+                 )
+                 UPDATE scim_groups g SET version = g.version + 1, last_modified = $1
+                 FROM losing WHERE g.id = losing.id",
+            )
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            sqlx::query("DELETE FROM scim_users WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.user.delete",
+                Some(id),
+                Some(&rec.resource),
+                None,
+            )
+            .await?;
+        }
+        Kind::Group => {
+            access::group_deleting(&mut tx, org_id, id, actor).await?;
+            sqlx::query("DELETE FROM scim_groups WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            audit(
+                &mut tx,
+                org_id,
+                actor,
+                "scim.group.delete",
+                Some(id),
+                Some(&rec.resource),
+                None,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(())
+}
+
+// ---- member rows ----
+
+/// Whether an id could be stored: PostgreSQL's text holds no NUL, so an id with one names
+/// nothing (and is not sent, where it would fail the query).
+fn storable(id: &str) -> bool {
+    !id.contains('\0')
+}
+
+/// Each id once, in the order first given.
+fn distinct(ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Adds the users of the org among `ids` to the group, in one statement: those already
+/// members are left as they are, ids of no user of the org are skipped. The delta lists them
+/// in the order given, as SQLite's does.
+async fn add_members(
+    conn: &mut PgConnection,
+    org_id: i64,
+    group_id: &str,
+    ids: &[String],
+    delta: &mut MemberDelta,
+) -> StoreResult<()> {
+    let ids = distinct(ids);
+    let sent: Vec<&String> = ids.iter().filter(|id| storable(id)).collect();
+    if sent.is_empty() {
+        delta.skipped.extend(ids);
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "WITH found AS (
+             SELECT w.id, u.id IS NOT NULL AS known
+             FROM unnest($3::text[]) AS w(id)
+             LEFT JOIN scim_users u ON u.id = w.id AND u.org_id = $2
+         ), added AS (
+             INSERT INTO group_members (group_id, user_id)
+             SELECT $1, id FROM found WHERE known ORDER BY id
+             ON CONFLICT DO NOTHING
+             RETURNING user_id
+         )
+         SELECT f.id, f.known, a.user_id IS NOT NULL AS added
+         FROM found f LEFT JOIN added a ON a.user_id = f.id",
+    )
+    .bind(group_id)
+    .bind(org_id)
+    .bind(&sent)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(member_gone)?;
+    let mut outcome = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let id: String = r.try_get("id").map_err(db_err)?;
+        let known: bool = r.try_get("known").map_err(db_err)?;
+        let added: bool = r.try_get("added").map_err(db_err)?;
+        outcome.insert(id, (known, added));
+    }
+    for id in ids {
+        match outcome.get(&id) {
+            Some((_, true)) => delta.added.push(id),
+            Some((true, false)) => {}
+            _ => delta.skipped.push(id),
+        }
+    }
+    Ok(())
+}
+
+/// A user deleted (on any replica) between this write's read and its member insert: the
+/// foreign key refuses the row. The request may be sent again, and then skips that user.
+fn member_gone(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::Unavailable(format!("a member was deleted while the group changed: {e}"))
+        }
+        _ => db_err(e),
+    }
+}
+
+/// Removes `ids` from the group; the delta lists those that were members, in the order
+/// given.
+async fn remove_members(
+    conn: &mut PgConnection,
+    group_id: &str,
+    ids: &[String],
+    delta: &mut MemberDelta,
+) -> StoreResult<()> {
+    let ids: Vec<String> = distinct(ids)
+        .into_iter()
+        .filter(|id| storable(id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let gone: HashSet<String> = sqlx::query_scalar(
+        "DELETE FROM group_members WHERE group_id = $1 AND user_id = ANY($2::text[])
+         RETURNING user_id",
+    )
+    .bind(group_id)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .into_iter()
+    .collect();
+    for id in ids {
+        if gone.contains(&id) {
+            delta.removed.push(id);
+            delta.removed_count += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_member_ops(
+    conn: &mut PgConnection,
+    org_id: i64,
+    group_id: &str,
+    ops: &[MemberOp],
+) -> StoreResult<MemberDelta> {
+    let mut delta = MemberDelta::default();
+    for op in ops {
+        match op {
+            MemberOp::Add(ids) => add_members(conn, org_id, group_id, ids, &mut delta).await?,
+            MemberOp::Remove(ids) => remove_members(conn, group_id, ids, &mut delta).await?,
+            MemberOp::RemoveAll => {
+                let gone: Vec<String> = sqlx::query_scalar(
+                    "DELETE FROM group_members WHERE group_id = $1 RETURNING user_id",
+                )
+                .bind(group_id)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                delta.removed_count += gone.len() as u64;
+                delta.cleared.extend(gone);
+            }
+            MemberOp::ReplaceAll(ids) => {
+                // Touch only the difference, so a PUT that repeats the member list rewrites
+                // nothing; the members that go are listed in id order, as SQLite lists them.
+                let ids = distinct(ids);
+                let kept: Vec<&String> = ids.iter().filter(|id| storable(id)).collect();
+                let mut gone: Vec<String> = sqlx::query_scalar(
+                    "DELETE FROM group_members gm WHERE gm.group_id = $1
+                       AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS w(id)
+                                       WHERE w.id = gm.user_id)
+                     RETURNING gm.user_id",
+                )
+                .bind(group_id)
+                .bind(&kept)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                gone.sort();
+                delta.removed_count += gone.len() as u64;
+                delta.removed.extend(gone);
+                add_members(conn, org_id, group_id, &ids, &mut delta).await?;
+            }
+        }
+    }
+    Ok(delta)
+}
+
+async fn audit_skipped(
+    conn: &mut PgConnection,
+    org_id: i64,
+    actor: &str,
+    group_id: &str,
+    skipped: &[String],
+) -> StoreResult<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    // jsonb holds no NUL either: such an id is recorded with U+FFFD in its place.
+    let recorded: Vec<String> = skipped
+        .iter()
+        .map(|id| id.replace('\0', "\u{fffd}"))
+        .collect();
+    audit(
+        conn,
+        org_id,
+        actor,
+        "scim.group.members_skipped",
+        Some(group_id),
+        None,
+        Some(&skipped_json(&recorded)),
+    )
+    .await
 }

@@ -6,102 +6,22 @@
 
 use super::raw::{self, Stmt};
 use super::{SqliteStore, db_err};
-use crate::domain::access::{
-    Access, GroupMapping, OrgRole, StackRole, apply_admin_edit, effective_access,
-};
-use crate::domain::approval::{
-    self, ApprovalPolicy, Intent, Member, MemberState, OpenRequest, RequestChange, RequestDiff,
-    RequestKind, RequestState, Transition,
-};
-use crate::scim::{ScimError, datetime};
+use crate::domain::access::{Access, GroupMapping, OrgRole, StackRole};
+use crate::domain::approval::{self, ApprovalPolicy, MemberState, RequestState, Transition};
+use crate::scim::datetime;
+use crate::store::access_rules::impact::{self, Plan};
+use crate::store::access_rules::views::Names;
+use crate::store::access_rules::writes::{self, MemberWrite, RequestWrite};
+use crate::store::access_rules::{self as rules, MemberRow, StoredRequest, Who};
 use crate::store::access_types::*;
 use crate::store::secret;
 use crate::store::{CursorPage, StoreError, StoreResult};
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// Preview lists stop here; counts stay complete.
-const PREVIEW_LIST_CAP: usize = 500;
+use std::collections::{BTreeSet, HashMap};
 
 fn ids_json(ids: &[String]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
-}
-
-/// An approval request as stored.
-#[derive(Debug, Clone)]
-struct StoredRequest {
-    id: String,
-    kind: RequestKind,
-    state: RequestState,
-    version: u64,
-    diff: RequestDiff,
-    created_at: String,
-    updated_at: String,
-    decided_by: Option<String>,
-    decided_at: Option<String>,
-    reason: Option<String>,
-}
-
-/// Everything the rules need about one membership.
-#[derive(Debug, Clone)]
-struct MemberRow {
-    id: String,
-    email: String,
-    display_name: Option<String>,
-    state: MemberState,
-    role: OrgRole,
-    scim_source: bool,
-    /// The SCIM User's `active`, or `None` when the IdP deleted the user.
-    scim_active: Option<bool>,
-    granted_stack: BTreeSet<StackRole>,
-    groups: Vec<GroupRef>,
-    request: Option<StoredRequest>,
-    last_rejected: Option<RequestDiff>,
-    created_at: String,
-    updated_at: String,
-}
-
-impl MemberRow {
-    fn granted(&self) -> Option<Access> {
-        self.state.has_access().then(|| Access {
-            org_role: self.role,
-            stack_roles: self.granted_stack.clone(),
-        })
-    }
-
-    fn domain(&self) -> Member {
-        Member {
-            state: self.state,
-            granted: self.granted(),
-            request: self.request.as_ref().map(|r| OpenRequest {
-                kind: r.kind,
-                diff: r.diff.clone(),
-                version: r.version,
-            }),
-            last_rejected: self.last_rejected.clone(),
-        }
-    }
-
-    /// What the SCIM state and the mappings imply; the owner's own role for manual members.
-    fn requested(&self, mappings: &HashMap<String, GroupMapping>) -> Option<Access> {
-        if !self.scim_source {
-            return self.granted();
-        }
-        (self.scim_active == Some(true))
-            .then(|| effective_access(self.groups.iter().filter_map(|g| mappings.get(&g.id))))
-    }
-
-    fn intent(&self, mappings: &HashMap<String, GroupMapping>) -> Intent {
-        match self.requested(mappings) {
-            Some(a) => Intent::Active(a),
-            None => Intent::Inactive,
-        }
-    }
-}
-
-fn parse_diff(text: &str) -> StoreResult<RequestDiff> {
-    serde_json::from_str(text).map_err(|e| StoreError::Db(format!("stored diff is not JSON: {e}")))
 }
 
 fn request_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredRequest> {
@@ -109,83 +29,22 @@ fn request_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredRequest> {
     let state: String = r.try_get("state").map_err(db_err)?;
     let diff: String = r.try_get("diff").map_err(db_err)?;
     let version: i64 = r.try_get("version").map_err(db_err)?;
-    Ok(StoredRequest {
-        id: r.try_get("id").map_err(db_err)?,
-        kind: RequestKind::parse(&kind).ok_or_else(|| StoreError::Db(format!("kind {kind}")))?,
-        state: RequestState::parse(&state)
-            .ok_or_else(|| StoreError::Db(format!("state {state}")))?,
-        version: version as u64,
-        diff: parse_diff(&diff)?,
-        created_at: r.try_get("created_at").map_err(db_err)?,
-        updated_at: r.try_get("updated_at").map_err(db_err)?,
-        decided_by: r.try_get("decided_by").map_err(db_err)?,
-        decided_at: r.try_get("decided_at").map_err(db_err)?,
-        reason: r.try_get("reason").map_err(db_err)?,
-    })
+    rules::request_from_raw((
+        r.try_get("id").map_err(db_err)?,
+        kind,
+        state,
+        version,
+        rules::parse_diff(&diff)?,
+        r.try_get("created_at").map_err(db_err)?,
+        r.try_get("updated_at").map_err(db_err)?,
+        r.try_get("decided_by").map_err(db_err)?,
+        r.try_get("decided_at").map_err(db_err)?,
+        r.try_get("reason").map_err(db_err)?,
+    ))
 }
 
 const REQUEST_COLUMNS: &str = "r.id, r.member_id, r.kind, r.state, r.version, r.diff, \
     r.created_at, r.updated_at, r.decided_by, r.decided_at, r.reason";
-
-/// Which memberships `load_members` reads.
-#[derive(Clone, Copy)]
-enum Who<'a> {
-    /// These ids (those not in the org are absent).
-    Ids(&'a [String]),
-    /// The members of this SCIM group, for the approval rules only: their groups come as ids
-    /// (display names empty, unordered), which spares a join and a sort per membership.
-    GroupForRules(&'a str),
-}
-
-/// One membership as the member query returns it: the columns, then the granted stack
-/// roles, the groups (by name), the open request and the last rejected diff.
-type RawMember = (
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<i64>,
-    String,
-    String,
-    Vec<(String, String)>,
-    Vec<(String, String)>,
-    Option<RawRequest>,
-    Option<RequestDiff>,
-);
-
-/// id, kind, state, version, diff, created_at, updated_at, decided_by, decided_at, reason.
-type RawRequest = (
-    String,
-    String,
-    String,
-    i64,
-    RequestDiff,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn request_from_raw(r: RawRequest) -> StoreResult<StoredRequest> {
-    let (id, kind, state, version, diff, created_at, updated_at, decided_by, decided_at, reason) =
-        r;
-    Ok(StoredRequest {
-        id,
-        kind: RequestKind::parse(&kind).ok_or_else(|| StoreError::Db(format!("kind {kind}")))?,
-        state: RequestState::parse(&state)
-            .ok_or_else(|| StoreError::Db(format!("state {state}")))?,
-        version: version as u64,
-        diff,
-        created_at,
-        updated_at,
-        decided_by,
-        decided_at,
-        reason,
-    })
-}
 
 /// Loads memberships of `org_id`, sorted by id, in ONE statement whatever their count: SQLite
 /// builds each member with its granted roles, groups, open request and last rejected diff as
@@ -242,42 +101,8 @@ async fn load_members(
         .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
-    let raw: Vec<RawMember> = serde_json::from_str(&text)
-        .map_err(|e| StoreError::Db(format!("the member query gave unexpected JSON: {e}")))?;
-    let mut out = Vec::with_capacity(raw.len());
-    for r in raw {
-        let (id, email, display_name, state, role, source, active, created_at, updated_at) =
-            (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8);
-        out.push(MemberRow {
-            id,
-            email,
-            display_name,
-            state: MemberState::parse(&state).unwrap_or(MemberState::Removed),
-            role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-            scim_source: source == "scim",
-            scim_active: active.map(|a| a != 0),
-            granted_stack: r
-                .9
-                .into_iter()
-                .map(|(s, ro)| StackRole::new(s, ro))
-                .collect(),
-            groups: r
-                .10
-                .into_iter()
-                .map(|(id, display_name)| GroupRef { id, display_name })
-                .collect(),
-            request: r.11.map(request_from_raw).transpose()?,
-            last_rejected: r.12,
-            created_at,
-            updated_at,
-        });
-    }
-    out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
+    rules::members_from_json(&text)
 }
-
-/// group id, org role, stack roles.
-type RawMapping = (String, String, Vec<(String, String)>);
 
 /// The mappings of the given groups (unmapped groups are simply absent), in one statement.
 async fn load_mappings(
@@ -298,33 +123,14 @@ async fn load_mappings(
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    let raw: Vec<RawMapping> = serde_json::from_str(&text)
-        .map_err(|e| StoreError::Db(format!("the mapping query gave unexpected JSON: {e}")))?;
-    Ok(raw
-        .into_iter()
-        .map(|(group_id, role, roles)| {
-            let m = GroupMapping {
-                group_id: group_id.clone(),
-                org_role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-                stack_roles: roles
-                    .into_iter()
-                    .map(|(s, r)| StackRole::new(s, r))
-                    .collect(),
-            };
-            (group_id, m)
-        })
-        .collect())
+    rules::mappings_from_json(&text)
 }
 
 async fn mappings_for(
     conn: &mut SqliteConnection,
     rows: &[MemberRow],
 ) -> StoreResult<HashMap<String, GroupMapping>> {
-    let groups: BTreeSet<&str> = rows
-        .iter()
-        .flat_map(|r| r.groups.iter().map(|g| g.id.as_str()))
-        .collect();
-    load_mappings(conn, &groups).await
+    load_mappings(conn, &rules::groups_of(rows)).await
 }
 
 async fn policy_of(conn: &mut SqliteConnection, org_id: i64) -> StoreResult<ApprovalPolicy> {
@@ -369,10 +175,6 @@ async fn audit(
     Ok(())
 }
 
-fn access_json(state: MemberState, granted: Option<&Access>) -> Value {
-    json!({"state": state.as_str(), "granted": granted})
-}
-
 /// Writes a transition of one member: state, granted access, and the open request. Audits
 /// what changed. Returns whether anything did.
 async fn persist(
@@ -383,37 +185,23 @@ async fn persist(
     actor: &str,
     now: &str,
 ) -> StoreResult<bool> {
-    let (changed, stmts) = persist_plan(org_id, row, t, actor, now)?;
-    raw::run_sqlx(conn, &stmts).await?;
-    Ok(changed)
+    let w = writes::plan_write(row, t)?;
+    raw::run_sqlx(conn, &statements(org_id, &w, actor, now)).await?;
+    Ok(w.changes())
 }
 
-/// The statements that write a transition of one member (see [`persist`]), and whether
-/// anything changes. Each is one round trip through sqlx.
-fn persist_plan(
-    org_id: i64,
-    row: &MemberRow,
-    t: &Transition,
-    actor: &str,
-    now: &str,
-) -> StoreResult<(bool, Vec<Stmt>)> {
-    let before = row.granted();
-    let mut changed = false;
+fn pairs(roles: &[StackRole]) -> Vec<(&str, &str)> {
+    roles
+        .iter()
+        .map(|r| (r.stack_uid.as_str(), r.role_uid.as_str()))
+        .collect()
+}
+
+/// The statements that write `w` (see [`persist`]). Each is one round trip through sqlx.
+fn statements(org_id: i64, w: &MemberWrite, actor: &str, now: &str) -> Vec<Stmt> {
     let mut stmts = Vec::new();
-    if t.state != row.state || t.granted != before {
-        changed = true;
-        let role = t.granted.as_ref().map_or(OrgRole::Member, |a| a.org_role);
-        let empty = BTreeSet::new();
-        let new = t.granted.as_ref().map_or(&empty, |a| &a.stack_roles);
-        fn pairs<'a>(roles: impl Iterator<Item = &'a StackRole>) -> Vec<(&'a str, &'a str)> {
-            roles
-                .map(|r| (r.stack_uid.as_str(), r.role_uid.as_str()))
-                .collect()
-        }
-        let roles = json!({
-            "gone": pairs(row.granted_stack.difference(new)),
-            "added": pairs(new.difference(&row.granted_stack)),
-        });
+    if let Some(a) = &w.access {
+        let roles = json!({"gone": pairs(&a.gone), "added": pairs(&a.added)});
         // One statement text for the state, the granted roles lost and gained ([stack, role]
         // pairs) and the audit event.
         //
@@ -430,99 +218,82 @@ fn persist_plan(
              INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
                VALUES (?6, ?2, ?7, 'access.changed', ?1, ?8, ?9)",
             vec![
-                row.id.as_str().into(),
+                w.member_id.as_str().into(),
                 now.into(),
-                t.state.as_str().into(),
-                role.as_str().into(),
+                a.state.as_str().into(),
+                a.role.as_str().into(),
                 roles.to_string().into(),
                 org_id.into(),
                 actor.into(),
-                access_json(row.state, before.as_ref()).to_string().into(),
-                access_json(t.state, t.granted.as_ref()).to_string().into(),
+                a.audit_before.to_string().into(),
+                a.audit_after.to_string().into(),
             ],
         ));
     }
-    match &t.request {
-        RequestChange::Keep => {}
-        RequestChange::Open { kind, diff } => {
-            changed = true;
-            if let Some(old) = &row.request {
-                stmts.push(supersede(org_id, old, actor, now));
-            }
-            let id = secret::new_uuid();
-            let text = serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
-            let after = json!({"member_id": row.id, "kind": kind, "version": 1, "diff": diff});
-            stmts.push(Stmt::new(
+    for r in &w.requests {
+        stmts.push(match r {
+            RequestWrite::Open {
+                id,
+                kind,
+                diff,
+                audit_after,
+            } => Stmt::new(
                 "INSERT INTO approval_requests
                    (id, org_id, member_id, kind, state, version, diff, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, 'pending', 1, ?5, ?6, ?6);
                  INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
                    VALUES (?2, ?6, ?7, 'approval.opened', ?1, NULL, ?8)",
                 vec![
-                    id.into(),
+                    id.as_str().into(),
                     org_id.into(),
-                    row.id.as_str().into(),
+                    w.member_id.as_str().into(),
                     kind.as_str().into(),
-                    text.into(),
+                    diff.as_str().into(),
                     now.into(),
                     actor.into(),
-                    after.to_string().into(),
+                    audit_after.to_string().into(),
                 ],
-            ));
-        }
-        RequestChange::Update { diff } => {
-            if let Some(old) = &row.request {
-                changed = true;
-                let text =
-                    serde_json::to_string(diff).map_err(|e| StoreError::Db(e.to_string()))?;
-                let before = json!({"version": old.version, "diff": old.diff});
-                let after = json!({"version": old.version + 1, "diff": diff});
-                stmts.push(Stmt::new(
-                    "UPDATE approval_requests SET diff = ?1, version = version + 1, updated_at = ?2
-                     WHERE id = ?3;
-                     INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
-                       VALUES (?4, ?2, ?5, 'approval.updated', ?3, ?6, ?7)",
-                    vec![
-                        text.into(),
-                        now.into(),
-                        old.id.as_str().into(),
-                        org_id.into(),
-                        actor.into(),
-                        before.to_string().into(),
-                        after.to_string().into(),
-                    ],
-                ));
-            }
-        }
-        RequestChange::Supersede => {
-            if let Some(old) = &row.request {
-                changed = true;
-                stmts.push(supersede(org_id, old, actor, now));
-            }
-        }
+            ),
+            RequestWrite::Update {
+                id,
+                diff,
+                audit_before,
+                audit_after,
+            } => Stmt::new(
+                "UPDATE approval_requests SET diff = ?1, version = version + 1, updated_at = ?2
+                 WHERE id = ?3;
+                 INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+                   VALUES (?4, ?2, ?5, 'approval.updated', ?3, ?6, ?7)",
+                vec![
+                    diff.as_str().into(),
+                    now.into(),
+                    id.as_str().into(),
+                    org_id.into(),
+                    actor.into(),
+                    audit_before.to_string().into(),
+                    audit_after.to_string().into(),
+                ],
+            ),
+            RequestWrite::Supersede {
+                id,
+                audit_before,
+                audit_after,
+            } => Stmt::new(
+                "UPDATE approval_requests SET state = 'superseded', updated_at = ?1 WHERE id = ?2;
+                 INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
+                   VALUES (?3, ?1, ?4, 'approval.superseded', ?2, ?5, ?6)",
+                vec![
+                    now.into(),
+                    id.as_str().into(),
+                    org_id.into(),
+                    actor.into(),
+                    audit_before.to_string().into(),
+                    audit_after.to_string().into(),
+                ],
+            ),
+        });
     }
-    Ok((changed, stmts))
-}
-
-/// Marks a pending request superseded, and audits it.
-fn supersede(org_id: i64, old: &StoredRequest, actor: &str, now: &str) -> Stmt {
-    Stmt::new(
-        "UPDATE approval_requests SET state = 'superseded', updated_at = ?1 WHERE id = ?2;
-         INSERT INTO audit_log (org_id, at, actor, action, target, before, after)
-           VALUES (?3, ?1, ?4, 'approval.superseded', ?2, ?5, ?6)",
-        vec![
-            now.into(),
-            old.id.as_str().into(),
-            org_id.into(),
-            actor.into(),
-            json!({"state": "pending", "version": old.version})
-                .to_string()
-                .into(),
-            json!({"state": "superseded", "version": old.version})
-                .to_string()
-                .into(),
-        ],
-    )
+    stmts
 }
 
 /// Brings SCIM-provisioned memberships in line with what the IdP and the mappings now imply:
@@ -565,23 +336,14 @@ pub(crate) fn reconcile_new(
     actor: &str,
     now: &str,
 ) -> StoreResult<Vec<Stmt>> {
-    let row = MemberRow {
-        id: id.to_string(),
-        email: String::new(),
-        display_name: None,
-        state: MemberState::Pending,
-        role: OrgRole::Member,
-        scim_source: true,
-        scim_active: Some(active),
-        granted_stack: BTreeSet::new(),
-        groups: Vec::new(),
-        request: None,
-        last_rejected: None,
-        created_at: now.to_string(),
-        updated_at: now.to_string(),
-    };
+    let row = MemberRow::new_scim(id, active, now);
     let t = approval::on_change(&row.domain(), &row.intent(&HashMap::new()), policy);
-    Ok(persist_plan(org_id, &row, &t, actor, now)?.1)
+    Ok(statements(
+        org_id,
+        &writes::plan_write(&row, &t)?,
+        actor,
+        now,
+    ))
 }
 
 /// Before a SCIM group is deleted: its mapping goes first, so that its members lose what it
@@ -625,126 +387,16 @@ pub(crate) async fn is_mapped(conn: &mut SqliteConnection, group_id: &str) -> St
 // ---------------------------------------------------------------------------------------
 // Names: stack and role uids to what a client shows.
 
-#[derive(Default)]
-struct Names {
-    roles: HashMap<(String, String), (String, String)>,
-}
-
-impl Names {
-    async fn load(conn: &mut SqliteConnection, org_id: i64) -> StoreResult<Names> {
-        let rows = sqlx::query(
-            "SELECT s.uid, s.name, r.uid, r.name FROM stacks s
-             JOIN stack_roles r ON r.stack_id = s.id WHERE s.org_id = ?",
-        )
-        .bind(org_id)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        let mut roles = HashMap::new();
-        for r in &rows {
-            roles.insert(
-                (
-                    r.try_get::<String, _>(0).map_err(db_err)?,
-                    r.try_get::<String, _>(2).map_err(db_err)?,
-                ),
-                (
-                    r.try_get::<String, _>(1).map_err(db_err)?,
-                    r.try_get::<String, _>(3).map_err(db_err)?,
-                ),
-            );
-        }
-        Ok(Names { roles })
-    }
-
-    fn stack_ref(&self, sr: &StackRole) -> StackRoleRef {
-        let (stack_name, role_name) = self
-            .roles
-            .get(&(sr.stack_uid.clone(), sr.role_uid.clone()))
-            .cloned()
-            .unwrap_or_else(|| (sr.stack_uid.clone(), sr.role_uid.clone()));
-        StackRoleRef {
-            stack_uid: sr.stack_uid.clone(),
-            stack_name,
-            role_uid: sr.role_uid.clone(),
-            role_name,
-        }
-    }
-
-    fn refs<'a>(&self, srs: impl IntoIterator<Item = &'a StackRole>) -> Vec<StackRoleRef> {
-        srs.into_iter().map(|s| self.stack_ref(s)).collect()
-    }
-
-    fn access(&self, a: &Access) -> AccessView {
-        AccessView {
-            org_role: a.org_role,
-            stack_roles: self.refs(&a.stack_roles),
-        }
-    }
-
-    fn diff(&self, d: &RequestDiff) -> DiffView {
-        DiffView {
-            org_role_from: d.org_role_from,
-            org_role_to: d.org_role_to,
-            stack_gains: self.refs(&d.stack_gains),
-            stack_losses: self.refs(&d.stack_losses),
-        }
-    }
-
-    fn request(
-        &self,
-        r: &StoredRequest,
-        member_id: &str,
-        summary: MemberSummary,
-    ) -> ApprovalRequest {
-        ApprovalRequest {
-            id: r.id.clone(),
-            member_id: member_id.to_string(),
-            member: summary,
-            kind: r.kind,
-            state: r.state,
-            version: r.version,
-            diff: self.diff(&r.diff),
-            created_at: r.created_at.clone(),
-            updated_at: r.updated_at.clone(),
-            decided_by: r.decided_by.clone(),
-            decided_at: r.decided_at.clone(),
-            reason: r.reason.clone(),
-        }
-    }
-
-    fn member(&self, row: &MemberRow, mappings: &HashMap<String, GroupMapping>) -> MemberInfo {
-        MemberInfo {
-            id: row.id.clone(),
-            email: row.email.clone(),
-            display_name: row.display_name.clone(),
-            state: row.state,
-            source: if row.scim_source {
-                MemberSource::Scim
-            } else {
-                MemberSource::Manual
-            },
-            groups: row.groups.clone(),
-            granted: row.granted().map(|a| self.access(&a)),
-            requested: row.requested(mappings).map(|a| self.access(&a)),
-            request: row
-                .request
-                .as_ref()
-                .map(|r| self.request(r, &row.id, summary(row))),
-            created_at: row.created_at.clone(),
-            updated_at: row.updated_at.clone(),
-        }
-    }
-}
-
-fn summary(row: &MemberRow) -> MemberSummary {
-    MemberSummary {
-        email: row.email.clone(),
-        display_name: row.display_name.clone(),
-    }
-}
-
-fn bad(message: impl Into<String>) -> StoreError {
-    StoreError::Rejected(ScimError::invalid_value(message))
+async fn load_names(conn: &mut SqliteConnection, org_id: i64) -> StoreResult<Names> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT s.uid, s.name, r.uid, r.name FROM stacks s
+         JOIN stack_roles r ON r.stack_id = s.id WHERE s.org_id = ?",
+    )
+    .bind(org_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(Names::from_rows(rows))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -790,23 +442,13 @@ pub(crate) async fn list_stacks(store: &SqliteStore, org_id: i64) -> StoreResult
     Ok(out)
 }
 
-fn clean_name(name: &str, what: &str) -> StoreResult<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
-        return Err(bad(format!(
-            "name: a {what} needs a non-empty name of at most 200 characters"
-        )));
-    }
-    Ok(n.to_string())
-}
-
 pub(crate) async fn create_stack(
     store: &SqliteStore,
     org_id: i64,
     name: &str,
     actor: &str,
 ) -> StoreResult<Stack> {
-    let name = clean_name(name, "stack")?;
+    let name = rules::clean_name(name, "stack")?;
     let now = datetime::now_rfc3339();
     let uid = format!("st_{}", secret::new_hex_id(8));
     let mut tx = store.begin().await?;
@@ -878,7 +520,7 @@ pub(crate) async fn create_stack_role(
     name: &str,
     actor: &str,
 ) -> StoreResult<RoleInfo> {
-    let name = clean_name(name, "role")?;
+    let name = rules::clean_name(name, "role")?;
     let now = datetime::now_rfc3339();
     let mut tx = store.begin().await?;
     let id = stack_id(&mut tx, org_id, stack_uid).await?;
@@ -945,20 +587,19 @@ async fn mapping_view(
     .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
     let one: BTreeSet<&str> = [group_id].into();
-    let m = load_mappings(conn, &one).await?;
-    let stack_roles = m
-        .get(group_id)
-        .map(|m| names.refs(&m.stack_roles))
-        .unwrap_or_default();
+    let mut m = load_mappings(conn, &one).await?;
     let role: String = row.try_get(0).map_err(db_err)?;
-    Ok(Some(Mapping {
+    let mapping = m.remove(group_id).unwrap_or_else(|| GroupMapping {
         group_id: group_id.to_string(),
-        group_name: group_name.to_string(),
         org_role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-        stack_roles,
-        updated_at: row.try_get(1).map_err(db_err)?,
-        updated_by: row.try_get(2).map_err(db_err)?,
-    }))
+        stack_roles: BTreeSet::new(),
+    });
+    Ok(Some(names.mapping(
+        &mapping,
+        group_name,
+        row.try_get(1).map_err(db_err)?,
+        row.try_get(2).map_err(db_err)?,
+    )))
 }
 
 pub(crate) async fn get_mapping(
@@ -968,7 +609,7 @@ pub(crate) async fn get_mapping(
 ) -> StoreResult<Option<Mapping>> {
     let mut conn = store.read().await?;
     let name = group_name(&mut conn, org_id, group_id).await?;
-    let names = Names::load(&mut conn, org_id).await?;
+    let names = load_names(&mut conn, org_id).await?;
     mapping_view(&mut conn, &names, group_id, &name).await
 }
 
@@ -982,18 +623,6 @@ fn search_phrase(text: &str) -> Option<String> {
     (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
 }
 
-fn like_pattern(text: &str) -> String {
-    let mut p = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 pub(crate) async fn list_groups(
     store: &SqliteStore,
     org_id: i64,
@@ -1002,7 +631,7 @@ pub(crate) async fn list_groups(
     cursor: Option<&str>,
 ) -> StoreResult<CursorPage<GroupInfo>> {
     let mut conn = store.read().await?;
-    let pattern = like_pattern(filter.unwrap_or(""));
+    let pattern = rules::like_pattern(filter.unwrap_or(""));
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM scim_groups WHERE org_id = ? AND display_name LIKE ? ESCAPE '\\'",
     )
@@ -1011,12 +640,7 @@ pub(crate) async fn list_groups(
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    // The cursor is the (name, id) of the last group seen, so pages stay stable while groups
-    // come and go.
-    let (after_name, after_id) = match cursor.and_then(|c| c.split_once('\u{1f}')) {
-        Some((n, i)) => (n.to_string(), i.to_string()),
-        None => (String::new(), String::new()),
-    };
+    let (after_name, after_id) = rules::group_cursor(cursor);
     let rows = sqlx::query(
         "SELECT g.id, g.display_name,
                 (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id)
@@ -1034,7 +658,7 @@ pub(crate) async fn list_groups(
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    let names = Names::load(&mut conn, org_id).await?;
+    let names = load_names(&mut conn, org_id).await?;
     let mut items = Vec::new();
     for r in rows.iter().take(limit as usize) {
         let id: String = r.try_get(0).map_err(db_err)?;
@@ -1052,7 +676,7 @@ pub(crate) async fn list_groups(
         .then(|| {
             items
                 .last()
-                .map(|g| format!("{}\u{1f}{}", g.display_name, g.id))
+                .map(|g| rules::next_group_cursor(&g.display_name, &g.id))
         })
         .flatten();
     Ok(CursorPage {
@@ -1062,81 +686,6 @@ pub(crate) async fn list_groups(
     })
 }
 
-async fn validate_mapping(
-    conn: &mut SqliteConnection,
-    org_id: i64,
-    input: &MappingInput,
-) -> StoreResult<()> {
-    if !input.org_role.mappable() {
-        return Err(bad(
-            "org_role: Owner cannot be mapped from a group; use \"admin\" or \"member\"",
-        ));
-    }
-    for sr in &input.stack_roles {
-        let id = stack_id(conn, org_id, &sr.stack_uid).await.map_err(|_| {
-            bad(format!(
-                "stack_roles: unknown stack '{}' (GET /stacks lists the stacks)",
-                sr.stack_uid
-            ))
-        })?;
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM stack_roles WHERE stack_id = ? AND uid = ?")
-                .bind(id)
-                .bind(&sr.role_uid)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        if known.is_none() {
-            return Err(bad(format!(
-                "stack_roles: unknown role '{}' in stack '{}' (GET /stacks/{}/roles lists them)",
-                sr.role_uid, sr.stack_uid, sr.stack_uid
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// One member's planned change from a mapping edit.
-struct Planned {
-    row: MemberRow,
-    transition: Transition,
-}
-
-struct Plan {
-    impact: MappingImpact,
-    writes: Vec<Planned>,
-}
-
-fn role_counts(
-    counts: &mut BTreeMap<RoleView, (u64, u64)>,
-    names: &Names,
-    before: &Access,
-    after: &Access,
-) {
-    if before.org_role != after.org_role {
-        let up = after.org_role > before.org_role;
-        let role = if up { after.org_role } else { before.org_role };
-        let e = counts.entry(RoleView::Org { org_role: role }).or_default();
-        if up {
-            e.0 += 1;
-        } else {
-            e.1 += 1;
-        }
-    }
-    for g in after.stack_roles.difference(&before.stack_roles) {
-        counts
-            .entry(RoleView::Stack(names.stack_ref(g)))
-            .or_default()
-            .0 += 1;
-    }
-    for l in before.stack_roles.difference(&after.stack_roles) {
-        counts
-            .entry(RoleView::Stack(names.stack_ref(l)))
-            .or_default()
-            .1 += 1;
-    }
-}
-
 /// What setting (or, with `None`, deleting) a group's mapping does to its members. The same
 /// plan serves the preview and the save, so the two cannot disagree.
 async fn plan_mapping(
@@ -1144,90 +693,14 @@ async fn plan_mapping(
     org_id: i64,
     group_id: &str,
     new: Option<&GroupMapping>,
+    names: &Names,
 ) -> StoreResult<Plan> {
-    let names = Names::load(conn, org_id).await?;
     let rows = load_members(conn, org_id, Who::GroupForRules(group_id)).await?;
     let old = mappings_for(conn, &rows).await?;
-    let mut edited = old.clone();
-    match new {
-        Some(m) => {
-            edited.insert(group_id.to_string(), m.clone());
-        }
-        None => {
-            edited.remove(group_id);
-        }
-    }
     let policy = policy_of(conn, org_id).await?;
-    let mut impact = MappingImpact::default();
-    let mut roles: BTreeMap<RoleView, (u64, u64)> = BTreeMap::new();
-    let mut writes = Vec::new();
-    for row in rows.into_iter().filter(|r| r.scim_source) {
-        impact.counts.members += 1;
-        let (Some(r0), Some(r1)) = (row.requested(&old), row.requested(&edited)) else {
-            continue;
-        };
-        if r0 == r1 {
-            continue;
-        }
-        role_counts(&mut roles, &names, &r0, &r1);
-        let mut member = row.domain();
-        let mut t = if row.state == MemberState::Active {
-            let g = member.granted.clone().unwrap_or_default();
-            member.granted = Some(apply_admin_edit(&g, &r0, &r1));
-            approval::on_change(&member, &Intent::Active(r1.clone()), &policy)
-        } else {
-            let mut t = approval::on_change(&member, &Intent::Active(r1.clone()), &policy);
-            t.state = row.state;
-            t.granted = row.granted();
-            t
-        };
-        // An admin's edit rewrites requests that are open; it opens none of its own.
-        if matches!(t.request, RequestChange::Open { .. }) {
-            t.request = RequestChange::Keep;
-        }
-        let before = row.granted();
-        if t.granted != before {
-            impact.counts.granted_changes += 1;
-            if impact.granted_changes.len() < PREVIEW_LIST_CAP {
-                impact.granted_changes.push(GrantedChange {
-                    member_id: row.id.clone(),
-                    email: row.email.clone(),
-                    diff: names.diff(&RequestDiff::between(before.as_ref(), t.granted.as_ref())),
-                });
-            }
-        }
-        let after_diff = match &t.request {
-            RequestChange::Update { diff } => Some(Some(diff)),
-            RequestChange::Supersede => Some(None),
-            _ => None,
-        };
-        if let (Some(after), Some(req)) = (after_diff, &row.request) {
-            impact.counts.pending_changes += 1;
-            if impact.pending_changes.len() < PREVIEW_LIST_CAP {
-                impact.pending_changes.push(PendingChange {
-                    member_id: row.id.clone(),
-                    email: row.email.clone(),
-                    request_id: req.id.clone(),
-                    before: names.diff(&req.diff),
-                    after: after.map(|d| names.diff(d)),
-                });
-            }
-        }
-        writes.push(Planned { row, transition: t });
-    }
-    impact.counts.roles = roles
-        .into_iter()
-        .map(|(role, (gain, lose))| RoleCount { role, gain, lose })
-        .collect();
-    Ok(Plan { impact, writes })
-}
-
-fn to_domain_mapping(group_id: &str, input: &MappingInput) -> GroupMapping {
-    GroupMapping {
-        group_id: group_id.to_string(),
-        org_role: input.org_role,
-        stack_roles: input.stack_roles.iter().cloned().collect(),
-    }
+    Ok(impact::plan_mapping(
+        rows, &old, group_id, new, &policy, names,
+    ))
 }
 
 pub(crate) async fn preview_mapping(
@@ -1238,13 +711,16 @@ pub(crate) async fn preview_mapping(
 ) -> StoreResult<MappingImpact> {
     let mut conn = store.read().await?;
     group_name(&mut conn, org_id, group_id).await?;
+    let names = load_names(&mut conn, org_id).await?;
     if let Some(i) = input {
-        validate_mapping(&mut conn, org_id, i).await?;
+        rules::validate_mapping(i, &names)?;
     }
-    let new = input.map(|i| to_domain_mapping(group_id, i));
-    Ok(plan_mapping(&mut conn, org_id, group_id, new.as_ref())
-        .await?
-        .impact)
+    let new = input.map(|i| rules::to_domain_mapping(group_id, i));
+    Ok(
+        plan_mapping(&mut conn, org_id, group_id, new.as_ref(), &names)
+            .await?
+            .impact,
+    )
 }
 
 /// Saves (or with `None` deletes) a group's mapping and applies its effect at once: an admin
@@ -1258,18 +734,18 @@ pub(crate) async fn set_mapping(
 ) -> StoreResult<(Option<Mapping>, MappingImpact)> {
     let mut tx = store.begin().await?;
     let name = group_name(&mut tx, org_id, group_id).await?;
+    let names = load_names(&mut tx, org_id).await?;
     if let Some(i) = input {
-        validate_mapping(&mut tx, org_id, i).await?;
+        rules::validate_mapping(i, &names)?;
     }
-    let names = Names::load(&mut tx, org_id).await?;
     let before = mapping_view(&mut tx, &names, group_id, &name).await?;
     if input.is_none() && before.is_none() {
         return Err(StoreError::NotFound(format!(
             "the group '{name}' has no mapping"
         )));
     }
-    let new = input.map(|i| to_domain_mapping(group_id, i));
-    let plan = plan_mapping(&mut tx, org_id, group_id, new.as_ref()).await?;
+    let new = input.map(|i| rules::to_domain_mapping(group_id, i));
+    let plan = plan_mapping(&mut tx, org_id, group_id, new.as_ref(), &names).await?;
     let now = datetime::now_rfc3339();
     for w in &plan.writes {
         persist(&mut tx, org_id, &w.row, &w.transition, actor, &now).await?;
@@ -1305,18 +781,11 @@ pub(crate) async fn set_mapping(
         }
     }
     let after = mapping_view(&mut tx, &names, group_id, &name).await?;
-    let applied = json!({
-        "granted_changes": plan.impact.counts.granted_changes,
-        "pending_changes": plan.impact.counts.pending_changes,
-    });
-    let mut after_json = json!(after);
-    if let Some(o) = after_json.as_object_mut() {
-        o.insert("applied".into(), applied.clone());
-    }
-    let (action, after_audit) = match &after {
-        Some(_) => ("mapping.update", after_json),
-        None => ("mapping.delete", json!({"applied": applied})),
-    };
+    let (action, after_audit) = writes::mapping_audit(
+        after.as_ref().map(|a| json!(a)),
+        plan.impact.counts.granted_changes,
+        plan.impact.counts.pending_changes,
+    );
     audit(
         &mut tx,
         org_id,
@@ -1330,9 +799,6 @@ pub(crate) async fn set_mapping(
     tx.commit().await.map_err(db_err)?;
     Ok((after, plan.impact))
 }
-
-/// group id, org role, stack roles, member ids.
-type RawMappedGroup = (String, String, Vec<(String, String)>, Vec<String>);
 
 /// The access that the org's mappings imply for every SCIM User in at least one mapped
 /// group (the domain's `effective_access` over its mapped groups), by SCIM User id. Members in
@@ -1357,33 +823,7 @@ pub(crate) async fn org_effective_access(
     .fetch_one(&mut *store.read().await?)
     .await
     .map_err(db_err)?;
-    let raw: Vec<RawMappedGroup> = serde_json::from_str(&text).map_err(|e| {
-        StoreError::Db(format!("the mapped groups query gave unexpected JSON: {e}"))
-    })?;
-    drop(text);
-    let mut mappings = Vec::with_capacity(raw.len());
-    let mut members = Vec::with_capacity(raw.len());
-    for (group_id, role, roles, ids) in raw {
-        mappings.push(GroupMapping {
-            group_id,
-            org_role: OrgRole::parse(&role).unwrap_or(OrgRole::Member),
-            stack_roles: roles
-                .into_iter()
-                .map(|(s, r)| StackRole::new(s, r))
-                .collect(),
-        });
-        members.push(ids);
-    }
-    let mut groups_of: HashMap<&str, Vec<&GroupMapping>> = HashMap::new();
-    for (m, ids) in mappings.iter().zip(&members) {
-        for id in ids {
-            groups_of.entry(id.as_str()).or_default().push(m);
-        }
-    }
-    Ok(groups_of
-        .into_iter()
-        .map(|(id, ms)| (id.to_string(), effective_access(ms)))
-        .collect())
+    rules::effective_by_member(text)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1396,12 +836,8 @@ async fn member_infos(
 ) -> StoreResult<Vec<MemberInfo>> {
     let rows = load_members(conn, org_id, Who::Ids(ids)).await?;
     let mappings = mappings_for(conn, &rows).await?;
-    let names = Names::load(conn, org_id).await?;
-    let mut by_id: HashMap<String, MemberInfo> = rows
-        .iter()
-        .map(|r| (r.id.clone(), names.member(r, &mappings)))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    let names = load_names(conn, org_id).await?;
+    Ok(names.members_in_order(&rows, &mappings, ids))
 }
 
 pub(crate) async fn list_members(
@@ -1410,7 +846,7 @@ pub(crate) async fn list_members(
     q: &MemberQuery,
 ) -> StoreResult<CursorPage<MemberInfo>> {
     let mut conn = store.read().await?;
-    let pattern = like_pattern(q.filter.as_deref().unwrap_or(""));
+    let pattern = rules::like_pattern(q.filter.as_deref().unwrap_or(""));
     let state = q.state.map(|s| s.as_str());
     const WHERE: &str = "m.org_id = ?1
         AND (?2 = '%%' OR a.email LIKE ?2 ESCAPE '\\' OR u.display_name LIKE ?2 ESCAPE '\\')
@@ -1510,63 +946,8 @@ pub(crate) async fn member_access(
         return Ok(None);
     };
     let mappings = mappings_for(&mut conn, &rows).await?;
-    let names = Names::load(&mut conn, org_id).await?;
-    let granted = row.granted();
-    let requested = row.requested(&mappings);
-    let group_name = |gid: &str| {
-        row.groups
-            .iter()
-            .find(|g| g.id == gid)
-            .map(|g| g.display_name.clone())
-            .unwrap_or_default()
-    };
-    let via_groups = |pred: &dyn Fn(&GroupMapping) -> bool| -> Vec<Via> {
-        if !row.scim_source {
-            return vec![Via::Manual];
-        }
-        row.groups
-            .iter()
-            .filter_map(|g| mappings.get(&g.id))
-            .filter(|m| pred(m))
-            .map(|m| Via::Group {
-                group_id: m.group_id.clone(),
-                group_name: group_name(&m.group_id),
-            })
-            .collect()
-    };
-    let mut roles = Vec::new();
-    let org_roles: BTreeSet<OrgRole> = granted
-        .iter()
-        .chain(requested.iter())
-        .map(|a| a.org_role)
-        .collect();
-    for r in org_roles.into_iter().rev() {
-        roles.push(RoleExplained {
-            role: RoleView::Org { org_role: r },
-            granted: granted.as_ref().is_some_and(|a| a.org_role == r),
-            requested: requested.as_ref().is_some_and(|a| a.org_role == r),
-            via: via_groups(&|m| m.org_role == r),
-        });
-    }
-    let stack: BTreeSet<&StackRole> = granted
-        .iter()
-        .chain(requested.iter())
-        .flat_map(|a| a.stack_roles.iter())
-        .collect();
-    for sr in stack {
-        roles.push(RoleExplained {
-            role: RoleView::Stack(names.stack_ref(sr)),
-            granted: granted.as_ref().is_some_and(|a| a.stack_roles.contains(sr)),
-            requested: requested
-                .as_ref()
-                .is_some_and(|a| a.stack_roles.contains(sr)),
-            via: via_groups(&|m| m.stack_roles.contains(sr)),
-        });
-    }
-    Ok(Some(MemberAccess {
-        member: names.member(row, &mappings),
-        roles,
-    }))
+    let names = load_names(&mut conn, org_id).await?;
+    Ok(Some(names.member_access(row, &mappings)))
 }
 
 /// An admin removes a member: no access at once, the open request superseded, and the SCIM
@@ -1584,19 +965,8 @@ pub(crate) async fn remove_member(
             "no member '{id}' in this organization"
         )));
     };
-    if row.role == OrgRole::Owner {
-        return Err(bad("the Owner cannot be removed from the organization"));
-    }
+    let t = rules::removal(row)?;
     let now = datetime::now_rfc3339();
-    let t = Transition {
-        state: MemberState::Removed,
-        granted: None,
-        request: if row.request.is_some() {
-            RequestChange::Supersede
-        } else {
-            RequestChange::Keep
-        },
-    };
     persist(&mut tx, org_id, row, &t, actor, &now).await?;
     if row.scim_active == Some(true) {
         let resource: String = sqlx::query_scalar("SELECT resource FROM scim_users WHERE id = ?")
@@ -1618,14 +988,15 @@ pub(crate) async fn remove_member(
         .await
         .map_err(db_err)?;
     }
+    let (before, after) = writes::removal_audit(row);
     audit(
         &mut tx,
         org_id,
         actor,
         "member.remove",
         id,
-        Some(&json!({"email": row.email, "state": row.state.as_str(), "granted": row.granted()})),
-        Some(&json!({"email": row.email, "state": "removed", "granted": null})),
+        Some(&before),
+        Some(&after),
     )
     .await?;
     let info = member_infos(&mut tx, org_id, &[id.to_string()])
@@ -1643,7 +1014,7 @@ async fn request_views(
     org_id: i64,
     rows: &[sqlx::sqlite::SqliteRow],
 ) -> StoreResult<Vec<ApprovalRequest>> {
-    let names = Names::load(conn, org_id).await?;
+    let names = load_names(conn, org_id).await?;
     let member_ids: Vec<String> = rows
         .iter()
         .map(|r| r.try_get("member_id").map_err(db_err))
@@ -1668,17 +1039,12 @@ async fn request_views(
             },
         );
     }
-    rows.iter()
-        .zip(&member_ids)
-        .map(|(r, mid)| {
-            let req = request_from_row(r)?;
-            let s = who.get(mid).cloned().unwrap_or(MemberSummary {
-                email: String::new(),
-                display_name: None,
-            });
-            Ok(names.request(&req, mid, s))
-        })
-        .collect()
+    let requests = rows
+        .iter()
+        .zip(member_ids)
+        .map(|(r, mid)| Ok((request_from_row(r)?, mid)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(names.requests(&requests, &who))
 }
 
 pub(crate) async fn list_approvals(
@@ -1699,10 +1065,7 @@ pub(crate) async fn list_approvals(
     .await
     .map_err(db_err)?;
     // Oldest first; the cursor is the (created_at, id) of the last request seen.
-    let (after_at, after_id) = match cursor.and_then(|c| c.split_once('|')) {
-        Some((a, i)) => (a.to_string(), i.to_string()),
-        None => (String::new(), String::new()),
-    };
+    let (after_at, after_id) = rules::request_cursor(cursor);
     // With a state, the (org, state, created_at, id) index yields the page in order.
     let state_clause = if state.is_some() {
         "r.state = ?2"
@@ -1728,7 +1091,9 @@ pub(crate) async fn list_approvals(
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
     let items = request_views(&mut conn, org_id, &rows).await?;
     let next = if more {
-        items.last().map(|r| format!("{}|{}", r.created_at, r.id))
+        items
+            .last()
+            .map(|r| rules::next_request_cursor(&r.created_at, &r.id))
     } else {
         None
     };
@@ -1774,29 +1139,8 @@ pub(crate) async fn decide(
     let Some(member_row) = members.first() else {
         return Err(StoreError::NotFound(format!("no member '{member_id}'")));
     };
-    let open = OpenRequest {
-        kind: stored.kind,
-        diff: stored.diff.clone(),
-        version: stored.version,
-    };
-    let domain_member = member_row.domain();
-    let result = match decision {
-        Decision::Approve => approval::approve(&domain_member, stored.state, &open, seen_version),
-        Decision::Reject { .. } => {
-            approval::reject(&domain_member, stored.state, &open, seen_version)
-        }
-    };
-    match result {
-        Err(e) => {
-            let message = match e {
-                approval::DecisionError::Stale { current_version } => format!(
-                    "the request changed since you saw it (now version {current_version}): \
-                     review the current diff and decide again"
-                ),
-                approval::DecisionError::AlreadyDecided(s) => {
-                    format!("the request is already {}: nothing to decide", s.as_str())
-                }
-            };
+    match rules::decision(member_row, &stored, decision, seen_version) {
+        Err(message) => {
             let request = one_view(&mut tx, org_id, row).await?;
             tx.rollback().await.map_err(db_err)?;
             Ok(DecisionOutcome::Conflict { request, message })
@@ -1817,10 +1161,7 @@ pub(crate) async fn decide(
             let mut without_request = member_row.clone();
             without_request.request = None;
             persist(&mut tx, org_id, &without_request, &t, actor, &now).await?;
-            let (state, reason) = match decision {
-                Decision::Approve => (RequestState::Approved, None),
-                Decision::Reject { reason } => (RequestState::Rejected, reason.clone()),
-            };
+            let (state, reason) = rules::decided_state(decision);
             sqlx::query(
                 "UPDATE approval_requests SET state = ?, decided_by = ?, decided_at = ?,
                    reason = ?, updated_at = ? WHERE id = ?",
@@ -1847,20 +1188,15 @@ pub(crate) async fn decide(
                 .await
                 .map_err(db_err)?;
             }
+            let (action, before, after) = writes::decision_audit(&stored, state, reason.as_deref());
             audit(
                 &mut tx,
                 org_id,
                 actor,
-                if state == RequestState::Approved {
-                    "approval.approved"
-                } else {
-                    "approval.rejected"
-                },
+                action,
                 request_id,
-                Some(&json!({"state": "pending", "version": stored.version, "diff": stored.diff})),
-                Some(
-                    &json!({"state": state.as_str(), "version": stored.version, "reason": reason}),
-                ),
+                Some(&before),
+                Some(&after),
             )
             .await?;
             let sql = format!("SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = ?");

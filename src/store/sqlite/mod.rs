@@ -5,13 +5,10 @@
 pub(crate) mod access;
 mod admin;
 mod export;
-mod raw;
+pub(crate) mod raw;
 mod readers;
 mod resources;
 mod writer;
-
-/// The filter-to-SQL translation of list queries, for the fuzz entry points.
-pub(crate) use resources::translate as filter_to_sql;
 
 use super::secret::{self, ADMIN_TOKEN_PREFIX, SCIM_TOKEN_PREFIX};
 use super::*;
@@ -450,7 +447,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+impl OrgStore for SqliteStore {
     async fn ready(&self) -> StoreResult<()> {
         let found: i64 = sqlx::query_scalar("PRAGMA user_version")
             .fetch_one(&mut *self.read().await?)
@@ -460,6 +457,25 @@ impl Store for SqliteStore {
             return Err(StoreError::schema_mismatch(found, SCHEMA_VERSION));
         }
         Ok(())
+    }
+
+    fn stats(&self) -> StoreStats {
+        let (lent, idle, size) = self.inner.reader.counts();
+        StoreStats {
+            connections_in_use: lent as u32,
+            connections_idle: idle as u32,
+            connections_max: size as u32,
+            writes_waiting: Some(self.inner.writer.waiting()),
+        }
+    }
+
+    /// One process serves a SQLite database: its own counts are the whole tally.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    async fn add_request_counts(&self, _counts: &[RequestCount]) -> StoreResult<Vec<RequestCount>> {
+        Ok(Vec::new())
     }
 
     async fn create_org(&self, name: &str, owner_email: &str) -> StoreResult<(Org, IssuedToken)> {
@@ -829,6 +845,26 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn list_admin_tokens(
+        &self,
+        org_id: i64,
+        limit: u64,
+        cursor: Option<&str>,
+    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
+        admin::list_admin_tokens(self, org_id, limit, cursor).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        org_id: i64,
+        token_id: &str,
+        actor: &str,
+    ) -> StoreResult<bool> {
+        admin::revoke_admin_token(self, org_id, token_id, actor).await
+    }
+}
+
+impl ScimStore for SqliteStore {
     async fn get_resource(
         &self,
         kind: Kind,
@@ -888,32 +924,15 @@ impl Store for SqliteStore {
         resources::delete(self, kind, org_id, id, actor, check).await
     }
 
-    async fn list_audit(
+    async fn provisioning_states(
         &self,
-        org_id: i64,
-        q: AuditQuery<'_>,
-    ) -> StoreResult<CursorPage<AuditEvent>> {
-        admin::list_audit(self, org_id, q).await
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
+        access::provisioning_states(self, ids).await
     }
+}
 
-    async fn list_admin_tokens(
-        &self,
-        org_id: i64,
-        limit: u64,
-        cursor: Option<&str>,
-    ) -> StoreResult<CursorPage<AdminTokenInfo>> {
-        admin::list_admin_tokens(self, org_id, limit, cursor).await
-    }
-
-    async fn revoke_admin_token(
-        &self,
-        org_id: i64,
-        token_id: &str,
-        actor: &str,
-    ) -> StoreResult<bool> {
-        admin::revoke_admin_token(self, org_id, token_id, actor).await
-    }
-
+impl AccessStore for SqliteStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
         access::list_stacks(self, org_id).await
     }
@@ -1027,16 +1046,23 @@ impl Store for SqliteStore {
     ) -> StoreResult<access_types::DecisionOutcome> {
         access::decide(self, org_id, request_id, decision, seen_version, actor).await
     }
+}
 
-    async fn provisioning_states(
+impl AuditStore for SqliteStore {
+    async fn list_audit(
         &self,
-        ids: &[String],
-    ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, ids).await
+        org_id: i64,
+        q: AuditQuery<'_>,
+    ) -> StoreResult<CursorPage<AuditEvent>> {
+        admin::list_audit(self, org_id, q).await
     }
 
-    async fn snapshot(&self, org_id: i64) -> StoreResult<crate::snapshot::Snapshot> {
-        export::snapshot(self, org_id).await
+    async fn export_rows(
+        &self,
+        org_id: i64,
+        audit_limit: u64,
+    ) -> StoreResult<crate::store::export::ExportRows> {
+        export::read(self, org_id, audit_limit).await
     }
 }
 

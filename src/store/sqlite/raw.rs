@@ -288,6 +288,22 @@ impl<'a> Raw<'a> {
 
     pub(crate) fn query(&mut self, sql: &'static str, args: &[Arg]) -> StoreResult<Vec<Vec<Col>>> {
         let mut rows = Vec::new();
+        self.each_row(sql, args, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Runs a statement text as [`Raw::query`] does, handing each row to `each` as it is
+    /// stepped instead of collecting them: a table of any size reads in constant memory. An
+    /// error from `each` stops the run and is returned.
+    pub(crate) fn each_row(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg],
+        mut each: impl FnMut(Vec<Col>) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         for stmt in self.prepare(sql)? {
             let running = Running(stmt);
             let st = running.0.as_ptr();
@@ -324,14 +340,14 @@ impl<'a> Raw<'a> {
                 }
                 loop {
                     match ffi::sqlite3_step(st) {
-                        ffi::SQLITE_ROW => rows.push(read_row(st)?),
+                        ffi::SQLITE_ROW => each(read_row(st)?)?,
                         ffi::SQLITE_DONE => break,
                         rc => return Err(self.error(rc)),
                     }
                 }
             }
         }
-        Ok(rows)
+        Ok(())
     }
 }
 
@@ -445,7 +461,9 @@ impl PointReader {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Raw) -> R) -> StoreResult<R> {
+    /// Runs `f` on the connection, holding it throughout: a point read, or a long read of
+    /// several statements in one transaction (`db copy` reads a whole database so).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Raw) -> R) -> StoreResult<R> {
         let mut conn = self.lock();
         let Some(conn) = conn.as_mut() else {
             return Err(StoreError::Db(

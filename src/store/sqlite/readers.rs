@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct Readers {
     options: SqliteConnectOptions,
+    size: usize,
     idle: Mutex<Vec<SqliteConnection>>,
     /// One permit per connection that may exist; closing the pool closes this too.
     permits: Semaphore,
@@ -36,6 +37,7 @@ impl Readers {
     pub(crate) fn new(options: SqliteConnectOptions, size: usize) -> Readers {
         Readers {
             options,
+            size,
             idle: Mutex::new(Vec::with_capacity(size)),
             permits: Semaphore::new(size),
         }
@@ -63,6 +65,16 @@ impl Readers {
             pool: self,
             _permit: permit,
         })
+    }
+
+    /// (connections lent out, connections idle, the most there may be), for `/metrics`.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let lent = if self.is_closed() {
+            0
+        } else {
+            self.size - self.permits.available_permits()
+        };
+        (lent, self.idle().len(), self.size)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -119,11 +131,13 @@ mod tests {
             .await
             .unwrap();
         let b = pool.acquire().await.unwrap();
+        assert_eq!(pool.counts(), (2, 0, 2));
         // Both connections are out: a third waits.
         let third = tokio::time::timeout(std::time::Duration::from_millis(50), pool.acquire());
         assert!(third.await.is_err(), "a third connection was opened");
         drop(b);
         drop(a);
+        assert_eq!(pool.counts(), (0, 2, 2));
         // The connection given back last is the one handed out next (its temp table shows it).
         let mut again = pool.acquire().await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM temp.mine")

@@ -6,39 +6,19 @@ use super::raw::{self, Arg, Col, Raw};
 use super::{SqliteStore, Tx, access, account_for, audit, audit_stmt, db_err};
 use crate::domain::approval::ApprovalPolicy;
 use crate::scim::datetime;
-use crate::scim::filter::Filter;
-use crate::scim::filter::{JsonMapping, SqlParam, SqlWhere, TableAttr, to_sql};
+use crate::scim::filter::{Dialect, Filter, SqlParam, SqlWhere};
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{self, AttrType, ResourceTypeDef};
 use crate::scim::{ScimError, ScimResult};
+use crate::store::scim_rows::{
+    MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json, promoted, rt,
+    skipped_json, table, taken,
+};
 use crate::store::secret;
 use crate::store::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeSet, HashSet};
-
-/// The `kind` of `resource_counts` rows.
-fn count_kind(kind: Kind) -> &'static str {
-    match kind {
-        Kind::User => "user",
-        Kind::Group => "group",
-    }
-}
-
-fn table(kind: Kind) -> &'static str {
-    match kind {
-        Kind::User => "scim_users",
-        Kind::Group => "scim_groups",
-    }
-}
-
-fn rt(kind: Kind) -> &'static ResourceTypeDef {
-    match kind {
-        Kind::User => &schema::USER,
-        Kind::Group => &schema::GROUP,
-    }
-}
 
 const COLUMNS: &str = "r.id, r.resource, r.version, r.created_at, r.last_modified";
 
@@ -122,111 +102,52 @@ pub(crate) async fn get(
     Ok(Some(rec))
 }
 
-/// The SQL expression and bound JSON path (if any) that a sortBy path sorts on.
-fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>)> {
-    let rt = rt(kind);
-    let Some((attr, ext)) = rt.resolve(path.urn.as_deref(), &path.name) else {
-        return Err(ScimError::invalid_value(format!(
-            "sortBy: unknown attribute '{path}'"
-        )));
-    };
-    let sub = match &path.sub_attr {
-        Some(s) => Some(attr.sub(s).ok_or_else(|| {
-            ScimError::invalid_value(format!("sortBy: unknown attribute '{path}'"))
-        })?),
-        None => None,
-    };
-    let nocase = |col: &str, case_exact: bool| {
-        if case_exact {
+/// The SQL expression and bound JSON path (if any) that a sortBy path sorts on, and whether
+/// the expression is never NULL.
+fn sort_expr(kind: Kind, path: &AttrPath) -> ScimResult<(String, Option<String>, bool)> {
+    let key = SortKey::resolve(kind, path)?;
+    let nocase = |col: &str| {
+        if key.case_exact() {
             col.to_string()
         } else {
             format!("{col} COLLATE NOCASE")
         }
     };
-    if ext.is_none() {
-        match (attr.name, sub.map(|s| s.name)) {
-            ("id", None) => return Ok(("r.id".into(), None)),
-            ("userName", None) if kind == Kind::User => return Ok(("r.user_name".into(), None)),
-            ("displayName", None) => return Ok((nocase("r.display_name", false), None)),
-            ("externalId", None) => return Ok(("r.external_id".into(), None)),
-            ("meta", Some("created")) => return Ok(("r.created_at".into(), None)),
-            ("meta", Some("lastModified")) => return Ok(("r.last_modified".into(), None)),
-            ("meta", _) => return Ok(("r.id".into(), None)),
-            _ => {}
+    match &key {
+        // user_name's column is NOCASE already, and so its index.
+        SortKey::Column { col, nullable, .. } if *col == "r.user_name" => {
+            Ok((col.to_string(), None, !nullable))
         }
-    }
-    let mut json_path = String::from("$");
-    if let Some(ext) = ext {
-        json_path.push_str(&format!(".\"{}\"", ext.id));
-    }
-    json_path.push_str(&format!(".\"{}\"", attr.name));
-    // Multi-valued attributes sort by their first value (primary values come first in
-    // canonical form where the client sent them so).
-    if attr.multi_valued {
-        json_path.push_str("[0]");
-    }
-    let leaf = match sub {
-        Some(s) => {
-            json_path.push_str(&format!(".\"{}\"", s.name));
-            s
-        }
-        None if attr.ty == AttrType::Complex => {
-            if attr.sub("value").is_some() {
-                json_path.push_str(".\"value\"");
+        SortKey::Column { col, nullable, .. } => Ok((nocase(col), None, !nullable)),
+        SortKey::Json {
+            keys,
+            first_value,
+            sub,
+            ..
+        } => {
+            let mut json_path = String::from("$");
+            for k in keys {
+                json_path.push_str(&format!(".\"{k}\""));
             }
-            attr.sub("value").unwrap_or(attr)
+            if *first_value {
+                json_path.push_str("[0]");
+            }
+            if let Some(sub) = sub {
+                json_path.push_str(&format!(".\"{sub}\""));
+            }
+            Ok((
+                nocase("json_extract(r.resource, ?)"),
+                Some(json_path),
+                false,
+            ))
         }
-        None => attr,
-    };
-    let textual = leaf.ty.is_textual();
-    let expr = nocase("json_extract(r.resource, ?)", !textual || leaf.case_exact);
-    Ok((expr, Some(json_path)))
+    }
 }
 
-const USER_COLUMNS: &[(&str, &str)] = &[
-    ("id", "r.id"),
-    ("userName", "r.user_name"),
-    ("externalId", "r.external_id"),
-    ("displayName", "r.display_name"),
-    ("meta.created", "r.created_at"),
-    ("meta.lastModified", "r.last_modified"),
-];
-
-const GROUP_COLUMNS: &[(&str, &str)] = &[
-    ("id", "r.id"),
-    ("displayName", "r.display_name"),
-    ("externalId", "r.external_id"),
-    ("meta.created", "r.created_at"),
-    ("meta.lastModified", "r.last_modified"),
-];
-
-const GROUP_TABLES: &[TableAttr<'static>] = &[TableAttr {
-    attr: "members",
-    from: "group_members gm",
-    correlate: "gm.group_id = r.id",
-    element: "gm.user_id",
-    subs: &[("value", "gm.user_id")],
-}];
-
-/// Translates a filter into a WHERE fragment over the row alias `r`: promoted columns where
-/// they exist (indexed, NOCASE for userName), JSON extracts otherwise, and member rows for
-/// `members`.
+/// Translates a filter into a WHERE fragment over the row alias `r` (see
+/// [`crate::store::scim_rows::translate`]).
 pub(crate) fn translate(kind: Kind, filter: &Filter) -> ScimResult<SqlWhere> {
-    let mapping = match kind {
-        Kind::User => JsonMapping {
-            doc: "r.resource",
-            columns: USER_COLUMNS,
-            tables: &[],
-            row_alias: "je",
-        },
-        Kind::Group => JsonMapping {
-            doc: "r.resource",
-            columns: GROUP_COLUMNS,
-            tables: GROUP_TABLES,
-            row_alias: "je",
-        },
-    };
-    to_sql(filter, rt(kind), &mapping)
+    crate::store::scim_rows::translate(kind, filter, Dialect::Sqlite)
 }
 
 fn bind_all<'q>(
@@ -288,7 +209,7 @@ pub(crate) async fn list(
     // Ties break on id so that pages are stable; missing values sort last either way.
     let mut order = String::new();
     if let Some(path) = spec.sort_by {
-        let (expr, json_path) = sort_expr(kind, path)?;
+        let (expr, json_path, never_null) = sort_expr(kind, path)?;
         let dir = if spec.descending { " DESC" } else { "" };
         match json_path {
             Some(p) => {
@@ -299,13 +220,7 @@ pub(crate) async fn list(
                 params.push(SqlParam::Text(p));
             }
             // Columns that are never NULL sort on the column alone, so an index can serve.
-            None if matches!(
-                expr.as_str(),
-                "r.id" | "r.user_name" | "r.created_at" | "r.last_modified"
-            ) =>
-            {
-                order.push_str(&format!("{expr}{dir}, "))
-            }
+            None if never_null => order.push_str(&format!("{expr}{dir}, ")),
             None => order.push_str(&format!("{expr} IS NULL, {expr}{dir}, ")),
         }
     }
@@ -367,40 +282,6 @@ pub(crate) async fn list(
     })
 }
 
-/// The promoted columns of a canonical resource.
-struct Promoted {
-    name: String,
-    external_id: Option<String>,
-    display_name: Option<String>,
-    active: bool,
-}
-
-fn promoted(kind: Kind, resource: &Value) -> StoreResult<Promoted> {
-    let text = |k: &str| resource.get(k).and_then(Value::as_str).map(str::to_string);
-    let name = match kind {
-        Kind::User => text("userName"),
-        Kind::Group => text("displayName"),
-    };
-    let Some(name) = name.filter(|n| !n.trim().is_empty()) else {
-        let attr = match kind {
-            Kind::User => "userName",
-            Kind::Group => "displayName",
-        };
-        return Err(StoreError::Rejected(ScimError::invalid_value(format!(
-            "{attr} is required"
-        ))));
-    };
-    Ok(Promoted {
-        name,
-        external_id: text("externalId"),
-        display_name: text("displayName"),
-        active: resource
-            .get("active")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-    })
-}
-
 async fn user_name_taken(
     tx: &mut Tx,
     org_id: i64,
@@ -415,36 +296,6 @@ async fn user_name_taken(
             .await
             .map_err(db_err)?;
     Ok(other.is_some_and(|id| Some(id.as_str()) != except))
-}
-
-fn taken(user_name: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "userName '{user_name}' is already in use in this organization"
-    ))
-}
-
-/// Result of applying member operations.
-#[derive(Default)]
-struct MemberDelta {
-    added: Vec<String>,
-    removed: Vec<String>,
-    removed_count: u64,
-    /// Who a remove-all took out: for access, not for the audit (it can be a whole org).
-    cleared: Vec<String>,
-    skipped: Vec<String>,
-}
-
-impl MemberDelta {
-    fn changed(&self) -> bool {
-        !self.added.is_empty() || self.removed_count > 0
-    }
-    fn to_json(&self) -> Value {
-        json!({
-            "added": self.added,
-            "removed": self.removed,
-            "removed_count": self.removed_count,
-        })
-    }
 }
 
 async fn add_members(
@@ -576,7 +427,7 @@ async fn audit_skipped(
         "scim.group.members_skipped",
         Some(group_id),
         None,
-        Some(&json!({"reason": "no such user in this organization", "skipped": skipped})),
+        Some(&skipped_json(skipped)),
     )
     .await
 }
@@ -723,18 +574,7 @@ pub(crate) async fn create(
     let p = promoted(kind, &resource)?;
     let now = datetime::now_rfc3339();
     let text = resource.to_string();
-    let outcome = |id: String, skipped_members: Vec<String>| WriteOutcome {
-        record: ResourceRecord {
-            id,
-            resource: resource.clone(),
-            version: 1,
-            created: now.clone(),
-            last_modified: now.clone(),
-            members: None,
-        },
-        skipped_members,
-        changed: true,
-    };
+    let outcome = |id: String, skipped: Vec<String>| created(id, resource.clone(), &now, skipped);
     if kind == Kind::User {
         match create_user_direct(store, org_id, &p, &text, &now, actor).await {
             Ok(id) => return Ok(outcome(id, Vec::new())),
@@ -806,8 +646,7 @@ pub(crate) async fn create(
             .map_err(db_err)?;
             let mut delta = MemberDelta::default();
             add_members(&mut tx, org_id, &id, &members, &mut delta).await?;
-            let mut after = resource.clone();
-            after["members_added"] = json!(delta.added);
+            let after = group_created_json(&resource, &delta);
             audit(
                 &mut tx,
                 org_id,
@@ -903,9 +742,7 @@ where
     if kind == Kind::Group && !change.members.is_empty() {
         delta = apply_member_ops(&mut tx, org_id, id, &change.members).await?;
         if delta.changed() && access::is_mapped(&mut tx, id).await? {
-            let mut affected = delta.added.clone();
-            affected.extend(delta.removed.iter().chain(&delta.cleared).cloned());
-            access::reconcile(&mut tx, org_id, &affected, actor).await?;
+            access::reconcile(&mut tx, org_id, &delta.affected(), actor).await?;
         }
     }
     let changed = new_resource.is_some() || delta.changed();
@@ -963,47 +800,28 @@ where
             .await
             .map_err(db_err)?;
     }
-    if changed {
-        let action = match kind {
-            Kind::User => "scim.user.update",
-            Kind::Group => "scim.group.update",
-        };
-        let mut after = new_resource.clone().unwrap_or_else(|| rec.resource.clone());
-        if kind == Kind::Group
-            && let Some(obj) = after.as_object_mut()
-        {
-            obj.insert("members_changed".into(), delta.to_json());
-        }
+    let updated = Updated {
+        kind,
+        before: rec,
+        resource: new_resource,
+        delta,
+        now,
+    };
+    if let Some((action, after)) = updated.audit() {
         audit(
             &mut tx,
             org_id,
             actor,
             action,
             Some(id),
-            Some(&rec.resource),
+            Some(&updated.before.resource),
             Some(&after),
         )
         .await?;
     }
-    audit_skipped(&mut tx, org_id, actor, id, &delta.skipped).await?;
+    audit_skipped(&mut tx, org_id, actor, id, &updated.delta.skipped).await?;
     tx.commit().await.map_err(db_err)?;
-    let version = if changed {
-        rec.version + 1
-    } else {
-        rec.version
-    };
-    Ok(WriteOutcome {
-        record: ResourceRecord {
-            id: id.to_string(),
-            resource: new_resource.unwrap_or(rec.resource),
-            version,
-            created: rec.created,
-            last_modified: if changed { now } else { rec.last_modified },
-            members: None,
-        },
-        skipped_members: delta.skipped,
-        changed,
-    })
+    Ok(updated.outcome())
 }
 
 pub(crate) async fn delete<F>(

@@ -117,6 +117,39 @@ struct Ctx {
 pub(crate) struct Writer {
     requests: mpsc::UnboundedSender<Request>,
     commits: Arc<AtomicU64>,
+    /// Writes sent and not yet taken up by the task (see [`Inbox`]).
+    waiting: Arc<AtomicU64>,
+}
+
+/// The task's end of the request channel. It counts what waits in it, which tokio's
+/// unbounded channel only tells its receiver, so that `/metrics` can read the queue's depth
+/// from any thread.
+struct Inbox {
+    rx: mpsc::UnboundedReceiver<Request>,
+    waiting: Arc<AtomicU64>,
+}
+
+impl Inbox {
+    fn took(&self, r: Option<Request>) -> Option<Request> {
+        if matches!(r, Some(Request::Write(_) | Request::Run(_))) {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    async fn recv(&mut self) -> Option<Request> {
+        let r = self.rx.recv().await;
+        self.took(r)
+    }
+
+    fn try_recv(&mut self) -> Option<Request> {
+        let r = self.rx.try_recv().ok();
+        self.took(r)
+    }
+
+    fn close(&mut self) {
+        self.rx.close();
+    }
 }
 
 /// One write's use of the write connection, inside the writer's transaction.
@@ -138,6 +171,11 @@ impl Writer {
     pub(crate) fn spawn(conn: SqliteConnection, before_commit: &'static str) -> Writer {
         let (requests, rx) = mpsc::unbounded_channel();
         let commits = Arc::new(AtomicU64::new(0));
+        let waiting = Arc::new(AtomicU64::new(0));
+        let rx = Inbox {
+            rx,
+            waiting: waiting.clone(),
+        };
         let ctx = Ctx {
             before_commit,
             commit_sql: format!("{before_commit};\nCOMMIT"),
@@ -148,7 +186,11 @@ impl Writer {
         // thread (measured: member PATCH went from 145 to 340 µs of CPU). Jobs do block the
         // worker they run on, for at most one batch.
         tokio::spawn(run(conn, rx, ctx));
-        Writer { requests, commits }
+        Writer {
+            requests,
+            commits,
+            waiting,
+        }
     }
 
     /// How many transactions the writer has committed so far.
@@ -156,11 +198,25 @@ impl Writer {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// Writes (jobs and lent writes) queued and not yet taken up by the writer.
+    pub(crate) fn waiting(&self) -> u64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Sends a write to the task, counting it until the task takes it up.
+    fn send(&self, r: Request) {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        if self.requests.send(r).is_err() {
+            // The task has stopped: nothing will take it up.
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// Queues a write now; awaiting the result waits for the connection.
     pub(crate) fn queue(&self) -> PendingWrite {
         let (tx, rx) = oneshot::channel();
         // If the task has stopped, `tx` is dropped here and the receiver reports it.
-        let _ = self.requests.send(Request::Write(tx));
+        self.send(Request::Write(tx));
         PendingWrite(rx)
     }
 
@@ -192,7 +248,7 @@ impl Writer {
             reply,
         });
         // If the task has stopped, the job (and its reply) is dropped and `rx` says so.
-        let _ = self.requests.send(Request::Run(job));
+        self.send(Request::Run(job));
         rx.await.map_err(|_| E::from(closed()))?
     }
 
@@ -343,7 +399,7 @@ fn redo(raw: &mut Raw, done: &mut Vec<Box<dyn Job>>) -> StoreResult<()> {
 async fn run_jobs(
     conn: &mut SqliteConnection,
     prepared: &mut raw::Statements,
-    rx: &mut mpsc::UnboundedReceiver<Request>,
+    rx: &mut Inbox,
     first: Box<dyn Job>,
     ctx: &Ctx,
 ) -> Option<Request> {
@@ -379,9 +435,9 @@ async fn run_jobs(
                         break;
                     }
                     match rx.try_recv() {
-                        Ok(Request::Run(j)) => next = Some(j),
-                        Ok(other) => after = Some(other),
-                        Err(_) => {}
+                        Some(Request::Run(j)) => next = Some(j),
+                        Some(other) => after = Some(other),
+                        None => {}
                     }
                 }
                 raw.exec(ctx.before_commit)?;
@@ -420,7 +476,7 @@ async fn run_jobs(
 /// it, then commits. Returns the request that ended the batch early (a job or a close), if any.
 async fn lend_batch(
     conn: &mut Option<SqliteConnection>,
-    rx: &mut mpsc::UnboundedReceiver<Request>,
+    rx: &mut Inbox,
     first: oneshot::Sender<StoreResult<WriteTx>>,
     ctx: &Ctx,
 ) -> Option<Request> {
@@ -479,12 +535,12 @@ async fn lend_batch(
             break;
         }
         match rx.try_recv() {
-            Ok(Request::Write(r)) => reply = r,
-            Ok(other) => {
+            Some(Request::Write(r)) => reply = r,
+            Some(other) => {
                 after = Some(other);
                 break;
             }
-            Err(_) => break,
+            None => break,
         }
     }
     let c = conn
@@ -514,7 +570,7 @@ async fn lend_batch(
     after
 }
 
-async fn run(conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Request>, ctx: Ctx) {
+async fn run(conn: SqliteConnection, mut rx: Inbox, ctx: Ctx) {
     // `None` only after a leaked WriteTx took it: then every write fails.
     let mut conn = Some(conn);
     // The statements that jobs prepared on the handle, kept from batch to batch. They are
@@ -670,6 +726,35 @@ mod tests {
         assert_eq!(rows(&mut reader).await, vec![2]);
         writer.close().await;
         assert!(writer.begin().await.is_err(), "closed");
+    }
+
+    /// `/metrics` reads the queue's depth: writes and jobs wait while a lent write holds the
+    /// connection, and none once the writer has taken them up.
+    #[tokio::test]
+    async fn waiting_counts_the_writes_not_taken_up_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _reader) = setup(&dir).await;
+        let mut first = writer.begin().await.unwrap();
+        assert_eq!(writer.waiting(), 0);
+        let second = writer.queue();
+        let abandoned = writer.queue();
+        let w = writer.clone();
+        let job = tokio::spawn(async move { w.run(insert_job(3)).await });
+        while writer.waiting() < 3 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(writer.waiting(), 3);
+        drop(abandoned);
+        insert(&mut first, 1).await.unwrap();
+        // Acknowledged once its batch, which the second write joins, commits.
+        let first = tokio::spawn(first.commit());
+        let mut tx = second.wait().await.unwrap();
+        insert(&mut tx, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        first.await.unwrap().unwrap();
+        job.await.unwrap().unwrap();
+        assert_eq!(writer.waiting(), 0, "an abandoned write is taken up too");
+        writer.close().await;
     }
 
     fn insert_job(x: i64) -> impl FnMut(&mut Raw) -> StoreResult<()> + Send + 'static {

@@ -921,7 +921,7 @@ fn with_a_comparison_changed_members_are_marked_and_the_detail_says_what_changed
         .position(|l| l.contains("Δ since q1.json:"))
         .unwrap_or_else(|| panic!("{s}"));
     for (i, want) in [
-        "  + joined as active, org role admin",
+        "  + joined as active, org role Admin",
         "  + stack role Mobile app / Admin",
         "  + stack role Website / Developer",
     ]

@@ -545,7 +545,7 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
     let top = lines.iter().position(|l| l.contains("┌ Editors")).unwrap();
     assert!(lines[top + 1].contains("2 members · org role Admin"), "{s}");
     assert!(
-        lines[top + 2].contains("Δ since q1.json: mapping org role member → admin"),
+        lines[top + 2].contains("Δ since q1.json: mapping org role Member → Admin"),
         "{s}"
     );
 
@@ -557,7 +557,7 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
         .position(|l| l.contains("Δ since q1.json:"))
         .unwrap_or_else(|| panic!("{s}"));
     assert!(
-        lines[head + 1].contains("  mapping org role member → admin"),
+        lines[head + 1].contains("  mapping org role Member → Admin"),
         "{s}"
     );
     assert!(
@@ -575,7 +575,7 @@ fn with_a_comparison_changed_mappings_are_marked_and_the_detail_says_what_change
         .position(|l| l.contains("│Δ since q1.json:"))
         .unwrap_or_else(|| panic!("{s}"));
     assert!(
-        lines[head + 1].contains("  - mapping removed was org role admin"),
+        lines[head + 1].contains("  - mapping removed was org role Admin"),
         "{s}"
     );
     assert!(
