@@ -321,15 +321,22 @@ fn console_main(cli: Cli) -> ExitCode {
     }
 }
 
-/// The console on where the flags, the profile or the default say, the embedded server
-/// included, which is stopped (and its run's token revoked) however the console ends.
-async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> Result<(), String> {
-    use crate::console::backend::LiveBackend;
+/// Resolves where the console and `export` connect (the flags, the profile or the embedded
+/// default) and runs `work` with a client for it and the server's URL; an embedded server is
+/// stopped (its run's token revoked) however `work` ends.
+async fn with_target<T, F, Fut>(
+    overrides: &crate::console::config::Overrides,
+    work: F,
+) -> Result<T, String>
+where
+    F: FnOnce(crate::client::AdminClient, String, crate::console::config::ConfigFile) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
     use crate::console::config;
     let dirs = config::Dirs::from_env()?;
     let cfg = config::ConfigFile::load(&dirs.config_file())?;
     let target = cfg.resolve(
-        &overrides,
+        overrides,
         &|v| std::env::var(v).ok(),
         &config::read_token_file,
     )?;
@@ -349,8 +356,7 @@ async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> R
                 ca_file.as_deref(),
             )
             .map_err(|e| e.to_string())?;
-            let backend = std::sync::Arc::new(LiveBackend::new(client, &url));
-            until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
+            work(client, url, cfg).await
         }
         config::Target::Embedded => {
             embedded::with_embedded(&dirs.data, |e| {
@@ -361,16 +367,21 @@ async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> R
                     "the embedded server's owner token",
                 );
                 let base = e.base_url.clone();
-                let keys = &cfg.keys;
-                async move {
-                    let client = client.map_err(|e| e.to_string())?;
-                    let backend = std::sync::Arc::new(LiveBackend::new(client, &base));
-                    until_terminated(crate::console::run(backend, keys, mouse)).await
-                }
+                async move { work(client.map_err(|e| e.to_string())?, base, cfg).await }
             })
             .await
         }
     }
+}
+
+/// The console on where the flags, the profile or the default say, the embedded server
+/// included, which is stopped (and its run's token revoked) however the console ends.
+async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> Result<(), String> {
+    with_target(&overrides, |client, url, cfg| async move {
+        let backend = std::sync::Arc::new(crate::console::backend::LiveBackend::new(client, &url));
+        until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
+    })
+    .await
 }
 
 /// Runs the console until it quits, or until the process is told to stop (SIGTERM, or
@@ -477,50 +488,10 @@ fn diff_main(old: &std::path::Path, new: &std::path::Path, json: bool) -> ExitCo
 /// `scimdesk export`: the same target resolution as the console, the embedded default
 /// included. The document is validated before it replaces anything on disk.
 async fn export(out: PathBuf, overrides: crate::console::config::Overrides) -> Result<(), String> {
-    use crate::console::config;
-    let dirs = config::Dirs::from_env()?;
-    let cfg = config::ConfigFile::load(&dirs.config_file())?;
-    let target = cfg.resolve(
-        &overrides,
-        &|v| std::env::var(v).ok(),
-        &config::read_token_file,
-    )?;
-    let doc = match target {
-        config::Target::Remote {
-            url,
-            org,
-            token,
-            token_source,
-            ca_file,
-        } => {
-            let client = crate::client::AdminClient::with_ca(
-                &url,
-                &org,
-                token,
-                token_source,
-                ca_file.as_deref(),
-            )
-            .map_err(|e| e.to_string())?;
-            client.export().await
-        }
-        config::Target::Embedded => {
-            embedded::with_embedded(&dirs.data, |e| {
-                let client = crate::client::AdminClient::new(
-                    &e.base_url,
-                    &e.org_uid,
-                    e.token.clone(),
-                    "the embedded server's owner token",
-                );
-                async move {
-                    Ok(match client {
-                        Ok(c) => c.export().await,
-                        Err(err) => Err(err),
-                    })
-                }
-            })
-            .await?
-        }
-    };
+    let doc = with_target(&overrides, |client, _, _| async move {
+        Ok(client.export().await)
+    })
+    .await?;
     let doc = doc.map_err(|e| format!("cannot export: {e}"))?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
     let snap = crate::snapshot::read(&bytes)
