@@ -79,9 +79,18 @@ wait_for "SCIM tokens"
 echo "ok: SCIM pane"
 
 tmux send-keys -t "$SESSION" '?'
-wait_for "Keys (any key closes)"
+wait_for "Keys 1-"
+# j scrolls instead of closing; / searches every pane's keys.
+tmux send-keys -t "$SESSION" j
+wait_for "Keys 2-"
+tmux send-keys -t "$SESSION" / a p p r o v e Enter
+wait_for "/approve"
+wait_for "Approve the selected request"
 tmux send-keys -t "$SESSION" Escape
-echo "ok: help overlay"
+wait_gone "/approve"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "Keys 1-"
+echo "ok: help overlay scrolls, searches, Esc closes"
 
 tmux send-keys -t "$SESSION" 2
 wait_for "[2 Users]"

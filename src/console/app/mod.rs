@@ -137,7 +137,13 @@ pub enum Leave {
 pub enum Mode {
     #[default]
     Normal,
-    Help,
+    /// The `?` help, scrolled by `scroll` lines, listing the keys that match `search`
+    /// (typed into while `typing`).
+    Help {
+        scroll: usize,
+        search: LineEdit,
+        typing: bool,
+    },
     /// The `:` line; `browse` is the history index while Up/Down walk it.
     Command {
         line: LineEdit,

@@ -124,13 +124,97 @@ fn leaving_or_quitting_with_unsaved_edits_asks_first() {
 }
 
 #[test]
-fn help_opens_with_question_mark_and_any_key_closes_it() {
+fn help_opens_with_question_mark_and_q_closes_it() {
     let mut s = state();
     update(&mut s, key('?'));
-    assert_eq!(s.mode, Mode::Help);
+    assert!(matches!(s.mode, Mode::Help { scroll: 0, .. }));
     // q closes help instead of quitting.
     assert!(update(&mut s, key('q')).is_empty());
     assert_eq!(s.mode, Mode::Normal);
+}
+
+fn help_scroll(s: &State) -> usize {
+    match &s.mode {
+        Mode::Help { scroll, .. } => *scroll,
+        other => panic!("help is closed: {other:?}"),
+    }
+}
+
+/// The frame of `s` at `w`×`h`, one string.
+fn screen(s: &mut State, w: u16, h: u16) -> String {
+    s.size = (w, h);
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    term.draw(|f| crate::console::views::draw(f, s, &crate::console::theme::Theme::mono()))
+        .unwrap();
+    let buf = term.backend().buffer();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The help lists every key of the table (every pane's, everywhere's and each input's: in
+/// `review` the same table less the keys that change the server), scrolls with j/k and the
+/// page keys without closing, and `/` narrows it to the keys that match.
+#[test]
+fn help_lists_every_key_scrolls_and_searches() {
+    let mut s = state();
+    s.size = (80, 24);
+    let keys = s
+        .keymap
+        .help_lines(PaneId::Users, "")
+        .iter()
+        .filter(|l| matches!(l, crate::console::keymap::HelpLine::Key(..)))
+        .count();
+    // The README's table has one row per binding, under two header lines.
+    assert_eq!(keys, s.keymap.markdown().lines().count() - 2);
+    assert!(keys > 22, "the help should not fit on 24 rows: {keys}");
+    update(&mut s, key('?'));
+    update(&mut s, key('j'));
+    update(&mut s, key('j'));
+    assert_eq!(help_scroll(&s), 2);
+    update(&mut s, key('k'));
+    assert_eq!(help_scroll(&s), 1);
+    for _ in 0..100 {
+        update(&mut s, code(KeyCode::PageDown));
+    }
+    let end = help_scroll(&s);
+    let total = s.keymap.help_lines(PaneId::Users, "").len();
+    assert_eq!(end, total - 22, "the last page ends on the last key");
+    let last = screen(&mut s, 80, 24);
+    assert!(last.contains(&format!("of {total}")), "{last}");
+    assert!(last.contains("In the new token window"), "{last}");
+    // Search: only matching keys, under their headings; Esc clears it, then closes.
+    update(&mut s, key('/'));
+    type_str(&mut s, "approve");
+    update(&mut s, code(KeyCode::Enter));
+    let found = screen(&mut s, 80, 24);
+    assert!(found.contains("/approve"), "{found}");
+    assert!(found.contains("Users pane"), "{found}");
+    assert!(!found.contains("Everywhere"), "{found}");
+    assert_eq!(help_scroll(&s), 0);
+    update(&mut s, code(KeyCode::Esc));
+    assert!(matches!(&s.mode, Mode::Help { search, .. } if search.is_empty()));
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.mode, Mode::Normal);
+}
+
+/// The help at the three sizes the console must serve: whole at 80×24 and 160×50, scrolled
+/// (never cut sideways into nonsense) at 60×20.
+#[test]
+fn help_snapshots_at_three_sizes() {
+    for (w, h) in [(60, 20), (80, 24), (160, 50)] {
+        let mut s = state();
+        update(&mut s, key('?'));
+        let shot = screen(&mut s, w, h);
+        insta::assert_snapshot!(format!("help_{w}x{h}"), shot);
+    }
 }
 
 #[test]

@@ -133,10 +133,12 @@ pub(super) fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
     }
     match std::mem::take(&mut s.mode) {
         Mode::Normal => {}
-        Mode::Help => {
-            if s.keymap.lookup_in(Context::Help, &key) != Some(Action::Back) {
-                s.mode = Mode::Help;
-            }
+        Mode::Help {
+            scroll,
+            search,
+            typing,
+        } => {
+            on_help_key(s, &key, scroll, search, typing);
             return Vec::new();
         }
         Mode::Confirm(ask) => {
@@ -181,6 +183,45 @@ pub(super) fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
         return Vec::new();
     };
     act(s, action)
+}
+
+/// A key in the `?` help: `/` searches the keys (typed into as a field: Enter keeps the
+/// search, Esc drops it), j/k and the page keys scroll, Esc clears a search, then closes.
+fn on_help_key(s: &mut State, key: &KeyEvent, scroll: usize, mut search: LineEdit, typing: bool) {
+    let lines = |search: &LineEdit| s.keymap.help_lines(s.pane, search.text()).len();
+    // The overlay fills the screen's height less its border when the list is longer.
+    let page = (s.size.1 as usize).saturating_sub(2).max(2);
+    let next = |scroll: usize, search: LineEdit, typing: bool| {
+        // The search line, when shown, takes a row of the overlay.
+        let rows = page - usize::from(typing || !search.is_empty());
+        Mode::Help {
+            scroll: scroll.min(lines(&search).saturating_sub(rows)),
+            search,
+            typing,
+        }
+    };
+    let mode = if typing {
+        match s.keymap.press(Context::Field, key) {
+            Press::Act(Action::Open) => next(0, search, false),
+            Press::Act(Action::Back) => next(0, LineEdit::default(), false),
+            p => {
+                search.edit(p);
+                next(0, search, true)
+            }
+        }
+    } else {
+        match s.keymap.lookup_in(Context::Help, key) {
+            Some(Action::Filter) => next(scroll, search, true),
+            Some(Action::Back) if !search.is_empty() => next(0, LineEdit::default(), false),
+            Some(Action::Back) => Mode::Normal,
+            Some(Action::Down) => next(scroll + 1, search, false),
+            Some(Action::Up) => next(scroll.saturating_sub(1), search, false),
+            Some(Action::PageDown) => next(scroll + page, search, false),
+            Some(Action::PageUp) => next(scroll.saturating_sub(page), search, false),
+            _ => next(scroll, search, false),
+        }
+    };
+    s.mode = mode;
 }
 
 /// With `--mouse`: the wheel moves the list (or scrolls an overlay) three rows a turn, a click
@@ -249,7 +290,11 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
             }
         }
         Action::Help => {
-            s.mode = Mode::Help;
+            s.mode = Mode::Help {
+                scroll: 0,
+                search: LineEdit::default(),
+                typing: false,
+            };
             Vec::new()
         }
         Action::NextPane => s.switch(s.pane.next()),

@@ -231,6 +231,20 @@ pub enum Press {
     Nothing,
 }
 
+/// A line of the `?` help: a heading (empty for a gap) or a key with what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpLine {
+    Heading(String),
+    Key(String, &'static str),
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// One row of the table.
 #[derive(Debug, Clone)]
 pub struct Binding {
@@ -460,6 +474,53 @@ impl Keymap {
             .iter()
             .filter(move |b| b.scope == Scope::Pane(pane))
             .chain(self.bindings.iter().filter(|b| b.scope == Scope::Global))
+    }
+
+    /// What the `?` help lists: every key, of `pane` first, then everywhere, the other panes
+    /// and each kind of input, under headings; with a `query`, only the keys whose keys or
+    /// words contain it (case-insensitive), under the headings that still have some.
+    pub fn help_lines(&self, pane: PaneId, query: &str) -> Vec<HelpLine> {
+        let query = query.to_lowercase();
+        let mut groups: Vec<(String, Scope)> = vec![
+            (format!("{} pane", pane.title()), Scope::Pane(pane)),
+            ("Everywhere".into(), Scope::Global),
+        ];
+        groups.extend(
+            PaneId::ALL
+                .into_iter()
+                .filter(|p| *p != pane)
+                .map(|p| (format!("{} pane", p.title()), Scope::Pane(p))),
+        );
+        groups.extend(
+            Context::ALL
+                .into_iter()
+                .map(|c| (upper_first(c.title()), Scope::In(c))),
+        );
+        let mut out = Vec::new();
+        for (title, scope) in groups {
+            let keys: Vec<HelpLine> = self
+                .bindings
+                .iter()
+                .filter(|b| b.scope == scope)
+                .map(|b| HelpLine::Key(Self::keys_text(b), b.help))
+                .filter(|l| match l {
+                    HelpLine::Key(k, h) => {
+                        query.is_empty()
+                            || k.to_lowercase().contains(&query)
+                            || h.to_lowercase().contains(&query)
+                    }
+                    HelpLine::Heading(_) => true,
+                })
+                .collect();
+            if !keys.is_empty() {
+                if !out.is_empty() {
+                    out.push(HelpLine::Heading(String::new()));
+                }
+                out.push(HelpLine::Heading(title));
+                out.extend(keys);
+            }
+        }
+        out
     }
 
     pub fn keys_text(b: &Binding) -> String {

@@ -323,6 +323,30 @@ const DROPDOWN: &[BindingSpec] = &[
 
 const HELP: &[BindingSpec] = &[
     spec(
+        &[Key::ch('j'), Key::code(KeyCode::Down)],
+        Action::Down,
+        Some("scroll"),
+        "Scroll down a line",
+    ),
+    spec(
+        &[Key::ch('k'), Key::code(KeyCode::Up)],
+        Action::Up,
+        None,
+        "Scroll up a line",
+    ),
+    spec(
+        &[Key::code(KeyCode::PageDown), Key::ch(' ')],
+        Action::PageDown,
+        None,
+        "Scroll down a page",
+    ),
+    spec(
+        &[Key::code(KeyCode::PageUp)],
+        Action::PageUp,
+        None,
+        "Scroll up a page",
+    ),
+    spec(
         &[Key::ch('/')],
         Action::Filter,
         Some("search"),

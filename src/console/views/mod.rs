@@ -1,7 +1,7 @@
 //! Drawing. Views read the state and draw; they decide nothing.
 
 use super::app::{Conn, Level, Mode, State};
-use super::keymap::{Action, Context, Keymap, Scope};
+use super::keymap::{Action, Context, HelpLine, Keymap};
 use super::panes::{PaneId, ViewCtx};
 use super::theme::Theme;
 use ratatui::Frame;
@@ -45,8 +45,13 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
         draw_changes(f, body, c, *scroll, theme);
     }
     draw_toasts(f, body, s, theme);
-    if s.mode == Mode::Help {
-        draw_help(f, area, &s.keymap, s.pane, theme);
+    if let Mode::Help {
+        scroll,
+        search,
+        typing,
+    } = &s.mode
+    {
+        draw_help(f, area, s, (*scroll, search, *typing), theme);
     }
     if let Mode::Confirm(ask) = &s.mode {
         ask.confirm.render(f, area, &theme.widget_style());
@@ -272,7 +277,10 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
             Line::from(spans)
         }
         Mode::Confirm(_) => context_hint_line(&s.keymap, Context::Dialog, theme, area.width),
-        Mode::Help => context_hint_line(&s.keymap, Context::Help, theme, area.width),
+        Mode::Help { typing: true, .. } => {
+            context_hint_line(&s.keymap, Context::Field, theme, area.width)
+        }
+        Mode::Help { .. } => context_hint_line(&s.keymap, Context::Help, theme, area.width),
         Mode::Changes { .. } => Line::from(vec![
             Span::styled("j/k", theme.key),
             Span::raw(" scroll  "),
@@ -385,29 +393,55 @@ fn draw_toasts(f: &mut Frame, body: Rect, s: &State, theme: &Theme) {
     }
 }
 
-fn draw_help(f: &mut Frame, area: Rect, km: &Keymap, pane: PaneId, theme: &Theme) {
-    let mut lines = vec![Line::styled(format!("{} pane", pane.title()), theme.title)];
-    let mut global_started = false;
-    for b in km.active(pane) {
-        if b.scope == Scope::Global && !global_started {
-            global_started = true;
-            lines.push(Line::from(""));
-            lines.push(Line::styled("Everywhere", theme.title));
-        }
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>14}  ", Keymap::keys_text(b)), theme.key),
-            Span::raw(b.help),
-        ]));
+/// The `?` help: every key of every pane and input, scrolled, and searched with `/`.
+fn draw_help(
+    f: &mut Frame,
+    area: Rect,
+    s: &State,
+    (scroll, search, typing): (usize, &crate::console::widgets::line::LineEdit, bool),
+    theme: &Theme,
+) {
+    let all = s.keymap.help_lines(s.pane, search.text());
+    let total = all.len();
+    let mut lines: Vec<Line> = Vec::new();
+    if typing || !search.is_empty() {
+        let mut spans = vec![Span::styled("/", theme.key)];
+        spans.extend(search.spans(theme.title, theme.key.add_modifier(Modifier::REVERSED)));
+        lines.push(Line::from(spans));
     }
+    if total == 0 {
+        lines.push(Line::from("no key matches"));
+    }
+    // Wide screens get the words whole.
+    let r_w = if area.width >= 120 {
+        110
+    } else {
+        76.min(area.width)
+    };
+    // Room for the words beside the key column, inside the border.
+    let room = (r_w as usize).saturating_sub(2 + 16);
+    lines.extend(all.into_iter().skip(scroll).map(|l| match l {
+        HelpLine::Heading(h) => Line::styled(h, theme.title),
+        HelpLine::Key(k, help) => Line::from(vec![
+            Span::styled(format!("{k:>14}  "), theme.key),
+            Span::raw(crate::console::widgets::truncate(help, room)),
+        ]),
+    }));
     let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, 72.min(area.width), h);
+    let shown = h.saturating_sub(2) as usize;
+    let end = (scroll + shown).min(total);
+    let title = format!(
+        " Keys {}-{end} of {total} · / search · Esc closes ",
+        (scroll + 1).min(total)
+    );
+    let r = centered(area, r_w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.focus_border)
-                .title(" Keys (any key closes) "),
+                .title(title),
         ),
         r,
     );
