@@ -152,6 +152,19 @@ if screen | grep -qiE 'discard|unsaved'; then
 fi
 echo "ok: the mapping editor opens with Enter and Esc leaves it without a question"
 
+# An unmapped group (Contractors, the third) opened and left untouched has no unsaved edits.
+tmux send-keys -t "$SESSION" j j
+wait_for "│› Contractors"
+tmux send-keys -t "$SESSION" Enter
+wait_for "Contractors"
+wait_for "no unsaved edits"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "no unsaved edits"
+if screen | grep -qiE 'discard|unsaved'; then
+  fail "leaving an untouched unmapped group asked a question"
+fi
+echo "ok: an untouched unmapped group has no unsaved edits and Esc leaves it"
+
 # Still inside the console: it runs on the alternate screen.
 [ "$(pane_flag alternate_on)" = 1 ] || fail "the console is not on the alternate screen"
 

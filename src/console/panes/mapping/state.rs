@@ -108,10 +108,21 @@ impl Editor {
         }
     }
 
-    /// A group is chosen and the draft differs from what is saved (a group without a mapping
-    /// always has something to save).
+    /// A group is chosen and the draft differs from what its members get now: the saved
+    /// mapping, or for a group without one what an unmapped group gives (so opening an
+    /// unmapped group and leaving it untouched asks nothing).
     pub fn dirty(&self) -> bool {
-        self.group.is_some() && self.baseline.as_ref() != Some(&self.draft)
+        self.group.is_some()
+            && match &self.baseline {
+                Some(saved) => saved != &self.draft,
+                None => self.draft != Draft::default(),
+            }
+    }
+
+    /// Saving has something to write: edits, or a first mapping for an unmapped group (which
+    /// may be saved as it stands, to map the group explicitly).
+    pub fn savable(&self) -> bool {
+        self.group.is_some() && (self.dirty() || self.baseline.is_none())
     }
 
     pub(super) fn first_row(&self) -> usize {

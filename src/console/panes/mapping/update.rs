@@ -223,7 +223,7 @@ impl MappingPane {
         let Some(t) = &e.group else {
             return Vec::new();
         };
-        if !e.dirty() {
+        if !e.savable() {
             e.impact = Impact::Unchanged;
             return Vec::new();
         }
@@ -247,7 +247,7 @@ impl MappingPane {
                 "choose a group first (Enter on the Group row)",
             )];
         };
-        if !e.dirty() {
+        if !e.savable() {
             return vec![Toast::info(
                 "nothing to save: the mapping is as on the server",
             )];

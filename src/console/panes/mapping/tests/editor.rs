@@ -464,7 +464,14 @@ fn a_new_mapping_for_an_unmapped_group_is_previewed_and_saved() {
     assert_eq!(e.group.as_ref().unwrap().id, "g-con");
     assert_eq!(e.baseline, None);
     assert_eq!(e.focus, 1, "the cursor moves on to the org role");
-    assert!(p.dirty(), "an unmapped group always has something to save");
+    assert!(
+        !p.dirty(),
+        "an untouched unmapped group has no unsaved edits (issue 15)"
+    );
+    assert!(
+        p.editor.as_ref().unwrap().savable(),
+        "it may still be mapped as it stands"
+    );
     assert_eq!(
         c[0],
         (
@@ -784,4 +791,32 @@ fn switching_a_new_mapping_to_an_unmapped_group_keeps_the_chosen_roles() {
     let e = p.editor.as_ref().unwrap();
     assert_eq!(e.draft, *e.baseline.as_ref().unwrap());
     assert!(!p.dirty());
+}
+
+/// Issue 15: the editor on an unmapped group with nothing changed said "* unsaved edits",
+/// then asked before leaving and blocked pane switches and q. Untouched, it leaves at once;
+/// once a role is picked, leaving asks.
+#[test]
+fn an_untouched_unmapped_group_leaves_without_a_question() {
+    let mut p = pane();
+    act(&mut p, Action::NewMapping);
+    typed(&mut p, "contr");
+    press(&mut p, key(KeyCode::Enter));
+    assert!(p.editor.is_some());
+    assert!(!p.dirty());
+    press(&mut p, key(KeyCode::Esc));
+    assert!(p.editor.is_none(), "Esc left the untouched editor");
+    assert!(p.popup.is_none(), "without asking");
+    act(&mut p, Action::NewMapping);
+    typed(&mut p, "contr");
+    press(&mut p, key(KeyCode::Enter));
+    act(&mut p, Action::Down);
+    act(&mut p, Action::Down);
+    act(&mut p, Action::Open);
+    typed(&mut p, "dev");
+    press(&mut p, ch(' '));
+    press(&mut p, key(KeyCode::Enter));
+    assert!(p.dirty(), "a stack role picked is an edit");
+    press(&mut p, key(KeyCode::Esc));
+    assert!(matches!(p.popup, Some(Popup::Discard(_))), "{:?}", p.popup);
 }
