@@ -132,6 +132,24 @@ async fn map_a_group_with_the_dropdowns_see_the_preview_save_and_see_it_saved() 
         !screen.contains("› Owner") && !screen.contains("  Owner"),
         "{screen}"
     );
+    // Issue 15: in a dropdown `j` types into its filter, and the hint bar shows the
+    // dropdown's keys (no `j` among them), not the editor's `j next field`.
+    let hints = screen.lines().last().unwrap_or_default().to_string();
+    assert!(hints.contains("next") && !hints.contains("j "), "{hints}");
+    r.keys("j");
+    r.until(
+        "j typed into the filter",
+        |s| matches!(&s.mapping.popup, Some(Popup::OrgRole(d)) if d.query() == "j"),
+    )
+    .await;
+    assert!(
+        r.screen()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("next")
+    );
+    r.key(KeyCode::Backspace);
     r.keys("member");
     r.key(KeyCode::Enter);
     // Mobile App's roles: Developer and Release Manager, ticked with Space.
