@@ -182,9 +182,10 @@ impl MappingPane {
     }
 
     pub(super) fn view_form(&self, f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
-        let title = match (&e.group, e.is_new) {
-            (Some(t), false) => format!(" Edit mapping · {} ", t.name),
-            (Some(t), true) => format!(" New mapping · {} ", t.name),
+        // A group that has a mapping is edited, even when picked under `n`.
+        let title = match (&e.group, e.baseline.is_some()) {
+            (Some(t), true) => format!(" Edit mapping · {} ", t.name),
+            (Some(t), false) => format!(" New mapping · {} ", t.name),
             (None, _) => " New mapping ".to_string(),
         };
         let block = Block::default()

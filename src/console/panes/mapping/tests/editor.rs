@@ -526,6 +526,20 @@ fn picking_a_mapped_group_for_a_new_mapping_edits_its_mapping() {
     let e = p.editor.as_ref().unwrap();
     assert_eq!(e.draft.org_role, OrgRole::Admin);
     assert!(!p.dirty());
+    // Issue 15: its title says it is edited, not new; an unmapped group's says new.
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
+    assert!(s.contains("Edit mapping · Admins"), "{s}");
+    assert!(!s.contains("New mapping"), "{s}");
+    let mut p = pane();
+    act(&mut p, Action::NewMapping);
+    typed(&mut p, "contr");
+    press(&mut p, key(KeyCode::Enter));
+    let s = screen(80, 24, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
+    assert!(s.contains("New mapping · Contractors"), "{s}");
 }
 
 #[test]
