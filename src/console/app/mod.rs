@@ -199,6 +199,8 @@ pub struct State {
     inflight: HashMap<ReqId, (Owner, Call)>,
     latest: HashMap<Owner, ReqId>,
     exporting: Option<ReqId>,
+    /// Ctrl-r was pressed: say so once its fetches have all answered.
+    refreshing: bool,
     /// `:export` files asked for while one is being written, written in turn after it.
     export_queue: std::collections::VecDeque<PathBuf>,
 }
@@ -231,6 +233,7 @@ impl State {
             inflight: HashMap::new(),
             latest: HashMap::new(),
             exporting: None,
+            refreshing: false,
             export_queue: Default::default(),
         }
     }

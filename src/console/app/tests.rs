@@ -670,3 +670,31 @@ fn the_mouse_scrolls_selects_and_switches_panes() {
     );
     assert_eq!(s.pane, PaneId::Mapping);
 }
+
+/// Ctrl-r offline says it is refreshing, and never that it refreshed: the banner says why.
+#[test]
+fn ctrl_r_offline_never_claims_it_refreshed() {
+    let mut s = state();
+    update(&mut s, Msg::Start);
+    let cmds = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+    );
+    assert!(s.toasts.iter().any(|(t, _)| t.text == "refreshing Users…"));
+    for c in &cmds {
+        if let Cmd::Run { id, .. } = c {
+            update(
+                &mut s,
+                Msg::Reply {
+                    id: *id,
+                    result: Err(ApiError::Unreachable {
+                        url: "http://srv".into(),
+                        detail: "connection refused".into(),
+                    }),
+                },
+            );
+        }
+    }
+    assert!(matches!(s.conn, Conn::Offline(_)));
+    assert!(!s.toasts.iter().any(|(t, _)| t.text.contains("refreshed")));
+}

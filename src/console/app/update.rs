@@ -43,7 +43,20 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Cmd> {
             out.extend(s.send_pane(s.pane, PaneMsg::Poll));
             out
         }
-        Msg::Reply { id, result } => on_reply(s, id, result),
+        Msg::Reply { id, result } => {
+            let out = on_reply(s, id, result);
+            if s.refreshing && s.inflight.is_empty() {
+                s.refreshing = false;
+                // Offline, the banner says why nothing was refreshed.
+                if s.conn == Conn::Online {
+                    s.push_toast(Toast {
+                        level: Level::Success,
+                        text: format!("{} refreshed", s.pane.title()),
+                    });
+                }
+            }
+            out
+        }
         Msg::Exported { id, result } => {
             if s.exporting != Some(id) {
                 return Vec::new();
@@ -316,6 +329,11 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
         Action::Refresh => {
             let mut out = s.app_fetches();
             out.extend(s.send_pane(s.pane, PaneMsg::Refresh));
+            s.refreshing = true;
+            s.push_toast(Toast {
+                level: Level::Info,
+                text: format!("refreshing {}…", s.pane.title()),
+            });
             out
         }
         Action::ShowChanges => show_changes(s),
