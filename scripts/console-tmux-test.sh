@@ -2,7 +2,7 @@
 # Drives the real console in a real terminal: starts `scimdesk` on the embedded default in an
 # 80x24 tmux pane, sends keys, and reads the screen back with capture-pane: the panes, help,
 # the command line, an approval from the pending queue (the header's count drops by one), the
-# mapping editor opened and left, then q, and the terminal restored.
+# mapping editor opened and left, then q, and the terminal restored; --mouse clicks and wheel.
 # SCIMDESK_BIN picks the binary (default: target/debug/scimdesk, built if missing).
 # Every wait polls with a timeout; the whole run stops after SCIMDESK_TMUX_DEADLINE seconds
 # (60).
@@ -79,9 +79,18 @@ wait_for "SCIM tokens"
 echo "ok: SCIM pane"
 
 tmux send-keys -t "$SESSION" '?'
-wait_for "Keys (any key closes)"
+wait_for "Keys 1-"
+# j scrolls instead of closing; / searches every pane's keys.
+tmux send-keys -t "$SESSION" j
+wait_for "Keys 2-"
+tmux send-keys -t "$SESSION" / a p p r o v e Enter
+wait_for "/approve"
+wait_for "Approve the selected request"
 tmux send-keys -t "$SESSION" Escape
-echo "ok: help overlay"
+wait_gone "/approve"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "Keys 1-"
+echo "ok: help overlay scrolls, searches, Esc closes"
 
 tmux send-keys -t "$SESSION" 2
 wait_for "[2 Users]"
@@ -131,7 +140,7 @@ echo "ok: approved $EMAIL; the header went from ⧖ $N to ⧖ $((N - 1)) pending
 tmux send-keys -t "$SESSION" 3
 wait_for "[3 Group Mapping]"
 wait_for "SCIM groups ("
-wait_for "MEMBERS  MAPPING"
+wait_for " MAPPING"
 tmux send-keys -t "$SESSION" Enter
 wait_for "Edit mapping · "
 wait_for "no unsaved edits"
@@ -143,6 +152,19 @@ if screen | grep -qiE 'discard|unsaved'; then
 fi
 echo "ok: the mapping editor opens with Enter and Esc leaves it without a question"
 
+# An unmapped group (Contractors, the third) opened and left untouched has no unsaved edits.
+tmux send-keys -t "$SESSION" j j
+wait_for "│› Contractors"
+tmux send-keys -t "$SESSION" Enter
+wait_for "Contractors"
+wait_for "no unsaved edits"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "no unsaved edits"
+if screen | grep -qiE 'discard|unsaved'; then
+  fail "leaving an untouched unmapped group asked a question"
+fi
+echo "ok: an untouched unmapped group has no unsaved edits and Esc leaves it"
+
 # Still inside the console: it runs on the alternate screen.
 [ "$(pane_flag alternate_on)" = 1 ] || fail "the console is not on the alternate screen"
 
@@ -152,6 +174,36 @@ wait_for "EXITED=0"
 [ "$(pane_flag alternate_on)" = 0 ] || fail "the alternate screen was not left after quitting"
 [ "$(pane_flag cursor_flag)" = 1 ] || fail "the cursor is still hidden after quitting"
 echo "ok: q quits cleanly and restores the terminal"
+
+# --mouse: the console asks for the mouse (SGR reports); a click on a row selects it, the
+# wheel moves the selection three rows, a click on a tab opens its pane. The reports are
+# typed into the pane as a terminal would send them (1-based column;row).
+tmux kill-session -t "$SESSION" 2>/dev/null || true
+tmux new-session -d -s "$SESSION" -x 80 -y 24 \
+  "env SCIMDESK_DATA_DIR='$WORK/data' SCIMDESK_CONFIG_DIR='$WORK/config' TERM=xterm-256color '$BIN' --mouse; echo EXITED=\$?; sleep 30"
+wait_for "● online"
+wait_for "Members ("
+[ "$(pane_flag mouse_sgr_flag)" = 1 ] || fail "--mouse did not turn on SGR mouse reports"
+click() { tmux send-keys -t "$SESSION" -l $'\e[<0;'"$1;$2"'M'$'\e[<0;'"$1;$2"'m'; }
+# Screen row 7 is the third member (the list's border, its header, then the rows).
+THIRD="$(screen | sed -n 7p | awk '{print $2}')"
+click 11 7
+wait_for "│$THIRD "
+echo "ok: a click selected $THIRD"
+# The wheel: three rows down, to the sixth member.
+SIXTH="$(screen | sed -n 10p | awk '{print $2}')"
+tmux send-keys -t "$SESSION" -l $'\e[<65;11;7M'
+wait_for "│$SIXTH "
+echo "ok: the wheel moved the selection to $SIXTH"
+click 20 2
+wait_for "[3 Group Mapping]"
+click 3 2
+wait_for "[1 SCIM]"
+echo "ok: clicks on the tabs open their panes"
+tmux send-keys -t "$SESSION" q
+wait_for "EXITED=0"
+[ "$(pane_flag mouse_any_flag)" = 0 ] || fail "the mouse is still captured after quitting"
+echo "ok: quitting gave the mouse back"
 
 # review NEW --against OLD on the committed fixture and a copy where deprovisioning waits
 # for approval: the badge counts one change, D lists it, Esc closes, q quits.

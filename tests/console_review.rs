@@ -8,10 +8,10 @@
 //! they like. Their state is read in `members_shown` and `groups_shown` only.
 
 use ratatui::crossterm::event::KeyCode;
+use scimdesk::cli::embedded::Embedded;
 use scimdesk::client::{AdminClient, ApprovalPatch, ScimSettingsPatch};
 use scimdesk::console::app::{Mode, State};
 use scimdesk::console::backend::Backend;
-use scimdesk::console::embedded::Embedded;
 use scimdesk::console::panes::PaneId;
 use scimdesk::console::snapshot_backend::SnapshotBackend;
 use scimdesk::domain::access::OrgRole;
@@ -79,7 +79,7 @@ impl Loop {
         self.until("the SCIM pane loads", |s| {
             s.pane == PaneId::Scim
                 && s.scim.settings.is_some()
-                && s.scim.tokens.is_some()
+                && s.scim.tokens.loaded
                 && s.scim.spc.is_some()
         })
         .await;
@@ -98,14 +98,7 @@ impl Loop {
                 scim.approval.deprovision,
             ),
             warnings: scim.warnings.iter().map(|w| w.code.clone()).collect(),
-            tokens: s
-                .scim
-                .tokens
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|t| t.label.clone())
-                .collect(),
+            tokens: s.scim.tokens.rows.iter().map(|t| t.label.clone()).collect(),
         }
     }
 }
@@ -144,9 +137,14 @@ fn members_shown(s: &State) -> Option<Vec<(String, MemberState)>> {
 }
 
 fn groups_shown(s: &State) -> Option<Vec<GroupFact>> {
-    let gs = s.mapping.groups.as_ref()?;
+    if !s.mapping.groups.loaded {
+        return None;
+    }
     Some(
-        gs.iter()
+        s.mapping
+            .groups
+            .rows
+            .iter()
             .map(|g| GroupFact {
                 name: g.display_name.clone(),
                 members: g.member_count,
@@ -418,7 +416,7 @@ async fn review_against_marks_the_changed_members_and_groups_rows() {
 
     r.keys("3");
     r.until("the Group Mapping pane lists groups", |s| {
-        s.pane == PaneId::Mapping && s.mapping.groups.is_some()
+        s.pane == PaneId::Mapping && s.mapping.groups.loaded
     })
     .await;
     let screen = r.screen();
@@ -434,8 +432,7 @@ async fn review_against_marks_the_changed_members_and_groups_rows() {
         .state()
         .mapping
         .groups
-        .as_ref()
-        .unwrap()
+        .rows
         .iter()
         .position(|g| g.id == "g-editors")
         .expect("the Editors group is listed");
@@ -443,7 +440,7 @@ async fn review_against_marks_the_changed_members_and_groups_rows() {
         r.keys("j");
     }
     r.until("Editors is selected", move |s| {
-        s.mapping.selected == editors
+        s.mapping.groups.selected() == editors
     })
     .await;
     let screen = r.screen();

@@ -22,7 +22,7 @@ impl Rig {
 }
 
 fn scim_loaded(s: &scimdesk::console::app::State) -> bool {
-    s.scim.settings.is_some() && s.scim.tokens.is_some() && s.scim.spc.is_some()
+    s.scim.settings.is_some() && s.scim.tokens.loaded && s.scim.spc.is_some()
 }
 
 #[tokio::test]
@@ -78,12 +78,12 @@ async fn create_copy_and_revoke_a_scim_token() {
     let mut r = rig(80, 24).await;
     r.keys("1");
     r.until("SCIM pane loads", scim_loaded).await;
-    let before = r.console.state.scim.tokens_total;
+    let before = r.console.state.scim.tokens.total;
     r.keys("n");
     r.keys("okta-prod");
     r.key(KeyCode::Enter);
     r.until("secret shown", |s| {
-        matches!(s.scim.dialog, Some(Dialog::Secret(_))) && s.scim.tokens_total == before + 1
+        matches!(s.scim.dialog, Some(Dialog::Secret(_))) && s.scim.tokens.total == before + 1
     })
     .await;
     let secret = match &r.console.state.scim.dialog {
@@ -109,7 +109,7 @@ async fn create_copy_and_revoke_a_scim_token() {
     assert!(r.screen().contains("okta-prod"), "{}", r.screen());
     r.key(KeyCode::Tab);
     r.key(KeyCode::Enter);
-    r.until("revoked", |s| s.scim.tokens_total == before).await;
+    r.until("revoked", |s| s.scim.tokens.total == before).await;
     r.server.stop().await;
 }
 

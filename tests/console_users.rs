@@ -421,3 +421,26 @@ async fn on_a_snapshot_the_queue_is_visible_but_not_approvable() {
     assert!(last.contains("p pending"), "{last}");
     assert!(!last.contains("approve"), "{last}");
 }
+
+/// Issue 15: Ctrl-r gave no sign that it refreshed. It says it is refreshing at once, and
+/// that it refreshed once every fetch it started has answered.
+#[tokio::test]
+async fn ctrl_r_says_it_is_refreshing_then_that_it_refreshed() {
+    let mut r = rig(80, 24).await;
+    r.until("loaded", loaded).await;
+    r.send(KeyCode::Char('r'), KeyModifiers::CONTROL);
+    r.until("refreshed", |s| {
+        s.toasts.iter().any(|(t, _)| t.text == "Users refreshed")
+    })
+    .await;
+    assert!(
+        r.console
+            .state
+            .toasts
+            .iter()
+            .any(|(t, _)| t.text == "refreshing Users…"),
+        "{:?}",
+        r.console.state.toasts
+    );
+    assert!(r.screen().contains("Users refreshed"), "{}", r.screen());
+}

@@ -4,12 +4,12 @@
 use super::app::{Cmd, Msg, ReqId};
 use super::backend::{Backend, Call, Reply};
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
-/// Where `Cmd::Copy` goes: the terminal (OSC 52) in the app, a list in tests.
+/// Where `Cmd::Copy` goes: the terminal (OSC 52, written by the loop through the terminal's
+/// own writer, in order with the frames) in the app, a list in tests.
 pub enum Clipboard {
     Osc52,
     Memory(Vec<String>),
@@ -58,14 +58,8 @@ impl Effects {
                     task.abort();
                 }
             }
-            Cmd::Copy(text) => match &mut self.clipboard {
-                Clipboard::Osc52 => {
-                    let mut out = std::io::stdout();
-                    let _ = out.write_all(osc52(&text).as_bytes());
-                    let _ = out.flush();
-                }
-                Clipboard::Memory(v) => v.push(text),
-            },
+            // The loop writes copies through the terminal (see `Console::draw`).
+            Cmd::Copy(_) => {}
             Cmd::Export { id, path } => {
                 let backend = self.backend.clone();
                 let tx = self.tx.clone();

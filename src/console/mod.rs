@@ -6,7 +6,7 @@ pub mod backend;
 pub mod changes;
 pub mod config;
 pub mod effects;
-pub mod embedded;
+
 pub mod keymap;
 pub mod panes;
 pub mod snapshot_backend;
@@ -16,7 +16,7 @@ pub mod views;
 pub mod widgets;
 
 use app::{Cmd, Msg, State, update};
-use backend::{Backend, LiveBackend};
+use backend::Backend;
 use effects::{Clipboard, Effects};
 use keymap::Keymap;
 use ratatui::Terminal;
@@ -41,6 +41,28 @@ pub struct Console {
     tx: UnboundedSender<Msg>,
     rx: UnboundedReceiver<Msg>,
     quit: bool,
+    /// OSC 52 copies to write through the terminal after the next frame.
+    copies: Vec<String>,
+}
+
+/// A terminal backend the console also writes raw sequences through (OSC 52 copies), so that
+/// they go out on the terminal's own writer, between frames, never racing a frame on stdout.
+pub trait RawWrite {
+    fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+impl<W: std::io::Write> RawWrite for ratatui::backend::CrosstermBackend<W> {
+    fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(self, bytes)?;
+        std::io::Write::flush(self)
+    }
+}
+
+/// Tests copy into memory (`Clipboard::Memory`): nothing reaches a test terminal.
+impl RawWrite for ratatui::backend::TestBackend {
+    fn write_raw(&mut self, _: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Console {
@@ -69,6 +91,7 @@ impl Console {
             tx,
             rx,
             quit: false,
+            copies: Vec::new(),
         })
     }
 
@@ -86,14 +109,18 @@ impl Console {
             self.effects.finished(*id);
         }
         for cmd in update(&mut self.state, msg) {
-            if cmd == Cmd::Quit {
-                self.quit = true;
+            match cmd {
+                Cmd::Quit => self.quit = true,
+                Cmd::Copy(text) => match &mut self.effects.clipboard {
+                    Clipboard::Osc52 => self.copies.push(text),
+                    Clipboard::Memory(v) => v.push(text),
+                },
+                cmd => self.effects.run(cmd),
             }
-            self.effects.run(cmd);
         }
     }
 
-    pub fn draw<B: ratatui::backend::Backend>(
+    pub fn draw<B: ratatui::backend::Backend + RawWrite>(
         &mut self,
         term: &mut Terminal<B>,
     ) -> Result<(), String> {
@@ -107,12 +134,17 @@ impl Console {
             term.draw(|f| views::draw(f, state, theme))
                 .map_err(|e| format!("cannot draw: {e:?}"))?;
         }
+        for text in self.copies.drain(..) {
+            term.backend_mut()
+                .write_raw(effects::osc52(&text).as_bytes())
+                .map_err(|e| format!("cannot copy to the clipboard: {e}"))?;
+        }
         Ok(())
     }
 
     /// Handles every queued message without waiting, then draws if something changed. The
     /// console benchmark times this from a key press to its frame.
-    pub fn drain<B: ratatui::backend::Backend>(
+    pub fn drain<B: ratatui::backend::Backend + RawWrite>(
         &mut self,
         term: &mut Terminal<B>,
     ) -> Result<(), String> {
@@ -127,7 +159,7 @@ impl Console {
 
     /// Handles every queued message, then draws once. Returns after the first message that
     /// arrives when the queue is empty, or after a timer.
-    pub async fn step<B: ratatui::backend::Backend>(
+    pub async fn step<B: ratatui::backend::Backend + RawWrite>(
         &mut self,
         term: &mut Terminal<B>,
         poll: &mut tokio::time::Interval,
@@ -153,7 +185,7 @@ impl Console {
     }
 
     /// Runs until `q`/`:q`/Ctrl-C.
-    pub async fn run<B: ratatui::backend::Backend>(
+    pub async fn run<B: ratatui::backend::Backend + RawWrite>(
         &mut self,
         term: &mut Terminal<B>,
     ) -> Result<(), String> {
@@ -165,7 +197,7 @@ impl Console {
     }
 
     /// For tests: runs the loop until `done` holds, or fails after `limit` with the screen.
-    pub async fn run_until<B: ratatui::backend::Backend>(
+    pub async fn run_until<B: ratatui::backend::Backend + RawWrite>(
         &mut self,
         term: &mut Terminal<B>,
         limit: Duration,
@@ -199,77 +231,17 @@ fn poll_interval() -> tokio::time::Interval {
     i
 }
 
-/// `scimdesk` with no subcommand.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub overrides: config::Overrides,
-    pub mouse: bool,
-}
-
-/// Resolves the target, starts the embedded server when needed, and runs the console on the
-/// real terminal.
-pub async fn run(opts: Options) -> Result<(), String> {
-    let dirs = config::Dirs::from_env()?;
-    let cfg = config::ConfigFile::load(&dirs.config_file())?;
-    let target = cfg.resolve(
-        &opts.overrides,
-        &|v| std::env::var(v).ok(),
-        &config::read_token_file,
-    )?;
-    let mut embedded = None;
-    let backend: Arc<dyn Backend> = match target {
-        config::Target::Remote {
-            url,
-            org,
-            token,
-            token_source,
-            ca_file,
-        } => {
-            let client = crate::client::AdminClient::with_ca(
-                &url,
-                &org,
-                token,
-                token_source,
-                ca_file.as_deref(),
-            )
-            .map_err(|e| e.to_string())?;
-            Arc::new(LiveBackend::new(client, &url))
-        }
-        config::Target::Embedded => {
-            let e = embedded::Embedded::start(&dirs.data).await?;
-            let client = crate::client::AdminClient::new(
-                &e.base_url,
-                &e.org_uid,
-                e.token.clone(),
-                "the embedded server's owner token",
-            )
-            .map_err(|e| e.to_string())?;
-            let b = Arc::new(LiveBackend::new(client, &e.base_url));
-            embedded = Some(e);
-            b
-        }
-    };
+/// Runs the console on the real terminal over a backend that is already open (the admin API
+/// of a server, the embedded one included, or a snapshot for `scimdesk review`), with the
+/// config file's key overrides. Where to connect, and the embedded server's life, are the
+/// command line's business (`crate::cli`).
+pub async fn run(
+    backend: Arc<dyn Backend>,
+    keys: &std::collections::BTreeMap<String, Vec<String>>,
+    mouse: bool,
+) -> Result<(), String> {
     let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
-    let mut console = Console::new(backend, &cfg.keys, theme, Clipboard::Osc52)?;
-    let result = {
-        let (mut term, _guard) = terminal::TermGuard::enter(opts.mouse)
-            .map_err(|e| format!("cannot set up the terminal: {e}"))?;
-        spawn_input(console.sender());
-        console.run(&mut term).await
-    };
-    if let Some(e) = embedded {
-        e.stop().await;
-    }
-    result
-}
-
-/// Runs the console on the real terminal over a backend that is already open (a snapshot for
-/// `scimdesk review`), with the config file's key overrides.
-pub async fn run_on(backend: Arc<dyn Backend>, mouse: bool) -> Result<(), String> {
-    let dirs = config::Dirs::from_env()?;
-    let cfg = config::ConfigFile::load(&dirs.config_file())?;
-    let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
-    let mut console = Console::new(backend, &cfg.keys, theme, Clipboard::Osc52)?;
+    let mut console = Console::new(backend, keys, theme, Clipboard::Osc52)?;
     let (mut term, _guard) = terminal::TermGuard::enter(mouse)
         .map_err(|e| format!("cannot set up the terminal: {e}"))?;
     spawn_input(console.sender());
@@ -283,6 +255,7 @@ fn spawn_input(tx: UnboundedSender<Msg>) {
             let msg = match event::read() {
                 Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
                 Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::error!("terminal input failed: {e}");
@@ -294,4 +267,56 @@ fn spawn_input(tx: UnboundedSender<Msg>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    /// A copy (here the SCIM URL, `y`) goes out as OSC 52 through the terminal's own writer,
+    /// after the frame, not on stdout beside it.
+    #[tokio::test]
+    async fn copies_go_through_the_terminal_writer() {
+        let snap =
+            crate::snapshot::read(include_str!("../../tests/fixtures/snapshot-v1.json").as_bytes())
+                .unwrap();
+        let backend = Arc::new(snapshot_backend::SnapshotBackend::new(snap, "snap.json"));
+        let mut console = Console::new(
+            backend,
+            &Default::default(),
+            Theme::mono(),
+            Clipboard::Osc52,
+        )
+        .unwrap();
+        let out = Shared::default();
+        let mut term = Terminal::new(CrosstermBackend::new(out.clone())).unwrap();
+        term.resize(ratatui::layout::Rect::new(0, 0, 80, 24))
+            .unwrap();
+        let key = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        console.sender().send(key('1')).unwrap();
+        console.sender().send(key('y')).unwrap();
+        console.drain(&mut term).unwrap();
+        let written = String::from_utf8_lossy(&out.0.lock().unwrap()).to_string();
+        let at = written.find("\x1b]52;c;").expect("an OSC 52 sequence");
+        let url = format!("snap.json{}/", crate::server::scim::SCIM_PREFIX);
+        let encoded = effects::osc52(&url);
+        let prefix = &encoded[..encoded.len() - 8];
+        assert!(written[at..].starts_with(prefix), "{:?}", &written[at..]);
+    }
+
+    /// A terminal writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 }

@@ -8,12 +8,12 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use scimdesk::cli::embedded::Embedded;
 use scimdesk::client::AdminClient;
 use scimdesk::console::Console;
 use scimdesk::console::app::{Msg, State};
 use scimdesk::console::backend::{Backend, LiveBackend};
 use scimdesk::console::effects::Clipboard;
-use scimdesk::console::embedded::Embedded;
 use scimdesk::console::theme::Theme;
 use scimdesk::store::testing::{TestDb, fresh_target};
 use std::collections::BTreeMap;

@@ -12,21 +12,21 @@
 //!
 //! Key bindings: each pane module declares `pub const BINDINGS: &[BindingSpec]` and adds it
 //! to [`bindings`] below; the app merges them into the one keymap table (hint bar, `?` help,
-//! README). Bound keys arrive as `PaneMsg::Action`. While `captures_input()` is true (a
-//! dialog, dropdown or text field is open) the pane gets every key raw as `PaneMsg::Key`,
-//! Ctrl-C excepted.
+//! README). Bound keys arrive as `PaneMsg::Action`. While `input()` names a context (a
+//! dialog, dropdown or text field is open) the pane gets every key as that context of the
+//! key table sees it, a `PaneMsg::Press`: an action, or a character typed.
 
+pub mod common;
 pub mod mapping;
 pub mod scim;
 pub mod users;
 
 use super::app::Cmd;
 use super::backend::{Call, Reply};
-use super::keymap::{Action, BindingSpec};
+use super::keymap::{Action, BindingSpec, Context, Press};
 use super::theme::Theme;
 use crate::client::ApiError;
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
@@ -86,8 +86,8 @@ pub enum PaneMsg {
     Refresh,
     /// A key bound to `Action` in this pane's scope or globally (movement, Open, Back).
     Action(Action),
-    /// Any key while `captures_input()` is true.
-    Key(KeyEvent),
+    /// A key while `input()` names a context, as that context sees it.
+    Press(Press),
     /// The `/` filter changed; "" when cleared.
     Filter(String),
     /// The newest answer for `slot`.
@@ -98,29 +98,67 @@ pub enum PaneMsg {
     },
     /// Every few seconds while the pane is visible, for auto-refresh.
     Poll,
+    /// A left click at this screen cell, inside the pane's body (with `--mouse`): a list row
+    /// there is selected.
+    Click { column: u16, row: u16 },
 }
 
-/// What a pane may read about its surroundings.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What a pane's update may read about its surroundings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ctx {
     pub read_only: bool,
-    /// Rows a page scroll moves.
-    pub page_rows: u16,
+    /// Where the pane is drawn, as the screen is laid out now: a pane pages its lists by
+    /// the rows its own layout shows there.
+    pub body: Rect,
     /// The SCIM base URL of the org, to give to the IdP.
     pub scim_url: String,
-    /// With `review NEW --against OLD`: what changed since OLD. Mark a row with
-    /// `changes.member(&member.id)` / `changes.group(&group.id)` / `changes.setting(name)`
-    /// (see `console::changes`); `None` when there is no comparison.
-    pub changes: Option<std::sync::Arc<super::changes::Changes>>,
+}
+
+impl Default for Ctx {
+    /// An 80×24 screen's body (header, tabs and hint bar taken).
+    fn default() -> Ctx {
+        Ctx {
+            read_only: false,
+            body: Rect::new(0, 2, 80, 21),
+            scim_url: String::new(),
+        }
+    }
+}
+
+/// What a pane's view reads besides its own state: the colours, whether the backend is
+/// read-only, and, with `review NEW --against OLD`, what changed since OLD. Mark a row with
+/// `changes.member(&member.id)` / `changes.group(&group.id)` / `changes.setting(name)` (see
+/// `console::changes`); `None` when there is no comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewCtx<'a> {
+    pub theme: Theme,
+    pub read_only: bool,
+    pub changes: Option<&'a super::changes::Changes>,
+}
+
+impl ViewCtx<'_> {
+    pub fn new(theme: Theme) -> ViewCtx<'static> {
+        ViewCtx {
+            theme,
+            read_only: false,
+            changes: None,
+        }
+    }
+}
+
+/// The body rows of a bordered table with a header drawn in `area`: what a page moves.
+pub fn table_rows(area: Rect) -> usize {
+    area.height.saturating_sub(3).max(1) as usize
 }
 
 pub trait Pane {
     fn id(&self) -> PaneId;
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd>;
-    fn view(&self, f: &mut Frame, area: Rect, theme: &Theme);
-    /// A dialog, dropdown or text field is open: keys go to the pane raw.
-    fn captures_input(&self) -> bool {
-        false
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx);
+    /// The kind of input that has the keyboard (a dialog, a dropdown, a text field), if
+    /// one is open: keys go to the pane as that context of the key table sees them.
+    fn input(&self) -> Option<Context> {
+        None
     }
     /// Unsaved edits: quitting or leaving asks first.
     fn dirty(&self) -> bool {
@@ -145,5 +183,20 @@ pub fn change_lines(against: &str, parts: Vec<String>, theme: &Theme) -> Vec<Lin
         many => std::iter::once(Line::styled(head, theme.warn))
             .chain(many.iter().map(|p| Line::from(format!("  {p}"))))
             .collect(),
+    }
+}
+
+/// For pane tests: `key` as the default key table hands it to `pane`, a bound action, or a
+/// `Press` of the pane's open input.
+#[cfg(test)]
+pub fn test_key(pane: &dyn Pane, key: ratatui::crossterm::event::KeyEvent) -> PaneMsg {
+    let km = super::keymap::Keymap::build(&bindings(), &Default::default(), false)
+        .expect("the default key table");
+    match pane.input() {
+        Some(c) => PaneMsg::Press(km.press(c, &key)),
+        None => match km.lookup(pane.id(), &key) {
+            Some(a) => PaneMsg::Action(a),
+            None => PaneMsg::Press(Press::Nothing),
+        },
     }
 }

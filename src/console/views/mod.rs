@@ -1,8 +1,8 @@
 //! Drawing. Views read the state and draw; they decide nothing.
 
 use super::app::{Conn, Level, Mode, State};
-use super::keymap::{Action, Keymap, Scope};
-use super::panes::PaneId;
+use super::keymap::{Action, Context, HelpLine, Keymap};
+use super::panes::{PaneId, ViewCtx};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -22,15 +22,7 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
         too_small(f, area, theme);
         return;
     }
-    let offline = matches!(s.conn, Conn::Offline(_));
-    let [header, tabs, banner, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(u16::from(offline)),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, tabs, banner, body, bottom] = chrome(area, matches!(s.conn, Conn::Offline(_)));
     draw_header(f, header, s, theme);
     draw_tabs(f, tabs, s, theme);
     if let Conn::Offline(why) = &s.conn {
@@ -42,54 +34,42 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
             banner,
         );
     }
-    s.pane_ref(s.pane).view(f, body, theme);
+    let vx = ViewCtx {
+        theme: *theme,
+        read_only: s.read_only,
+        changes: s.changes.as_deref(),
+    };
+    s.pane_ref(s.pane).view(f, body, &vx);
     draw_bottom(f, bottom, s, theme);
     if let (Mode::Changes { scroll }, Some(c)) = (&s.mode, &s.changes) {
         draw_changes(f, body, c, *scroll, theme);
     }
     draw_toasts(f, body, s, theme);
-    if s.mode == Mode::Help {
-        draw_help(f, area, &s.keymap, s.pane, theme);
+    if let Mode::Help {
+        scroll,
+        search,
+        typing,
+    } = &s.mode
+    {
+        draw_help(f, area, s, (*scroll, search, *typing), theme);
     }
-    if let Mode::ConfirmLeave(to) = s.mode {
-        let r = centered(area, 52, 5);
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(vec![
-                Line::from(format!("{} has unsaved edits.", s.pane.title())),
-                Line::from(format!(
-                    "Go to {} anyway? y = go, any other key = stay",
-                    to.title()
-                )),
-            ])
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.warn)
-                    .title(" ⚠ Unsaved edits "),
-            )
-            .wrap(Wrap { trim: true }),
-            r,
-        );
+    if let Mode::Confirm(ask) = &s.mode {
+        ask.confirm.render(f, area, &theme.widget_style());
     }
-    if s.mode == Mode::ConfirmQuit {
-        let r = centered(area, 44, 5);
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(vec![
-                Line::from("There are unsaved edits."),
-                Line::from("Quit anyway? y = quit, any other key = stay"),
-            ])
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.warn)
-                    .title(" ⚠ Quit "),
-            )
-            .wrap(Wrap { trim: true }),
-            r,
-        );
-    }
+}
+
+/// The screen's parts: the header, the tabs, the offline banner (when offline), the pane's
+/// body and the hint bar. The update lays the screen out the same way (`State::ctx`), so
+/// that the panes page by the rows they show.
+pub fn chrome(area: Rect, offline: bool) -> [Rect; 5] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(offline)),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area)
 }
 
 fn too_small(f: &mut Frame, area: Rect, theme: &Theme) {
@@ -136,13 +116,37 @@ fn draw_header(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Each pane's tab as drawn: `[2 Users]` for the pane shown, ` 1 SCIM ` for the others.
+fn tab_labels(current: PaneId) -> impl Iterator<Item = (PaneId, String)> {
+    PaneId::ALL.into_iter().enumerate().map(move |(i, p)| {
+        let label = format!(" {} {} ", i + 1, p.title());
+        if p == current {
+            (p, format!("[{}]", label.trim()))
+        } else {
+            (p, label)
+        }
+    })
+}
+
+/// The pane whose tab is at column `x` of the tabs row (a click with `--mouse`).
+pub fn tab_at(current: PaneId, x: u16) -> Option<PaneId> {
+    let mut at = 0usize;
+    for (p, label) in tab_labels(current) {
+        let w = label.chars().count();
+        if (at..at + w).contains(&(x as usize)) {
+            return Some(p);
+        }
+        at += w + 1;
+    }
+    None
+}
+
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     let mut spans = Vec::new();
-    for (i, p) in PaneId::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, p.title());
-        if *p == s.pane {
+    for (p, label) in tab_labels(s.pane) {
+        if p == s.pane {
             spans.push(Span::styled(
-                format!("[{}]", label.trim()),
+                label,
                 theme.title.add_modifier(Modifier::UNDERLINED),
             ));
         } else {
@@ -240,17 +244,43 @@ fn draw_changes(
 
 fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     let line = match &s.mode {
-        Mode::Command { line, .. } => Line::from(vec![
-            Span::styled(":", theme.key),
-            Span::raw(line.text.clone()),
-            Span::styled("█", theme.dim),
-        ]),
-        Mode::Filter(line) => Line::from(vec![
-            Span::styled("/", theme.key),
-            Span::raw(line.text.clone()),
-            Span::styled("█", theme.dim),
-            Span::styled("  Enter keeps · Esc clears", theme.dim),
-        ]),
+        Mode::Command { line, .. } => {
+            let mut spans = vec![Span::styled(":", theme.key)];
+            spans.extend(line.spans(theme.base, theme.selected));
+            let used = Line::from(spans.clone()).width() as u16 + 2;
+            spans.push(Span::raw("  "));
+            spans.extend(
+                context_hint_line(
+                    &s.keymap,
+                    Context::Command,
+                    theme,
+                    area.width.saturating_sub(used),
+                )
+                .spans,
+            );
+            Line::from(spans)
+        }
+        Mode::Filter(line) => {
+            let mut spans = vec![Span::styled("/", theme.key)];
+            spans.extend(line.spans(theme.base, theme.selected));
+            let used = Line::from(spans.clone()).width() as u16 + 2;
+            spans.push(Span::raw("  "));
+            spans.extend(
+                context_hint_line(
+                    &s.keymap,
+                    Context::Field,
+                    theme,
+                    area.width.saturating_sub(used),
+                )
+                .spans,
+            );
+            Line::from(spans)
+        }
+        Mode::Confirm(_) => context_hint_line(&s.keymap, Context::Dialog, theme, area.width),
+        Mode::Help { typing: true, .. } => {
+            context_hint_line(&s.keymap, Context::Field, theme, area.width)
+        }
+        Mode::Help { .. } => context_hint_line(&s.keymap, Context::Help, theme, area.width),
         Mode::Changes { .. } => Line::from(vec![
             Span::styled("j/k", theme.key),
             Span::raw(" scroll  "),
@@ -261,9 +291,10 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
             Span::styled("Esc", theme.key),
             Span::raw(" close"),
         ]),
-        _ => match s.pane_ref(s.pane).hints() {
-            Some(hints) => mode_hint_line(&s.keymap, s.pane, hints, theme, area.width),
-            None => hint_line(&s.keymap, s.pane, theme, area.width),
+        _ => match (s.pane_ref(s.pane).input(), s.pane_ref(s.pane).hints()) {
+            (Some(context), _) => context_hint_line(&s.keymap, context, theme, area.width),
+            (None, Some(hints)) => mode_hint_line(&s.keymap, s.pane, hints, theme, area.width),
+            (None, None) => hint_line(&s.keymap, s.pane, theme, area.width),
         },
     };
     f.render_widget(Paragraph::new(line), area);
@@ -273,6 +304,26 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
 pub fn hint_line(km: &Keymap, pane: PaneId, theme: &Theme, width: u16) -> Line<'static> {
     let items = km
         .active(pane)
+        .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?)));
+    fit_hints(items, theme, width)
+}
+
+/// The hint bar while an input has the keyboard: its context's hinted bindings, and where
+/// text is typed, the text keys' too.
+pub fn context_hint_line(
+    km: &Keymap,
+    context: Context,
+    theme: &Theme,
+    width: u16,
+) -> Line<'static> {
+    let text = context
+        .takes_text()
+        .then(|| km.in_context(Context::Text))
+        .into_iter()
+        .flatten();
+    let items = km
+        .in_context(context)
+        .chain(text)
         .filter_map(|b| Some((b.keys.first()?.to_string(), b.hint?)));
     fit_hints(items, theme, width)
 }
@@ -342,29 +393,55 @@ fn draw_toasts(f: &mut Frame, body: Rect, s: &State, theme: &Theme) {
     }
 }
 
-fn draw_help(f: &mut Frame, area: Rect, km: &Keymap, pane: PaneId, theme: &Theme) {
-    let mut lines = vec![Line::styled(format!("{} pane", pane.title()), theme.title)];
-    let mut global_started = false;
-    for b in km.active(pane) {
-        if b.scope == Scope::Global && !global_started {
-            global_started = true;
-            lines.push(Line::from(""));
-            lines.push(Line::styled("Everywhere", theme.title));
-        }
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>14}  ", Keymap::keys_text(b)), theme.key),
-            Span::raw(b.help),
-        ]));
+/// The `?` help: every key of every pane and input, scrolled, and searched with `/`.
+fn draw_help(
+    f: &mut Frame,
+    area: Rect,
+    s: &State,
+    (scroll, search, typing): (usize, &crate::console::widgets::line::LineEdit, bool),
+    theme: &Theme,
+) {
+    let all = s.keymap.help_lines(s.pane, search.text());
+    let total = all.len();
+    let mut lines: Vec<Line> = Vec::new();
+    if typing || !search.is_empty() {
+        let mut spans = vec![Span::styled("/", theme.key)];
+        spans.extend(search.spans(theme.title, theme.key.add_modifier(Modifier::REVERSED)));
+        lines.push(Line::from(spans));
     }
+    if total == 0 {
+        lines.push(Line::from("no key matches"));
+    }
+    // Wide screens get the words whole.
+    let r_w = if area.width >= 120 {
+        110
+    } else {
+        76.min(area.width)
+    };
+    // Room for the words beside the key column, inside the border.
+    let room = (r_w as usize).saturating_sub(2 + 16);
+    lines.extend(all.into_iter().skip(scroll).map(|l| match l {
+        HelpLine::Heading(h) => Line::styled(h, theme.title),
+        HelpLine::Key(k, help) => Line::from(vec![
+            Span::styled(format!("{k:>14}  "), theme.key),
+            Span::raw(crate::console::widgets::truncate(help, room)),
+        ]),
+    }));
     let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, 72.min(area.width), h);
+    let shown = h.saturating_sub(2) as usize;
+    let end = (scroll + shown).min(total);
+    let title = format!(
+        " Keys {}-{end} of {total} · / search · Esc closes ",
+        (scroll + 1).min(total)
+    );
+    let r = centered(area, r_w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.focus_border)
-                .title(" Keys (any key closes) "),
+                .title(title),
         ),
         r,
     );

@@ -2,8 +2,8 @@
 //! thing.
 
 use super::{Outcome, WidgetStyle, centered};
+use crate::console::keymap::{Action, Press};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -44,23 +44,15 @@ impl Confirm {
         self.on_action
     }
 
-    /// Tab, arrows and h/l move between the buttons; Enter presses the focused one; Esc, n
-    /// and q cancel.
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome<()> {
-        match key.code {
-            KeyCode::Tab
-            | KeyCode::BackTab
-            | KeyCode::Left
-            | KeyCode::Right
-            | KeyCode::Char('h')
-            | KeyCode::Char('l') => {
+    /// The dialog keys of the key table: the other button, press the focused one, cancel.
+    pub fn handle(&mut self, press: Press) -> Outcome<()> {
+        match press {
+            Press::Act(Action::SwitchButton) => {
                 self.on_action = !self.on_action;
                 Outcome::Changed
             }
-            KeyCode::Enter if self.on_action => Outcome::Submitted(()),
-            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
-                Outcome::Cancelled
-            }
+            Press::Act(Action::Open) if self.on_action => Outcome::Submitted(()),
+            Press::Act(Action::Open | Action::Back) => Outcome::Cancelled,
             _ => Outcome::Unchanged,
         }
     }
@@ -129,31 +121,61 @@ mod tests {
         .dangerous()
     }
 
+    const OPEN: Press = Press::Act(Action::Open);
+    const SWITCH: Press = Press::Act(Action::SwitchButton);
+
     #[test]
     fn enter_at_first_cancels() {
         let mut c = remove();
         assert!(!c.on_action());
-        assert_eq!(c.handle_key(key(KeyCode::Enter)), Outcome::Cancelled);
+        assert_eq!(c.handle(OPEN), Outcome::Cancelled);
     }
 
     #[test]
     fn moving_to_the_action_and_enter_confirms() {
         let mut c = remove();
-        assert_eq!(c.handle_key(key(KeyCode::Tab)), Outcome::Changed);
+        assert_eq!(c.handle(SWITCH), Outcome::Changed);
         assert!(c.on_action());
-        assert_eq!(c.handle_key(key(KeyCode::Enter)), Outcome::Submitted(()));
-        c.handle_key(ch('h'));
-        assert_eq!(c.handle_key(key(KeyCode::Enter)), Outcome::Cancelled);
+        assert_eq!(c.handle(OPEN), Outcome::Submitted(()));
+        c.handle(SWITCH);
+        assert_eq!(c.handle(OPEN), Outcome::Cancelled);
     }
 
     #[test]
-    fn esc_n_and_q_cancel_and_y_does_nothing() {
-        for k in [key(KeyCode::Esc), ch('n'), ch('q')] {
-            let mut c = remove();
-            c.handle_key(key(KeyCode::Right));
-            assert_eq!(c.handle_key(k), Outcome::Cancelled);
+    fn back_cancels_and_other_keys_do_nothing() {
+        let mut c = remove();
+        c.handle(SWITCH);
+        assert_eq!(c.handle(Press::Act(Action::Back)), Outcome::Cancelled);
+        for p in [
+            Press::Char('y'),
+            Press::Act(Action::Approve),
+            Press::Nothing,
+        ] {
+            assert_eq!(remove().handle(p), Outcome::Unchanged);
         }
-        assert_eq!(remove().handle_key(ch('y')), Outcome::Unchanged);
+    }
+
+    /// The keys of a dialog come from the key table: Tab, arrows, h and l switch; Enter
+    /// presses; Esc, n and q cancel; y is nothing.
+    #[test]
+    fn the_key_tables_dialog_keys() {
+        use crate::console::keymap::{Context, Keymap};
+        use ratatui::crossterm::event::KeyCode;
+        let km = Keymap::build(
+            &crate::console::panes::bindings(),
+            &Default::default(),
+            false,
+        )
+        .unwrap();
+        let p = |k| km.press(Context::Dialog, &k);
+        for k in [key(KeyCode::Tab), key(KeyCode::Left), ch('h'), ch('l')] {
+            assert_eq!(p(k), SWITCH);
+        }
+        assert_eq!(p(key(KeyCode::Enter)), OPEN);
+        for k in [key(KeyCode::Esc), ch('n'), ch('q')] {
+            assert_eq!(p(k), Press::Act(Action::Back));
+        }
+        assert_eq!(p(ch('y')), Press::Nothing);
     }
 
     #[test]
@@ -166,7 +188,7 @@ mod tests {
     #[test]
     fn renders_a_bulk_approval_count() {
         let mut c = Confirm::new("Approve", "Approve 12 pending requests?", "Approve 12");
-        c.handle_key(key(KeyCode::Tab));
+        c.handle(SWITCH);
         let s = screen(50, 9, |f| c.render(f, f.area(), &WidgetStyle::default()));
         insta::assert_snapshot!(s);
     }

@@ -1,16 +1,18 @@
 //! A popup list you type into to filter, with one choice or several.
 //!
-//! Typing filters (case-insensitive substring); arrows, Ctrl-n/Ctrl-p and PgUp/PgDn move;
-//! in a multi-select Space ticks the highlighted item; Enter chooses; Esc clears the filter,
-//! or closes when it is already empty.
+//! Keys come from the key table's dropdown context: typing filters (case-insensitive
+//! substring), arrows and Ctrl-n/Ctrl-p move, in a multi-select Space ticks the highlighted
+//! item, Enter chooses, Esc clears the filter or closes when it is already empty.
 
-use super::table::TableWindow;
+use super::line::LineEdit;
+use super::list::{ListWindow, render_list};
 use super::{Outcome, WidgetStyle, centered, truncate};
+use crate::console::keymap::{Action, Press};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Constraint;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -18,12 +20,12 @@ pub struct Dropdown<T> {
     title: String,
     items: Vec<(String, T)>,
     multi: bool,
-    query: String,
+    query: LineEdit,
     /// Indices into `items` that match the query, in item order.
     shown: Vec<usize>,
     /// Indices into `items`.
     ticked: BTreeSet<usize>,
-    window: TableWindow,
+    window: ListWindow,
 }
 
 impl<T: Clone> Dropdown<T> {
@@ -57,19 +59,24 @@ impl<T: Clone> Dropdown<T> {
 
     fn build(title: String, items: Vec<(String, T)>, multi: bool) -> Self {
         let shown = (0..items.len()).collect();
+        // The rows the popup shows (see `render`): what a page moves.
+        let window = ListWindow {
+            height: items.len().clamp(1, 12),
+            ..ListWindow::default()
+        };
         Dropdown {
             title,
             items,
             multi,
-            query: String::new(),
+            query: LineEdit::default(),
             shown,
             ticked: BTreeSet::new(),
-            window: TableWindow::default(),
+            window,
         }
     }
 
     pub fn query(&self) -> &str {
-        &self.query
+        self.query.text()
     }
 
     pub fn is_multi(&self) -> bool {
@@ -98,8 +105,29 @@ impl<T: Clone> Dropdown<T> {
             .collect()
     }
 
+    /// New items (the server's answer to what was typed), keeping the query, the ticks and
+    /// the highlighted value where they are still offered.
+    pub fn set_items(&mut self, items: Vec<(String, T)>)
+    where
+        T: PartialEq,
+    {
+        let highlighted = self.highlighted().cloned();
+        let ticked = self.ticked();
+        self.items = items;
+        self.ticked = (0..self.items.len())
+            .filter(|&i| ticked.contains(&self.items[i].1))
+            .collect();
+        self.shown = Vec::new();
+        self.refilter();
+        if let Some(pos) =
+            highlighted.and_then(|h| self.shown.iter().position(|&i| self.items[i].1 == h))
+        {
+            self.window.select(pos, self.shown.len());
+        }
+    }
+
     fn refilter(&mut self) {
-        let q = self.query.to_lowercase();
+        let q = self.query.text().to_lowercase();
         let keep = self.shown.get(self.window.selected).copied();
         self.shown = (0..self.items.len())
             .filter(|&i| q.is_empty() || self.items[i].0.to_lowercase().contains(&q))
@@ -113,22 +141,21 @@ impl<T: Clone> Dropdown<T> {
 
     /// Enter's answer: the highlighted value for a single choice, the ticked values for a
     /// multi-select (possibly none: that clears the choice).
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome<Vec<T>> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    pub fn handle(&mut self, press: Press) -> Outcome<Vec<T>> {
         let len = self.shown.len();
-        match key.code {
-            KeyCode::Esc if !self.query.is_empty() => {
-                self.query.clear();
+        match press {
+            Press::Act(Action::Back) if !self.query.is_empty() => {
+                self.query = LineEdit::default();
                 self.refilter();
                 Outcome::Changed
             }
-            KeyCode::Esc => Outcome::Cancelled,
-            KeyCode::Enter if self.multi => Outcome::Submitted(self.ticked()),
-            KeyCode::Enter => match self.highlighted() {
+            Press::Act(Action::Back) => Outcome::Cancelled,
+            Press::Act(Action::Open) if self.multi => Outcome::Submitted(self.ticked()),
+            Press::Act(Action::Open) => match self.highlighted() {
                 Some(v) => Outcome::Submitted(vec![v.clone()]),
                 None => Outcome::Unchanged,
             },
-            KeyCode::Char(' ') if self.multi => match self.shown.get(self.window.selected) {
+            Press::Act(Action::Mark) if self.multi => match self.shown.get(self.window.selected) {
                 Some(&i) => {
                     if !self.ticked.remove(&i) {
                         self.ticked.insert(i);
@@ -137,32 +164,14 @@ impl<T: Clone> Dropdown<T> {
                 }
                 None => Outcome::Unchanged,
             },
-            KeyCode::Char('n') if ctrl => self
-                .window
-                .handle_key(KeyEvent::from(KeyCode::Down), len)
-                .cast(),
-            KeyCode::Char('p') if ctrl => self
-                .window
-                .handle_key(KeyEvent::from(KeyCode::Up), len)
-                .cast(),
-            KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown => {
-                self.window.handle_key(key, len).cast()
-            }
-            KeyCode::Home | KeyCode::End if self.query.is_empty() => {
-                self.window.handle_key(key, len).cast()
-            }
-            KeyCode::Backspace if self.query.pop().is_some() => {
+            // One choice: Space is a character of the filter ("Content Man").
+            Press::Act(Action::Mark) if self.query.edit(Press::Char(' ')) => {
                 self.refilter();
                 Outcome::Changed
             }
-            KeyCode::Backspace => Outcome::Unchanged,
-            KeyCode::Char('u') if ctrl && !self.query.is_empty() => {
-                self.query.clear();
-                self.refilter();
-                Outcome::Changed
-            }
-            KeyCode::Char(c) if !ctrl && !c.is_control() => {
-                self.query.push(c);
+            Press::Act(a) if self.window.act(a, len, self.window.height) => Outcome::Changed,
+            // Typing, and the text keys: a new filter when the text changed.
+            p if self.query.edit(p) => {
                 self.refilter();
                 Outcome::Changed
             }
@@ -202,39 +211,56 @@ impl<T: Clone> Dropdown<T> {
         }
         let width = inner.width as usize;
         let mut lines = Vec::with_capacity(inner.height as usize);
-        lines.push(Line::from(vec![
-            Span::styled("/ ", style.dim),
-            Span::styled(self.query.clone(), style.text),
-            Span::styled("▏", style.dim),
-        ]));
-        let body = inner.height.saturating_sub(2) as usize;
-        let range = window.visible(self.shown.len(), body);
+        let mut filter = vec![Span::styled("/ ", style.dim)];
+        filter.extend(self.query.spans(style.text, style.cursor));
+        lines.push(Line::from(filter));
+        let body = Rect {
+            y: inner.y + 1,
+            height: inner.height.saturating_sub(2),
+            ..inner
+        };
+        f.render_widget(Paragraph::new(lines), inner);
         if self.shown.is_empty() {
-            lines.push(Line::styled("  (no match)", style.dim));
-        }
-        for pos in range {
-            let i = self.shown[pos];
-            let here = pos == window.selected;
-            let mark = if here { "› " } else { "  " };
-            let tick = match (self.multi, self.ticked.contains(&i)) {
-                (false, _) => "",
-                (true, true) => "[x] ",
-                (true, false) => "[ ] ",
-            };
-            let label = truncate(&self.items[i].0, width.saturating_sub(6));
-            let s = if here { style.cursor } else { style.text };
-            lines.push(Line::styled(format!("{mark}{tick}{label}"), s));
-        }
-        while lines.len() < inner.height as usize - 1 {
-            lines.push(Line::default());
+            f.render_widget(
+                Paragraph::new(Line::styled("  (no match)", style.dim)),
+                body,
+            );
+        } else {
+            let label_w = width.saturating_sub(6);
+            render_list(
+                f,
+                body,
+                None,
+                &[Constraint::Fill(1)],
+                self.shown.len(),
+                &window,
+                true,
+                style,
+                |pos| {
+                    let i = self.shown[pos];
+                    let tick = match (self.multi, self.ticked.contains(&i)) {
+                        (false, _) => "",
+                        (true, true) => "[x] ",
+                        (true, false) => "[ ] ",
+                    };
+                    Row::new([format!("{tick}{}", truncate(&self.items[i].0, label_w))])
+                },
+            );
         }
         let mut footer = format!("{}/{}", self.shown.len(), self.items.len());
         if self.multi {
             footer.push_str(&format!(" · {} ticked · Space tick", self.ticked.len()));
         }
         footer.push_str(" · Enter ok · Esc");
-        lines.push(Line::styled(truncate(&footer, width), style.dim));
-        f.render_widget(Paragraph::new(lines), inner);
+        let foot = Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(truncate(&footer, width), style.dim)),
+            foot,
+        );
     }
 }
 
@@ -242,6 +268,7 @@ impl<T: Clone> Dropdown<T> {
 mod tests {
     use super::*;
     use crate::console::widgets::test_util::*;
+    use ratatui::crossterm::event::KeyCode;
 
     fn groups() -> Vec<(String, &'static str)> {
         [
@@ -258,8 +285,12 @@ mod tests {
 
     fn typed<T: Clone + PartialEq + std::fmt::Debug>(d: &mut Dropdown<T>, s: &str) {
         for c in s.chars() {
-            assert_eq!(d.handle_key(ch(c)), Outcome::Changed);
+            assert_eq!(d.handle(Press::Char(c)), Outcome::Changed);
         }
+    }
+
+    fn act<T: Clone>(d: &mut Dropdown<T>, a: Action) -> Outcome<Vec<T>> {
+        d.handle(Press::Act(a))
     }
 
     #[test]
@@ -267,15 +298,15 @@ mod tests {
         let mut d = Dropdown::single("Group", groups(), None);
         typed(&mut d, "ENG");
         assert_eq!(d.shown_labels(), ["Engineering", "Data Engineering"]);
-        d.handle_key(key(KeyCode::Down));
+        act(&mut d, Action::Down);
         assert_eq!(
-            d.handle_key(key(KeyCode::Enter)),
+            act(&mut d, Action::Open),
             Outcome::Submitted(vec!["Data Engineering"])
         );
         typed(&mut d, "zzz");
         assert!(d.shown_labels().is_empty());
-        assert_eq!(d.handle_key(key(KeyCode::Enter)), Outcome::Unchanged);
-        assert_eq!(d.handle_key(key(KeyCode::Backspace)), Outcome::Changed);
+        assert_eq!(act(&mut d, Action::Open), Outcome::Unchanged);
+        assert_eq!(act(&mut d, Action::DeleteChar), Outcome::Changed);
         assert_eq!(d.query(), "ENGzz");
     }
 
@@ -286,7 +317,7 @@ mod tests {
         typed(&mut d, "eng");
         assert_eq!(d.highlighted(), Some(&"Data Engineering"));
         typed(&mut d, "ineering");
-        d.handle_key(ctrl('p'));
+        act(&mut d, Action::Up);
         assert_eq!(d.highlighted(), Some(&"Engineering"));
     }
 
@@ -294,38 +325,57 @@ mod tests {
     fn esc_clears_the_filter_first_then_closes() {
         let mut d = Dropdown::single("Group", groups(), None);
         typed(&mut d, "s");
-        assert_eq!(d.handle_key(key(KeyCode::Esc)), Outcome::Changed);
+        assert_eq!(act(&mut d, Action::Back), Outcome::Changed);
         assert_eq!(d.query(), "");
         assert_eq!(d.shown_labels().len(), 5);
-        assert_eq!(d.handle_key(key(KeyCode::Esc)), Outcome::Cancelled);
+        assert_eq!(act(&mut d, Action::Back), Outcome::Cancelled);
     }
 
     #[test]
     fn multi_select_ticks_with_space_and_returns_all_ticked() {
         let mut d = Dropdown::multi("Roles", groups(), &["Sales"]);
-        assert_eq!(d.handle_key(ch(' ')), Outcome::Changed);
-        d.handle_key(ctrl('n'));
-        d.handle_key(ctrl('n'));
+        assert_eq!(act(&mut d, Action::Mark), Outcome::Changed);
+        act(&mut d, Action::Down);
+        act(&mut d, Action::Down);
         // Sales was ticked to begin with: Space unticks it.
-        d.handle_key(ch(' '));
+        act(&mut d, Action::Mark);
         typed(&mut d, "sup");
-        d.handle_key(ch(' '));
+        act(&mut d, Action::Mark);
         assert_eq!(
-            d.handle_key(key(KeyCode::Enter)),
+            act(&mut d, Action::Open),
             Outcome::Submitted(vec!["Engineering", "Support"])
         );
         let mut none = Dropdown::multi("Roles", groups(), &[]);
-        assert_eq!(
-            none.handle_key(key(KeyCode::Enter)),
-            Outcome::Submitted(vec![])
-        );
+        assert_eq!(act(&mut none, Action::Open), Outcome::Submitted(vec![]));
+    }
+
+    /// In a dropdown letters type, `j` included: it moves with arrows and Ctrl-n/Ctrl-p.
+    #[test]
+    fn letters_type_and_arrows_move_by_the_key_table() {
+        use crate::console::keymap::{Context, Keymap};
+        let km = Keymap::build(
+            &crate::console::panes::bindings(),
+            &Default::default(),
+            false,
+        )
+        .unwrap();
+        let p = |k| km.press(Context::Dropdown, &k);
+        assert_eq!(p(ch('j')), Press::Char('j'));
+        assert_eq!(p(ch(' ')), Press::Act(Action::Mark));
+        assert_eq!(p(key(KeyCode::Down)), Press::Act(Action::Down));
+        assert_eq!(p(ctrl('n')), Press::Act(Action::Down));
+        assert_eq!(p(ctrl('u')), Press::Act(Action::ClearLine));
+        assert_eq!(p(key(KeyCode::Backspace)), Press::Act(Action::DeleteChar));
+        let mut d = Dropdown::single("Group", groups(), None);
+        d.handle(p(ch('j')));
+        assert_eq!(d.query(), "j");
     }
 
     #[test]
     fn other_keys_stay_in_the_popup() {
         let mut d = Dropdown::single("Group", groups(), None);
-        assert_eq!(d.handle_key(key(KeyCode::F(5))), Outcome::Unchanged);
-        assert_eq!(d.handle_key(ctrl('r')), Outcome::Unchanged);
+        assert_eq!(d.handle(Press::Nothing), Outcome::Unchanged);
+        assert_eq!(act(&mut d, Action::Refresh), Outcome::Unchanged);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 pub mod confirm;
 pub mod diff;
 pub mod dropdown;
+pub mod line;
+pub mod list;
 pub mod reason;
-pub mod table;
 pub mod toast;
 
 use ratatui::layout::Rect;

@@ -1,13 +1,14 @@
-//! The reason prompt of a rejection: a small ratatui-textarea editor. Enter submits (a
-//! reason is required), Ctrl-j or Alt-Enter starts a new line, Esc cancels.
+//! The reason prompt of a rejection: a small ratatui-textarea editor, driven by the key
+//! table's reason and text keys. Enter submits (a reason is required), Ctrl-j or Alt-Enter
+//! starts a new line, Esc cancels.
 
 use super::{Outcome, WidgetStyle, centered};
+use crate::console::keymap::{Action, Press};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui_textarea::TextArea;
+use ratatui_textarea::{CursorMove, TextArea};
 
 /// The longest reason accepted, in characters; the server stores it in the audit log.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -38,22 +39,13 @@ impl ReasonPrompt {
         self.area.lines().join("\n")
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome<String> {
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => Outcome::Cancelled,
-            KeyCode::Enter if alt => {
-                self.area.insert_newline();
-                Outcome::Changed
-            }
-            KeyCode::Char('j') if ctrl => {
-                self.area.insert_newline();
-                Outcome::Changed
-            }
-            KeyCode::Enter => {
+    /// The reason editor's keys of the key table, and typed characters.
+    pub fn handle(&mut self, press: Press) -> Outcome<String> {
+        let changed = match press {
+            Press::Act(Action::Back) => return Outcome::Cancelled,
+            Press::Act(Action::Open) => {
                 let text = self.text().trim().to_string();
-                if text.is_empty() {
+                return if text.is_empty() {
                     self.problem = Some("a reason is required");
                     Outcome::Changed
                 } else if text.chars().count() > MAX_REASON_CHARS {
@@ -61,17 +53,35 @@ impl ReasonPrompt {
                     Outcome::Changed
                 } else {
                     Outcome::Submitted(text)
-                }
+                };
             }
-            _ => {
-                let changed = self.area.input(key);
-                // The cursor moves even when the text does not, so always redraw.
-                if changed {
-                    self.problem = None;
-                }
-                Outcome::Changed
+            Press::Act(Action::NewLine) => {
+                self.area.insert_newline();
+                true
             }
+            Press::Char(c) => {
+                self.area.insert_char(c);
+                true
+            }
+            Press::Act(Action::DeleteChar) => self.area.delete_char(),
+            Press::Act(Action::DeleteWord) => self.area.delete_word(),
+            Press::Act(Action::ClearLine) => self.area.delete_line_by_head(),
+            Press::Act(Action::Left) => self.cursor(CursorMove::Back),
+            Press::Act(Action::Right) => self.cursor(CursorMove::Forward),
+            Press::Act(Action::LineStart) => self.cursor(CursorMove::Head),
+            Press::Act(Action::LineEnd) => self.cursor(CursorMove::End),
+            _ => return Outcome::Unchanged,
+        };
+        if changed {
+            self.problem = None;
         }
+        // The cursor moves even when the text does not, so always redraw.
+        Outcome::Changed
+    }
+
+    fn cursor(&mut self, m: CursorMove) -> bool {
+        self.area.move_cursor(m);
+        false
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, style: &WidgetStyle) {
@@ -120,15 +130,19 @@ mod tests {
 
     fn typed(p: &mut ReasonPrompt, s: &str) {
         for c in s.chars() {
-            p.handle_key(ch(c));
+            p.handle(Press::Char(c));
         }
+    }
+
+    fn act(p: &mut ReasonPrompt, a: Action) -> Outcome<String> {
+        p.handle(Press::Act(a))
     }
 
     #[test]
     fn an_empty_reason_is_refused_with_a_hint() {
         let mut p = ReasonPrompt::new("Reject ann@acme.example", &WidgetStyle::plain());
         typed(&mut p, "   ");
-        assert_eq!(p.handle_key(key(KeyCode::Enter)), Outcome::Changed);
+        assert_eq!(act(&mut p, Action::Open), Outcome::Changed);
         let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
         assert!(s.contains("✗ a reason is required"), "{s}");
         typed(&mut p, "x");
@@ -140,11 +154,11 @@ mod tests {
     fn enter_submits_the_trimmed_text_and_ctrl_j_breaks_lines() {
         let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
         typed(&mut p, " not on the team");
-        p.handle_key(ctrl('j'));
+        act(&mut p, Action::NewLine);
         typed(&mut p, "ask HR ");
-        p.handle_key(key(KeyCode::Backspace));
+        act(&mut p, Action::DeleteChar);
         assert_eq!(
-            p.handle_key(key(KeyCode::Enter)),
+            act(&mut p, Action::Open),
             Outcome::Submitted("not on the team\nask HR".into())
         );
     }
@@ -153,8 +167,8 @@ mod tests {
     fn too_long_is_refused_and_esc_cancels() {
         let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
         typed(&mut p, &"x".repeat(MAX_REASON_CHARS + 1));
-        assert_eq!(p.handle_key(key(KeyCode::Enter)), Outcome::Changed);
-        assert_eq!(p.handle_key(key(KeyCode::Esc)), Outcome::Cancelled);
+        assert_eq!(act(&mut p, Action::Open), Outcome::Changed);
+        assert_eq!(act(&mut p, Action::Back), Outcome::Cancelled);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! A windowed table: the selection and scroll offset of a long list, and a renderer that
-//! builds only the rows on screen, so a 100,000-member page costs what 20 rows cost.
+//! The one list widget of the console: the selection and scroll offset of a list, moved by
+//! the key table's list actions, and a renderer that builds only the rows on screen, so a
+//! 100,000-member page costs what 20 rows cost. Every list (members, the queue, groups,
+//! tokens, audit events, a dropdown's choices) is a `ListWindow` drawn by `render_list`.
 
-use super::{Outcome, WidgetStyle};
+use super::WidgetStyle;
+use crate::console::keymap::Action;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Row, Table, TableState};
 use std::ops::Range;
@@ -11,15 +13,15 @@ use std::ops::Range;
 /// Selection and scroll state. `height` is the number of body rows last laid out; the pane
 /// sets it from the layout, so paging moves by what the user sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableWindow {
+pub struct ListWindow {
     pub selected: usize,
     pub offset: usize,
     pub height: usize,
 }
 
-impl Default for TableWindow {
+impl Default for ListWindow {
     fn default() -> Self {
-        TableWindow {
+        ListWindow {
             selected: 0,
             offset: 0,
             height: 10,
@@ -27,29 +29,15 @@ impl Default for TableWindow {
     }
 }
 
-impl TableWindow {
-    /// j/k and arrows, g/G and Home/End, PgUp/PgDn and Ctrl-u/Ctrl-d, over `len` rows.
-    pub fn handle_key(&mut self, key: KeyEvent, len: usize) -> Outcome<()> {
-        let page = self.height.max(1);
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let target = match key.code {
-            KeyCode::Down | KeyCode::Char('j') if !ctrl => self.selected.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') if !ctrl => self.selected.saturating_sub(1),
-            KeyCode::Char('g') | KeyCode::Home if !ctrl => 0,
-            KeyCode::Char('G') | KeyCode::End if !ctrl => usize::MAX,
-            KeyCode::PageDown => self.selected.saturating_add(page),
-            KeyCode::Char('d') if ctrl => self.selected.saturating_add(page / 2),
-            KeyCode::PageUp => self.selected.saturating_sub(page),
-            KeyCode::Char('u') if ctrl => self.selected.saturating_sub(page / 2),
-            _ => return Outcome::Ignored,
+impl ListWindow {
+    /// Moves by a list action over `len` rows, `page` of them on screen; false when the
+    /// action is not a movement.
+    pub fn act(&mut self, action: Action, len: usize, page: usize) -> bool {
+        let Some(target) = target(action, self.selected, page) else {
+            return false;
         };
-        let before = *self;
         self.select(target, len);
-        if *self == before {
-            Outcome::Unchanged
-        } else {
-            Outcome::Changed
-        }
+        true
     }
 
     /// Selects row `i` (clamped to the list) and scrolls just enough to show it.
@@ -87,16 +75,33 @@ impl TableWindow {
     }
 }
 
+/// Where a list action moves the selection from `selected`, with `page` rows on screen
+/// (`usize::MAX` is the last row, whatever the length); `None` for a non-movement.
+pub fn target(action: Action, selected: usize, page: usize) -> Option<usize> {
+    let page = page.max(1);
+    Some(match action {
+        Action::Up => selected.saturating_sub(1),
+        Action::Down => selected.saturating_add(1),
+        Action::Top => 0,
+        Action::Bottom => usize::MAX,
+        Action::PageUp => selected.saturating_sub(page),
+        Action::PageDown => selected.saturating_add(page),
+        Action::HalfPageUp => selected.saturating_sub(page.div_ceil(2)),
+        Action::HalfPageDown => selected.saturating_add(page.div_ceil(2)),
+        _ => return None,
+    })
+}
+
 /// Draws a table of `len` rows, calling `row_at` only for the visible ones. The selected row
 /// gets a `›` marker as well as the cursor style, so it shows without colour.
 #[allow(clippy::too_many_arguments)]
-pub fn render_window<'a>(
+pub fn render_list<'a>(
     f: &mut Frame,
     area: Rect,
     header: Option<Row<'a>>,
     widths: &[Constraint],
     len: usize,
-    window: &TableWindow,
+    window: &ListWindow,
     focused: bool,
     style: &WidgetStyle,
     mut row_at: impl FnMut(usize) -> Row<'a>,
@@ -127,8 +132,8 @@ mod tests {
     use crate::console::widgets::test_util::*;
     use ratatui::widgets::Cell;
 
-    fn win(height: usize) -> TableWindow {
-        TableWindow {
+    fn win(height: usize) -> ListWindow {
+        ListWindow {
             height,
             ..Default::default()
         }
@@ -137,21 +142,19 @@ mod tests {
     #[test]
     fn moves_and_scrolls_within_bounds() {
         let mut w = win(5);
-        assert_eq!(w.handle_key(key(KeyCode::Up), 20), Outcome::Unchanged);
-        assert_eq!(w.handle_key(ch('j'), 20), Outcome::Changed);
-        assert_eq!((w.selected, w.offset), (1, 0));
-        w.handle_key(key(KeyCode::PageDown), 20);
-        assert_eq!((w.selected, w.offset), (6, 2));
-        w.handle_key(ch('G'), 20);
-        assert_eq!((w.selected, w.offset), (19, 15));
-        assert_eq!(w.handle_key(key(KeyCode::Down), 20), Outcome::Unchanged);
-        w.handle_key(ctrl('u'), 20);
-        assert_eq!((w.selected, w.offset), (17, 15));
-        w.handle_key(key(KeyCode::PageUp), 20);
-        assert_eq!((w.selected, w.offset), (12, 12));
-        w.handle_key(ch('g'), 20);
-        assert_eq!((w.selected, w.offset), (0, 0));
-        assert_eq!(w.handle_key(ch('x'), 20), Outcome::Ignored);
+        let go = |w: &mut ListWindow, a| {
+            assert!(w.act(a, 20, 5));
+            (w.selected, w.offset)
+        };
+        assert_eq!(go(&mut w, Action::Up), (0, 0));
+        assert_eq!(go(&mut w, Action::Down), (1, 0));
+        assert_eq!(go(&mut w, Action::PageDown), (6, 2));
+        assert_eq!(go(&mut w, Action::Bottom), (19, 15));
+        assert_eq!(go(&mut w, Action::Down), (19, 15));
+        assert_eq!(go(&mut w, Action::HalfPageUp), (16, 15));
+        assert_eq!(go(&mut w, Action::PageUp), (11, 11));
+        assert_eq!(go(&mut w, Action::Top), (0, 0));
+        assert!(!w.act(Action::Approve, 20, 5), "not a movement");
     }
 
     #[test]
@@ -171,7 +174,7 @@ mod tests {
         w.select(500, 100_000);
         let mut built = Vec::new();
         let screen = screen(30, 5, |f| {
-            render_window(
+            render_list(
                 f,
                 f.area(),
                 Some(Row::new(vec![Cell::from("#"), Cell::from("name")])),

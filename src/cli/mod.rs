@@ -1,4 +1,8 @@
-//! The command line: parse, then hand over to library code.
+//! The command line: parse, then hand over to library code. It also resolves where the
+//! console connects and owns the embedded server's life (`embedded`), so that the console
+//! itself only draws and talks to a backend.
+
+pub mod embedded;
 
 use crate::server::demo::{self, DemoOrg};
 use crate::server::scim::SCIM_PREFIX;
@@ -270,17 +274,15 @@ pub fn main() -> ExitCode {
 
 /// The console owns the screen, so its logs go to a file in the data dir.
 fn console_main(cli: Cli) -> ExitCode {
-    let opts = crate::console::Options {
-        overrides: crate::console::config::Overrides {
-            url: cli.url,
-            org: cli.org,
-            profile: cli.profile,
-            token: std::env::var("SCIMDESK_TOKEN")
-                .ok()
-                .filter(|t| !t.trim().is_empty()),
-        },
-        mouse: cli.mouse,
+    let overrides = crate::console::config::Overrides {
+        url: cli.url,
+        org: cli.org,
+        profile: cli.profile,
+        token: std::env::var("SCIMDESK_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
     };
+    let mouse = cli.mouse;
     let log = crate::console::config::Dirs::from_env().map(|d| d.data.join("console.log"));
     if let Ok(path) = &log
         && let Some(dir) = path.parent()
@@ -310,12 +312,95 @@ fn console_main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::console::run(opts)) {
+    match rt.block_on(console(overrides, mouse)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("scimdesk: {msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Resolves where the console and `export` connect (the flags, the profile or the embedded
+/// default) and runs `work` with a client for it and the server's URL; an embedded server is
+/// stopped (its run's token revoked) however `work` ends.
+async fn with_target<T, F, Fut>(
+    overrides: &crate::console::config::Overrides,
+    work: F,
+) -> Result<T, String>
+where
+    F: FnOnce(crate::client::AdminClient, String, crate::console::config::ConfigFile) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    use crate::console::config;
+    let dirs = config::Dirs::from_env()?;
+    let cfg = config::ConfigFile::load(&dirs.config_file())?;
+    let target = cfg.resolve(
+        overrides,
+        &|v| std::env::var(v).ok(),
+        &config::read_token_file,
+    )?;
+    match target {
+        config::Target::Remote {
+            url,
+            org,
+            token,
+            token_source,
+            ca_file,
+        } => {
+            let client = crate::client::AdminClient::with_ca(
+                &url,
+                &org,
+                token,
+                token_source,
+                ca_file.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
+            work(client, url, cfg).await
+        }
+        config::Target::Embedded => {
+            embedded::with_embedded(&dirs.data, |e| {
+                let client = crate::client::AdminClient::new(
+                    &e.base_url,
+                    &e.org_uid,
+                    e.token.clone(),
+                    "the embedded server's owner token",
+                );
+                let base = e.base_url.clone();
+                async move { work(client.map_err(|e| e.to_string())?, base, cfg).await }
+            })
+            .await
+        }
+    }
+}
+
+/// The console on where the flags, the profile or the default say, the embedded server
+/// included, which is stopped (and its run's token revoked) however the console ends.
+async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> Result<(), String> {
+    with_target(&overrides, |client, url, cfg| async move {
+        let backend = std::sync::Arc::new(crate::console::backend::LiveBackend::new(client, &url));
+        until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
+    })
+    .await
+}
+
+/// Runs the console until it quits, or until the process is told to stop (SIGTERM, or
+/// SIGHUP when the SSH session that holds the terminal goes away): the console is dropped,
+/// which restores the terminal, and the caller cleans up after it.
+async fn until_terminated(
+    console: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return console.await;
+    };
+    tokio::select! {
+        r = console => r,
+        _ = term.recv() => Err("stopped by SIGTERM".into()),
+        _ = hup.recv() => Err("the terminal went away (SIGHUP)".into()),
     }
 }
 
@@ -344,7 +429,12 @@ fn review_main(file: &std::path::Path, against: Option<&std::path::Path>, mouse:
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::console::run_on(backend, mouse)) {
+    let run = async {
+        let dirs = crate::console::config::Dirs::from_env()?;
+        let cfg = crate::console::config::ConfigFile::load(&dirs.config_file())?;
+        until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
+    };
+    match rt.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("scimdesk review: {msg}");
@@ -398,49 +488,10 @@ fn diff_main(old: &std::path::Path, new: &std::path::Path, json: bool) -> ExitCo
 /// `scimdesk export`: the same target resolution as the console, the embedded default
 /// included. The document is validated before it replaces anything on disk.
 async fn export(out: PathBuf, overrides: crate::console::config::Overrides) -> Result<(), String> {
-    use crate::console::config;
-    let dirs = config::Dirs::from_env()?;
-    let cfg = config::ConfigFile::load(&dirs.config_file())?;
-    let target = cfg.resolve(
-        &overrides,
-        &|v| std::env::var(v).ok(),
-        &config::read_token_file,
-    )?;
-    let (doc, embedded) = match target {
-        config::Target::Remote {
-            url,
-            org,
-            token,
-            token_source,
-            ca_file,
-        } => {
-            let client = crate::client::AdminClient::with_ca(
-                &url,
-                &org,
-                token,
-                token_source,
-                ca_file.as_deref(),
-            )
-            .map_err(|e| e.to_string())?;
-            (client.export().await, None)
-        }
-        config::Target::Embedded => {
-            let e = crate::console::embedded::Embedded::start(&dirs.data).await?;
-            let doc = match crate::client::AdminClient::new(
-                &e.base_url,
-                &e.org_uid,
-                e.token.clone(),
-                "the embedded server's owner token",
-            ) {
-                Ok(c) => c.export().await,
-                Err(err) => Err(err),
-            };
-            (doc, Some(e))
-        }
-    };
-    if let Some(e) = embedded {
-        e.stop().await;
-    }
+    let doc = with_target(&overrides, |client, _, _| async move {
+        Ok(client.export().await)
+    })
+    .await?;
     let doc = doc.map_err(|e| format!("cannot export: {e}"))?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
     let snap = crate::snapshot::read(&bytes)

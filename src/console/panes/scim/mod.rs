@@ -1,0 +1,130 @@
+//! The SCIM pane: the org's SCIM switch, the URL to give the IdP, SCIM tokens, the SSO role
+//! mapping flag with its warning, the approval policy, and a ServiceProviderConfig summary.
+
+mod state;
+#[cfg(test)]
+mod tests;
+mod update;
+mod view;
+
+pub use state::*;
+use view::*;
+
+use crate::client::{ApprovalPatch, IssuedToken, ScimSettings, ScimSettingsPatch, ScimToken};
+use crate::console::app::{Cmd, Toast};
+use crate::console::backend::{Call, Reply};
+use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating, spec};
+use crate::console::panes::common::call::call;
+use crate::console::panes::common::dialog::{Answer, Ask};
+use crate::console::panes::common::fmt::{TimeWidth, short_time};
+use crate::console::panes::common::paged::Paged;
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
+use crate::console::theme::Theme;
+use crate::console::views::centered;
+use crate::console::widgets::confirm::Confirm;
+use crate::console::widgets::line::LineEdit;
+use crate::console::widgets::list::render_list;
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Wrap};
+use serde_json::Value;
+
+pub const BINDINGS: &[BindingSpec] = &[
+    mutating(
+        &[Key::ch('e')],
+        Action::ToggleScim,
+        Some("enable/disable"),
+        "Enable or disable SCIM (asks first)",
+    ),
+    spec(
+        &[Key::ch('y')],
+        Action::CopyScimUrl,
+        Some("copy URL"),
+        "Copy the SCIM URL (OSC 52: works over SSH)",
+    ),
+    mutating(
+        &[Key::ch('n')],
+        Action::NewToken,
+        Some("new token"),
+        "Create a SCIM token (its secret is shown once)",
+    ),
+    mutating(
+        &[Key::ch('x'), Key::code(KeyCode::Delete)],
+        Action::RevokeToken,
+        Some("revoke"),
+        "Revoke the selected token (asks first)",
+    ),
+    mutating(
+        &[Key::ch('s')],
+        Action::ToggleSsoRoleMapping,
+        Some("SSO roles"),
+        "Turn SSO role mapping on or off",
+    ),
+    mutating(
+        &[Key::ch('p')],
+        Action::ToggleApprovalProvision,
+        None,
+        "Approval policy: new members wait for approval",
+    ),
+    mutating(
+        &[Key::ch('i')],
+        Action::ToggleApprovalAccessIncrease,
+        None,
+        "Approval policy: access increases wait for approval",
+    ),
+    mutating(
+        &[Key::ch('d')],
+        Action::ToggleApprovalDeprovision,
+        None,
+        "Approval policy: deprovisioning waits for approval",
+    ),
+];
+
+const ID: PaneId = PaneId::Scim;
+
+impl Pane for ScimPane {
+    fn id(&self) -> PaneId {
+        ID
+    }
+
+    fn input(&self) -> Option<Context> {
+        match self.dialog.as_ref()? {
+            Dialog::Confirm(_) => Some(Context::Dialog),
+            Dialog::NewToken { .. } => Some(Context::Field),
+            Dialog::Secret(_) => Some(Context::Secret),
+        }
+    }
+
+    #[cfg(test)]
+    fn dirty(&self) -> bool {
+        self.test_dirty
+    }
+
+    fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        match msg {
+            PaneMsg::Activated if self.settings.is_none() => self.load(),
+            PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
+            PaneMsg::Refresh => self.load(),
+            PaneMsg::Press(p) => self.on_press(p),
+            PaneMsg::Click { row, .. } => {
+                self.tokens.click(areas(cx.body)[2], row);
+                Vec::new()
+            }
+            PaneMsg::Action(a) => self.on_action(a, cx),
+            PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
+        }
+    }
+
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let [settings, spc, tokens] = areas(area);
+        self.view_settings(f, settings, vx);
+        self.view_spc(f, spc, vx);
+        self.view_tokens(f, tokens, vx);
+        if let Some(d) = &self.dialog {
+            view_dialog(f, area, d, theme);
+        }
+    }
+}

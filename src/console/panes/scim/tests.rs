@@ -1,0 +1,301 @@
+use super::*;
+use crate::client::{ApprovalSettings, Page, PageReq};
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+
+fn settings(enabled: bool, sso: bool) -> ScimSettings {
+    ScimSettings {
+        enabled,
+        sso_role_mapping: sso,
+        approval: ApprovalSettings {
+            provision: true,
+            access_increase: true,
+            deprovision: false,
+        },
+        user_name_is_email: None,
+        warnings: vec![],
+        scim_url: Some("http://srv/scim/v2.0/organizations/acme".into()),
+    }
+}
+
+fn pane() -> ScimPane {
+    ScimPane {
+        settings: Some(settings(true, false)),
+        tokens: Paged::of(vec![ScimToken {
+            id: "t1".into(),
+            label: "okta".into(),
+            created_at: "2026-11-23T10:00:00Z".into(),
+            last_used_at: None,
+        }]),
+        ..Default::default()
+    }
+}
+
+/// `c` as the default key table hands it to the pane.
+fn k(p: &ScimPane, c: KeyCode) -> PaneMsg {
+    crate::console::panes::test_key(p, KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn act(p: &mut ScimPane, a: Action) -> Vec<Cmd> {
+    p.update(PaneMsg::Action(a), &Ctx::default())
+}
+
+fn calls(cmds: &[Cmd]) -> Vec<Call> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Cmd::Call { call, .. } => Some(call.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn activation_loads_settings_tokens_and_discovery() {
+    let mut p = ScimPane::default();
+    let c = calls(&p.update(PaneMsg::Activated, &Ctx::default()));
+    assert!(c.contains(&Call::ScimSettings));
+    assert!(c.contains(&Call::ScimTokens(PageReq::first(200))));
+    assert!(c.contains(&Call::ServiceProviderConfig));
+}
+
+#[test]
+fn disabling_scim_asks_and_defaults_to_cancel() {
+    let mut p = pane();
+    assert!(act(&mut p, Action::ToggleScim).is_empty());
+    assert!(p.input().is_some());
+    // Enter on the default button cancels.
+    assert!(p.update(k(&p, KeyCode::Enter), &Ctx::default()).is_empty());
+    assert!(p.dialog.is_none());
+    act(&mut p, Action::ToggleScim);
+    p.update(k(&p, KeyCode::Tab), &Ctx::default());
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
+    assert_eq!(
+        c,
+        vec![Call::PatchScim(ScimSettingsPatch {
+            enabled: Some(false),
+            ..Default::default()
+        })]
+    );
+    // Esc cancels too.
+    act(&mut p, Action::ToggleScim);
+    assert!(p.update(k(&p, KeyCode::Esc), &Ctx::default()).is_empty());
+    assert!(p.dialog.is_none());
+}
+
+#[test]
+fn patch_reply_says_what_changed() {
+    let mut p = pane();
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "patch",
+            call: Call::ScimSettings,
+            result: Ok(Reply::ScimSettings(settings(false, false))),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.contains(&Toast::success("SCIM disabled")));
+    assert!(!p.settings.unwrap().enabled);
+}
+
+#[test]
+fn y_copies_the_scim_url() {
+    let mut p = pane();
+    let cmds = act(&mut p, Action::CopyScimUrl);
+    assert!(cmds.contains(&Cmd::Copy("http://srv/scim/v2.0/organizations/acme".into())));
+}
+
+#[test]
+fn new_token_shows_the_secret_once_and_copies_it() {
+    let mut p = pane();
+    act(&mut p, Action::NewToken);
+    // An empty label is refused with advice.
+    let cmds = p.update(k(&p, KeyCode::Enter), &Ctx::default());
+    assert!(matches!(&cmds[..], [Cmd::Toast(t)] if t.text.contains("label")));
+    for c in "entra".chars() {
+        p.update(k(&p, KeyCode::Char(c)), &Ctx::default());
+    }
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
+    assert_eq!(
+        c,
+        vec![Call::CreateScimToken {
+            label: "entra".into()
+        }]
+    );
+    let issued: IssuedToken = serde_json::from_value(serde_json::json!({
+        "id": "t2", "label": "entra", "token": "s3cret"
+    }))
+    .unwrap();
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "create",
+            call: c[0].clone(),
+            result: Ok(Reply::CreatedScimToken(issued)),
+        },
+        &Ctx::default(),
+    );
+    assert!(calls(&cmds).contains(&Call::ScimTokens(PageReq::first(200))));
+    assert!(matches!(&p.dialog, Some(Dialog::Secret(t)) if t.token == "s3cret"));
+    let cmds = p.update(k(&p, KeyCode::Char('y')), &Ctx::default());
+    assert!(cmds.contains(&Cmd::Copy("s3cret".into())));
+    p.update(k(&p, KeyCode::Esc), &Ctx::default());
+    assert!(p.dialog.is_none(), "the secret is dropped once closed");
+}
+
+#[test]
+fn revoke_asks_then_revokes_the_selected_token() {
+    let mut p = pane();
+    act(&mut p, Action::RevokeToken);
+    match &p.dialog {
+        Some(Dialog::Confirm(Ask { confirm, .. })) => {
+            assert!(!confirm.on_action());
+            assert!(confirm.danger);
+            assert!(confirm.message.contains("okta"));
+        }
+        d => panic!("{d:?}"),
+    }
+    p.update(k(&p, KeyCode::Tab), &Ctx::default());
+    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
+    assert_eq!(c, vec![Call::RevokeScimToken { id: "t1".into() }]);
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "revoke",
+            call: c[0].clone(),
+            result: Ok(Reply::Done),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.contains(&Toast::success("token revoked")));
+}
+
+#[test]
+fn sso_role_mapping_warns_when_scim_is_on() {
+    let mut p = pane();
+    act(&mut p, Action::ToggleSsoRoleMapping);
+    match &p.dialog {
+        Some(Dialog::Confirm(Ask { confirm, then })) => {
+            assert!(confirm.message.contains("⚠"));
+            assert_eq!(then, &Pending::SetSso(true));
+        }
+        d => panic!("{d:?}"),
+    }
+    // Turning it off needs no confirmation.
+    let mut p = pane();
+    p.settings = Some(settings(true, true));
+    let c = calls(&act(&mut p, Action::ToggleSsoRoleMapping));
+    assert_eq!(
+        c,
+        vec![Call::PatchScim(ScimSettingsPatch {
+            sso_role_mapping: Some(false),
+            ..Default::default()
+        })]
+    );
+}
+
+#[test]
+fn approval_toggles_flip_one_policy_each() {
+    let mut p = pane();
+    let c = calls(&act(&mut p, Action::ToggleApprovalProvision));
+    assert_eq!(
+        c,
+        vec![Call::PatchScim(ScimSettingsPatch {
+            approval: ApprovalPatch {
+                provision: Some(false),
+                ..Default::default()
+            },
+            ..Default::default()
+        })]
+    );
+    let c = calls(&act(&mut p, Action::ToggleApprovalDeprovision));
+    assert!(matches!(&c[0], Call::PatchScim(x) if x.approval.deprovision == Some(true)));
+    let c = calls(&act(&mut p, Action::ToggleApprovalAccessIncrease));
+    assert!(matches!(&c[0], Call::PatchScim(x) if x.approval.access_increase == Some(false)));
+}
+
+#[test]
+fn token_list_moves_within_bounds() {
+    let mut p = pane();
+    let mut ts = p.tokens.rows.clone();
+    ts.push(ts[0].clone());
+    p.update(
+        PaneMsg::Reply {
+            slot: "tokens",
+            call: Call::ScimTokens(PageReq::first(200)),
+            result: Ok(Reply::ScimTokens(Page {
+                items: ts,
+                total: 2,
+                next: None,
+            })),
+        },
+        &Ctx::default(),
+    );
+    act(&mut p, Action::Down);
+    act(&mut p, Action::Down);
+    assert_eq!(p.tokens.selected(), 1);
+    act(&mut p, Action::Top);
+    assert_eq!(p.tokens.selected(), 0);
+    act(&mut p, Action::Bottom);
+    assert_eq!(p.tokens.selected(), 1);
+}
+
+fn screen(p: &ScimPane) -> Vec<String> {
+    screen_with(p, &ViewCtx::new(Theme::mono()))
+}
+
+fn screen_with(p: &ScimPane, vx: &ViewCtx) -> Vec<String> {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 20)).unwrap();
+    term.draw(|f| p.view(f, f.area(), vx)).unwrap();
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+fn line<'a>(lines: &'a [String], what: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line with {what}: {lines:#?}"))
+}
+
+#[test]
+fn changed_settings_are_marked_with_their_old_value_when_comparing() {
+    let (old, mut new) = crate::console::changes::tests::pair();
+    new.scim.tokens[0].id = "t2".into();
+    new.scim.tokens[0].label = "entra".into();
+    let changes = crate::console::changes::Changes::new(&old, &new, "q1.json");
+    let mut p = pane();
+    let mut s = settings(true, false);
+    s.approval.deprovision = true;
+    p.settings = Some(s);
+    let vx = ViewCtx {
+        read_only: true,
+        changes: Some(&changes),
+        ..ViewCtx::new(Theme::mono())
+    };
+    let lines = screen_with(&p, &vx);
+    let dep = line(&lines, "deprovisioning");
+    assert!(dep.contains("│~   deprovisioning"), "{dep}");
+    assert!(dep.contains("[x] on  (was off)"), "{dep}");
+    for unchanged in ["SCIM provisioning", "SSO role mapping", "new members"] {
+        let l = line(&lines, unchanged);
+        assert!(!l.contains('~') && !l.contains("was"), "{l}");
+    }
+    assert!(
+        line(&lines, "SCIM tokens").contains("~ changed: was okta"),
+        "{lines:#?}"
+    );
+    // Read-only: the keys that would change a setting are not offered.
+    assert!(
+        !line(&lines, "SSO role mapping").contains(" s "),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn without_a_comparison_the_settings_look_as_they_always_did() {
+    let mut p = pane();
+    p.update(PaneMsg::Poll, &Ctx::default());
+    let lines = screen(&p);
+    let l = line(&lines, "SSO role mapping");
+    assert!(l.starts_with("│SSO role mapping        [ ] off  s"), "{l}");
+    assert!(!lines.iter().any(|l| l.contains('~')));
+}

@@ -1,0 +1,264 @@
+//! Drawing the SCIM pane: settings, discovery, tokens and the dialogs.
+
+use super::*;
+
+/// A setting's old value as the diff words it (`true`, `false`), in the pane's words.
+pub(super) fn on_off(v: &str) -> &str {
+    match v {
+        "true" => "on",
+        "false" => "off",
+        other => other,
+    }
+}
+
+pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
+    if on {
+        Span::styled("[x] on ", theme.ok)
+    } else {
+        Span::styled("[ ] off", theme.dim)
+    }
+}
+
+/// Where the settings, the discovery summary and the token list go in `area`. Paging moves
+/// by the token rows this shows.
+pub(super) fn areas(area: Rect) -> [Rect; 3] {
+    let [top, tokens] = Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
+    let [settings, spc] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+    [settings, spc, tokens]
+}
+
+impl ScimPane {
+    pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(" SCIM settings ");
+        let Some(s) = &self.settings else {
+            f.render_widget(Paragraph::new("loading…").block(block), area);
+            return;
+        };
+        // With a comparison, a mark column: `~` and the old value on what changed.
+        let changes = vx.changes;
+        let row = |label: &'static str, value: Span<'static>, key: &'static str, name: &str| {
+            let mut spans = Vec::new();
+            let changed = changes.and_then(|c| c.setting(name));
+            if changes.is_some() {
+                spans.push(Span::styled(
+                    if changed.is_some() { "~ " } else { "  " },
+                    theme.warn,
+                ));
+                spans.push(Span::raw(format!("{label:<22}")));
+            } else {
+                spans.push(Span::raw(format!("{label:<24}")));
+            }
+            spans.push(value);
+            if let Some(c) = changed {
+                spans.push(Span::styled(
+                    format!(" (was {})", on_off(&c.from)),
+                    theme.warn,
+                ));
+            } else if !vx.read_only {
+                spans.push(Span::styled(format!("  {key}"), theme.key));
+            }
+            Line::from(spans)
+        };
+        let status = if s.enabled {
+            Span::styled("● enabled", theme.ok)
+        } else {
+            Span::styled("○ disabled", theme.warn)
+        };
+        let mut lines = vec![
+            row("SCIM provisioning", status, "e", "enabled"),
+            row(
+                "SSO role mapping",
+                flag(s.sso_role_mapping, theme),
+                "s",
+                "sso_role_mapping",
+            ),
+            Line::styled("Approval needed for:", theme.title),
+            row(
+                "  new members",
+                flag(s.approval.provision, theme),
+                "p",
+                "approval.provision",
+            ),
+            row(
+                "  access increases",
+                flag(s.approval.access_increase, theme),
+                "i",
+                "approval.access_increase",
+            ),
+            row(
+                "  deprovisioning",
+                flag(s.approval.deprovision, theme),
+                "d",
+                "approval.deprovision",
+            ),
+        ];
+        for w in &s.warnings {
+            lines.push(Line::styled(format!("⚠ {}", w.message), theme.warn));
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+    }
+
+    pub(super) fn view_spc(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(" ServiceProviderConfig ");
+        let lines = match &self.spc {
+            None => vec![Line::from("loading…")],
+            Some((Value::String(err), _)) => vec![Line::styled(format!("✗ {err}"), theme.error)],
+            Some((doc, from_server)) => {
+                let sup = |k: &str| {
+                    doc.pointer(&format!("/{k}/supported"))
+                        .and_then(Value::as_bool)
+                };
+                let yn = |b: Option<bool>| match b {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "?",
+                };
+                let max = doc
+                    .pointer("/filter/maxResults")
+                    .and_then(Value::as_u64)
+                    .map(|m| format!(" (max {m})"))
+                    .unwrap_or_default();
+                let auth = doc
+                    .pointer("/authenticationSchemes/0/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                let mut l = vec![
+                    Line::from(format!(
+                        "PATCH {}  Bulk {}",
+                        yn(sup("patch")),
+                        yn(sup("bulk"))
+                    )),
+                    Line::from(format!("Filter {}{max}", yn(sup("filter")))),
+                    Line::from(format!(
+                        "Sort {}  ETag {}",
+                        yn(sup("sort")),
+                        yn(sup("etag"))
+                    )),
+                    Line::from(format!("Change password {}", yn(sup("changePassword")))),
+                    Line::from(format!("Auth: {auth}")),
+                ];
+                if !from_server {
+                    l.push(Line::styled("(local: needs a SCIM token)", theme.dim));
+                }
+                l
+            }
+        };
+        f.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
+    pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let mut title = format!(" SCIM tokens ({}) ", self.tokens.total);
+        if let Some(c) = vx.changes.and_then(|c| c.setting("tokens")) {
+            title.push_str(&format!("~ changed: was {} ", c.from));
+        }
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.focus_border)
+            .title(title);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let ts = &self.tokens;
+        if !ts.loaded {
+            f.render_widget(Paragraph::new("loading…"), inner);
+            return;
+        }
+        if ts.rows.is_empty() {
+            f.render_widget(
+                Paragraph::new("No SCIM tokens: press n to create one for your IdP."),
+                inner,
+            );
+            return;
+        }
+        let time = |t: &str| short_time(t, TimeWidth::Seconds);
+        render_list(
+            f,
+            inner,
+            Some(Row::new(["LABEL", "CREATED", "LAST USED"])),
+            &[
+                Constraint::Fill(1),
+                Constraint::Length(19),
+                Constraint::Length(19),
+            ],
+            ts.rows.len(),
+            &ts.win,
+            true,
+            &theme.widget_style(),
+            |i| {
+                let t = &ts.rows[i];
+                Row::new([
+                    t.label.clone(),
+                    time(&t.created_at),
+                    t.last_used_at
+                        .as_deref()
+                        .map(time)
+                        .unwrap_or_else(|| "never".into()),
+                ])
+            },
+        );
+    }
+}
+
+pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) {
+    let (title, lines, style) = match d {
+        Dialog::Confirm(Ask { confirm, .. }) => {
+            confirm.render(f, area, &theme.widget_style());
+            return;
+        }
+        Dialog::NewToken { label } => (
+            " New SCIM token ".to_string(),
+            vec![
+                Line::from("Label (which IdP uses it):"),
+                Line::from(
+                    std::iter::once(Span::raw("> "))
+                        .chain(label.spans(theme.base, theme.selected))
+                        .collect::<Vec<_>>(),
+                ),
+                Line::from(""),
+                Line::styled("Enter creates · Esc cancels", theme.dim),
+            ],
+            theme.focus_border,
+        ),
+        Dialog::Secret(t) => (
+            format!(" Token '{}' ", t.label),
+            vec![
+                Line::styled("Shown only now: copy it into the IdP.", theme.warn),
+                Line::from(t.token.clone()),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("y", theme.key),
+                    Span::raw(" copy (OSC 52) · Esc or Enter closes"),
+                ]),
+            ],
+            theme.ok,
+        ),
+    };
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, 74, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(style)
+                    .title(title),
+            )
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}

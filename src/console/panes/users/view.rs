@@ -1,0 +1,414 @@
+//! Drawing the Users pane: the two lists, the detail panel and the dialogs.
+
+use super::*;
+
+pub(super) fn state_words(m: &Member) -> String {
+    let s = m.state.as_str();
+    let waiting = m
+        .request
+        .as_ref()
+        .is_some_and(|r| r.state == RequestState::Pending);
+    if waiting && m.state != MemberState::Pending {
+        format!("{s} ⧗")
+    } else {
+        s.to_string()
+    }
+}
+
+pub(super) fn stack_cell(m: &Member) -> String {
+    let roles = m
+        .granted
+        .as_ref()
+        .map(|a| &a.stack_roles[..])
+        .unwrap_or(&[]);
+    match roles {
+        [] => "—".into(),
+        [one] => format!("{} on {}", one.role_name, one.stack_name),
+        [one, ..] => format!(
+            "{} roles: {} on {}, …",
+            roles.len(),
+            one.role_name,
+            one.stack_name
+        ),
+    }
+}
+
+pub(super) fn groups_cell(m: &Member) -> String {
+    if m.groups.is_empty() {
+        return "—".into();
+    }
+    m.groups
+        .iter()
+        .map(|g| g.display_name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl UsersPane {
+    /// Where the list (none while the detail is zoomed) and the detail panel go in `area`:
+    /// the view draws there, and paging moves by the list rows this shows.
+    pub(super) fn areas(&self, area: Rect) -> (Option<Rect>, Rect) {
+        if self.zoomed {
+            (None, area)
+        } else if area.width >= SIDE_PANEL_WIDTH {
+            let [l, d] =
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(44)]).areas(area);
+            (Some(l), d)
+        } else {
+            let detail_h = if area.height >= 16 { 8 } else { 5 };
+            let [l, d] =
+                Layout::vertical([Constraint::Min(5), Constraint::Length(detail_h)]).areas(area);
+            (Some(l), d)
+        }
+    }
+
+    /// The list rows on screen in the pane's `body`.
+    pub(super) fn page(&self, body: Rect) -> usize {
+        self.areas(body).0.map_or(1, table_rows)
+    }
+
+    pub(super) fn title(&self, vx: &ViewCtx) -> Line<'static> {
+        let theme = &vx.theme;
+        let tab = |label: String, on: bool| {
+            if on {
+                Span::styled(format!("▸{label}"), theme.title)
+            } else {
+                Span::styled(format!(" {label}"), theme.dim)
+            }
+        };
+        let mut spans = vec![
+            Span::raw(" "),
+            tab(
+                format!("Members ({})", self.members.total),
+                self.list == List::Members,
+            ),
+            Span::raw(" │"),
+            tab(
+                format!("Pending ({})", self.queue.total),
+                self.list == List::Pending,
+            ),
+        ];
+        if !self.filter.is_empty() && self.list == List::Members {
+            spans.push(Span::styled(format!(" /{}", self.filter), theme.badge));
+        }
+        if self.list == List::Pending && !self.marked.is_empty() {
+            spans.push(Span::raw(format!(" · {} marked", self.marked.len())));
+        }
+        // Who left has no row: say how many, and where they are listed.
+        if let Some(c) = vx.changes
+            && self.list == List::Members
+        {
+            match c.left_count() {
+                0 => {}
+                n => spans.push(Span::styled(
+                    format!(" · {n} left since {} — D lists them", c.against()),
+                    theme.warn,
+                )),
+            }
+        }
+        spans.push(Span::raw(" "));
+        Line::from(spans)
+    }
+
+    pub(super) fn list_block(&self, vx: &ViewCtx) -> Block<'static> {
+        let theme = &vx.theme;
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.focus_border)
+            .title(self.title(vx))
+    }
+
+    pub(super) fn view_members(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let block = self.list_block(vx);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let m = &self.members;
+        if let Some(e) = &self.error {
+            f.render_widget(
+                Paragraph::new(Line::styled(format!("✗ {e}"), theme.error))
+                    .wrap(Wrap { trim: false }),
+                inner,
+            );
+            return;
+        }
+        if !m.loaded {
+            f.render_widget(Paragraph::new("loading…"), inner);
+            return;
+        }
+        if m.rows.is_empty() {
+            let text = if self.filter.is_empty() {
+                "No members yet: the IdP provisions them through SCIM.".to_string()
+            } else {
+                format!(
+                    "No member matches '{}' (Esc clears the filter).",
+                    self.filter
+                )
+            };
+            f.render_widget(Paragraph::new(text), inner);
+            return;
+        }
+        // With a comparison, a narrow first column marks who changed since OLD (`+`, `-`,
+        // `~`), so the mark reads without colour; the detail panel says what in words.
+        let changes = vx.changes;
+        let mut header = vec!["NAME", "EMAIL", "STATE", "ROLE", "STACK ROLES", "GROUPS"];
+        let mut widths = vec![
+            Constraint::Fill(2),
+            Constraint::Fill(3),
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+        ];
+        if changes.is_some() {
+            header.insert(0, "Δ");
+            widths.insert(0, Constraint::Length(1));
+        }
+        render_list(
+            f,
+            inner,
+            Some(Row::new(header)),
+            &widths,
+            m.rows.len(),
+            &m.win,
+            true,
+            &theme.widget_style(),
+            |i| {
+                let x = &m.rows[i];
+                let mut cells = Vec::with_capacity(7);
+                if let Some(c) = changes {
+                    cells.push(match c.member(&x.id) {
+                        Some(mc) => Cell::from(Span::styled(mc.mark(), theme.warn)),
+                        None => Cell::from(" "),
+                    });
+                }
+                cells.extend([
+                    Cell::from(x.display_name.clone().unwrap_or_default()),
+                    Cell::from(x.email.clone()),
+                    Cell::from(state_words(x)),
+                    Cell::from(
+                        x.granted
+                            .as_ref()
+                            .map_or("—".to_string(), |a| a.org_role.to_string()),
+                    ),
+                    Cell::from(stack_cell(x)),
+                    Cell::from(groups_cell(x)),
+                ]);
+                Row::new(cells)
+            },
+        );
+    }
+
+    pub(super) fn view_queue(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let block = self.list_block(vx);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let q = &self.queue;
+        if !q.loaded {
+            f.render_widget(Paragraph::new("loading…"), inner);
+            return;
+        }
+        if q.rows.is_empty() {
+            f.render_widget(Paragraph::new("✓ No request waits for approval."), inner);
+            return;
+        }
+        let header = Row::new(["", "MEMBER", "CHANGE", "DIFF", "", "SINCE"]);
+        let widths = [
+            Constraint::Length(3),
+            Constraint::Fill(3),
+            Constraint::Length(11),
+            Constraint::Length(22),
+            Constraint::Length(7),
+            Constraint::Length(11),
+        ];
+        render_list(
+            f,
+            inner,
+            Some(header),
+            &widths,
+            q.rows.len(),
+            &q.win,
+            true,
+            &theme.widget_style(),
+            |i| {
+                let r = &q.rows[i];
+                let mark = if self.marked.contains_key(&r.id) {
+                    "[x]"
+                } else {
+                    "[ ]"
+                };
+                let tag = if self.changed.contains(&r.id) {
+                    Span::styled("changed", theme.warn)
+                } else if self.new.contains(&r.id) {
+                    Span::styled("new", theme.badge)
+                } else {
+                    Span::raw("")
+                };
+                Row::new(vec![
+                    Cell::from(mark),
+                    Cell::from(person(r)),
+                    Cell::from(kind_words(r.kind)),
+                    Cell::from(diff_summary(&r.diff)),
+                    Cell::from(tag),
+                    Cell::from(short_time(&r.created_at, TimeWidth::MonthDay)),
+                ])
+            },
+        );
+    }
+
+    pub(super) fn detail_lines(&self, vx: &ViewCtx, width: usize) -> Vec<Line<'static>> {
+        let theme = &vx.theme;
+        let mut lines = Vec::new();
+        if self.list == List::Pending {
+            let Some(r) = self.queue.current() else {
+                lines.push(Line::from("Nothing selected."));
+                return lines;
+            };
+            lines.push(Line::styled(
+                format!("{} · {}", person(r), kind_words(r.kind)),
+                theme.title,
+            ));
+            if self.changed.contains(&r.id) {
+                lines.push(Line::styled(
+                    "⚠ this request changed; review it again",
+                    theme.warn,
+                ));
+            }
+            let head = format!("Request v{} · {}", r.version, r.state.as_str());
+            let since = format!("since {}", short_time(&r.created_at, TimeWidth::Minutes));
+            // One line when it fits (80 columns), two in the side panel, never a broken time.
+            if head.chars().count() + since.len() + 3 <= width {
+                lines.push(Line::from(format!("{head} · {since}")));
+            } else {
+                lines.push(Line::from(head));
+                lines.push(Line::from(since));
+            }
+            lines.push(Line::styled("Diff (granted → requested):", theme.title));
+            for l in diff_lines(&r.diff) {
+                lines.push(Line::from(format!("  {l}")));
+            }
+        }
+        let Some(d) = self
+            .detail
+            .as_ref()
+            .filter(|d| Some(&d.member.id) == self.detail_for.as_ref())
+        else {
+            if self.detail_for.is_some() {
+                lines.push(Line::styled("loading…", theme.dim));
+            } else if self.list == List::Members {
+                lines.push(Line::from("Nothing selected."));
+            }
+            return lines;
+        };
+        let m = &d.member;
+        if self.list == List::Members {
+            let name = m
+                .display_name
+                .as_deref()
+                .map(|n| format!("{n} <{}>", m.email))
+                .unwrap_or_else(|| m.email.clone());
+            lines.push(Line::styled(truncate(&name, width), theme.title));
+            let source = match m.source {
+                MemberSource::Scim => "provisioned by the IdP (SCIM)",
+                MemberSource::Manual => "added by an admin",
+            };
+            lines.push(Line::from(format!("{} · {source}", m.state.as_str())));
+            lines.extend(self.change_lines(&m.id, vx));
+            lines.push(Line::from(format!(
+                "Granted: {}",
+                access_words(m.granted.as_ref())
+            )));
+            if m.requested != m.granted {
+                lines.push(Line::from(format!(
+                    "Requested: {}",
+                    access_words(m.requested.as_ref())
+                )));
+            }
+            if let Some(r) = m
+                .request
+                .as_ref()
+                .filter(|r| r.state == RequestState::Pending)
+            {
+                lines.push(Line::styled(
+                    format!("⧗ Pending ({}): a approves, r rejects", kind_words(r.kind)),
+                    theme.warn,
+                ));
+                for l in diff_lines(&r.diff) {
+                    lines.push(Line::from(format!("  {l}")));
+                }
+            }
+        } else {
+            // A request's member changed since OLD too: said after the request.
+            lines.extend(self.change_lines(&m.id, vx));
+        }
+        lines.push(Line::styled("Why each role:", theme.title));
+        if d.roles.is_empty() {
+            lines.push(Line::from("  no role"));
+        }
+        for e in &d.roles {
+            let role = match &e.role {
+                RoleRef::Org { org_role } => format!("{org_role} (org)"),
+                RoleRef::Stack(s) => format!("{} on {}", s.role_name, s.stack_name),
+            };
+            let mark = match (e.granted, e.requested) {
+                (true, _) => "✓",
+                (false, true) => "⧗",
+                (false, false) => "·",
+            };
+            let state = match (e.granted, e.requested) {
+                (true, true) | (true, false) => "",
+                (false, true) => " (pending)",
+                (false, false) => "",
+            };
+            let via: Vec<String> = e
+                .via
+                .iter()
+                .map(|v| match v {
+                    Via::Group { group_name, .. } => format!("group {group_name}"),
+                    Via::Manual => "set by an admin".to_string(),
+                })
+                .collect();
+            let via = if via.is_empty() {
+                "the default role".to_string()
+            } else {
+                via.join(", ")
+            };
+            lines.push(Line::from(format!("  {mark} {role}{state} ← {via}")));
+        }
+        lines
+    }
+
+    /// What changed about this member since OLD, in words (see [`super::change_lines`]).
+    pub(super) fn change_lines(&self, member_id: &str, vx: &ViewCtx) -> Vec<Line<'static>> {
+        let theme = &vx.theme;
+        match vx.changes {
+            Some(c) => crate::console::panes::change_lines(
+                c.against(),
+                c.member(member_id).map(|x| x.parts()).unwrap_or_default(),
+                theme,
+            ),
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn view_detail(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let title = match self.list {
+            List::Members => " Member ",
+            List::Pending => " Request ",
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(title);
+        let width = area.width.saturating_sub(2) as usize;
+        let lines = self.detail_lines(vx, width);
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+    }
+}
