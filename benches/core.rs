@@ -149,8 +149,8 @@ fn main() {
             Duration::from_micros(700),
         );
     });
-    let limiter = RateLimiter::new(u32::MAX);
+    let limiter = RateLimiter::new(u32::MAX, u32::MAX);
     bench("server: count a request against its token's limit", || {
-        black_box(limiter.check(black_box("1aa0ced8fe9c9372"), 1_000_000));
+        black_box(limiter.check(black_box("1aa0ced8fe9c9372"), 1_000_000_000));
     });
 }

@@ -10,6 +10,8 @@ use scimdesk::server::{ServerConfig, run_server};
 use scimdesk::store::{AnyStore, DbTarget};
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
@@ -45,8 +47,11 @@ async fn until_refused(limit: u32, send: impl Fn() -> reqwest::RequestBuilder) -
 async fn each_token_is_limited_per_minute_with_ratelimit_headers_and_retry_after() {
     let env = Env::new().await;
     env.server.stop().await;
+    // The limiter's clock stands still: the bucket does not refill during the test.
+    let clock = Arc::new(AtomicU64::new(1_000_000_000_000));
     let cfg = ServerConfig {
         rate_limit_per_minute: 5,
+        rate_limit_clock: Some(clock.clone()),
         ..ServerConfig::default()
     };
     let (addr, _stop) = start_with(&env.db, cfg).await;
@@ -61,10 +66,9 @@ async fn each_token_is_limited_per_minute_with_ratelimit_headers_and_retry_after
     last.assert_scim_error(429, None);
     assert_eq!(last.header("x-ratelimit-limit"), Some("5"));
     assert_eq!(last.header("x-ratelimit-remaining"), Some("0"));
-    let retry: u64 = last.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry), "Retry-After {retry}");
-    let reset: u64 = last.header("x-ratelimit-reset").unwrap().parse().unwrap();
-    assert_eq!(reset % 60, 0, "the window turns on the minute");
+    // 5 a minute refill one every 12 s; the bucket is full again in a minute.
+    assert_eq!(last.header("retry-after"), Some("12"));
+    assert_eq!(last.header("x-ratelimit-reset"), Some("1000000060"));
     // Allowed responses count down and carry no Retry-After.
     let first = &seen[seen.len() - 2];
     assert_eq!(first.status, 200);
@@ -90,6 +94,45 @@ async fn each_token_is_limited_per_minute_with_ratelimit_headers_and_retry_after
     assert_eq!(last.status, 429);
     assert_eq!(last.body["error"], "rate_limited");
     assert!(last.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn a_burst_at_once_then_the_sustained_rate() {
+    let env = Env::new().await;
+    let start = 2_000_000_000_000u64;
+    let clock = Arc::new(AtomicU64::new(start));
+    let env = env
+        .with_config(ServerConfig {
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 3,
+            rate_limit_clock: Some(clock.clone()),
+            ..ServerConfig::default()
+        })
+        .await;
+    let get = || send(env.scim(Method::GET, "/Users"));
+    for left in ["2", "1", "0"] {
+        let r = get().await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+        assert_eq!(r.header("x-ratelimit-remaining"), Some(left));
+    }
+    let r = get().await;
+    r.assert_scim_error(429, None);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // One a second is sustained: after a second, exactly one more.
+    clock.store(start + 1_000, Ordering::Relaxed);
+    assert_eq!(get().await.status, 200);
+    assert_eq!(get().await.status, 429);
+    for s in 2..10 {
+        clock.store(start + s * 1_000, Ordering::Relaxed);
+        assert_eq!(get().await.status, 200, "at {s} s");
+    }
+    // After a pause the whole burst is back.
+    clock.store(start + 60_000, Ordering::Relaxed);
+    for _ in 0..3 {
+        assert_eq!(get().await.status, 200);
+    }
+    assert_eq!(get().await.status, 429);
 }
 
 #[tokio::test]

@@ -315,6 +315,10 @@ async fn two_replicas_share_one_limit() {
     let cfg = ServerConfig {
         rate_limit_per_minute: LIMIT,
         rate_limit_sync_every: Duration::from_millis(20),
+        // Both replicas' clocks stand still: the buckets do not refill during the test.
+        rate_limit_clock: Some(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+            scimdesk::server::limits::now_epoch_millis(),
+        ))),
         ..ServerConfig::default()
     };
     let (a, _, _stop_a) = start_with(&env.db, cfg.clone(), false).await;

@@ -12,7 +12,8 @@ async fn service_provider_config_tells_the_truth_about_this_server() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/scim+json"));
     let b = &r.body;
-    assert_eq!(b["bulk"]["supported"], false);
+    assert_eq!(b["bulk"]["supported"], true);
+    assert_eq!(b["bulk"]["maxOperations"], 1000);
     assert_eq!(b["bulk"]["maxPayloadSize"], 1024 * 1024);
     assert_eq!(b["filter"]["supported"], true);
     assert_eq!(b["filter"]["maxResults"], 200);

@@ -62,10 +62,15 @@ pub enum Command {
         /// PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Requests per token and minute on the SCIM and admin APIs (0 = no limit). Replicas
-        /// on one PostgreSQL database share it.
+        /// The sustained rate: requests per token and minute on the SCIM and admin APIs, each
+        /// Bulk operation counting as one (0 = no limit). Replicas on one PostgreSQL database
+        /// share it.
         #[arg(long, default_value_t = crate::server::DEFAULT_RATE_LIMIT_PER_MINUTE)]
         rate_limit: u32,
+        /// The burst: requests a token may send at once before the sustained rate applies
+        /// (at most a minute's worth of --rate-limit).
+        #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_RATE_LIMIT_BURST)]
+        rate_limit_burst: u32,
         /// On PostgreSQL, how often (ms) each replica adds its counts for --rate-limit to the
         /// cluster's; 0 = each replica limits alone (a client then gets up to N × the limit).
         #[arg(long, value_name = "MS", default_value_t = 1000)]
@@ -217,6 +222,7 @@ pub fn main() -> ExitCode {
                 tls_cert,
                 tls_key,
                 rate_limit,
+                rate_limit_burst,
                 rate_limit_sync_ms,
                 metrics_listen,
             } => {
@@ -226,6 +232,7 @@ pub fn main() -> ExitCode {
                 };
                 let limit = RateLimitArgs {
                     per_minute: rate_limit,
+                    burst: rate_limit_burst,
                     sync_ms: rate_limit_sync_ms,
                 };
                 serve(listen, metrics_listen, db.target()?, demo, tls, limit).await
@@ -528,9 +535,10 @@ async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
     })
 }
 
-/// `serve --rate-limit` and `--rate-limit-sync-ms`.
+/// `serve --rate-limit`, `--rate-limit-burst` and `--rate-limit-sync-ms`.
 struct RateLimitArgs {
     per_minute: u32,
+    burst: u32,
     sync_ms: u64,
 }
 
@@ -550,6 +558,7 @@ async fn serve(
     let cfg = ServerConfig {
         tls,
         rate_limit_per_minute: limit.per_minute,
+        rate_limit_burst: limit.burst,
         rate_limit_sync_every: std::time::Duration::from_millis(limit.sync_ms),
         ..ServerConfig::default()
     };

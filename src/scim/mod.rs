@@ -1,6 +1,7 @@
 //! The SCIM 2.0 protocol core (RFC 7643/7644). No HTTP, no database, no terminal: the rules
 //! live here and are tested here.
 
+pub mod bulk;
 pub mod cursor;
 pub mod datetime;
 pub mod discovery;

@@ -177,6 +177,15 @@ impl ScimStore for AnyStore {
         on!(self, s => s.list_resources(kind, org_id, spec).await)
     }
 
+    async fn create_resources(
+        &self,
+        org_id: i64,
+        items: Vec<NewResource>,
+        actor: &str,
+    ) -> Vec<StoreResult<WriteOutcome>> {
+        on!(self, s => s.create_resources(org_id, items, actor).await)
+    }
+
     async fn create_resource(
         &self,
         kind: Kind,

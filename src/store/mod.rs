@@ -396,6 +396,16 @@ pub enum MemberOp {
     ReplaceAll(Vec<String>),
 }
 
+/// One resource to create (see [`Store::create_resources`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewResource {
+    pub kind: Kind,
+    /// Canonical, without members.
+    pub resource: Value,
+    /// A group's member ids.
+    pub members: Vec<String>,
+}
+
 /// What an update closure decides, given the current record.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Change {
@@ -560,6 +570,49 @@ pub trait ScimStore: Send + Sync {
         members: Vec<String>,
         actor: &str,
     ) -> impl Future<Output = StoreResult<WriteOutcome>> + Send;
+    /// Creates several resources for one Bulk request, each as [`Store::create_resource`]
+    /// would (same rules, same audit), each succeeding or failing alone; results in the order
+    /// given. Engines batch them: SQLite's writer commits concurrent writes together, and
+    /// PostgreSQL runs them in one transaction, a savepoint each.
+    fn create_resources(
+        &self,
+        org_id: i64,
+        items: Vec<NewResource>,
+        actor: &str,
+    ) -> impl Future<Output = Vec<StoreResult<WriteOutcome>>> + Send
+    where
+        Self: Clone + 'static,
+    {
+        let actor = actor.to_string();
+        let store = self.clone();
+        async move {
+            // Concurrent, so that a writer that batches what waits for it commits them together.
+            let mut set = tokio::task::JoinSet::new();
+            let n = items.len();
+            for (i, item) in items.into_iter().enumerate() {
+                let (store, actor) = (store.clone(), actor.clone());
+                set.spawn(async move {
+                    let out = store
+                        .create_resource(item.kind, org_id, item.resource, item.members, &actor)
+                        .await;
+                    (i, out)
+                });
+            }
+            let mut out: Vec<Option<StoreResult<WriteOutcome>>> = (0..n).map(|_| None).collect();
+            while let Some(joined) = set.join_next().await {
+                if let Ok((i, r)) = joined {
+                    out[i] = Some(r);
+                }
+            }
+            out.into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| {
+                        Err(StoreError::Db("the write stopped unexpectedly".into()))
+                    })
+                })
+                .collect()
+        }
+    }
 
     /// Read-modify-write in one transaction. `load_members` loads a group's members into the
     /// record that `decide` sees (only a PATCH that needs the whole list asks for it).

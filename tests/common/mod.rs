@@ -99,6 +99,26 @@ impl Env {
         }
     }
 
+    /// This environment with its server restarted on `cfg` (same database, org and tokens).
+    pub async fn with_config(self, cfg: ServerConfig) -> Env {
+        let Env {
+            dir,
+            db,
+            server,
+            org,
+            http,
+        } = self;
+        server.stop().await;
+        let server = Server::start_with(&db, cfg).await;
+        Env {
+            dir,
+            db,
+            server,
+            org,
+            http,
+        }
+    }
+
     pub fn scim_url(&self, path: &str) -> String {
         scim_url(&self.server, &self.org.uid, path)
     }

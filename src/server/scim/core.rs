@@ -238,9 +238,11 @@ pub fn check_group(resource: &Value) -> ScimResult<()> {
     }
 }
 
-pub fn service_provider_config(base: &str, max_results: u64) -> Value {
+pub fn service_provider_config(base: &str, max_results: u64, bulk_max_operations: usize) -> Value {
     let cfg = discovery::SpConfig {
         filter_max_results: max_results,
+        bulk: true,
+        bulk_max_operations: bulk_max_operations as u64,
         bulk_max_payload_size: crate::server::http::MAX_BODY_BYTES as u64,
         ..discovery::SpConfig::default()
     };

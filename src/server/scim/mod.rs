@@ -2,6 +2,7 @@
 //! Users and Groups. A request goes parse → validate → rule → store; errors become SCIM
 //! errors in one place ([`ScimErr`]).
 
+mod bulk;
 pub mod core;
 mod paging;
 mod provisioning;
@@ -13,7 +14,7 @@ use crate::scim::ScimError;
 use crate::scim::cursor::{self, CursorKey};
 use crate::scim::list::{ListQuery, SortOrder};
 use crate::scim::projection::Projection;
-use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store};
+use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store, WriteOutcome};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
@@ -32,6 +33,8 @@ pub struct ScimCtx {
     pub org_id: i64,
     /// The token's label, recorded as the actor of writes.
     pub actor: String,
+    /// The token's id, which the rate limit counts by.
+    pub token_id: String,
     /// `http://host/scim/v2.0/organizations/{uid}`.
     pub base: String,
     /// The org's userName-is-email rule (see `ScimSettings`).
@@ -96,7 +99,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .route(&p("/Users/.search"), post(search::search_type::<S, false>))
         .route(&p("/Groups/.search"), post(search::search_type::<S, true>))
         .route(&p("/.search"), post(search::search_root::<S>))
-        .route(&p("/Bulk"), post(not_implemented))
+        .route(&p("/Bulk"), post(bulk::bulk::<S>))
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 
@@ -151,12 +154,14 @@ async fn authenticate<S: Store>(
     req.extensions_mut().insert(ScimCtx {
         org_id: org.id,
         actor: principal.label,
+        token_id: principal.token_id,
         base,
         user_name_is_email: org.scim.user_name_is_email,
         cursor_key,
     });
     let mut resp = next.run(req).await;
-    if let Some(v) = verdict {
+    // A Bulk request counts its operations and writes the headers of that count.
+    if let Some(v) = verdict.filter(|_| !resp.headers().contains_key("x-ratelimit-limit")) {
         v.write_headers(resp.headers_mut());
     }
     resp
@@ -167,23 +172,17 @@ pub(crate) fn rate_limit<S>(
     st: &AppState<S>,
     token_id: &str,
 ) -> Option<crate::server::limits::Verdict> {
-    st.limiter.enabled().then(|| {
-        st.limiter
-            .check(token_id, crate::server::limits::now_epoch_secs())
-    })
-}
-
-async fn not_implemented() -> ScimErr {
-    ScimErr(ScimError::not_implemented(
-        "this server does not support /Bulk: see ServiceProviderConfig",
-    ))
+    st.limiter
+        .enabled()
+        .then(|| st.limiter.check(token_id, st.limiter_now_ms()))
 }
 
 async fn sp_config<S: Store>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
 ) -> Response {
-    let mut doc = core::service_provider_config(&ctx.base, st.cfg.max_results);
+    let mut doc =
+        core::service_provider_config(&ctx.base, st.cfg.max_results, st.cfg.bulk_max_operations);
     doc["pagination"] = cursor::pagination_config(
         st.cfg.default_count.min(st.cfg.max_results),
         st.cfg.max_results,
@@ -237,8 +236,12 @@ fn tag_matches(header_value: &str, version: i64) -> bool {
         .any(|t| t.trim() == "*" || tag_version(t) == v)
 }
 
-fn check_if_match(headers: &HeaderMap, rec: &ResourceRecord) -> Result<(), ScimError> {
-    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+}
+
+fn check_if_match(if_match: Option<&str>, rec: &ResourceRecord) -> Result<(), ScimError> {
+    match if_match {
         Some(h) if !tag_matches(h, rec.version) => Err(ScimError::precondition_failed(format!(
             "If-Match does not match the current version {}",
             core::etag(rec.version)
@@ -391,6 +394,15 @@ async fn resource_body(
     let json = read_json(headers, body)
         .await
         .map_err(|e| ScimErr(e.to_scim()))?;
+    Ok(prepare_resource(ctx, kind, json)?)
+}
+
+/// A POST/PUT resource, canonical and checked by the product rules, and a group's members.
+fn prepare_resource(
+    ctx: &ScimCtx,
+    kind: Kind,
+    json: Value,
+) -> Result<(Value, Vec<String>), ScimError> {
     let (resource, members) = core::normalize(kind, json)?;
     match kind {
         Kind::User => core::check_user(&resource, ctx.user_name_is_email)?,
@@ -449,21 +461,8 @@ async fn replace<S: Store, const G: bool>(
 ) -> Result<Response, ScimErr> {
     let kind = kind::<G>();
     let proj = core::projection(&params)?;
-    let (resource, members) = resource_body(&ctx, kind, &headers, body).await?;
-    let out = st
-        .store
-        .update_resource(kind, ctx.org_id, &id, false, &ctx.actor, |rec| {
-            check_if_match(&headers, rec)?;
-            Ok(Change {
-                resource: Some(resource),
-                members: if G {
-                    vec![core::member_op_from_ids(members)]
-                } else {
-                    Vec::new()
-                },
-            })
-        })
-        .await?;
+    let prepared = resource_body(&ctx, kind, &headers, body).await?;
+    let out = replace_resource(&st, &ctx, kind, &id, prepared, if_match(&headers)).await?;
     let version = out.record.version;
     let body = written(&st, &ctx, kind, &proj, out.record).await?;
     Ok(resource_response(StatusCode::OK, &body, version, false))
@@ -482,23 +481,7 @@ async fn patch<S: Store, const G: bool>(
     let json = read_json(&headers, body)
         .await
         .map_err(|e| ScimErr(e.to_scim()))?;
-    let request = core::PatchRequest::parse(kind, &json)?;
-    let load = request.needs_members(kind);
-    let out = st
-        .store
-        .update_resource(kind, ctx.org_id, &id, load, &ctx.actor, |rec| {
-            check_if_match(&headers, rec)?;
-            let (resource, members) = request.apply(kind, rec)?;
-            match kind {
-                Kind::User => core::check_user(&resource, ctx.user_name_is_email)?,
-                Kind::Group => core::check_group(&resource)?,
-            }
-            Ok(Change {
-                resource: Some(resource),
-                members,
-            })
-        })
-        .await?;
+    let out = patch_resource(&st, &ctx, kind, &id, &json, if_match(&headers)).await?;
     let version = out.record.version;
     let body = written(&st, &ctx, kind, &proj, out.record).await?;
     Ok(resource_response(StatusCode::OK, &body, version, false))
@@ -510,11 +493,76 @@ async fn delete<S: Store, const G: bool>(
     Id(id): Id,
     headers: HeaderMap,
 ) -> Result<Response, ScimErr> {
-    let kind = kind::<G>();
-    st.store
-        .delete_resource(kind, ctx.org_id, &id, &ctx.actor, |rec| {
-            check_if_match(&headers, rec)
-        })
-        .await?;
+    delete_resource(&st, &ctx, kind::<G>(), &id, if_match(&headers)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// The writes below are what a single request and a Bulk operation both run once their body
+// is read: one code path for the rules, the approval gating (in the store) and the audit.
+
+/// PUT: replaces a resource with a prepared body ([`prepare_resource`]).
+async fn replace_resource<S: Store>(
+    st: &AppState<S>,
+    ctx: &ScimCtx,
+    kind: Kind,
+    id: &str,
+    (resource, members): (Value, Vec<String>),
+    if_match: Option<&str>,
+) -> Result<WriteOutcome, ScimErr> {
+    Ok(st
+        .store
+        .update_resource(kind, ctx.org_id, id, false, &ctx.actor, |rec| {
+            check_if_match(if_match, rec)?;
+            Ok(Change {
+                resource: Some(resource),
+                members: match kind {
+                    Kind::Group => vec![core::member_op_from_ids(members)],
+                    Kind::User => Vec::new(),
+                },
+            })
+        })
+        .await?)
+}
+
+/// PATCH: applies a PatchOp body inside the store's transaction.
+async fn patch_resource<S: Store>(
+    st: &AppState<S>,
+    ctx: &ScimCtx,
+    kind: Kind,
+    id: &str,
+    json: &Value,
+    if_match: Option<&str>,
+) -> Result<WriteOutcome, ScimErr> {
+    let request = core::PatchRequest::parse(kind, json)?;
+    let load = request.needs_members(kind);
+    Ok(st
+        .store
+        .update_resource(kind, ctx.org_id, id, load, &ctx.actor, |rec| {
+            check_if_match(if_match, rec)?;
+            let (resource, members) = request.apply(kind, rec)?;
+            match kind {
+                Kind::User => core::check_user(&resource, ctx.user_name_is_email)?,
+                Kind::Group => core::check_group(&resource)?,
+            }
+            Ok(Change {
+                resource: Some(resource),
+                members,
+            })
+        })
+        .await?)
+}
+
+async fn delete_resource<S: Store>(
+    st: &AppState<S>,
+    ctx: &ScimCtx,
+    kind: Kind,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), ScimErr> {
+    Ok(st
+        .store
+        .delete_resource(kind, ctx.org_id, id, &ctx.actor, |rec| {
+            check_if_match(if_match, rec)
+        })
+        .await?)
 }

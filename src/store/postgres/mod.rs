@@ -310,6 +310,15 @@ impl ScimStore for PgStore {
         resources::list(self, kind, org_id, spec).await
     }
 
+    async fn create_resources(
+        &self,
+        org_id: i64,
+        items: Vec<NewResource>,
+        actor: &str,
+    ) -> Vec<StoreResult<WriteOutcome>> {
+        resources::create_many(self, org_id, items, actor).await
+    }
+
     async fn create_resource(
         &self,
         kind: Kind,

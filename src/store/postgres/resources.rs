@@ -362,13 +362,136 @@ pub(crate) async fn create(
     members: Vec<String>,
     actor: &str,
 ) -> StoreResult<WriteOutcome> {
-    let p = promoted(kind, &resource)?;
     let now = datetime::now_rfc3339();
-    let text = resource.to_string();
     let mut tx = store.begin().await?;
+    let out = create_in(&mut tx, kind, org_id, resource, &members, actor, &now).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+/// Connections one Bulk request's creations use at once at most.
+const BULK_CONNECTIONS: usize = 8;
+/// Below this many creations a batch runs in one transaction.
+const BULK_SPLIT_AT: usize = 64;
+
+/// The creations of one Bulk request: in a few transactions run side by side (each creation
+/// costs several round trips, which one connection would wait for in turn), each with a
+/// savepoint per creation so that one that fails is undone alone and the others commit
+/// together. Results in the order given.
+pub(crate) async fn create_many(
+    store: &PgStore,
+    org_id: i64,
+    items: Vec<NewResource>,
+    actor: &str,
+) -> Vec<StoreResult<WriteOutcome>> {
+    if items.len() < BULK_SPLIT_AT {
+        return create_chunk(store, org_id, items, actor).await;
+    }
+    let n = items.len();
+    let per_chunk = n.div_ceil(BULK_CONNECTIONS);
+    let mut set = tokio::task::JoinSet::new();
+    let mut items = items.into_iter();
+    let mut k = 0;
+    loop {
+        let chunk: Vec<NewResource> = items.by_ref().take(per_chunk).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let (store, actor) = (store.clone(), actor.to_string());
+        set.spawn(async move { (k, create_chunk(&store, org_id, chunk, &actor).await) });
+        k += 1;
+    }
+    let mut chunks: Vec<(usize, Vec<StoreResult<WriteOutcome>>)> = Vec::with_capacity(k);
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(c) => chunks.push(c),
+            Err(e) => {
+                let e = StoreError::Db(format!("a bulk write stopped unexpectedly: {e}"));
+                return (0..n).map(|_| Err(same_error(&e))).collect();
+            }
+        }
+    }
+    chunks.sort_by_key(|(k, _)| *k);
+    chunks.into_iter().flat_map(|(_, r)| r).collect()
+}
+
+/// Creations in one transaction, a savepoint each.
+async fn create_chunk(
+    store: &PgStore,
+    org_id: i64,
+    items: Vec<NewResource>,
+    actor: &str,
+) -> Vec<StoreResult<WriteOutcome>> {
+    let n = items.len();
+    let all_failed = |e: &StoreError| (0..n).map(|_| Err(same_error(e))).collect();
+    let now = datetime::now_rfc3339();
+    let mut tx = match store.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(&e),
+    };
+    let mut out = Vec::with_capacity(n);
+    for item in items {
+        let step = async {
+            sqlx::query("SAVEPOINT bulk_item")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let r = create_in(
+                &mut tx,
+                item.kind,
+                org_id,
+                item.resource,
+                &item.members,
+                actor,
+                &now,
+            )
+            .await;
+            let end = if r.is_ok() {
+                "RELEASE SAVEPOINT bulk_item"
+            } else {
+                "ROLLBACK TO SAVEPOINT bulk_item"
+            };
+            sqlx::query(end).execute(&mut *tx).await.map_err(db_err)?;
+            Ok::<_, StoreError>(r)
+        };
+        match step.await {
+            Ok(r) => out.push(r),
+            // The transaction itself broke: nothing of it will commit.
+            Err(e) => return all_failed(&e),
+        }
+    }
+    if let Err(e) = tx.commit().await.map_err(db_err) {
+        return all_failed(&e);
+    }
+    out
+}
+
+/// A copy of a store error, for each write of a batch that failed as a whole.
+fn same_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound(m) => StoreError::NotFound(m.clone()),
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::Rejected(s) => StoreError::Rejected(s.clone()),
+        StoreError::Db(m) => StoreError::Db(m.clone()),
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+    }
+}
+
+/// One creation inside the caller's transaction, with its audit events.
+async fn create_in(
+    tx: &mut PgConnection,
+    kind: Kind,
+    org_id: i64,
+    resource: Value,
+    members: &[String],
+    actor: &str,
+    now: &str,
+) -> StoreResult<WriteOutcome> {
+    let p = promoted(kind, &resource)?;
+    let text = resource.to_string();
     let mut skipped = Vec::new();
     let id = match kind {
-        Kind::User => create_user(&mut tx, org_id, &p, &resource, &text, &now, actor).await?,
+        Kind::User => create_user(tx, org_id, &p, &resource, &text, now, actor).await?,
         Kind::Group => {
             let id = secret::new_uuid();
             sqlx::query(
@@ -381,15 +504,15 @@ pub(crate) async fn create(
             .bind(&p.name)
             .bind(&p.external_id)
             .bind(&text)
-            .bind(&now)
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
             let mut delta = MemberDelta::default();
-            add_members(&mut tx, org_id, &id, &members, &mut delta).await?;
+            add_members(tx, org_id, &id, members, &mut delta).await?;
             let after = group_created_json(&resource, &delta);
             audit(
-                &mut tx,
+                tx,
                 org_id,
                 actor,
                 "scim.group.create",
@@ -398,13 +521,12 @@ pub(crate) async fn create(
                 Some(&after),
             )
             .await?;
-            audit_skipped(&mut tx, org_id, actor, &id, &delta.skipped).await?;
+            audit_skipped(tx, org_id, actor, &id, &delta.skipped).await?;
             skipped = delta.skipped;
             id
         }
     };
-    tx.commit().await.map_err(db_err)?;
-    Ok(created(id, resource, &now, skipped))
+    Ok(created(id, resource, now, skipped))
 }
 
 const CREATED: &str = "scim.user.create";
