@@ -83,6 +83,12 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     {
         return StoreError::Conflict("a resource with the same unique value already exists".into());
     }
+    // The writer's limits (see `writer::Limits`) end a write with a timeout.
+    if let sqlx::Error::Io(io) = &e
+        && io.kind() == std::io::ErrorKind::TimedOut
+    {
+        return StoreError::Unavailable(e.to_string());
+    }
     StoreError::Db(e.to_string())
 }
 

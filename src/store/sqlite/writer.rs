@@ -33,12 +33,37 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Executor};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most writes committed together. Bounds how long the first write of a batch waits for
 /// its acknowledgement behind the others.
 pub(crate) const MAX_BATCH: usize = 64;
+
+/// How long a write waits for the write connection, and how long a lent write may hold it.
+///
+/// A lent write holds the one write connection from its first statement to its commit, and
+/// every other write waits behind it. A write of the store takes milliseconds; one that holds
+/// the connection for seconds is a bug (or a request stuck on something it should not wait
+/// for). Then the writes queued behind it give up after `wait` with
+/// [`StoreError::Unavailable`] (HTTP 503 with `Retry-After`, nothing written), and the write
+/// that held the connection past `hold` is rolled back when it comes back, its commit
+/// answering `Unavailable` too, so that nothing acknowledged depends on it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) wait: Duration,
+    pub(crate) hold: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wait: Duration::from_secs(10),
+            hold: Duration::from_secs(10),
+        }
+    }
+}
 
 enum Request {
     Write(oneshot::Sender<StoreResult<WriteTx>>),
@@ -112,6 +137,7 @@ struct Ctx {
     /// `before_commit` then COMMIT, as one statement text: one round trip through sqlx.
     commit_sql: String,
     commits: Arc<AtomicU64>,
+    limits: Limits,
 }
 
 /// A handle on the writer task. Cloning shares the same task.
@@ -121,6 +147,7 @@ pub(crate) struct Writer {
     commits: Arc<AtomicU64>,
     /// Writes sent and not yet taken up by the task (see [`Inbox`]).
     waiting: Arc<AtomicU64>,
+    limits: Limits,
 }
 
 /// The task's end of the request channel. It counts what waits in it, which tokio's
@@ -175,6 +202,15 @@ impl Writer {
     /// Starts the writer task on `conn`, which it owns from now on. `before_commit` runs in
     /// every transaction just before its COMMIT (statements without arguments).
     pub(crate) fn spawn(conn: SqliteConnection, before_commit: &'static str) -> Writer {
+        Writer::spawn_with(conn, before_commit, Limits::default())
+    }
+
+    /// [`Writer::spawn`] with other [`Limits`] than the default ones.
+    pub(crate) fn spawn_with(
+        conn: SqliteConnection,
+        before_commit: &'static str,
+        limits: Limits,
+    ) -> Writer {
         let (requests, rx) = mpsc::unbounded_channel();
         let commits = Arc::new(AtomicU64::new(0));
         let waiting = Arc::new(AtomicU64::new(0));
@@ -186,6 +222,7 @@ impl Writer {
             before_commit,
             commit_sql: format!("{before_commit};\nCOMMIT"),
             commits: commits.clone(),
+            limits,
         };
         // On the server's runtime, not a thread of its own: lent writes hand the connection
         // back and forth with request tasks, and across runtimes each hand-off wakes another
@@ -196,6 +233,7 @@ impl Writer {
             requests,
             commits,
             waiting,
+            limits,
         }
     }
 
@@ -226,9 +264,18 @@ impl Writer {
         PendingWrite(rx)
     }
 
-    /// Waits for the connection: the write then runs inside the writer's transaction.
+    /// Waits for the connection: the write then runs inside the writer's transaction. Gives
+    /// up after [`Limits::wait`] with [`StoreError::Unavailable`]; the write is then never
+    /// lent the connection (a connection sent just as it gave up comes back unused).
     pub(crate) async fn begin(&self) -> StoreResult<WriteTx> {
-        self.queue().wait().await
+        let wait = self.limits.wait;
+        match tokio::time::timeout(wait, self.queue().wait()).await {
+            Ok(tx) => tx,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "waited {} ms for the write connection",
+                wait.as_millis()
+            ))),
+        }
     }
 
     /// Runs `write` on the write connection's handle, in the writer's transaction and on its
@@ -285,6 +332,11 @@ impl WriteTx {
         self.give_back(Outcome::Commit(tx));
         match rx.await {
             Ok(Ok(())) => Ok(()),
+            // A timeout, as an error that `db_err` turns back into `Unavailable`.
+            Ok(Err(StoreError::Unavailable(m))) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                m,
+            ))),
             Ok(Err(e)) => Err(sqlx::Error::Protocol(format!("commit failed: {e}"))),
             Err(_) => Err(sqlx::Error::Protocol(
                 "commit failed: the writer task stopped".into(),
@@ -351,19 +403,46 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()>
 
 /// Lends `conn` to the write waiting on `reply` and waits for it to come back. `None` when
 /// the connection was lost (the write leaked its `WriteTx`).
+///
+/// A write that holds the connection past `hold` is let finish (nothing can take the
+/// connection from it) but not committed: it comes back as an abort, and its commit answers
+/// [`StoreError::Unavailable`].
 async fn lend(
     conn: SqliteConnection,
     prepared: raw::Statements,
     reply: oneshot::Sender<StoreResult<WriteTx>>,
+    hold: Duration,
 ) -> Option<Returned> {
-    let (back, returned) = oneshot::channel();
+    let (back, mut returned) = oneshot::channel();
+    let expired = Arc::new(AtomicBool::new(false));
     let tx = WriteTx {
         prepared,
         conn: Some(conn),
         back: Some(back),
     };
     match reply.send(Ok(tx)) {
-        Ok(()) => returned.await.ok(),
+        Ok(()) => {
+            let mut back = match tokio::time::timeout(hold, &mut returned).await {
+                Ok(back) => back.ok()?,
+                Err(_) => {
+                    expired.store(true, Ordering::Relaxed);
+                    tracing::warn!(
+                        hold_ms = hold.as_millis() as u64,
+                        "a write held the write connection past its limit; it will be rolled back"
+                    );
+                    returned.await.ok()?
+                }
+            };
+            if expired.load(Ordering::Relaxed)
+                && let Outcome::Commit(ack) = std::mem::replace(&mut back.outcome, Outcome::Abort)
+            {
+                let _ = ack.send(Err(StoreError::Unavailable(format!(
+                    "the write held the write connection past {} ms and was rolled back",
+                    hold.as_millis()
+                ))));
+            }
+            Some(back)
+        }
         // The caller gave up while queued: the WriteTx comes back unused.
         Err(Ok(mut tx)) => {
             tx.back = None;
@@ -532,7 +611,14 @@ async fn lend_batch(
             break;
         }
         let lent_prepared = std::mem::take(prepared);
-        let Some(back) = lend(conn.take().expect("home"), lent_prepared, reply).await else {
+        let Some(back) = lend(
+            conn.take().expect("home"),
+            lent_prepared,
+            reply,
+            ctx.limits.hold,
+        )
+        .await
+        else {
             // Only a leaked WriteTx loses the connection, and it may still hold the write
             // lock: nothing can be written any more, so stop and say why.
             tracing::error!("a write kept the write connection; the store stops writing");
@@ -661,6 +747,44 @@ mod tests {
         // Every transaction records itself, as the store's index refresh does.
         let before_commit = "INSERT INTO commits VALUES (1)";
         (Writer::spawn(conn, before_commit), reader)
+    }
+
+    /// A write that holds the connection too long: the writes behind it give up with
+    /// `Unavailable` instead of waiting for ever, it is rolled back rather than committed,
+    /// and the writer goes on.
+    #[tokio::test]
+    async fn a_write_that_holds_the_connection_too_long_is_rolled_back_and_the_queue_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, mut reader) = setup(&dir).await;
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("w.db"))
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let conn = SqliteConnection::connect_with(&opts).await.unwrap();
+        let limits = Limits {
+            wait: Duration::from_millis(100),
+            hold: Duration::from_millis(300),
+        };
+        let writer = Writer::spawn_with(conn, "INSERT INTO commits VALUES (1)", limits);
+        let mut slow = writer.begin().await.unwrap();
+        insert(&mut slow, 1).await.unwrap();
+        // Queued behind it: gives up after `wait`, with nothing written.
+        match writer.begin().await {
+            Err(StoreError::Unavailable(m)) => assert!(m.contains("waited 100 ms"), "{m}"),
+            other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let err = slow.commit().await.expect_err("held past its limit");
+        match super::super::db_err(err) {
+            StoreError::Unavailable(m) => assert!(m.contains("rolled back"), "{m}"),
+            other => panic!("expected Unavailable, got {other}"),
+        }
+        assert_eq!(rows(&mut reader).await, Vec::<i64>::new());
+        // The writer goes on; a write within the limit commits.
+        let mut tx = writer.begin().await.unwrap();
+        insert(&mut tx, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&mut reader).await, vec![2]);
+        writer.close().await;
     }
 
     async fn insert(tx: &mut WriteTx, x: i64) -> sqlx::Result<()> {
