@@ -3,6 +3,7 @@
 //! WAL lets run beside the writer.
 
 pub(crate) mod access;
+mod access_admin;
 mod admin;
 mod export;
 mod orgs;
@@ -192,7 +193,7 @@ impl SqliteStore {
         &self,
         org_id: i64,
     ) -> StoreResult<std::collections::HashMap<String, crate::domain::access::Access>> {
-        access::org_effective_access(self, org_id).await
+        access_admin::org_effective_access(self, org_id).await
     }
 
     /// A point lookup (a row or a few by key) on the asking thread; see `raw::PointReader`.
@@ -377,13 +378,13 @@ impl ScimStore for SqliteStore {
         org_id: i64,
         ids: &[String],
     ) -> StoreResult<std::collections::HashMap<String, access_types::ProvisioningState>> {
-        access::provisioning_states(self, org_id, ids).await
+        access_admin::provisioning_states(self, org_id, ids).await
     }
 }
 
 impl AccessStore for SqliteStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
-        access::list_stacks(self, org_id).await
+        access_admin::list_stacks(self, org_id).await
     }
 
     async fn create_stack(
@@ -392,7 +393,7 @@ impl AccessStore for SqliteStore {
         name: &str,
         actor: &str,
     ) -> StoreResult<access_types::Stack> {
-        access::create_stack(self, org_id, name, actor).await
+        access_admin::create_stack(self, org_id, name, actor).await
     }
 
     async fn stack_roles(
@@ -400,7 +401,7 @@ impl AccessStore for SqliteStore {
         org_id: i64,
         stack_uid: &str,
     ) -> StoreResult<Vec<access_types::RoleInfo>> {
-        access::stack_roles(self, org_id, stack_uid).await
+        access_admin::stack_roles(self, org_id, stack_uid).await
     }
 
     async fn create_stack_role(
@@ -410,7 +411,7 @@ impl AccessStore for SqliteStore {
         name: &str,
         actor: &str,
     ) -> StoreResult<access_types::RoleInfo> {
-        access::create_stack_role(self, org_id, stack_uid, name, actor).await
+        access_admin::create_stack_role(self, org_id, stack_uid, name, actor).await
     }
 
     async fn list_groups(
@@ -420,7 +421,7 @@ impl AccessStore for SqliteStore {
         limit: u64,
         cursor: Option<&str>,
     ) -> StoreResult<CursorPage<access_types::GroupInfo>> {
-        access::list_groups(self, org_id, filter, limit, cursor).await
+        access_admin::list_groups(self, org_id, filter, limit, cursor).await
     }
 
     async fn get_mapping(
@@ -428,7 +429,7 @@ impl AccessStore for SqliteStore {
         org_id: i64,
         group_id: &str,
     ) -> StoreResult<Option<access_types::Mapping>> {
-        access::get_mapping(self, org_id, group_id).await
+        access_admin::get_mapping(self, org_id, group_id).await
     }
 
     async fn set_mapping(
@@ -438,7 +439,7 @@ impl AccessStore for SqliteStore {
         input: Option<&access_types::MappingInput>,
         actor: &str,
     ) -> StoreResult<(Option<access_types::Mapping>, access_types::MappingImpact)> {
-        access::set_mapping(self, org_id, group_id, input, actor).await
+        access_admin::set_mapping(self, org_id, group_id, input, actor).await
     }
 
     async fn preview_mapping(
@@ -447,7 +448,7 @@ impl AccessStore for SqliteStore {
         group_id: &str,
         input: Option<&access_types::MappingInput>,
     ) -> StoreResult<access_types::MappingImpact> {
-        access::preview_mapping(self, org_id, group_id, input).await
+        access_admin::preview_mapping(self, org_id, group_id, input).await
     }
 
     async fn list_members(
@@ -455,7 +456,7 @@ impl AccessStore for SqliteStore {
         org_id: i64,
         query: &access_types::MemberQuery,
     ) -> StoreResult<CursorPage<access_types::MemberInfo>> {
-        access::list_members(self, org_id, query).await
+        access_admin::list_members(self, org_id, query).await
     }
 
     async fn member_access(
@@ -463,7 +464,7 @@ impl AccessStore for SqliteStore {
         org_id: i64,
         id: &str,
     ) -> StoreResult<Option<access_types::MemberAccess>> {
-        access::member_access(self, org_id, id).await
+        access_admin::member_access(self, org_id, id).await
     }
 
     async fn remove_member(
@@ -472,7 +473,7 @@ impl AccessStore for SqliteStore {
         id: &str,
         actor: &str,
     ) -> StoreResult<access_types::MemberInfo> {
-        access::remove_member(self, org_id, id, actor).await
+        access_admin::remove_member(self, org_id, id, actor).await
     }
 
     async fn list_approvals(
@@ -482,7 +483,7 @@ impl AccessStore for SqliteStore {
         limit: u64,
         cursor: Option<&str>,
     ) -> StoreResult<CursorPage<access_types::ApprovalRequest>> {
-        access::list_approvals(self, org_id, state, limit, cursor).await
+        access_admin::list_approvals(self, org_id, state, limit, cursor).await
     }
 
     async fn decide_approval(
@@ -493,7 +494,7 @@ impl AccessStore for SqliteStore {
         seen_version: u64,
         actor: &str,
     ) -> StoreResult<access_types::DecisionOutcome> {
-        access::decide(self, org_id, request_id, decision, seen_version, actor).await
+        access_admin::decide(self, org_id, request_id, decision, seen_version, actor).await
     }
 }
 
