@@ -27,6 +27,8 @@ pub struct ScimPane {
     pub tokens: Paged<ScimToken>,
     pub spc: Option<(Value, bool)>,
     pub dialog: Option<Dialog>,
+    /// The console's own idea of the SCIM URL, shown until the server's settings say theirs.
+    pub ctx_url: String,
     /// Lets app tests exercise the unsaved-edits guard; this pane saves at once otherwise.
     #[cfg(test)]
     pub test_dirty: bool,

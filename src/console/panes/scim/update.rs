@@ -25,7 +25,7 @@ impl ScimPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        if self.tokens.step(action, table_rows(areas(cx.body)[2])) {
+        if self.tokens.step(action, table_rows(areas(cx.body)[3])) {
             return self
                 .tokens
                 .follow()
@@ -149,6 +149,14 @@ impl ScimPane {
             .as_ref()
             .and_then(|s| s.scim_url.clone())
             .unwrap_or_else(|| cx.scim_url.clone())
+    }
+
+    /// The URL the pane shows: the server's word, else the console's.
+    pub(super) fn shown_url(&self) -> &str {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.scim_url.as_deref())
+            .unwrap_or(&self.ctx_url)
     }
 
     pub(super) fn on_press(&mut self, press: Press) -> Vec<Cmd> {
