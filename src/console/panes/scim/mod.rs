@@ -122,11 +122,12 @@ impl Pane for ScimPane {
 
     fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
-        let [settings, spc, url, tokens] = areas(area);
+        let [settings, spc, url, tokens, refusals] = areas(area);
         self.view_settings(f, settings, vx);
         self.view_spc(f, spc, vx);
         self.view_url(f, url, vx);
         self.view_tokens(f, tokens, vx);
+        self.view_refusals(f, refusals, vx);
         if let Some(d) = &self.dialog {
             view_dialog(f, area, d, theme);
         }

@@ -55,6 +55,7 @@ fn activation_loads_settings_tokens_and_discovery() {
     assert!(c.contains(&Call::ScimSettings));
     assert!(c.contains(&Call::ScimTokens(PageReq::first(200))));
     assert!(c.contains(&Call::ServiceProviderConfig));
+    assert!(c.contains(&Call::ScimActivity));
 }
 
 #[test]
@@ -403,4 +404,65 @@ fn the_secret_window_closes_only_on_esc_or_enter() {
         p.update(k(&p, close), &Ctx::default());
         assert!(p.dialog.is_none(), "{close:?} closes it");
     }
+}
+
+fn activity_reply() -> Reply {
+    Reply::ScimActivity(
+        serde_json::from_value(serde_json::json!({"tokens": {"t1": {
+            "last_request_at": "2026-11-23T11:00:00Z",
+            "last_hour": {"2xx": 7, "4xx": 2, "5xx": 1},
+            "refusals": [{
+                "at": "2026-11-23T10:59:00Z", "status": 409, "scimType": "uniqueness",
+                "detail": "userName 'ann' is taken", "method": "POST",
+                "path": "/scim/v2.0/organizations/acme/Users"
+            }]
+        }}}))
+        .unwrap(),
+    )
+}
+
+#[test]
+fn activity_lands_and_shows_counts_and_refusals_of_the_selected_token() {
+    let mut p = pane();
+    let before = screen_at(&p, 80, 24);
+    assert!(before.contains("none · no request seen"), "{before}");
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "activity",
+            call: Call::ScimActivity,
+            result: Ok(activity_reply()),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.is_empty());
+    assert_eq!(p.activity.tokens["t1"].last_hour.ok, 7);
+    let s = screen_at(&p, 80, 24);
+    assert!(
+        s.lines().any(|l| l.contains("okta") && l.contains("7/2/1")),
+        "{s}"
+    );
+    assert!(s.contains("Refused requests of 'okta' (1)"), "{s}");
+    let l = s.lines().find(|l| l.contains("uniqueness")).unwrap();
+    assert!(
+        l.contains("409 uniqueness POST /Users: userName 'ann' is taken"),
+        "{l}"
+    );
+    insta::assert_snapshot!("scim_activity_80x24", s);
+}
+
+#[test]
+fn a_server_without_the_activity_route_leaves_the_pane_quiet() {
+    let mut p = pane();
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "activity",
+            call: Call::ScimActivity,
+            result: Err(crate::client::ApiError::Unreachable {
+                url: "http://srv".into(),
+                detail: "gone".into(),
+            }),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
 }

@@ -7,6 +7,7 @@ impl ScimPane {
         let mut out = vec![call(ID, "settings", Call::ScimSettings)];
         out.extend(self.tokens_reload());
         out.push(call(ID, "spc", Call::ServiceProviderConfig));
+        out.push(call(ID, "activity", Call::ScimActivity));
         out
     }
 
@@ -245,6 +246,10 @@ impl ScimPane {
                 }
                 Vec::new()
             }
+            Ok(Reply::ScimActivity(a)) => {
+                self.activity = a;
+                Vec::new()
+            }
             Ok(Reply::ServiceProviderConfig { doc, from_server }) => {
                 self.spc = Some((doc, from_server));
                 Vec::new()
@@ -266,6 +271,8 @@ impl ScimPane {
                 out
             }
             Ok(_) => Vec::new(),
+            // A server without the activity route: the columns stay empty.
+            Err(_) if slot == "activity" => Vec::new(),
             Err(e) if slot == "spc" => {
                 self.spc = Some((Value::String(e.to_string()), false));
                 Vec::new()

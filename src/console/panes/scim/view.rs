@@ -21,16 +21,17 @@ pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
 
 /// Where the settings, the discovery summary, the SCIM URL line and the token list go in
 /// `area`. Paging moves by the token rows this shows.
-pub(super) fn areas(area: Rect) -> [Rect; 4] {
-    let [top, url, tokens] = Layout::vertical([
+pub(super) fn areas(area: Rect) -> [Rect; 5] {
+    let [top, url, tokens, refusals] = Layout::vertical([
         Constraint::Length(9),
         Constraint::Length(1),
         Constraint::Min(3),
+        Constraint::Length(5),
     ])
     .areas(area);
     let [settings, spc] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
-    [settings, spc, url, tokens]
+    [settings, spc, url, tokens, refusals]
 }
 
 /// What fits of `text` in `width` cells: all of it, or its start and `…`.
@@ -196,6 +197,51 @@ impl ScimPane {
         f.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
+    /// The selected token's last refusals, newest first: what the IdP was told and why.
+    pub(super) fn view_refusals(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let Some(t) = self.selected_token() else {
+            return;
+        };
+        let act = self.activity.tokens.get(&t.id);
+        let refusals = act.map(|a| a.refusals.as_slice()).unwrap_or_default();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(format!(
+                " Refused requests of '{}' ({}) ",
+                t.label,
+                refusals.len()
+            ));
+        let lines: Vec<Line> = if refusals.is_empty() {
+            let last = act
+                .and_then(|a| a.last_request_at.as_deref())
+                .map(|at| format!("last request {}", short_time(at, TimeWidth::Seconds)))
+                .unwrap_or_else(|| "no request seen by this server process".into());
+            vec![Line::styled(format!("none · {last}"), theme.dim)]
+        } else {
+            refusals
+                .iter()
+                .map(|r| {
+                    // The path under the org's SCIM root: `/Users/…`.
+                    let path = r
+                        .path
+                        .strip_prefix(crate::server::scim::SCIM_PREFIX)
+                        .and_then(|p| p.strip_prefix('/'))
+                        .and_then(|p| p.find('/').map(|i| &p[i..]))
+                        .unwrap_or(&r.path);
+                    let kind = r.scim_type.as_deref().unwrap_or("-");
+                    Line::from(vec![
+                        Span::styled(short_time(&r.at, TimeWidth::Seconds), theme.dim),
+                        Span::styled(format!(" {} {kind} ", r.status), theme.error),
+                        Span::raw(format!("{} {path}: {}", r.method, r.detail)),
+                    ])
+                })
+                .collect()
+        };
+        f.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
     pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
         let mut title = format!(" SCIM tokens ({}) ", self.tokens.total);
@@ -224,11 +270,17 @@ impl ScimPane {
         render_list(
             f,
             inner,
-            Some(Row::new(["LABEL", "CREATED", "LAST USED"])),
+            Some(Row::new([
+                "LABEL",
+                "CREATED",
+                "LAST USED",
+                "1h 2xx/4xx/5xx",
+            ])),
             &[
                 Constraint::Fill(1),
                 Constraint::Length(19),
                 Constraint::Length(19),
+                Constraint::Length(14),
             ],
             ts.rows.len(),
             &ts.win,
@@ -243,6 +295,13 @@ impl ScimPane {
                         .as_deref()
                         .map(time)
                         .unwrap_or_else(|| "never".into()),
+                    match self.activity.tokens.get(&t.id) {
+                        Some(a) => {
+                            let h = a.last_hour;
+                            format!("{}/{}/{}", h.ok, h.client, h.server)
+                        }
+                        None => "-".into(),
+                    },
                 ])
             },
         );
