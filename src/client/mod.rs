@@ -238,6 +238,11 @@ impl AdminClient {
         self.call(req, Needs::OwnerOrAdmin).await
     }
 
+    pub async fn scim_activity(&self) -> Result<ScimActivity, ApiError> {
+        let req = self.request(Method::GET, &["scim", "tokens", "activity"]);
+        self.call(req, Needs::OwnerOrAdmin).await
+    }
+
     pub async fn create_scim_token(&self, label: &str) -> Result<IssuedToken, ApiError> {
         self.send_json(
             Method::POST,

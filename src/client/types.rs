@@ -124,6 +124,47 @@ pub struct ScimToken {
     pub last_used_at: Option<String>,
 }
 
+/// IdP activity of the org's SCIM tokens (`GET .../scim/tokens/activity`), by token id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ScimActivity {
+    #[serde(default)]
+    pub tokens: std::collections::BTreeMap<String, TokenActivity>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TokenActivity {
+    #[serde(default)]
+    pub last_request_at: Option<String>,
+    #[serde(default)]
+    pub last_hour: LastHour,
+    /// Newest first.
+    #[serde(default)]
+    pub refusals: Vec<Refusal>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct LastHour {
+    #[serde(rename = "2xx", default)]
+    pub ok: u64,
+    #[serde(rename = "4xx", default)]
+    pub client: u64,
+    #[serde(rename = "5xx", default)]
+    pub server: u64,
+}
+
+/// A refused SCIM request: never its body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Refusal {
+    pub at: String,
+    pub status: u16,
+    #[serde(rename = "scimType", default)]
+    pub scim_type: Option<String>,
+    #[serde(default)]
+    pub detail: String,
+    pub method: String,
+    pub path: String,
+}
+
 /// A token as issued: the only time its secret is seen. Debug redacts it so that a log line
 /// or a panic message never carries it.
 #[derive(Clone, PartialEq, Eq, Deserialize)]

@@ -21,6 +21,8 @@ pub enum Call {
     ScimSettings,
     PatchScim(ScimSettingsPatch),
     ScimTokens(PageReq),
+    /// IdP activity of the org's SCIM tokens.
+    ScimActivity,
     CreateScimToken {
         label: String,
     },
@@ -99,6 +101,7 @@ pub enum Reply {
     Org(OrgInfo),
     ScimSettings(ScimSettings),
     ScimTokens(Page<ScimToken>),
+    ScimActivity(crate::client::ScimActivity),
     CreatedScimToken(IssuedToken),
     Done,
     /// `from_server` is false when the server wanted a SCIM token for discovery, and the
@@ -207,6 +210,7 @@ impl Backend for LiveBackend {
                 Call::ScimSettings => Reply::ScimSettings(c.scim_settings().await?),
                 Call::PatchScim(p) => Reply::ScimSettings(c.patch_scim(&p).await?),
                 Call::ScimTokens(p) => Reply::ScimTokens(c.scim_tokens(&p).await?),
+                Call::ScimActivity => Reply::ScimActivity(c.scim_activity().await?),
                 Call::CreateScimToken { label } => {
                     Reply::CreatedScimToken(c.create_scim_token(&label).await?)
                 }

@@ -300,6 +300,8 @@ impl SnapshotBackend {
         Ok(match call {
             Call::Org => Reply::Org(self.org()),
             Call::ScimSettings => Reply::ScimSettings(self.scim_settings()),
+            // A snapshot holds no request history.
+            Call::ScimActivity => Reply::ScimActivity(client::ScimActivity::default()),
             Call::ScimTokens(p) => Reply::ScimTokens(page(
                 s.scim
                     .tokens

@@ -96,6 +96,8 @@ impl IntoResponse for ScimErr {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
         let mut resp = scim_json(status, &self.0.to_json());
         status_headers(&mut resp);
+        // For the IdP activity record (see `server::activity`).
+        resp.extensions_mut().insert(self.0);
         resp
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP service provider (axum): the SCIM API, the admin API, limits and the layers
 //! around them.
 
+pub mod activity;
 pub mod admin;
 pub mod demo;
 pub mod http;
@@ -90,6 +91,8 @@ pub struct AppState<S> {
     pub limiter: Arc<limits::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
     pub readiness: Arc<ops::Readiness>,
+    /// IdP activity per SCIM token, in memory (see `activity`).
+    pub activity: Arc<activity::Activity>,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -100,6 +103,7 @@ impl<S: Clone> Clone for AppState<S> {
             limiter: self.limiter.clone(),
             metrics: self.metrics.clone(),
             readiness: self.readiness.clone(),
+            activity: self.activity.clone(),
         }
     }
 }
@@ -133,6 +137,7 @@ impl<S> AppState<S> {
             cfg: Arc::new(cfg),
             metrics: Arc::new(metrics::Metrics::new()),
             readiness: Arc::new(ops::Readiness::default()),
+            activity: Arc::new(activity::Activity::default()),
         }
     }
 }

@@ -23,6 +23,7 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
             get(list_tokens::<S>).post(create_token::<S>),
         )
         .route(&p("/scim/tokens/{id}"), delete(revoke_token::<S>))
+        .route(&p("/scim/tokens/activity"), get(token_activity::<S>))
         .route(
             &p("/admin-tokens"),
             get(list_admin_tokens::<S>).post(create_admin_token::<S>),
@@ -98,6 +99,22 @@ async fn create_admin_token<S: Store>(
         StatusCode::CREATED,
         &json!({"id": issued.id, "label": issued.label, "token": issued.token,
                 "created_at": issued.created_at}),
+    ))
+}
+
+/// IdP activity of the org's SCIM tokens, this process's view (see `server::activity`):
+/// `{"tokens": {id: {"last_request_at", "last_hour": {"2xx","4xx","5xx"}, "refusals": [...]}}}`.
+async fn token_activity<S: Store>(
+    State(st): State<AppState<S>>,
+    Extension(ctx): Extension<AdminCtx>,
+) -> Result<Response, AdminErr> {
+    Ok(admin_json(
+        StatusCode::OK,
+        &json!({
+            "tokens": st.activity.of_org(ctx.org.id, st.limiter_now_ms()),
+            "max_refusals": crate::server::activity::MAX_REFUSALS,
+            "scope": "this server process",
+        }),
     ))
 }
 

@@ -14,6 +14,7 @@ use crate::scim::ScimError;
 use crate::scim::cursor::{self, CursorKey};
 use crate::scim::list::{ListQuery, SortOrder};
 use crate::scim::projection::Projection;
+use crate::server::activity::Refused;
 use crate::store::{Change, Kind, ListSpec, ResourceRecord, Store, WriteOutcome};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
@@ -107,7 +108,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
 /// (SCIM disabled), and an unknown org looks like a bad token, so probing reveals nothing.
 async fn authenticate<S: Store>(
     State(st): State<AppState<S>>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     let uid = req
@@ -136,7 +137,36 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return unauthorized();
     }
-    let verdict = rate_limit(&st, &principal.token_id);
+    let (org_id, token_id) = (principal.org.id, principal.token_id.clone());
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let resp = answer(&st, principal, uid, cursor_key, req, next).await;
+    // Recorded for the admin's IdP activity view: status, scimType, detail, method and path
+    // (no query string); never a body, a header or the token.
+    let status = resp.status().as_u16();
+    let err = resp.extensions().get::<ScimError>();
+    let refused = err.filter(|_| status >= 400).map(|e| Refused {
+        status,
+        scim_type: e.scim_type.map(|t| t.as_str()),
+        detail: &e.detail,
+        method: &method,
+        path: &path,
+    });
+    st.activity
+        .record(org_id, &token_id, st.limiter_now_ms(), status, refused);
+    resp
+}
+
+/// An authenticated token's request: the rate limit, the SCIM switch, then the handler.
+async fn answer<S: Store>(
+    st: &AppState<S>,
+    principal: crate::store::ScimPrincipal,
+    uid: String,
+    cursor_key: CursorKey,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let verdict = rate_limit(st, &principal.token_id);
     if let Some(v) = verdict.filter(|v| !v.allowed) {
         let mut resp = ScimErr(ScimError::too_many_requests(v.refusal("SCIM"))).into_response();
         v.write_headers(resp.headers_mut());

@@ -103,13 +103,16 @@ impl Pane for ScimPane {
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        if self.ctx_url != cx.scim_url {
+            self.ctx_url = cx.scim_url.clone();
+        }
         match msg {
             PaneMsg::Activated if self.settings.is_none() => self.load(),
             PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
             PaneMsg::Refresh => self.load(),
             PaneMsg::Press(p) => self.on_press(p),
             PaneMsg::Click { row, .. } => {
-                self.tokens.click(areas(cx.body)[2], row);
+                self.tokens.click(areas(cx.body)[3], row);
                 Vec::new()
             }
             PaneMsg::Action(a) => self.on_action(a, cx),
@@ -119,10 +122,12 @@ impl Pane for ScimPane {
 
     fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
-        let [settings, spc, tokens] = areas(area);
+        let [settings, spc, url, tokens, refusals] = areas(area);
         self.view_settings(f, settings, vx);
         self.view_spc(f, spc, vx);
+        self.view_url(f, url, vx);
         self.view_tokens(f, tokens, vx);
+        self.view_refusals(f, refusals, vx);
         if let Some(d) = &self.dialog {
             view_dialog(f, area, d, theme);
         }

@@ -26,7 +26,11 @@ pub struct ScimPane {
     /// The org's SCIM tokens, paged like every list.
     pub tokens: Paged<ScimToken>,
     pub spc: Option<(Value, bool)>,
+    /// IdP activity per token (the server process's view), by token id.
+    pub activity: crate::client::ScimActivity,
     pub dialog: Option<Dialog>,
+    /// The console's own idea of the SCIM URL, shown until the server's settings say theirs.
+    pub ctx_url: String,
     /// Lets app tests exercise the unsaved-edits guard; this pane saves at once otherwise.
     #[cfg(test)]
     pub test_dirty: bool,

@@ -55,6 +55,7 @@ fn activation_loads_settings_tokens_and_discovery() {
     assert!(c.contains(&Call::ScimSettings));
     assert!(c.contains(&Call::ScimTokens(PageReq::first(200))));
     assert!(c.contains(&Call::ServiceProviderConfig));
+    assert!(c.contains(&Call::ScimActivity));
 }
 
 #[test]
@@ -298,4 +299,170 @@ fn without_a_comparison_the_settings_look_as_they_always_did() {
     let l = line(&lines, "SSO role mapping");
     assert!(l.starts_with("│SSO role mapping        [ ] off  s"), "{l}");
     assert!(!lines.iter().any(|l| l.contains('~')));
+}
+
+fn screen_at(p: &ScimPane, w: u16, h: u16) -> String {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    term.draw(|f| p.view(f, f.area(), &ViewCtx::new(Theme::mono())))
+        .unwrap();
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            let l: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            l.trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+/// A secret as long as the server mints them (95 characters).
+fn with_secret() -> ScimPane {
+    let mut p = pane();
+    let token = format!("scimdesk_scim_{}_{}", "a1".repeat(8), "f0".repeat(32));
+    assert_eq!(token.len(), 95);
+    p.dialog = Some(Dialog::Secret(
+        serde_json::from_value(serde_json::json!({
+            "id": "t2", "label": "entra", "token": token
+        }))
+        .unwrap(),
+    ));
+    p
+}
+
+#[test]
+fn the_scim_url_is_on_screen() {
+    let p = pane();
+    let s = screen_at(&p, 80, 24);
+    let l = s.lines().find(|l| l.contains("SCIM URL")).unwrap();
+    assert!(
+        l.contains("http://srv/scim/v2.0/organizations/acme") && l.contains("y copies"),
+        "{s}"
+    );
+    insta::assert_snapshot!("scim_pane_80x24", s);
+}
+
+#[test]
+fn a_long_scim_url_is_cut_on_screen_but_copied_whole() {
+    let mut p = pane();
+    let long = format!(
+        "https://scim.example.com/scim/v2.0/organizations/{}",
+        "x".repeat(60)
+    );
+    p.settings.as_mut().unwrap().scim_url = Some(long.clone());
+    let s = screen_at(&p, 80, 24);
+    let l = s.lines().find(|l| l.contains("SCIM URL")).unwrap();
+    assert!(l.contains('…') && l.chars().count() <= 80, "{l}");
+    assert!(act(&mut p, Action::CopyScimUrl).contains(&Cmd::Copy(long)));
+}
+
+#[test]
+fn the_secret_is_on_one_line_when_it_fits() {
+    let p = with_secret();
+    let token = match &p.dialog {
+        Some(Dialog::Secret(t)) => t.token.clone(),
+        _ => unreachable!(),
+    };
+    let s = screen_at(&p, 120, 40);
+    assert!(s.lines().any(|l| l.contains(&token)), "{s}");
+    insta::assert_snapshot!("scim_secret_120x40", s);
+}
+
+#[test]
+fn a_secret_too_wide_for_the_terminal_is_not_cut_but_offered_to_copy() {
+    let p = with_secret();
+    let s = screen_at(&p, 80, 24);
+    assert!(
+        !s.contains("f0f0f0f0f0"),
+        "no part of the secret is shown cut: {s}"
+    );
+    assert!(
+        s.contains("wider than this terminal: press y to copy it"),
+        "{s}"
+    );
+    insta::assert_snapshot!("scim_secret_80x24", s);
+}
+
+#[test]
+fn the_secret_window_closes_only_on_esc_or_enter() {
+    for close in [KeyCode::Esc, KeyCode::Enter] {
+        let mut p = with_secret();
+        for stray in [
+            KeyCode::Char('q'),
+            KeyCode::Char('x'),
+            KeyCode::Char('n'),
+            KeyCode::Char(' '),
+            KeyCode::Tab,
+            KeyCode::Backspace,
+            KeyCode::Down,
+        ] {
+            let cmds = p.update(k(&p, stray), &Ctx::default());
+            assert!(cmds.is_empty(), "{stray:?} did something: {cmds:?}");
+            assert!(
+                matches!(p.dialog, Some(Dialog::Secret(_))),
+                "{stray:?} closed the secret window"
+            );
+        }
+        p.update(k(&p, close), &Ctx::default());
+        assert!(p.dialog.is_none(), "{close:?} closes it");
+    }
+}
+
+fn activity_reply() -> Reply {
+    Reply::ScimActivity(
+        serde_json::from_value(serde_json::json!({"tokens": {"t1": {
+            "last_request_at": "2026-11-23T11:00:00Z",
+            "last_hour": {"2xx": 7, "4xx": 2, "5xx": 1},
+            "refusals": [{
+                "at": "2026-11-23T10:59:00Z", "status": 409, "scimType": "uniqueness",
+                "detail": "userName 'ann' is taken", "method": "POST",
+                "path": "/scim/v2.0/organizations/acme/Users"
+            }]
+        }}}))
+        .unwrap(),
+    )
+}
+
+#[test]
+fn activity_lands_and_shows_counts_and_refusals_of_the_selected_token() {
+    let mut p = pane();
+    let before = screen_at(&p, 80, 24);
+    assert!(before.contains("none · no request seen"), "{before}");
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "activity",
+            call: Call::ScimActivity,
+            result: Ok(activity_reply()),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.is_empty());
+    assert_eq!(p.activity.tokens["t1"].last_hour.ok, 7);
+    let s = screen_at(&p, 80, 24);
+    assert!(
+        s.lines().any(|l| l.contains("okta") && l.contains("7/2/1")),
+        "{s}"
+    );
+    assert!(s.contains("Refused requests of 'okta' (1)"), "{s}");
+    let l = s.lines().find(|l| l.contains("uniqueness")).unwrap();
+    assert!(
+        l.contains("409 uniqueness POST /Users: userName 'ann' is taken"),
+        "{l}"
+    );
+    insta::assert_snapshot!("scim_activity_80x24", s);
+}
+
+#[test]
+fn a_server_without_the_activity_route_leaves_the_pane_quiet() {
+    let mut p = pane();
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "activity",
+            call: Call::ScimActivity,
+            result: Err(crate::client::ApiError::Unreachable {
+                url: "http://srv".into(),
+                detail: "gone".into(),
+            }),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
 }

@@ -7,6 +7,7 @@ impl ScimPane {
         let mut out = vec![call(ID, "settings", Call::ScimSettings)];
         out.extend(self.tokens_reload());
         out.push(call(ID, "spc", Call::ServiceProviderConfig));
+        out.push(call(ID, "activity", Call::ScimActivity));
         out
     }
 
@@ -25,7 +26,7 @@ impl ScimPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        if self.tokens.step(action, table_rows(areas(cx.body)[2])) {
+        if self.tokens.step(action, table_rows(areas(cx.body)[3])) {
             return self
                 .tokens
                 .follow()
@@ -151,6 +152,14 @@ impl ScimPane {
             .unwrap_or_else(|| cx.scim_url.clone())
     }
 
+    /// The URL the pane shows: the server's word, else the console's.
+    pub(super) fn shown_url(&self) -> &str {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.scim_url.as_deref())
+            .unwrap_or(&self.ctx_url)
+    }
+
     pub(super) fn on_press(&mut self, press: Press) -> Vec<Cmd> {
         let Some(dialog) = self.dialog.take() else {
             return Vec::new();
@@ -237,6 +246,10 @@ impl ScimPane {
                 }
                 Vec::new()
             }
+            Ok(Reply::ScimActivity(a)) => {
+                self.activity = a;
+                Vec::new()
+            }
             Ok(Reply::ServiceProviderConfig { doc, from_server }) => {
                 self.spc = Some((doc, from_server));
                 Vec::new()
@@ -258,6 +271,8 @@ impl ScimPane {
                 out
             }
             Ok(_) => Vec::new(),
+            // A server without the activity route: the columns stay empty.
+            Err(_) if slot == "activity" => Vec::new(),
             Err(e) if slot == "spc" => {
                 self.spc = Some((Value::String(e.to_string()), false));
                 Vec::new()

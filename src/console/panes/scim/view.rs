@@ -19,13 +19,29 @@ pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
     }
 }
 
-/// Where the settings, the discovery summary and the token list go in `area`. Paging moves
-/// by the token rows this shows.
-pub(super) fn areas(area: Rect) -> [Rect; 3] {
-    let [top, tokens] = Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
+/// Where the settings, the discovery summary, the SCIM URL line and the token list go in
+/// `area`. Paging moves by the token rows this shows.
+pub(super) fn areas(area: Rect) -> [Rect; 5] {
+    let [top, url, tokens, refusals] = Layout::vertical([
+        Constraint::Length(9),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(5),
+    ])
+    .areas(area);
     let [settings, spc] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
-    [settings, spc, tokens]
+    [settings, spc, url, tokens, refusals]
+}
+
+/// What fits of `text` in `width` cells: all of it, or its start and `…`.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('…');
+    s
 }
 
 impl ScimPane {
@@ -160,6 +176,72 @@ impl ScimPane {
         f.render_widget(Paragraph::new(lines).block(block), area);
     }
 
+    /// The URL an IdP must be given, on one line; `y` copies it whole even when it is cut.
+    pub(super) fn view_url(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let (lead, tail) = ("SCIM URL ", "  y copies");
+        let url = match self.shown_url() {
+            "" => "unknown",
+            u => u,
+        };
+        let width = area.width as usize;
+        let n = lead.len() + url.chars().count();
+        // The whole URL first; the `y` hint only where it fits (the footer offers `y` too).
+        let mut spans = vec![Span::styled(lead, theme.title)];
+        if n + tail.len() <= width {
+            spans.push(Span::raw(url.to_string()));
+            spans.push(Span::styled(tail, theme.dim));
+        } else {
+            spans.push(Span::raw(fit(url, width.saturating_sub(lead.len()))));
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+
+    /// The selected token's last refusals, newest first: what the IdP was told and why.
+    pub(super) fn view_refusals(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let Some(t) = self.selected_token() else {
+            return;
+        };
+        let act = self.activity.tokens.get(&t.id);
+        let refusals = act.map(|a| a.refusals.as_slice()).unwrap_or_default();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(format!(
+                " Refused requests of '{}' ({}) ",
+                t.label,
+                refusals.len()
+            ));
+        let lines: Vec<Line> = if refusals.is_empty() {
+            let last = act
+                .and_then(|a| a.last_request_at.as_deref())
+                .map(|at| format!("last request {}", short_time(at, TimeWidth::Seconds)))
+                .unwrap_or_else(|| "no request seen by this server process".into());
+            vec![Line::styled(format!("none · {last}"), theme.dim)]
+        } else {
+            refusals
+                .iter()
+                .map(|r| {
+                    // The path under the org's SCIM root: `/Users/…`.
+                    let path = r
+                        .path
+                        .strip_prefix(crate::server::scim::SCIM_PREFIX)
+                        .and_then(|p| p.strip_prefix('/'))
+                        .and_then(|p| p.find('/').map(|i| &p[i..]))
+                        .unwrap_or(&r.path);
+                    let kind = r.scim_type.as_deref().unwrap_or("-");
+                    Line::from(vec![
+                        Span::styled(short_time(&r.at, TimeWidth::Seconds), theme.dim),
+                        Span::styled(format!(" {} {kind} ", r.status), theme.error),
+                        Span::raw(format!("{} {path}: {}", r.method, r.detail)),
+                    ])
+                })
+                .collect()
+        };
+        f.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
     pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
         let mut title = format!(" SCIM tokens ({}) ", self.tokens.total);
@@ -188,11 +270,17 @@ impl ScimPane {
         render_list(
             f,
             inner,
-            Some(Row::new(["LABEL", "CREATED", "LAST USED"])),
+            Some(Row::new([
+                "LABEL",
+                "CREATED",
+                "LAST USED",
+                "1h 2xx/4xx/5xx",
+            ])),
             &[
                 Constraint::Fill(1),
                 Constraint::Length(19),
                 Constraint::Length(19),
+                Constraint::Length(14),
             ],
             ts.rows.len(),
             &ts.win,
@@ -207,6 +295,13 @@ impl ScimPane {
                         .as_deref()
                         .map(time)
                         .unwrap_or_else(|| "never".into()),
+                    match self.activity.tokens.get(&t.id) {
+                        Some(a) => {
+                            let h = a.last_hour;
+                            format!("{}/{}/{}", h.ok, h.client, h.server)
+                        }
+                        None => "-".into(),
+                    },
                 ])
             },
         );
@@ -233,19 +328,10 @@ pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) 
             ],
             theme.focus_border,
         ),
-        Dialog::Secret(t) => (
-            format!(" Token '{}' ", t.label),
-            vec![
-                Line::styled("Shown only now: copy it into the IdP.", theme.warn),
-                Line::from(t.token.clone()),
-                Line::from(""),
-                Line::from(vec![
-                    Span::styled("y", theme.key),
-                    Span::raw(" copy (OSC 52) · Esc or Enter closes"),
-                ]),
-            ],
-            theme.ok,
-        ),
+        Dialog::Secret(t) => {
+            view_secret(f, area, t, theme);
+            return;
+        }
     };
     let h = (lines.len() as u16 + 4).min(area.height);
     let r = centered(area, 74, h);
@@ -259,6 +345,47 @@ pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) 
                     .title(title),
             )
             .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+/// The new token's secret on one line, never wrapped or cut: the window widens to hold it, and
+/// where the terminal is too narrow it says so and offers `y` (a cut secret would be copied
+/// by hand wrongly).
+pub(super) fn view_secret(f: &mut Frame, area: Rect, t: &IssuedToken, theme: &Theme) {
+    let need = t.token.chars().count() as u16;
+    let w = (need + 4).max(74).min(area.width);
+    let fits = need + 2 <= w;
+    let secret = if fits {
+        Line::from(t.token.clone())
+    } else {
+        Line::styled(
+            format!(
+                "The secret ({need} characters) is wider than this terminal: press y to copy it."
+            ),
+            theme.warn,
+        )
+    };
+    let lines = vec![
+        Line::styled("Shown only now: copy it into the IdP.", theme.warn),
+        secret,
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("y", theme.key),
+            Span::raw(" copy (OSC 52) · Esc or Enter closes"),
+        ]),
+    ];
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    // No wrap: each line stays one line.
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.ok)
+                .title(format!(" Token '{}' ", t.label)),
+        ),
         r,
     );
 }
