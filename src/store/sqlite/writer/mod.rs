@@ -60,7 +60,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             wait: Duration::from_secs(10),
-            hold: Duration::from_secs(10),
+            // Generous: a mapping saved on a group of 100,000 members reconciles each of them
+            // in one lent write; the limit is a guard against a stuck write, not a latency goal.
+            hold: Duration::from_secs(60),
         }
     }
 }
