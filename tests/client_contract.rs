@@ -374,11 +374,17 @@ async fn audit_export_and_odd_answers() {
         .audit(&AuditQuery {
             actor: Some("owner".into()),
             action: Some("mapping".into()),
+            target: Some("g1".into()),
+            since: Some("2026-12-01".into()),
+            until: None,
             page: PageReq::default(),
         })
         .await
         .unwrap();
-    assert_eq!(last(&fake).query, "actor=owner&action=mapping");
+    assert_eq!(
+        last(&fake).query,
+        "actor=owner&action=mapping&target=g1&since=2026-12-01"
+    );
     assert_eq!(a.items[0].after.as_ref().unwrap()["org_role"], "admin");
     assert_eq!(c.export().await.unwrap()["format_version"], 1);
 

@@ -327,3 +327,81 @@ async fn no_token_or_password_is_ever_recorded() {
     }
     assert!(!listed.to_lowercase().contains("password"), "{listed}");
 }
+
+/// `target` gives one thing's history (a member's includes its approval requests); `since`
+/// and `until` bound it in time; a bad time is a 400 that shows the form.
+#[tokio::test]
+async fn target_and_time_narrow_the_log_to_one_history() {
+    let env = Env::new().await;
+    let ann = env.create_user("ann@acme.example").await;
+    let ann = ann["id"].as_str().unwrap().to_string();
+    let bob = env.create_user("bob@acme.example").await;
+    let bob = bob["id"].as_str().unwrap().to_string();
+    let r = send(env.admin(Method::GET, "/approvals?state=pending")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let req = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["member"]["email"] == "ann@acme.example")
+        .expect("ann's provision request")
+        .clone();
+    let req_id = req["id"].as_str().unwrap().to_string();
+    let r = send(
+        env.admin(Method::POST, &format!("/approvals/{req_id}/approve"))
+            .json(&json!({"version": req["version"]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let history = all_events(&env, &format!("?target={ann}")).await;
+    let actions: Vec<&str> = history
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["scim.user.create", "approval.opened", "approval.approved"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    for e in &history {
+        let t = e["target"].as_str().unwrap();
+        assert!(t == ann || t == req_id, "only ann's events: {e}");
+        assert_ne!(t, bob);
+    }
+    let by_request = all_events(&env, &format!("?target={req_id}")).await;
+    assert!(by_request.len() >= 2, "opened and approved");
+    assert!(by_request.len() < history.len());
+    let r = audit_page(&env, "?target=no-such-thing").await;
+    assert_eq!(r.body["total"], 0);
+
+    let every = all_events(&env, "").await;
+    let oldest_at = every.last().unwrap()["at"].as_str().unwrap().to_string();
+    let newest_at = every[0]["at"].as_str().unwrap().to_string();
+    let r = audit_page(&env, &format!("?since={oldest_at}")).await;
+    assert_eq!(r.body["total"].as_u64(), Some(every.len() as u64));
+    let r = audit_page(&env, &format!("?until={oldest_at}")).await;
+    assert_eq!(r.body["total"], 0, "until is exclusive");
+    let after_newest = all_events(&env, &format!("?since={newest_at}")).await;
+    assert!(
+        after_newest
+            .iter()
+            .all(|e| e["at"].as_str().unwrap() >= newest_at.as_str())
+    );
+    assert!(!after_newest.is_empty());
+    let r = audit_page(&env, "?since=2000-01-01&until=2000-01-02").await;
+    assert_eq!(r.body["total"], 0);
+    let r = audit_page(&env, "?since=2000-01-01").await;
+    assert_eq!(r.body["total"].as_u64(), Some(every.len() as u64));
+    // An offset is the same instant in UTC.
+    let r = audit_page(&env, "?until=2000-01-01T02:00:00%2B02:00").await;
+    assert_eq!(r.body["total"], 0);
+
+    for q in ["?since=yesterday", "?until=2026-13-01", "?since=12/04/2026"] {
+        let r = send(env.admin(Method::GET, &format!("/audit{q}"))).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.body);
+        assert!(
+            r.body["message"].as_str().unwrap().contains("RFC 3339"),
+            "{}",
+            r.body
+        );
+    }
+}

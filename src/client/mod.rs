@@ -458,11 +458,17 @@ impl AdminClient {
 
     pub async fn audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>, ApiError> {
         let mut q = query.page.query();
-        if let Some(a) = &query.actor {
-            q.push(("actor", a.clone()));
-        }
-        if let Some(a) = &query.action {
-            q.push(("action", a.clone()));
+        let fields = [
+            ("actor", &query.actor),
+            ("action", &query.action),
+            ("target", &query.target),
+            ("since", &query.since),
+            ("until", &query.until),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value {
+                q.push((name, v.clone()));
+            }
         }
         let req = self.request(Method::GET, &["audit"]).query(&q);
         self.call(req, Needs::OwnerOrAdmin).await

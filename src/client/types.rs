@@ -490,5 +490,11 @@ pub struct AuditEvent {
 pub struct AuditQuery {
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// A member, group, stack or request id; a member's includes its approval requests.
+    pub target: Option<String>,
+    /// RFC 3339 time or date, inclusive.
+    pub since: Option<String>,
+    /// RFC 3339 time or date, exclusive.
+    pub until: Option<String>,
     pub page: PageReq,
 }

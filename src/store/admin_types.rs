@@ -15,11 +15,16 @@ pub struct AuditEvent {
 }
 
 /// What narrows an audit listing. `action` matches the action itself or, as a dotted prefix,
-/// its family (`scim.user` matches `scim.user.create`).
+/// its family (`scim.user` matches `scim.user.create`). `target` matches the event's target
+/// or, for a member, the approval requests about it too. `since` (inclusive) and `until`
+/// (exclusive) are instants formatted as the log writes them (`2026-12-04T03:14:00.000Z`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AuditQuery<'a> {
     pub actor: Option<&'a str>,
     pub action: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub since: Option<&'a str>,
+    pub until: Option<&'a str>,
     pub limit: u64,
     /// Events older than this id (the cursor of the previous page).
     pub before_id: Option<i64>,

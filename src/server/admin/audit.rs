@@ -1,7 +1,8 @@
-//! `GET /audit`: the org's audit log, newest first, paged by cursor and narrowed by actor
-//! and action.
+//! `GET /audit`: the org's audit log, newest first, paged by cursor and narrowed by actor,
+//! action, target and time.
 
 use super::{AdminCtx, list_doc, list_params, route_path};
+use crate::scim::datetime;
 use crate::server::AppState;
 use crate::server::http::AdminErr;
 use crate::store::{AuditEvent, AuditQuery, Store};
@@ -49,6 +50,8 @@ async fn list_audit<S: Store>(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
+    let since = get("since").map(|v| instant("since", v)).transpose()?;
+    let until = get("until").map(|v| instant("until", v)).transpose()?;
     let page = st
         .store
         .list_audit(
@@ -56,10 +59,29 @@ async fn list_audit<S: Store>(
             AuditQuery {
                 actor: get("actor"),
                 action: get("action"),
+                target: get("target"),
+                since: since.as_deref(),
+                until: until.as_deref(),
                 limit,
                 before_id,
             },
         )
         .await?;
     Ok(list_doc(&page, event_json))
+}
+
+/// A `since`/`until` bound as the log writes times: an RFC 3339 time, or a date meaning its
+/// midnight UTC.
+fn instant(name: &str, v: &str) -> Result<String, AdminErr> {
+    let full = if v.len() == 10 {
+        format!("{v}T00:00:00Z")
+    } else {
+        v.to_string()
+    };
+    datetime::parse(&full).map(datetime::format).ok_or_else(|| {
+        AdminErr::bad_request(format!(
+            "{name}: expected an RFC 3339 time such as 2026-12-04T09:00:00Z, or a date such \
+             as 2026-12-04"
+        ))
+    })
 }

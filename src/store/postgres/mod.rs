@@ -27,7 +27,10 @@ use std::time::Duration;
 
 /// Migrations in version order; the schema starts at 6, the version SQLite's migrations
 /// reach, so that both engines share one version line (see `0006_schema.sql`).
-const MIGRATIONS: &[(i64, &str)] = &[(6, include_str!("migrations/0006_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (6, include_str!("migrations/0006_schema.sql")),
+    (7, include_str!("migrations/0007_audit_history.sql")),
+];
 
 /// The schema version this binary migrates to; SQLite's migrations end at the same one (a
 /// test checks it).

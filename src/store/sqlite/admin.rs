@@ -24,6 +24,24 @@ fn audit_filter(q: &AuditQuery<'_>) -> (String, Vec<String>) {
             " AND (action = ?{n} OR (action >= ?{n} || '.' AND action < ?{n} || '/'))"
         ));
     }
+    if let Some(target) = q.target {
+        // A member's history holds the approval requests about it, which are their own
+        // targets.
+        binds.push(target.to_string());
+        let n = binds.len() + 1;
+        sql.push_str(&format!(
+            " AND (target = ?{n} OR target IN \
+             (SELECT id FROM approval_requests WHERE org_id = ?1 AND member_id = ?{n}))"
+        ));
+    }
+    if let Some(since) = q.since {
+        binds.push(since.to_string());
+        sql.push_str(&format!(" AND at >= ?{}", binds.len() + 1));
+    }
+    if let Some(until) = q.until {
+        binds.push(until.to_string());
+        sql.push_str(&format!(" AND at < ?{}", binds.len() + 1));
+    }
     (sql, binds)
 }
 
