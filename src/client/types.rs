@@ -480,6 +480,10 @@ pub struct AuditEvent {
     pub action: String,
     #[serde(default)]
     pub target: Option<String>,
+    /// What the target is called now (a member's email, a group's or stack's name, a
+    /// token's label); absent when it is gone or has no name.
+    #[serde(default)]
+    pub target_name: Option<String>,
     #[serde(default)]
     pub before: Option<Value>,
     #[serde(default)]

@@ -4,9 +4,9 @@
 
 use super::changes::Changes;
 use crate::client::{
-    AdminClient, ApiError, ApprovalRequest, Decision, Group, IssuedToken, Mapping, MappingBody,
-    Member, MemberAccess, OrgInfo, OrgRoleInfo, Page, PageReq, Preview, PreviewOf, Removal,
-    SavedMapping, ScimSettings, ScimSettingsPatch, ScimToken, Stack, UserQuery,
+    AdminClient, ApiError, ApprovalRequest, AuditEvent, AuditQuery, Decision, Group, IssuedToken,
+    Mapping, MappingBody, Member, MemberAccess, OrgInfo, OrgRoleInfo, Page, PageReq, Preview,
+    PreviewOf, Removal, SavedMapping, ScimSettings, ScimSettingsPatch, ScimToken, Stack, UserQuery,
 };
 use crate::domain::approval::RequestState;
 use serde_json::Value;
@@ -71,6 +71,8 @@ pub enum Call {
         version: i64,
         reason: String,
     },
+    /// The audit log, newest first, narrowed by the query.
+    Audit(AuditQuery),
     Export,
 }
 
@@ -121,6 +123,7 @@ pub enum Reply {
     Removed(Removal),
     Approvals(Page<ApprovalRequest>),
     Decision(Decision),
+    Audit(Page<AuditEvent>),
     Export(Value),
 }
 
@@ -270,6 +273,7 @@ impl Backend for LiveBackend {
                     version,
                     reason,
                 } => Reply::Decision(c.reject(&request_id, version, &reason).await?),
+                Call::Audit(q) => Reply::Audit(c.audit(&q).await?),
                 Call::Export => Reply::Export(c.export().await?),
             })
         })

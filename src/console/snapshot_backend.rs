@@ -178,6 +178,104 @@ impl SnapshotBackend {
         }
     }
 
+    /// The snapshot's audit events (the newest it carries) as `/audit` narrows them.
+    fn audit(&self, q: &client::AuditQuery) -> Result<Page<client::AuditEvent>, ApiError> {
+        let bound = |name: &str, v: &Option<String>| {
+            v.as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    crate::scim::datetime::bound(v).ok_or_else(|| ApiError::Rejected {
+                        status: 400,
+                        code: "invalid_request".into(),
+                        message: format!(
+                            "{name}: expected an RFC 3339 time such as 2026-12-04T09:00:00Z, \
+                             or a date such as 2026-12-04"
+                        ),
+                    })
+                })
+                .transpose()
+        };
+        let since = bound("since", &q.since)?;
+        let until = bound("until", &q.until)?;
+        // A member's history holds the requests about it, as live.
+        let targets: BTreeSet<&str> = match q.target.as_deref() {
+            Some(t) => std::iter::once(t)
+                .chain(
+                    self.snap
+                        .requests
+                        .iter()
+                        .filter(|r| r.member_id == t)
+                        .map(|r| r.id.as_str()),
+                )
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let events = self
+            .snap
+            .audit
+            .iter()
+            .filter(|e| q.actor.as_ref().is_none_or(|a| &e.actor == a))
+            .filter(|e| {
+                q.action.as_ref().is_none_or(|a| {
+                    e.action == *a
+                        || e.action
+                            .strip_prefix(a.as_str())
+                            .is_some_and(|r| r.starts_with('.'))
+                })
+            })
+            .filter(|e| {
+                q.target.is_none() || e.target.as_deref().is_some_and(|t| targets.contains(t))
+            })
+            .filter(|e| since.as_ref().is_none_or(|s| e.at.as_str() >= s.as_str()))
+            .filter(|e| until.as_ref().is_none_or(|u| e.at.as_str() < u.as_str()))
+            .map(|e| client::AuditEvent {
+                id: e.id.clone(),
+                at: e.at.clone(),
+                actor: e.actor.clone(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+                target_name: None,
+                before: e.before.clone(),
+                after: e.after.clone(),
+            })
+            .collect();
+        let mut p = page(events, &q.page)?;
+        let wanted: BTreeSet<&str> = p.items.iter().filter_map(|e| e.target.as_deref()).collect();
+        let names = self.target_names(&wanted);
+        for e in &mut p.items {
+            e.target_name = e
+                .target
+                .as_ref()
+                .and_then(|t| names.get(t.as_str()).cloned());
+        }
+        Ok(p)
+    }
+
+    /// What the targets in `wanted` are called, as the live server says it.
+    fn target_names(&self, wanted: &BTreeSet<&str>) -> HashMap<String, String> {
+        let s = &self.snap;
+        let mut out = HashMap::new();
+        let mut put = |id: &str, name: String| {
+            if wanted.contains(id) {
+                out.insert(id.to_string(), name);
+            }
+        };
+        for m in &s.members {
+            put(&m.id, m.email.clone());
+        }
+        for g in &s.groups {
+            put(&g.id, format!("group {}", g.display_name));
+        }
+        for st in &s.stacks {
+            put(&st.uid, format!("stack {}", st.name));
+        }
+        for r in &s.requests {
+            put(&r.id, format!("request of {}", r.member.email));
+        }
+        put(&s.org.uid, format!("org {}", s.org.name));
+        out
+    }
+
     fn users(&self, q: &client::UserQuery) -> Result<Page<client::Member>, ApiError> {
         let needle = q
             .filter
@@ -395,6 +493,7 @@ impl SnapshotBackend {
                     .collect(),
                 &p,
             )?),
+            Call::Audit(q) => Reply::Audit(self.audit(&q)?),
             Call::Export => {
                 Reply::Export(serde_json::to_value(s).map_err(|e| ApiError::Decode {
                     what: "the snapshot".into(),

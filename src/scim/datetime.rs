@@ -141,9 +141,32 @@ pub fn now_rfc3339() -> String {
     format(now())
 }
 
+/// A time bound as people type it, in the form the audit log writes times (so that text
+/// order is time order): an RFC 3339 time, or a date meaning its midnight UTC.
+pub fn bound(v: &str) -> Option<String> {
+    let full = if v.len() == 10 {
+        format!("{v}T00:00:00Z")
+    } else {
+        v.to_string()
+    };
+    parse(&full).map(format)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_take_a_date_or_a_time_and_write_the_log_form() {
+        assert_eq!(bound("2026-12-04").unwrap(), "2026-12-04T00:00:00.000Z");
+        assert_eq!(
+            bound("2026-12-04T09:00:00+01:00").unwrap(),
+            "2026-12-04T08:00:00.000Z"
+        );
+        for bad in ["2026-12", "2026-13-01", "yesterday", "", "12/04/2026"] {
+            assert_eq!(bound(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_utc_and_offsets_to_the_same_instant() {

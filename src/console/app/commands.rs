@@ -94,6 +94,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         command: Command::Go(PaneId::Mapping),
     },
     CommandSpec {
+        name: "audit",
+        aliases: &["4"],
+        arg: None,
+        help: "the Audit pane: every write, newest first (`/` filters by actor, action, \
+               target and time)",
+        command: Command::Go(PaneId::Audit),
+    },
+    CommandSpec {
         name: "export",
         aliases: &[],
         arg: Some("FILE"),

@@ -14,6 +14,7 @@ pub use update::{act, update};
 use super::backend::{Call, Reply};
 use super::changes::Changes;
 use super::keymap::{Action, Context, Keymap, Press};
+use super::panes::audit::AuditPane;
 use super::panes::common::dialog::{Answer, Ask};
 use super::panes::mapping::MappingPane;
 use super::panes::scim::ScimPane;
@@ -175,6 +176,7 @@ pub struct State {
     pub scim: ScimPane,
     pub users: UsersPane,
     pub mapping: MappingPane,
+    pub audit: AuditPane,
     pub keymap: Keymap,
     pub read_only: bool,
     pub server: String,
@@ -213,6 +215,7 @@ impl State {
             scim: ScimPane::default(),
             users: UsersPane::default(),
             mapping: MappingPane::default(),
+            audit: AuditPane::default(),
             keymap,
             read_only,
             server,
@@ -243,6 +246,7 @@ impl State {
             PaneId::Scim => &self.scim,
             PaneId::Users => &self.users,
             PaneId::Mapping => &self.mapping,
+            PaneId::Audit => &self.audit,
         }
     }
 
@@ -251,6 +255,7 @@ impl State {
             PaneId::Scim => &mut self.scim,
             PaneId::Users => &mut self.users,
             PaneId::Mapping => &mut self.mapping,
+            PaneId::Audit => &mut self.audit,
         }
     }
 
@@ -393,6 +398,25 @@ impl State {
             return Vec::new();
         }
         self.go(to)
+    }
+
+    /// `H`: the Audit pane, filtered to the history of what the pane in focus has selected.
+    fn history(&mut self) -> Vec<Cmd> {
+        let Some(subject) = self.pane_ref(self.pane).subject() else {
+            self.push_toast(Toast {
+                level: Level::Info,
+                text: "H shows a history: select a member (2 Users), a group (3 Group \
+                       Mapping) or an event (4 Audit) first"
+                    .into(),
+            });
+            return Vec::new();
+        };
+        self.audit.learn(&subject);
+        let filter = super::panes::audit::history(&subject.target);
+        self.filters.insert(PaneId::Audit, filter.clone());
+        let mut out = self.send_pane(PaneId::Audit, PaneMsg::Filter(filter));
+        out.extend(self.switch(PaneId::Audit));
+        out
     }
 
     fn go(&mut self, to: PaneId) -> Vec<Cmd> {

@@ -315,6 +315,8 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
         Action::GotoScim => s.switch(PaneId::Scim),
         Action::GotoUsers => s.switch(PaneId::Users),
         Action::GotoMapping => s.switch(PaneId::Mapping),
+        Action::GotoAudit => s.switch(PaneId::Audit),
+        Action::History => s.history(),
         Action::CommandLine => {
             s.mode = Mode::Command {
                 line: LineEdit::default(),

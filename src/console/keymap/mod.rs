@@ -26,6 +26,9 @@ pub enum Action {
     GotoScim,
     GotoUsers,
     GotoMapping,
+    GotoAudit,
+    /// The audit history of the selected member, group or event.
+    History,
     CommandLine,
     Filter,
     Refresh,
@@ -96,6 +99,8 @@ impl Action {
             GotoScim => "goto_scim",
             GotoUsers => "goto_users",
             GotoMapping => "goto_mapping",
+            GotoAudit => "goto_audit",
+            History => "history",
             CommandLine => "command_line",
             Filter => "filter",
             Refresh => "refresh",

@@ -45,6 +45,13 @@ pub const GLOBAL: &[BindingSpec] = &[
         None,
         "Group Mapping pane",
     ),
+    spec(&[Key::ch('4')], Action::GotoAudit, None, "Audit pane"),
+    spec(
+        &[Key::ch('H')],
+        Action::History,
+        Some("history"),
+        "History of the selected member, group or event's target (Audit pane)",
+    ),
     spec(
         &[Key::ch(':')],
         Action::CommandLine,

@@ -16,6 +16,7 @@
 //! dialog, dropdown or text field is open) the pane gets every key as that context of the
 //! key table sees it, a `PaneMsg::Press`: an action, or a character typed.
 
+pub mod audit;
 pub mod common;
 pub mod mapping;
 pub mod scim;
@@ -35,16 +36,18 @@ pub enum PaneId {
     Scim,
     Users,
     Mapping,
+    Audit,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 3] = [PaneId::Scim, PaneId::Users, PaneId::Mapping];
+    pub const ALL: [PaneId; 4] = [PaneId::Scim, PaneId::Users, PaneId::Mapping, PaneId::Audit];
 
     pub fn title(self) -> &'static str {
         match self {
             PaneId::Scim => "SCIM",
             PaneId::Users => "Users",
             PaneId::Mapping => "Group Mapping",
+            PaneId::Audit => "Audit",
         }
     }
 
@@ -53,25 +56,38 @@ impl PaneId {
             PaneId::Scim => 0,
             PaneId::Users => 1,
             PaneId::Mapping => 2,
+            PaneId::Audit => 3,
         }
     }
 
     pub fn next(self) -> PaneId {
-        PaneId::ALL[(self.index() + 1) % 3]
+        let n = PaneId::ALL.len();
+        PaneId::ALL[(self.index() + 1) % n]
     }
 
     pub fn prev(self) -> PaneId {
-        PaneId::ALL[(self.index() + 2) % 3]
+        let n = PaneId::ALL.len();
+        PaneId::ALL[(self.index() + n - 1) % n]
     }
 }
 
 /// Every pane's own bindings, for the keymap.
-pub fn bindings() -> [(PaneId, &'static [BindingSpec]); 3] {
+pub fn bindings() -> [(PaneId, &'static [BindingSpec]); 4] {
     [
         (PaneId::Scim, scim::BINDINGS),
         (PaneId::Users, users::BINDINGS),
         (PaneId::Mapping, mapping::BINDINGS),
+        (PaneId::Audit, audit::BINDINGS),
     ]
+}
+
+/// Something with a history in the audit log: what `H` opens in the Audit pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// The audit target: a member's id, a group's id, a stack uid, a request id.
+    pub target: String,
+    /// What the Audit pane calls it: an email, a group name.
+    pub label: String,
 }
 
 /// What the app tells a pane.
@@ -168,6 +184,10 @@ pub trait Pane {
     /// of its own (the mapping editor): actions with their labels, shown with the keys the
     /// keymap binds to them.
     fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
+        None
+    }
+    /// What `H` shows the history of: the selected member, group or event.
+    fn subject(&self) -> Option<Subject> {
         None
     }
 }

@@ -24,7 +24,9 @@ pub struct ReasonPrompt {
 impl ReasonPrompt {
     pub fn new(title: impl Into<String>, style: &WidgetStyle) -> Self {
         let mut area = TextArea::default();
-        area.set_placeholder_text("why is this rejected? (kept in the audit log)");
+        area.set_placeholder_text(
+            "why is this rejected? (kept in the audit log: 4 Audit, or H on the member)",
+        );
         area.set_style(style.text);
         area.set_placeholder_style(style.dim);
         area.set_cursor_line_style(style.text);

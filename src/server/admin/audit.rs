@@ -70,15 +70,9 @@ async fn list_audit<S: Store>(
     Ok(list_doc(&page, event_json))
 }
 
-/// A `since`/`until` bound as the log writes times: an RFC 3339 time, or a date meaning its
-/// midnight UTC.
+/// A `since`/`until` bound, in the form the log writes times.
 fn instant(name: &str, v: &str) -> Result<String, AdminErr> {
-    let full = if v.len() == 10 {
-        format!("{v}T00:00:00Z")
-    } else {
-        v.to_string()
-    };
-    datetime::parse(&full).map(datetime::format).ok_or_else(|| {
+    datetime::bound(v).ok_or_else(|| {
         AdminErr::bad_request(format!(
             "{name}: expected an RFC 3339 time such as 2026-12-04T09:00:00Z, or a date such \
              as 2026-12-04"

@@ -2,7 +2,7 @@
 //! cursor of every page it saw, so it can walk back up after dropping the top. Every list of
 //! the console that comes from the server pages through this.
 
-use crate::client::{ApprovalRequest, Group, Member, Page, PageReq, ScimToken};
+use crate::client::{ApprovalRequest, AuditEvent, Group, Member, Page, PageReq, ScimToken};
 use crate::console::keymap::Action;
 use crate::console::widgets::list::ListWindow;
 use ratatui::layout::Rect;
@@ -68,6 +68,12 @@ impl Keyed for ApprovalRequest {
 }
 
 impl Keyed for Group {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Keyed for AuditEvent {
     fn key(&self) -> &str {
         &self.id
     }

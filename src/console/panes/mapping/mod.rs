@@ -31,7 +31,7 @@ use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, members, plural, short_time};
 use crate::console::panes::common::paged::{PAGE, Paged};
-use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, Subject, ViewCtx, table_rows};
 use crate::console::theme::Theme;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::dropdown::Dropdown;
@@ -108,6 +108,21 @@ impl Pane for MappingPane {
 
     fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
         (self.editor.is_some() && self.popup.is_none()).then_some(EDITOR_HINTS)
+    }
+
+    /// The group being edited, or the one selected: its SCIM writes and its mapping's.
+    fn subject(&self) -> Option<Subject> {
+        let (id, name) = match self.editor.as_ref() {
+            Some(e) => e.group.as_ref().map(|g| (g.id.clone(), g.name.clone()))?,
+            None => self
+                .groups
+                .current()
+                .map(|g| (g.id.clone(), g.display_name.clone()))?,
+        };
+        Some(Subject {
+            target: id,
+            label: format!("group {name}"),
+        })
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {

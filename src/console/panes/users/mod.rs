@@ -25,7 +25,7 @@ use crate::console::panes::common::call::{call, failure};
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, short_time};
 use crate::console::panes::common::paged::Paged;
-use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, ViewCtx, table_rows};
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, Subject, ViewCtx, table_rows};
 use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::diff::{access_words, diff_lines, diff_summary, kind_words};
@@ -97,6 +97,21 @@ impl Pane for UsersPane {
             Some(Dialog::Reason { .. }) => Some(Context::Reason),
             None => None,
         }
+    }
+
+    /// The member selected, or the member of the selected request.
+    fn subject(&self) -> Option<Subject> {
+        let (target, label) = match self.list {
+            List::Members => self
+                .members
+                .current()
+                .map(|m| (m.id.clone(), m.email.clone()))?,
+            List::Pending => self
+                .queue
+                .current()
+                .map(|r| (r.member_id.clone(), person(r)))?,
+        };
+        Some(Subject { target, label })
     }
 
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {

@@ -633,7 +633,7 @@ fn leaving_the_pane_or_quitting_with_unsaved_edits_asks_first() {
     update(&mut s, code(KeyCode::Enter));
     assert!(s.mapping.dirty());
     assert!(update(&mut s, code(KeyCode::Tab)).is_empty());
-    assert_eq!(asking(&s), Some(Leave::To(PaneId::Scim)));
+    assert_eq!(asking(&s), Some(Leave::To(PaneId::Audit)));
     update(&mut s, app_key('n'));
     assert_eq!(s.pane, ID);
     assert!(update(&mut s, app_key('q')).is_empty());

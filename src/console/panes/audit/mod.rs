@@ -1,0 +1,89 @@
+//! The Audit pane: every audit event of the org, newest first, paged from the server and
+//! followed on the poll; the `/` filter narrows it by actor, action, target and time (see
+//! [`query`]); the detail says what the event changed, path by path; `H` (everywhere) opens
+//! the history of the member, group or event selected.
+
+mod query;
+mod state;
+#[cfg(test)]
+mod tests;
+mod update;
+mod view;
+
+pub use query::{AuditFilter, FAMILIES, history};
+pub use state::*;
+
+use crate::client::{ApiError, AuditEvent, AuditQuery, PageReq};
+use crate::console::app::Cmd;
+use crate::console::backend::{Call, Reply};
+use crate::console::keymap::{Action, BindingSpec};
+use crate::console::panes::common::call::{call, failure};
+use crate::console::panes::common::fmt::{TimeWidth, short_time, truncate};
+use crate::console::panes::common::paged::Paged;
+use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, Subject, ViewCtx, table_rows};
+use crate::console::widgets::list::render_list;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The pane's own keys: none. Enter (open) shows an event whole, `H` (everywhere) a history,
+/// `/` filters; the list moves as every list does.
+pub const BINDINGS: &[BindingSpec] = &[];
+
+/// Wider than this, the detail panel sits beside the list instead of under it.
+const SIDE_PANEL_WIDTH: u16 = 110;
+
+const ID: PaneId = PaneId::Audit;
+
+impl Pane for AuditPane {
+    fn id(&self) -> PaneId {
+        ID
+    }
+
+    fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
+        match msg {
+            PaneMsg::Activated => {
+                if self.events.loaded {
+                    return Vec::new();
+                }
+                self.fetch(|p| p.want(0))
+            }
+            PaneMsg::Refresh => self.fetch(Paged::reload),
+            // Live: the page on screen follows the server, the selection stays on its event.
+            PaneMsg::Poll if self.events.loaded && self.events.fetching.is_none() => {
+                self.fetch(Paged::reload)
+            }
+            PaneMsg::Poll => Vec::new(),
+            PaneMsg::Filter(f) => self.set_filter(f),
+            PaneMsg::Action(a) => self.on_action(a, cx),
+            PaneMsg::Press(_) => Vec::new(),
+            PaneMsg::Click { row, .. } => {
+                let Some(list) = self.areas(cx.body).0 else {
+                    return Vec::new();
+                };
+                if self.events.click(list, row) {
+                    self.scroll = 0;
+                    self.follow()
+                } else {
+                    Vec::new()
+                }
+            }
+            PaneMsg::Reply { slot, call, result } => self.on_reply(slot, call, result),
+        }
+    }
+
+    fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let (list, detail) = self.areas(area);
+        if let Some(l) = list {
+            self.view_list(f, l, vx);
+        }
+        self.view_detail(f, detail, vx);
+    }
+
+    fn subject(&self) -> Option<Subject> {
+        AuditPane::subject(self)
+    }
+}
