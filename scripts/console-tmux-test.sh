@@ -2,7 +2,7 @@
 # Drives the real console in a real terminal: starts `scimdesk` on the embedded default in an
 # 80x24 tmux pane, sends keys, and reads the screen back with capture-pane: the panes, help,
 # the command line, an approval from the pending queue (the header's count drops by one), the
-# mapping editor opened and left, then q, and the terminal restored; --mouse clicks and wheel.
+# Audit pane (an event whole, a filter, H on a member),# mapping editor opened and left, then q, and the terminal restored; --mouse clicks and wheel.
 # SCIMDESK_BIN picks the binary (default: target/debug/scimdesk, built if missing).
 # Every wait polls with a timeout; the whole run stops after SCIMDESK_TMUX_DEADLINE seconds
 # (60).
@@ -135,6 +135,29 @@ wait_for "⧖ $((N - 1)) pending"
 wait_for "Pending ($((N - 1)))"
 wait_gone "│$EMAIL · "
 echo "ok: approved $EMAIL; the header went from ⧖ $N to ⧖ $((N - 1)) pending"
+
+# The Audit pane: the approval just made is among the newest events; Enter shows an event
+# whole and Esc goes back; the filter narrows by action; H on a member opens its history.
+tmux send-keys -t "$SESSION" 4
+wait_for "[4 Audit]"
+wait_for "approval.approved"
+tmux send-keys -t "$SESSION" Enter
+wait_for "Event · j/k scroll"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "Event · j/k scroll"
+tmux send-keys -t "$SESSION" / a p p r o v a l . a p p r o v e d Enter
+wait_for "Audit (1 events) · approval.approved"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "· approval.approved"
+tmux send-keys -t "$SESSION" 2
+wait_for "[2 Users]"
+tmux send-keys -t "$SESSION" p
+wait_for "▸Members ("
+tmux send-keys -t "$SESSION" H
+wait_for "[4 Audit]"
+wait_for "· history of "
+wait_for "scim.user.create"
+echo "ok: the Audit pane lists, shows, filters, and opens a member's history with H"
 
 # The mapping editor opens on Enter and, with nothing edited, Esc leaves it without asking.
 tmux send-keys -t "$SESSION" 3

@@ -367,6 +367,62 @@ async fn target_and_time_narrow_the_log_to_one_history() {
         assert!(t == ann || t == req_id, "only ann's events: {e}");
         assert_ne!(t, bob);
     }
+    // Each event says what its target is called now.
+    for e in &history {
+        let want = if e["target"] == ann.as_str() {
+            "ann@acme.example".to_string()
+        } else {
+            "request of ann@acme.example".to_string()
+        };
+        assert_eq!(e["target_name"], want.as_str(), "{e}");
+    }
+    let g = env.create_group("Developers", &[]).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    let r = audit_page(&env, &format!("?target={gid}")).await;
+    assert_eq!(r.body["items"][0]["target_name"], "group Developers");
+    let r = send(env.scim(Method::DELETE, &format!("/Groups/{gid}"))).await;
+    assert_eq!(r.status, 204);
+    let r = audit_page(&env, &format!("?target={gid}")).await;
+    assert_eq!(r.body["total"], 2, "create and delete: {}", r.body);
+    assert!(
+        r.body["items"][0]["target_name"].is_null(),
+        "a gone group has no name: {}",
+        r.body
+    );
+    let r = audit_page(&env, "?action=scim.token.create").await;
+    assert!(
+        r.body["items"][0]["target_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("token "),
+        "{}",
+        r.body
+    );
+    let r = send(
+        env.admin(Method::POST, "/admin-tokens")
+            .json(&json!({"email": "owner@acme.example", "label": "ci"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = audit_page(&env, "?action=admin_token.create").await;
+    assert_eq!(r.body["items"][0]["target_name"], "admin token ci");
+    assert!(
+        r.body["items"][0]["target_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("admin token "),
+        "{}",
+        r.body
+    );
+    let r = audit_page(&env, "?action=org.create").await;
+    assert!(
+        r.body["items"][0]["target_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("org "),
+        "{}",
+        r.body
+    );
     let by_request = all_events(&env, &format!("?target={req_id}")).await;
     assert!(by_request.len() >= 2, "opened and approved");
     assert!(by_request.len() < history.len());

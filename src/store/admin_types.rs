@@ -10,6 +10,10 @@ pub struct AuditEvent {
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
+    /// What the target is called now (`ann@acme.example`, `group Admins`, `stack Web`,
+    /// `request of ann@acme.example`, `token okta`, `admin token ci`, `org Acme`); `None` once it is gone.
+    /// Filled by listings, not kept in the log.
+    pub target_name: Option<String>,
     pub before: Option<Value>,
     pub after: Option<Value>,
 }

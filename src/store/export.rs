@@ -242,6 +242,7 @@ pub(crate) fn audit_event(r: &impl ExportRow) -> Result<AuditEvent, sqlx::Error>
         actor: r.text(2)?,
         action: r.text(3)?,
         target: r.opt_text(4)?,
+        target_name: None,
         before: r.opt_text(5)?.map(json_value),
         after: r.opt_text(6)?.map(json_value),
     })

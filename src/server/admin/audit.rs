@@ -23,6 +23,7 @@ pub(crate) fn event_json(e: &AuditEvent) -> Value {
         "actor": e.actor,
         "action": e.action,
         "target": e.target,
+        "target_name": e.target_name,
         "before": e.before,
         "after": e.after,
     })

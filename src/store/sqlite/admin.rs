@@ -45,6 +45,54 @@ fn audit_filter(q: &AuditQuery<'_>) -> (String, Vec<String>) {
     (sql, binds)
 }
 
+/// What each target of a page is called now, in one statement: members by email, groups,
+/// stacks, requests (by their member's email), SCIM and admin tokens and the org itself.
+const TARGET_NAMES: &str = "
+    SELECT m.id, a.email FROM memberships m JOIN accounts a ON a.id = m.account_id
+     WHERE m.org_id = ?1 AND m.id IN (SELECT value FROM json_each(?2))
+    UNION ALL SELECT g.id, 'group ' || g.display_name FROM scim_groups g
+     WHERE g.org_id = ?1 AND g.id IN (SELECT value FROM json_each(?2))
+    UNION ALL SELECT s.uid, 'stack ' || s.name FROM stacks s
+     WHERE s.org_id = ?1 AND s.uid IN (SELECT value FROM json_each(?2))
+    UNION ALL SELECT r.id, 'request of ' || a.email FROM approval_requests r
+      JOIN memberships m ON m.id = r.member_id JOIN accounts a ON a.id = m.account_id
+     WHERE r.org_id = ?1 AND r.id IN (SELECT value FROM json_each(?2))
+    UNION ALL SELECT t.id, 'token ' || t.label FROM scim_tokens t
+     WHERE t.org_id = ?1 AND t.id IN (SELECT value FROM json_each(?2))
+    UNION ALL SELECT t.id, 'admin token ' || t.label FROM admin_tokens t
+      JOIN memberships m ON m.id = t.membership_id
+     WHERE m.org_id = ?1 AND t.id IN (SELECT value FROM json_each(?2))
+    UNION ALL SELECT o.uid, 'org ' || o.name FROM organizations o
+     WHERE o.id = ?1 AND o.uid IN (SELECT value FROM json_each(?2))";
+
+/// Fills each event's `target_name` from [`TARGET_NAMES`].
+async fn name_targets(
+    conn: &mut sqlx::SqliteConnection,
+    org_id: i64,
+    items: &mut [AuditEvent],
+) -> StoreResult<()> {
+    let ids: Vec<String> = items
+        .iter()
+        .filter_map(|e| e.target.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(TARGET_NAMES)
+        .bind(org_id)
+        .bind(serde_json::Value::from(ids).to_string())
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?;
+    let names: std::collections::HashMap<String, String> = rows.into_iter().collect();
+    for e in items {
+        e.target_name = e.target.as_ref().and_then(|t| names.get(t).cloned());
+    }
+    Ok(())
+}
+
 pub(super) fn json_col(row: &SqliteRow, col: &str) -> StoreResult<Option<Value>> {
     let text: Option<String> = row.try_get(col).map_err(db_err)?;
     // Every row was written from a serde_json Value; a row that does not parse is kept as
@@ -91,10 +139,12 @@ pub(super) async fn list_audit(
             actor: r.try_get("actor").map_err(db_err)?,
             action: r.try_get("action").map_err(db_err)?,
             target: r.try_get("target").map_err(db_err)?,
+            target_name: None,
             before: json_col(r, "before")?,
             after: json_col(r, "after")?,
         });
     }
+    name_targets(&mut *store.read().await?, org_id, &mut items).await?;
     let next = (rows.len() as u64 > q.limit)
         .then(|| items.last().map(|e| e.id.to_string()))
         .flatten();

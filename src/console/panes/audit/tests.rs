@@ -244,3 +244,104 @@ fn a_failed_load_says_why_in_the_list() {
     let s = view(&p, 80, 24);
     assert!(s.contains("only an Owner or Admin"), "{s}");
 }
+
+mod in_the_app {
+    use super::*;
+    use crate::client::{Group, Member};
+    use crate::console::app::tests::{code, key, runs, state};
+    use crate::console::app::{Msg, State, update};
+    use ratatui::crossterm::event::KeyCode;
+
+    fn member(id: &str, email: &str) -> Member {
+        serde_json::from_value(json!({
+            "id": id, "email": email, "state": "active", "source": "scim", "groups": [],
+            "created_at": "2026-11-23T10:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn audit_calls(cmds: &[Cmd]) -> Vec<AuditQuery> {
+        runs(cmds)
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Audit(q) => Some(q),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn started() -> State {
+        let mut s = state();
+        update(&mut s, Msg::Start);
+        s
+    }
+
+    #[test]
+    fn four_and_colon_audit_open_the_pane_and_load_it() {
+        let mut s = started();
+        let cmds = update(&mut s, key('4'));
+        assert_eq!(s.pane, PaneId::Audit);
+        assert_eq!(audit_calls(&cmds).len(), 1);
+        update(&mut s, key('1'));
+        update(&mut s, key(':'));
+        for c in "audit".chars() {
+            update(&mut s, key(c));
+        }
+        update(&mut s, code(KeyCode::Enter));
+        assert_eq!(s.pane, PaneId::Audit);
+        update(&mut s, code(KeyCode::Tab));
+        assert_eq!(s.pane, PaneId::Scim, "Tab goes round the four panes");
+        update(&mut s, code(KeyCode::BackTab));
+        assert_eq!(s.pane, PaneId::Audit);
+    }
+
+    #[test]
+    fn h_on_a_member_opens_its_history_by_name() {
+        let mut s = started();
+        s.users.members = Paged::of(vec![member("m1", "ann@acme.example")]);
+        let cmds = update(&mut s, key('H'));
+        assert_eq!(s.pane, PaneId::Audit);
+        assert_eq!(s.filter(PaneId::Audit), "target:m1");
+        let q = audit_calls(&cmds);
+        assert_eq!(q.len(), 1, "one fetch, for the history: {cmds:?}");
+        assert_eq!(q[0].target.as_deref(), Some("m1"));
+        let shot = crate::console::widgets::test_util::screen(80, 24, |f| {
+            crate::console::views::draw(f, &s, &Theme::mono())
+        });
+        assert!(shot.contains("history of ann@acme.example"), "{shot}");
+        // Esc drops the history: the whole log again.
+        let cmds = update(&mut s, code(KeyCode::Esc));
+        assert_eq!(audit_calls(&cmds)[0].target, None);
+    }
+
+    #[test]
+    fn h_on_a_group_opens_the_group_and_mapping_history() {
+        let mut s = started();
+        update(&mut s, key('3'));
+        let g: Group = serde_json::from_value(json!({
+            "id": "g1", "display_name": "Developers", "member_count": 3
+        }))
+        .unwrap();
+        s.mapping.groups = Paged::of(vec![g]);
+        let cmds = update(&mut s, key('H'));
+        assert_eq!(s.pane, PaneId::Audit);
+        assert_eq!(audit_calls(&cmds)[0].target.as_deref(), Some("g1"));
+        assert_eq!(s.audit.labels.get("g1").unwrap(), "group Developers");
+    }
+
+    #[test]
+    fn h_with_nothing_selected_says_what_to_select() {
+        let mut s = started();
+        update(&mut s, key('1'));
+        let cmds = update(&mut s, key('H'));
+        assert!(audit_calls(&cmds).is_empty());
+        assert_eq!(s.pane, PaneId::Scim);
+        assert!(
+            s.toasts
+                .iter()
+                .any(|(t, _)| t.text.contains("select a member")),
+            "{:?}",
+            s.toasts
+        );
+    }
+}
