@@ -75,6 +75,29 @@ impl Loop {
         })
         .await;
         let groups = groups_shown(self.state()).unwrap();
+        self.keys("4");
+        self.until("the Audit pane lists events", |s| {
+            s.pane == PaneId::Audit && s.audit.events.loaded && s.audit.events.fetching.is_none()
+        })
+        .await;
+        // Tokens are not in a snapshot by id, so their names are not compared.
+        let audit = self
+            .state()
+            .audit
+            .events
+            .rows
+            .iter()
+            .map(|e| {
+                let name = e.target_name.clone().filter(|n| !n.contains("token "));
+                (
+                    e.id.clone(),
+                    e.actor.clone(),
+                    e.action.clone(),
+                    e.target.clone(),
+                    name,
+                )
+            })
+            .collect();
         self.keys("1");
         self.until("the SCIM pane loads", |s| {
             s.pane == PaneId::Scim
@@ -99,6 +122,7 @@ impl Loop {
             ),
             warnings: scim.warnings.iter().map(|w| w.code.clone()).collect(),
             tokens: s.scim.tokens.rows.iter().map(|t| t.label.clone()).collect(),
+            audit,
         }
     }
 }
@@ -116,7 +140,11 @@ struct Facts {
     approval: (bool, bool, bool),
     warnings: Vec<String>,
     tokens: Vec<String>,
+    /// The Audit pane's rows: id, actor, action, target and what the target is called.
+    audit: Vec<AuditRow>,
 }
+
+type AuditRow = (String, String, String, Option<String>, Option<String>);
 
 /// A group's name, size and mapping summary: the org role and the stack roles it grants.
 #[derive(Debug, PartialEq)]
@@ -173,6 +201,12 @@ async fn round_trip_export_then_review_shows_what_live_showed() {
     assert!(seen.groups.iter().any(|g| g.mapping.is_some()), "{seen:#?}");
     assert!(seen.pending > 0, "{seen:#?}");
     assert!(!seen.tokens.is_empty());
+    assert!(seen.audit.len() > 100, "{seen:#?}");
+    assert!(
+        seen.audit
+            .iter()
+            .any(|a| a.4.as_deref().is_some_and(|n| n.starts_with("request of ")))
+    );
     assert!(!r.state().read_only);
 
     let file = dir.path().join("acme.json");

@@ -405,8 +405,8 @@ impl State {
         let Some(subject) = self.pane_ref(self.pane).subject() else {
             self.push_toast(Toast {
                 level: Level::Info,
-                text: "H shows a history: select a member (2 Users), a group (3 Group \
-                       Mapping) or an event (4 Audit) first"
+                text: "H shows a history: select a token (1 SCIM), a member (2 Users), a \
+                       group (3 Group Mapping) or an event (4 Audit) first"
                     .into(),
             });
             return Vec::new();

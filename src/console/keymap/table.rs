@@ -50,7 +50,7 @@ pub const GLOBAL: &[BindingSpec] = &[
         &[Key::ch('H')],
         Action::History,
         Some("history"),
-        "History of the selected member, group or event's target (Audit pane)",
+        "History of the selected member, group, SCIM token or event's target (Audit pane)",
     ),
     spec(
         &[Key::ch(':')],

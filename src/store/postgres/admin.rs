@@ -45,8 +45,6 @@ fn audit_filter(q: &AuditQuery<'_>) -> (String, Vec<String>) {
     (sql, binds)
 }
 
-/// A jsonb column read as text (`col::text`), as a JSON value.
-
 /// What each target of a page is called now, in one statement: members by email, groups,
 /// stacks, requests (by their member's email), SCIM and admin tokens and the org itself.
 const TARGET_NAMES: &str = "
@@ -95,6 +93,7 @@ async fn name_targets(
     Ok(())
 }
 
+/// A jsonb column read as text (`col::text`), as a JSON value.
 pub(super) fn json_col(row: &PgRow, col: &str) -> StoreResult<Option<Value>> {
     let text: Option<String> = row.try_get(col).map_err(db_err)?;
     Ok(text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t))))

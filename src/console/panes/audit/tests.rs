@@ -332,14 +332,15 @@ mod in_the_app {
     #[test]
     fn h_with_nothing_selected_says_what_to_select() {
         let mut s = started();
-        update(&mut s, key('1'));
+        update(&mut s, key('4'));
         let cmds = update(&mut s, key('H'));
         assert!(audit_calls(&cmds).is_empty());
-        assert_eq!(s.pane, PaneId::Scim);
+        assert_eq!(s.pane, PaneId::Audit);
+        assert_eq!(s.filter(PaneId::Audit), "", "the filter is left alone");
         assert!(
             s.toasts
                 .iter()
-                .any(|(t, _)| t.text.contains("select a member")),
+                .any(|(t, _)| t.text.contains("a member (2 Users)")),
             "{:?}",
             s.toasts
         );

@@ -89,6 +89,16 @@ impl Pane for ScimPane {
         ID
     }
 
+    /// The selected token: when it was created and revoked, and by whom.
+    fn subject(&self) -> Option<crate::console::panes::Subject> {
+        self.tokens
+            .current()
+            .map(|t| crate::console::panes::Subject {
+                target: t.id.clone(),
+                label: format!("token {}", t.label),
+            })
+    }
+
     fn input(&self) -> Option<Context> {
         match self.dialog.as_ref()? {
             Dialog::Confirm(_) => Some(Context::Dialog),
