@@ -168,6 +168,30 @@ async fn a_rejected_join_leaves_the_member_rejected_without_access() {
     let m = member(&env, &dee).await;
     assert_eq!(m["state"], "rejected");
     assert_eq!(m["granted"], serde_json::Value::Null);
+    // Who rejected, when and why, on the member itself (its list row and its access).
+    assert_eq!(m["rejection"]["reason"], "unknown person", "{m}");
+    assert_eq!(m["rejection"]["decided_by"], "owner@acme.example");
+    assert_eq!(m["rejection"]["request_id"], req["id"]);
+    assert!(
+        m["rejection"]["decided_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("20")
+    );
+    let r = send(env.admin(Method::GET, &format!("/users/{dee}/access"))).await;
+    assert_eq!(r.body["member"]["rejection"]["reason"], "unknown person");
+    let r = send(env.admin(Method::GET, "/users?state=rejected")).await;
+    assert_eq!(r.body["items"][0]["rejection"]["reason"], "unknown person");
+    let r = send(env.admin(Method::GET, "/users?state=active")).await;
+    assert!(
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m.get("rejection").is_none()),
+        "only a rejected member carries a rejection: {}",
+        r.body
+    );
 }
 
 #[tokio::test]

@@ -291,9 +291,23 @@ pub struct Member {
     pub requested: Option<Access>,
     #[serde(default)]
     pub request: Option<ApprovalRequest>,
+    /// For a rejected member: who rejected it, when and why.
+    #[serde(default)]
+    pub rejection: Option<Rejection>,
     pub created_at: String,
     #[serde(default)]
     pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Rejection {
+    pub request_id: String,
+    #[serde(default)]
+    pub decided_by: Option<String>,
+    #[serde(default)]
+    pub decided_at: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// `GET /users` narrowed by text and state.

@@ -25,6 +25,8 @@ pub struct SnapshotBackend {
     by_email: Vec<usize>,
     mapping_of: HashMap<String, usize>,
     request_of: HashMap<String, usize>,
+    /// Each member's latest rejected request.
+    rejection_of: HashMap<String, usize>,
     /// Set by `against`: the differences from an older snapshot.
     changes: Option<Arc<Changes>>,
 }
@@ -51,12 +53,24 @@ impl SnapshotBackend {
             .enumerate()
             .map(|(i, r)| (r.member_id.clone(), i))
             .collect();
+        let mut rejected: Vec<usize> = (0..snap.requests.len())
+            .filter(|&i| snap.requests[i].state == crate::domain::approval::RequestState::Rejected)
+            .collect();
+        rejected.sort_by(|&a, &b| {
+            let (a, b) = (&snap.requests[a], &snap.requests[b]);
+            (&a.decided_at, &a.id).cmp(&(&b.decided_at, &b.id))
+        });
+        let rejection_of = rejected
+            .into_iter()
+            .map(|i| (snap.requests[i].member_id.clone(), i))
+            .collect();
         SnapshotBackend {
             snap,
             source: source.into(),
             by_email,
             mapping_of,
             request_of,
+            rejection_of,
             changes: None,
         }
     }
@@ -173,6 +187,19 @@ impl SnapshotBackend {
                 .request_of
                 .get(&m.id)
                 .map(|&i| request(&self.snap.requests[i])),
+            rejection: self
+                .rejection_of
+                .get(&m.id)
+                .filter(|_| m.state == crate::domain::approval::MemberState::Rejected)
+                .map(|&i| {
+                    let r = &self.snap.requests[i];
+                    client::Rejection {
+                        request_id: r.id.clone(),
+                        decided_by: r.decided_by.clone(),
+                        decided_at: r.decided_at.clone(),
+                        reason: r.reason.clone(),
+                    }
+                }),
             created_at: m.created_at.clone(),
             updated_at: Some(m.updated_at.clone()),
         }

@@ -109,8 +109,20 @@ pub struct MemberInfo {
     pub requested: Option<AccessView>,
     /// The open request, if any.
     pub request: Option<ApprovalRequest>,
+    /// For a rejected member: the decision that rejected it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Who rejected a member's request, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub request_id: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// What a mapping PUT asks for; validated against the org's stacks by the store.

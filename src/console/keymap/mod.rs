@@ -61,6 +61,8 @@ pub enum Action {
     Mark,
     ApproveMarked,
     RemoveMember,
+    /// Members in one state: all, active, pending, rejected, deprovisioned, removed.
+    CycleState,
     // Group Mapping pane
     NewMapping,
     EditMapping,
@@ -129,6 +131,7 @@ impl Action {
             Mark => "mark",
             ApproveMarked => "approve_marked",
             RemoveMember => "remove_member",
+            CycleState => "state_filter",
             NewMapping => "new_mapping",
             EditMapping => "edit_mapping",
             DeleteMapping => "delete_mapping",

@@ -433,3 +433,36 @@ pub(crate) fn removal(row: &MemberRow) -> StoreResult<Transition> {
         },
     })
 }
+
+/// A rejected request as [`attach_rejections`] reads it: member id, request id, decided by,
+/// decided at, reason.
+pub(crate) type RejectionRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Puts each member's latest rejection on it: `rows` are (member id, request id, decided by,
+/// decided at, reason), oldest first, so the last one per member wins.
+pub(crate) fn attach_rejections(
+    infos: &mut [crate::store::access_types::MemberInfo],
+    rows: Vec<RejectionRow>,
+) {
+    let mut last = HashMap::new();
+    for (member, request_id, decided_by, decided_at, reason) in rows {
+        last.insert(
+            member,
+            crate::store::access_types::Rejection {
+                request_id,
+                decided_by,
+                decided_at,
+                reason,
+            },
+        );
+    }
+    for m in infos {
+        m.rejection = last.remove(&m.id);
+    }
+}

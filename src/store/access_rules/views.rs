@@ -145,6 +145,7 @@ impl Names {
                 .request
                 .as_ref()
                 .map(|r| self.request(r, &row.id, summary(row))),
+            rejection: None,
             created_at: row.created_at.clone(),
             updated_at: row.updated_at.clone(),
         }

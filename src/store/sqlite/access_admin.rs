@@ -474,7 +474,42 @@ async fn member_infos(
     let rows = load_members(conn, org_id, Who::Ids(ids)).await?;
     let mappings = mappings_for(conn, &rows).await?;
     let names = load_names(conn, org_id).await?;
-    Ok(names.members_in_order(&rows, &mappings, ids))
+    let mut infos = names.members_in_order(&rows, &mappings, ids);
+    add_rejections(conn, org_id, &mut infos).await?;
+    Ok(infos)
+}
+
+/// Each rejected member's rejection: its latest rejected request (by the member index of
+/// migration 7), read only when the page holds a rejected member.
+async fn add_rejections(
+    conn: &mut SqliteConnection,
+    org_id: i64,
+    infos: &mut [MemberInfo],
+) -> StoreResult<()> {
+    let ids: Vec<&str> = infos
+        .iter()
+        .filter(|m| m.state == MemberState::Rejected)
+        .map(|m| m.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<rules::RejectionRow> = sqlx::query_as(
+        "SELECT r.member_id, r.id, r.decided_by, r.decided_at, r.reason
+             FROM approval_requests r
+             WHERE r.member_id IN (SELECT value FROM json_each(?2)) AND r.org_id = ?1
+               AND r.state = 'rejected'
+             ORDER BY r.decided_at, r.id",
+    )
+    .bind(org_id)
+    .bind(ids_json(
+        &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    rules::attach_rejections(infos, rows);
+    Ok(())
 }
 
 pub(crate) async fn list_members(
@@ -584,7 +619,9 @@ pub(crate) async fn member_access(
     };
     let mappings = mappings_for(&mut conn, &rows).await?;
     let names = load_names(&mut conn, org_id).await?;
-    Ok(Some(names.member_access(row, &mappings)))
+    let mut access = names.member_access(row, &mappings);
+    add_rejections(&mut conn, org_id, std::slice::from_mut(&mut access.member)).await?;
+    Ok(Some(access))
 }
 
 /// An admin removes a member: no access at once, the open request superseded, and the SCIM

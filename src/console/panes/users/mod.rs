@@ -9,6 +9,8 @@
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_states;
 mod update;
 mod view;
 
@@ -72,6 +74,12 @@ pub const BINDINGS: &[BindingSpec] = &[
         Action::ApproveMarked,
         Some("bulk"),
         "Approve every marked request (asks first, with the count)",
+    ),
+    spec(
+        &[Key::ch('s')],
+        Action::CycleState,
+        Some("state"),
+        "Members in one state: all → active → pending → rejected → deprovisioned → removed",
     ),
     mutating(
         &[Key::ch('x'), Key::code(KeyCode::Delete)],

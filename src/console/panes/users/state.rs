@@ -62,7 +62,19 @@ pub struct UsersPane {
     /// Why the list could not load (401/403 say which token and which role).
     pub error: Option<String>,
     pub(super) filter: String,
+    /// `s`: only members in this state (all when `None`), asked of the server.
+    pub state_filter: Option<MemberState>,
 }
+
+/// The order `s` walks the member states in, from all of them.
+pub const STATE_CYCLE: [Option<MemberState>; 6] = [
+    None,
+    Some(MemberState::Active),
+    Some(MemberState::Pending),
+    Some(MemberState::Rejected),
+    Some(MemberState::Deprovisioned),
+    Some(MemberState::Removed),
+];
 
 impl UsersPane {
     pub fn selected_member(&self) -> Option<&Member> {

@@ -9,7 +9,7 @@ impl UsersPane {
             "list",
             Call::Users(UserQuery {
                 filter: (!self.filter.is_empty()).then(|| self.filter.clone()),
-                state: None,
+                state: self.state_filter,
                 page,
             }),
         )
@@ -84,6 +84,7 @@ impl UsersPane {
                 };
                 self.zoomed = false;
             }
+            Action::CycleState => return self.cycle_state(),
             Action::Approve if !cx.read_only => return self.approve_selected(),
             Action::Reject if !cx.read_only => return self.reject_selected(),
             Action::Mark if !cx.read_only => return self.mark_selected(page),
@@ -92,6 +93,23 @@ impl UsersPane {
             _ => return Vec::new(),
         }
         self.follow()
+    }
+
+    /// `s`: the next state of [`STATE_CYCLE`]; the Members list starts over from the server.
+    pub(super) fn cycle_state(&mut self) -> Vec<Cmd> {
+        let at = STATE_CYCLE
+            .iter()
+            .position(|s| *s == self.state_filter)
+            .unwrap_or(0);
+        self.state_filter = STATE_CYCLE[(at + 1) % STATE_CYCLE.len()];
+        self.list = List::Members;
+        self.zoomed = false;
+        self.members.reset();
+        let mut out = Vec::new();
+        if let Some(p) = self.members.want(0) {
+            out.push(self.members_call(p));
+        }
+        out
     }
 
     pub(super) fn approve_selected(&mut self) -> Vec<Cmd> {

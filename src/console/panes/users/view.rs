@@ -15,6 +15,37 @@ pub(super) fn state_words(m: &Member) -> String {
     }
 }
 
+/// A rejected member's rejection: who, when and why (the audit log keeps it too: `H`).
+pub(super) fn rejection_lines(
+    m: &Member,
+    theme: &crate::console::theme::Theme,
+) -> Vec<Line<'static>> {
+    if m.state != MemberState::Rejected {
+        return Vec::new();
+    }
+    let Some(r) = &m.rejection else {
+        return vec![Line::styled(
+            "✗ Rejected (H shows the history)",
+            theme.error,
+        )];
+    };
+    let by = r.decided_by.as_deref().unwrap_or("an admin");
+    let when = r
+        .decided_at
+        .as_deref()
+        .map(|t| format!(" on {} UTC", short_time(t, TimeWidth::Minutes)))
+        .unwrap_or_default();
+    let mut out = vec![Line::styled(
+        format!("✗ Rejected by {by}{when}"),
+        theme.error,
+    )];
+    out.push(Line::from(match &r.reason {
+        Some(reason) => format!("  Reason: {reason}"),
+        None => "  No reason was given".to_string(),
+    }));
+    out
+}
+
 pub(super) fn stack_cell(m: &Member) -> String {
     let roles = m
         .granted
@@ -79,7 +110,11 @@ impl UsersPane {
         let mut spans = vec![
             Span::raw(" "),
             tab(
-                format!("Members ({})", self.members.total),
+                // Say what is counted: every state, or the one `s` picked.
+                match self.state_filter {
+                    None => format!("Members ({}, all states)", self.members.total),
+                    Some(st) => format!("Members ({} {})", self.members.total, st.as_str()),
+                },
                 self.list == List::Members,
             ),
             Span::raw(" │"),
@@ -137,7 +172,17 @@ impl UsersPane {
             return;
         }
         if m.rows.is_empty() {
-            let text = if self.filter.is_empty() {
+            let text = if let Some(st) = self.state_filter {
+                format!(
+                    "No {} member{} (s shows another state).",
+                    st.as_str(),
+                    if self.filter.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" matches '{}'", self.filter)
+                    }
+                )
+            } else if self.filter.is_empty() {
                 "No members yet: the IdP provisions them through SCIM.".to_string()
             } else {
                 format!(
@@ -314,14 +359,20 @@ impl UsersPane {
                 MemberSource::Manual => "added by an admin",
             };
             lines.push(Line::from(format!("{} · {source}", m.state.as_str())));
+            lines.extend(rejection_lines(m, theme));
             lines.extend(self.change_lines(&m.id, vx));
             lines.push(Line::from(format!(
                 "Granted: {}",
                 access_words(m.granted.as_ref())
             )));
             if m.requested != m.granted {
+                let label = if m.state == MemberState::Rejected {
+                    "Asked for (rejected)"
+                } else {
+                    "Requested"
+                };
                 lines.push(Line::from(format!(
-                    "Requested: {}",
+                    "{label}: {}",
                     access_words(m.requested.as_ref())
                 )));
             }
@@ -353,11 +404,13 @@ impl UsersPane {
             };
             let mark = match (e.granted, e.requested) {
                 (true, _) => "✓",
+                (false, true) if m.state == MemberState::Rejected => "✗",
                 (false, true) => "⧗",
                 (false, false) => "·",
             };
             let state = match (e.granted, e.requested) {
                 (true, true) | (true, false) => "",
+                (false, true) if m.state == MemberState::Rejected => " (rejected)",
                 (false, true) => " (pending)",
                 (false, false) => "",
             };
