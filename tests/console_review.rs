@@ -222,6 +222,11 @@ async fn round_trip_export_then_review_shows_what_live_showed() {
     assert!(s.changes.is_none());
     let header = review.screen();
     assert!(header.contains("READ-ONLY"), "{header}");
+    // A file, not a connection: its name and when it was exported, never "online".
+    let first = header.lines().next().unwrap();
+    assert!(first.starts_with("snapshot acme.json · "), "{first}");
+    assert!(first.contains("· exported 20"), "{first}");
+    assert!(!first.contains("online"), "{first}");
     assert!(!header.contains('Δ'), "no comparison, no badge:\n{header}");
 }
 

@@ -142,6 +142,10 @@ pub trait Backend: Send + Sync + 'static {
     fn changes(&self) -> Option<Arc<Changes>> {
         None
     }
+    /// When a snapshot backend's file was exported (the header says so instead of "online").
+    fn exported_at(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The admin API of a running service provider.

@@ -81,6 +81,7 @@ impl Console {
         let keymap = Keymap::build_for(&panes::bindings(), key_overrides, caps)?;
         let mut state = State::new(keymap, backend.server(), backend.org(), read_only);
         state.changes = changes;
+        state.exported_at = backend.exported_at();
         let (tx, rx) = unbounded_channel();
         let effects = Effects::new(backend, tx.clone(), clipboard);
         let _ = tx.send(Msg::Start);

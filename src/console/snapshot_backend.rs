@@ -558,6 +558,9 @@ impl Backend for SnapshotBackend {
     fn changes(&self) -> Option<Arc<Changes>> {
         self.changes.clone()
     }
+    fn exported_at(&self) -> Option<String> {
+        Some(self.snap.exported_at.clone())
+    }
 }
 
 fn file_name(path: &std::path::Path) -> String {

@@ -188,6 +188,9 @@ pub struct State {
     /// What changed since an older snapshot (`review NEW --against OLD`): the header's badge,
     /// the `D` overlay, and `Ctx::changes` for the panes' marks.
     pub changes: Option<Arc<Changes>>,
+    /// On a snapshot: when it was exported (the header shows the file and this time, not a
+    /// connection).
+    pub exported_at: Option<String>,
     pub mode: Mode,
     /// The `/` filter of each pane, shown as a badge while non-empty.
     pub filters: HashMap<PaneId, String>,
@@ -225,6 +228,7 @@ impl State {
             conn: Conn::Connecting,
             pending: None,
             changes: None,
+            exported_at: None,
             mode: Mode::Normal,
             filters: HashMap::new(),
             history: Vec::new(),

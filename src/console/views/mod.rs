@@ -85,14 +85,32 @@ fn too_small(f: &mut Frame, area: Rect, theme: &Theme) {
 }
 
 fn draw_header(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
-    let conn = match &s.conn {
-        Conn::Connecting => Span::styled("… connecting", theme.dim),
-        Conn::Online => Span::styled("● online", theme.ok),
-        Conn::Offline(_) => Span::styled("✗ offline", theme.error),
+    // A snapshot is a file, not a connection: say when it was taken.
+    let conn = match (&s.exported_at, &s.conn) {
+        (Some(at), _) => Span::styled(
+            format!(
+                "· exported {}",
+                crate::console::panes::common::fmt::short_time(
+                    at,
+                    crate::console::panes::common::fmt::TimeWidth::Minutes
+                )
+            ),
+            theme.dim,
+        ),
+        (None, Conn::Connecting) => Span::styled("… connecting", theme.dim),
+        (None, Conn::Online) => Span::styled("● online", theme.ok),
+        (None, Conn::Offline(_)) => Span::styled("✗ offline", theme.error),
     };
     let org = s.org_name.as_deref().unwrap_or(&s.org_uid);
+    // On a snapshot the file leads (the name already says what it is); times are UTC, as
+    // everywhere in the console.
+    let brand = if s.exported_at.is_some() {
+        ""
+    } else {
+        "scimdesk "
+    };
     let mut spans = vec![
-        Span::styled("scimdesk ", theme.title),
+        Span::styled(brand, theme.title),
         Span::raw(format!("{} · {org} ", s.server)),
         conn,
     ];
