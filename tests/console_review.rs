@@ -593,3 +593,37 @@ async fn the_overlay_warns_when_old_is_another_organization() {
     );
     assert!(screen.contains("no differences"), "{screen}");
 }
+
+/// `:export FILE` on a file that exists: the real console asks, Cancel leaves the file as
+/// it was, Overwrite writes the snapshot over it.
+#[tokio::test]
+async fn export_onto_an_existing_file_asks_and_keeps_it_unless_told() {
+    let (server, data) = demo_server().await;
+    let mut r = rig(live(&server), 80, 24);
+    let path = data.dir.path().join("taken.json");
+    std::fs::write(&path, "keep me\n").unwrap();
+    let asking = |s: &State| matches!(s.mode, scimdesk::console::app::Mode::Confirm(_));
+    r.keys(&format!(":export {}", path.display()));
+    r.key(KeyCode::Enter);
+    r.until("the console asks before overwriting", asking).await;
+    assert!(r.screen().contains("taken.json exists"), "{}", r.screen());
+    r.key(KeyCode::Enter);
+    r.until("Cancel keeps the file", |s| {
+        s.toasts.iter().any(|(t, _)| t.text.contains("left as it was"))
+    })
+    .await;
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me\n");
+    r.keys(&format!(":export {}", path.display()));
+    r.key(KeyCode::Enter);
+    r.until("asked again", asking).await;
+    r.key(KeyCode::Tab);
+    r.key(KeyCode::Enter);
+    let said = format!("snapshot written to {}", path.display());
+    r.until("Overwrite writes it", move |s| {
+        s.toasts.iter().any(|(t, _)| t.text == said)
+    })
+    .await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"format_version\""), "{text}");
+    server.stop().await;
+}

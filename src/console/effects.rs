@@ -60,10 +60,20 @@ impl Effects {
             }
             // The loop writes copies through the terminal (see `Console::draw`).
             Cmd::Copy(_) => {}
-            Cmd::Export { id, path } => {
+            Cmd::Export {
+                id,
+                path,
+                overwrite,
+            } => {
                 let backend = self.backend.clone();
                 let tx = self.tx.clone();
                 let task = tokio::spawn(async move {
+                    // A file already there is not replaced without the user's yes (asked by
+                    // update on `ExportExists`).
+                    if !overwrite && tokio::fs::symlink_metadata(&path).await.is_ok() {
+                        let _ = tx.send(Msg::ExportExists { id, path });
+                        return;
+                    }
                     let result = match backend.call(Call::Export).await {
                         Ok(Reply::Export(doc)) => {
                             let text = serde_json::to_string_pretty(&doc)

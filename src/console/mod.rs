@@ -106,7 +106,9 @@ impl Console {
     }
 
     fn handle(&mut self, msg: Msg) {
-        if let Msg::Reply { id, .. } | Msg::Exported { id, .. } = &msg {
+        if let Msg::Reply { id, .. } | Msg::Exported { id, .. } | Msg::ExportExists { id, .. } =
+            &msg
+        {
             self.effects.finished(*id);
         }
         for cmd in update(&mut self.state, msg) {

@@ -85,10 +85,12 @@ pub enum Cmd {
     Cancel(ReqId),
     /// Put text on the clipboard of the terminal the user sits at (OSC 52).
     Copy(String),
-    /// Fetch the snapshot and write it to `path`.
+    /// Fetch the snapshot and write it to `path`; unless `overwrite`, a file already there
+    /// is left alone and answered with `Msg::ExportExists`.
     Export {
         id: ReqId,
         path: PathBuf,
+        overwrite: bool,
     },
     Quit,
 }
@@ -111,6 +113,11 @@ pub enum Msg {
         id: ReqId,
         result: Result<String, String>,
     },
+    /// The export's file exists and it was not asked to overwrite it: nothing was written.
+    ExportExists {
+        id: ReqId,
+        path: PathBuf,
+    },
     /// A fast timer, sent only while `wants_tick()`: spinner and toast expiry.
     Tick,
     /// A slow timer (seconds): auto-refresh.
@@ -126,12 +133,14 @@ pub enum Conn {
 }
 
 /// What the app's own question does when confirmed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Leave {
     /// `q` with unsaved edits.
     Quit,
     /// Another pane with unsaved edits (they stay in the pane left).
     To(PaneId),
+    /// `:export FILE` onto a file that exists: write over it.
+    Overwrite(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -312,9 +321,25 @@ impl State {
 
     /// Starts writing the snapshot to `path` (the one export under way).
     fn start_export(&mut self, path: PathBuf) -> Vec<Cmd> {
+        self.export_to(path, false)
+    }
+
+    fn export_to(&mut self, path: PathBuf, overwrite: bool) -> Vec<Cmd> {
         let id = self.id();
         self.exporting = Some(id);
-        vec![Cmd::Export { id, path }]
+        vec![Cmd::Export {
+            id,
+            path,
+            overwrite,
+        }]
+    }
+
+    /// The next `:export` waiting for its turn, if any.
+    fn next_export(&mut self) -> Vec<Cmd> {
+        match self.export_queue.pop_front() {
+            Some(next) => self.start_export(next),
+            None => Vec::new(),
+        }
     }
 
     fn id(&mut self) -> ReqId {

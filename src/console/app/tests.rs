@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 /// The app's question, when one is open: what a yes does.
 pub fn asking(s: &State) -> Option<Leave> {
     match &s.mode {
-        Mode::Confirm(ask) => Some(ask.then),
+        Mode::Confirm(ask) => Some(ask.then.clone()),
         _ => None,
     }
 }
@@ -251,7 +251,13 @@ fn command_line_export_and_quit() {
     type_str(&mut s, "export out.json");
     let cmds = update(&mut s, code(KeyCode::Enter));
     let id = match &cmds[..] {
-        [Cmd::Export { id, path }] => {
+        [
+            Cmd::Export {
+                id,
+                path,
+                overwrite: false,
+            },
+        ] => {
             assert_eq!(path, &PathBuf::from("out.json"));
             *id
         }
@@ -594,7 +600,12 @@ fn a_second_export_waits_for_the_first() {
         },
     );
     assert!(s.toasts.iter().any(|(t, _)| t.text.contains("a.json")));
-    let [Cmd::Export { id: second, path }] = &then[..] else {
+    let [
+        Cmd::Export {
+            id: second, path, ..
+        },
+    ] = &then[..]
+    else {
         panic!("{then:?}")
     };
     assert_eq!(path, &PathBuf::from("b.json"));
@@ -697,4 +708,59 @@ fn ctrl_r_offline_never_claims_it_refreshed() {
     }
     assert!(matches!(s.conn, Conn::Offline(_)));
     assert!(!s.toasts.iter().any(|(t, _)| t.text.contains("refreshed")));
+}
+
+/// `:export FILE` onto a file that exists asks first, starting on Cancel; yes writes over it,
+/// no leaves it and says so.
+#[test]
+fn export_onto_an_existing_file_asks_before_overwriting() {
+    let mut s = state();
+    update(&mut s, key(':'));
+    type_str(&mut s, "export old.json");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    let [Cmd::Export { id, .. }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    // The effects found the file there and wrote nothing.
+    let cmds = update(
+        &mut s,
+        Msg::ExportExists {
+            id: *id,
+            path: "old.json".into(),
+        },
+    );
+    assert!(cmds.is_empty());
+    assert_eq!(asking(&s), Some(Leave::Overwrite("old.json".into())));
+    assert!(!s.busy());
+    let shot = screen(&mut s, 80, 24);
+    assert!(shot.contains("old.json exists"), "{shot}");
+    // Enter on the default button (Cancel) keeps the file.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(
+        s.toasts
+            .iter()
+            .any(|(t, _)| t.text.contains("left as it was"))
+    );
+    // Again, and this time Overwrite.
+    update(&mut s, key(':'));
+    type_str(&mut s, "export old.json");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    let [Cmd::Export { id, .. }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    update(
+        &mut s,
+        Msg::ExportExists {
+            id: *id,
+            path: "old.json".into(),
+        },
+    );
+    update(&mut s, code(KeyCode::Tab));
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[..], [Cmd::Export { path, overwrite: true, .. }] if path == &PathBuf::from("old.json")),
+        "{cmds:?}"
+    );
+    assert!(s.busy());
 }

@@ -73,10 +73,27 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Cmd> {
                     text: format!("export failed: {e}"),
                 },
             });
-            match s.export_queue.pop_front() {
-                Some(next) => s.start_export(next),
-                None => Vec::new(),
+            s.next_export()
+        }
+        Msg::ExportExists { id, path } => {
+            if s.exporting != Some(id) {
+                return Vec::new();
             }
+            s.exporting = None;
+            s.redraw = true;
+            s.mode = Mode::Confirm(Ask::new(
+                Confirm::new(
+                    "Overwrite?",
+                    format!(
+                        "{} exists. Write the new snapshot over it? The file there now is lost.",
+                        path.display()
+                    ),
+                    "Overwrite",
+                )
+                .dangerous(),
+                Leave::Overwrite(path),
+            ));
+            Vec::new()
         }
         Msg::Key(key) => {
             s.redraw = true;
@@ -155,10 +172,22 @@ pub(super) fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
             return Vec::new();
         }
         Mode::Confirm(ask) => {
+            let then = ask.then.clone();
             return match ask.key(s.keymap.press(Context::Dialog, &key)) {
                 Answer::Yes(Leave::Quit) => vec![Cmd::Quit],
                 Answer::Yes(Leave::To(to)) => s.go(to),
-                Answer::No => Vec::new(),
+                Answer::Yes(Leave::Overwrite(path)) => s.export_to(path, true),
+                Answer::No => match then {
+                    // An export not written: say so, and go on with the next one.
+                    Leave::Overwrite(path) => {
+                        s.push_toast(Toast {
+                            level: Level::Info,
+                            text: format!("export cancelled: {} left as it was", path.display()),
+                        });
+                        s.next_export()
+                    }
+                    _ => Vec::new(),
+                },
                 Answer::Open(ask) => {
                     s.mode = Mode::Confirm(ask);
                     Vec::new()
