@@ -609,7 +609,9 @@ async fn export_onto_an_existing_file_asks_and_keeps_it_unless_told() {
     assert!(r.screen().contains("taken.json exists"), "{}", r.screen());
     r.key(KeyCode::Enter);
     r.until("Cancel keeps the file", |s| {
-        s.toasts.iter().any(|(t, _)| t.text.contains("left as it was"))
+        s.toasts
+            .iter()
+            .any(|(t, _)| t.text.contains("left as it was"))
     })
     .await;
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me\n");

@@ -53,6 +53,7 @@ pub enum Command {
     Go(PaneId),
     Export,
     Changes,
+    Messages,
     Quit,
     QuitNow,
 }
@@ -114,6 +115,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         arg: None,
         help: "what changed since the older snapshot (`review --against`)",
         command: Command::Changes,
+    },
+    CommandSpec {
+        name: "messages",
+        aliases: &["msg"],
+        arg: None,
+        help: "every notice of this session, whole and newest first (toasts go after a few \
+               seconds); j/k scroll, Esc closes",
+        command: Command::Messages,
     },
     CommandSpec {
         name: "q",
@@ -220,6 +229,10 @@ pub(super) fn run_command(s: &mut State, text: &str) -> Vec<Cmd> {
         Command::Quit => act(s, Action::Quit),
         Command::QuitNow => vec![Cmd::Quit],
         Command::Changes => show_changes(s),
+        Command::Messages => {
+            s.mode = Mode::Messages { scroll: 0 };
+            Vec::new()
+        }
         // One export at a time: a second one waits for the first to be written, so two
         // writes never race (to the same file, or for the server's attention).
         Command::Export if s.exporting.is_some() => {

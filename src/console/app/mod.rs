@@ -46,6 +46,15 @@ pub struct Toast {
     pub text: String,
 }
 
+/// A toast's level without colour.
+pub fn level_symbol(l: Level) -> &'static str {
+    match l {
+        Level::Info => "ℹ",
+        Level::Success => "✓",
+        Level::Error => "✗",
+    }
+}
+
 impl Toast {
     pub fn info(text: impl Into<String>) -> Cmd {
         Cmd::Toast(Toast {
@@ -167,6 +176,10 @@ pub enum Mode {
     Changes {
         scroll: usize,
     },
+    /// `:messages`: every notice of the session, newest first, scrolled by `scroll` lines.
+    Messages {
+        scroll: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,6 +192,8 @@ enum Owner {
 const TOAST_TICKS: u8 = 16;
 /// Up to this many toasts are kept; older ones go first.
 const MAX_TOASTS: usize = 3;
+/// `:messages` keeps this many notices; older ones go first.
+const MAX_MESSAGES: usize = 500;
 
 pub struct State {
     pub pane: PaneId,
@@ -205,6 +220,8 @@ pub struct State {
     pub filters: HashMap<PaneId, String>,
     pub history: Vec<String>,
     pub toasts: Vec<(Toast, u8)>,
+    /// Every toast of the session (the newest [`MAX_MESSAGES`]), whole, for `:messages`.
+    pub messages: std::collections::VecDeque<Toast>,
     pub size: (u16, u16),
     pub spinner: usize,
     /// Something visible changed since the last frame.
@@ -242,6 +259,7 @@ impl State {
             filters: HashMap::new(),
             history: Vec::new(),
             toasts: Vec::new(),
+            messages: Default::default(),
             size: (80, 24),
             spinner: 0,
             redraw: true,
@@ -384,10 +402,40 @@ impl State {
     }
 
     fn push_toast(&mut self, t: Toast) {
+        if self.messages.len() >= MAX_MESSAGES {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(t.clone());
         if self.toasts.len() >= MAX_TOASTS {
             self.toasts.remove(0);
         }
         self.toasts.push((t, TOAST_TICKS));
+    }
+
+    /// The `:messages` overlay's lines at `width` columns: newest first, each wrapped, its
+    /// level as a symbol.
+    pub fn message_lines(&self, width: usize) -> Vec<(Level, String)> {
+        let mut out = Vec::new();
+        for t in self.messages.iter().rev() {
+            for (i, l) in super::panes::common::fmt::wrap(&t.text, width.saturating_sub(2))
+                .into_iter()
+                .enumerate()
+            {
+                let lead = if i == 0 { level_symbol(t.level) } else { " " };
+                out.push((t.level, format!("{lead} {l}")));
+            }
+        }
+        out
+    }
+
+    /// Rows of the `:messages` overlay (the body less its border), and its largest scroll.
+    pub fn messages_rows(&self) -> (usize, usize) {
+        let body = self.body();
+        let rows = body.height.saturating_sub(2).max(1) as usize;
+        let lines = self
+            .message_lines(body.width.saturating_sub(2) as usize)
+            .len();
+        (rows, lines.saturating_sub(rows))
     }
 
     fn send_pane(&mut self, id: PaneId, msg: PaneMsg) -> Vec<Cmd> {

@@ -764,3 +764,47 @@ fn export_onto_an_existing_file_asks_before_overwriting() {
     );
     assert!(s.busy());
 }
+
+/// A long toast wraps instead of being cut; every toast stays whole in `:messages`, which
+/// scrolls and closes with Esc.
+#[test]
+fn long_toasts_wrap_and_messages_keeps_them_all() {
+    let mut s = state();
+    let long = "approved: a.very.long.address@subsidiary.acme.example (Member → Admin, \
+                +2 stacks), which may provision her on Mobile App and Marketing Site at once";
+    s.push_toast(Toast {
+        level: Level::Success,
+        text: long.into(),
+    });
+    let shot = screen(&mut s, 80, 24);
+    assert!(shot.contains("which may provision"), "{shot}");
+    assert!(
+        shot.contains("Marketing Site at once"),
+        "wrapped, not cut:\n{shot}"
+    );
+    insta::assert_snapshot!("long_toast_80x24", shot);
+    for i in 0..30 {
+        s.push_toast(Toast {
+            level: if i % 2 == 0 {
+                Level::Info
+            } else {
+                Level::Error
+            },
+            text: format!("notice {i}"),
+        });
+    }
+    update(&mut s, key(':'));
+    type_str(&mut s, "messages");
+    update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.mode, Mode::Messages { scroll: 0 });
+    let shot = screen(&mut s, 80, 24);
+    assert!(shot.contains("Messages (31, newest first)"), "{shot}");
+    assert!(shot.contains("✗ notice 29"), "newest first:\n{shot}");
+    // Scrolling reaches the oldest, the long one, whole.
+    update(&mut s, key('G'));
+    let shot = screen(&mut s, 80, 24);
+    assert!(shot.contains("Marketing Site at once"), "{shot}");
+    assert!(shot.contains("approved: a.very.long.address"), "{shot}");
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.mode, Mode::Normal);
+}

@@ -199,6 +199,13 @@ pub(super) fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
             return command_key(s, line, browse, press);
         }
         Mode::Changes { scroll } => return changes_key(s, scroll, key),
+        Mode::Messages { scroll } => {
+            let (page, max) = s.messages_rows();
+            if let Some(scroll) = overlay_key(s, scroll, page, max, &key) {
+                s.mode = Mode::Messages { scroll };
+            }
+            return Vec::new();
+        }
         Mode::Filter(mut line) => {
             return match s.keymap.press(Context::Field, &key) {
                 Press::Act(Action::Open) => Vec::new(),
@@ -392,10 +399,20 @@ pub(super) fn show_changes(s: &mut State) -> Vec<Cmd> {
 pub(super) fn changes_key(s: &mut State, scroll: usize, key: KeyEvent) -> Vec<Cmd> {
     let max = s.changes_max_scroll();
     let page = s.changes_rows();
-    let action = s.keymap.lookup(s.pane, &key);
+    if let Some(scroll) = overlay_key(s, scroll, page, max, &key) {
+        s.mode = Mode::Changes { scroll };
+    }
+    Vec::new()
+}
+
+/// A key in a scrolled overlay (the changes, the messages): movement scrolls it within
+/// `max`, Esc (or `q`, or `D`) closes it (`None`), anything else is ignored so that nothing
+/// acts behind it.
+fn overlay_key(s: &State, scroll: usize, page: usize, max: usize, key: &KeyEvent) -> Option<usize> {
+    let action = s.keymap.lookup(s.pane, key);
     let scroll = match (action, key.code) {
         (Some(Action::Back | Action::Quit | Action::ShowChanges), _) | (_, KeyCode::Esc) => {
-            return Vec::new();
+            return None;
         }
         (Some(Action::Up), _) => scroll.saturating_sub(1),
         (Some(Action::Down), _) => scroll + 1,
@@ -405,10 +422,7 @@ pub(super) fn changes_key(s: &mut State, scroll: usize, key: KeyEvent) -> Vec<Cm
         (Some(Action::Bottom), _) => max,
         _ => scroll,
     };
-    s.mode = Mode::Changes {
-        scroll: scroll.min(max),
-    };
-    Vec::new()
+    Some(scroll.min(max))
 }
 
 pub(super) fn clear_filter(s: &mut State) -> Vec<Cmd> {

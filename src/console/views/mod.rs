@@ -44,7 +44,11 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
     if let (Mode::Changes { scroll }, Some(c)) = (&s.mode, &s.changes) {
         draw_changes(f, body, c, *scroll, theme);
     }
-    draw_toasts(f, body, s, theme);
+    if let Mode::Messages { scroll } = &s.mode {
+        draw_messages(f, body, s, *scroll, theme);
+    } else {
+        draw_toasts(f, body, s, theme);
+    }
     if let Mode::Help {
         scroll,
         search,
@@ -299,7 +303,7 @@ fn draw_bottom(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
             context_hint_line(&s.keymap, Context::Field, theme, area.width)
         }
         Mode::Help { .. } => context_hint_line(&s.keymap, Context::Help, theme, area.width),
-        Mode::Changes { .. } => Line::from(vec![
+        Mode::Changes { .. } | Mode::Messages { .. } => Line::from(vec![
             Span::styled("j/k", theme.key),
             Span::raw(" scroll  "),
             Span::styled("PgUp/PgDn", theme.key),
@@ -382,33 +386,103 @@ fn fit_hints<'a>(
     Line::from(spans)
 }
 
+/// Toasts stacked at the bottom right of the body, newest lowest; a long one wraps onto as
+/// many lines as it needs (at most four, then `… :messages` holds the rest).
 fn draw_toasts(f: &mut Frame, body: Rect, s: &State, theme: &Theme) {
-    let n = s.toasts.len() as u16;
-    if n == 0 || body.height < n + 2 {
+    const MAX_LINES: usize = 4;
+    if s.toasts.is_empty() {
         return;
     }
     let width = body.width.saturating_sub(4).min(76);
-    for (i, (t, _)) in s.toasts.iter().enumerate() {
-        let (symbol, style) = match t.level {
-            Level::Info => ("ℹ", theme.base),
-            Level::Success => ("✓", theme.ok),
-            Level::Error => ("✗", theme.error),
+    let text_w = width.saturating_sub(2) as usize;
+    let mut blocks: Vec<(ratatui::style::Style, Vec<String>)> = Vec::new();
+    for (t, _) in &s.toasts {
+        let style = match t.level {
+            Level::Info => theme.base,
+            Level::Success => theme.ok,
+            Level::Error => theme.error,
         };
+        let mut lines = crate::console::panes::common::fmt::wrap(&t.text, text_w);
+        if lines.len() > MAX_LINES {
+            lines.truncate(MAX_LINES);
+            let last = &mut lines[MAX_LINES - 1];
+            *last = crate::console::widgets::truncate(last, text_w.saturating_sub(12));
+            last.push_str(" … :messages");
+        }
+        blocks.push((style, lines));
+    }
+    // Newest last and lowest; what does not fit above the body's top is left out (older first).
+    let mut bottom = body.y + body.height.saturating_sub(1);
+    for (i, (style, lines)) in blocks.iter().enumerate().rev() {
+        let h = lines.len() as u16;
+        if bottom < body.y + h {
+            break;
+        }
+        let y = bottom - h;
         let r = Rect {
             x: body.x + body.width - width - 1,
-            y: body.y + body.height - 1 - n + i as u16,
+            y,
             width,
-            height: 1,
+            height: h,
         };
+        let symbol = crate::console::app::level_symbol(s.toasts[i].0.level);
+        let text: Vec<Line> = lines
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                let lead = if j == 0 { symbol } else { " " };
+                Line::from(vec![
+                    Span::styled(format!("{lead} "), *style),
+                    Span::styled(l.clone(), *style),
+                ])
+            })
+            .collect();
         f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::styled(format!("{symbol} "), style),
-                Span::styled(t.text.clone(), style),
-            ])),
-            r,
-        );
+        f.render_widget(Paragraph::new(text), r);
+        bottom = y;
     }
+}
+
+/// `:messages`: every notice of the session, whole and newest first, over the body.
+fn draw_messages(f: &mut Frame, area: Rect, s: &State, scroll: usize, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focus_border);
+    let inner = block.inner(area);
+    let lines = s.message_lines(inner.width as usize);
+    let rows = inner.height as usize;
+    let scroll = scroll.min(lines.len().saturating_sub(rows));
+    let mut title = format!(
+        " Messages ({}, newest first) · Esc closes ",
+        s.messages.len()
+    );
+    if lines.len() > rows {
+        title.push_str(&format!(
+            "· {}–{} of {} lines ",
+            scroll + 1,
+            (scroll + rows).min(lines.len()),
+            lines.len()
+        ));
+    }
+    let out: Vec<Line> = if lines.is_empty() {
+        vec![Line::styled("No message yet in this session.", theme.dim)]
+    } else {
+        lines
+            .iter()
+            .skip(scroll)
+            .take(rows)
+            .map(|(level, l)| {
+                let style = match level {
+                    Level::Info => theme.base,
+                    Level::Success => theme.ok,
+                    Level::Error => theme.error,
+                };
+                Line::styled(l.clone(), style)
+            })
+            .collect()
+    };
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(out).block(block.title(title)), area);
 }
 
 /// The `?` help: every key of every pane and input, scrolled, and searched with `/`.

@@ -32,9 +32,72 @@ pub fn members(n: u64) -> String {
     plural(n, "member", "members")
 }
 
+/// `text` in lines of at most `width` characters, broken between words (a word longer than
+/// a line is cut into pieces).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = cur.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    cur.push(' ');
+                }
+                cur.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut cur));
+                continue;
+            }
+            // A word longer than a whole line.
+            let rest = word.split_off(width);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_breaks_between_words_and_cuts_only_what_cannot_fit() {
+        assert_eq!(
+            wrap("approve: ann@acme.example (Member) which may provision", 20),
+            vec![
+                "approve:",
+                "ann@acme.example",
+                "(Member) which may",
+                "provision"
+            ]
+        );
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10), vec![""]);
+        for w in 1..30 {
+            let text = "the quick brown fox jumps over a_very_long_identifier_here";
+            let lines = wrap(text, w);
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= w),
+                "{w}: {lines:?}"
+            );
+            let joined: String = lines.concat().split_whitespace().collect();
+            assert_eq!(
+                joined,
+                text.split_whitespace().collect::<String>(),
+                "nothing lost"
+            );
+        }
+    }
 
     #[test]
     fn times_in_three_widths() {
