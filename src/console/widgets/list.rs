@@ -92,6 +92,18 @@ pub fn target(action: Action, selected: usize, page: usize) -> Option<usize> {
     })
 }
 
+/// The width each column of a [`render_list`] table gets in `area`, so that a cell can be cut
+/// with `…` to fit instead of being cut hard (the selection marker and the one-column gaps
+/// taken first).
+pub fn cell_widths(area: Rect, widths: &[Constraint]) -> Vec<usize> {
+    ratatui::layout::Layout::horizontal(widths.to_vec())
+        .spacing(1)
+        .split(Rect::new(0, 0, area.width.saturating_sub(2), 1))
+        .iter()
+        .map(|r| r.width as usize)
+        .collect()
+}
+
 /// Draws a table of `len` rows, calling `row_at` only for the visible ones. The selected row
 /// gets a `›` marker as well as the cursor style, so it shows without colour.
 #[allow(clippy::too_many_arguments)]

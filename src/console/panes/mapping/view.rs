@@ -56,6 +56,8 @@ impl MappingPane {
             header.insert(0, "Δ");
             widths.insert(0, Constraint::Length(1));
         }
+        let cw = crate::console::widgets::list::cell_widths(inner, &widths);
+        let off = usize::from(changes.is_some());
         render_list(
             f,
             inner,
@@ -74,12 +76,17 @@ impl MappingPane {
                         None => Cell::from(" "),
                     });
                 }
-                cells.push(Cell::from(x.display_name.clone()));
+                cells.push(Cell::from(crate::console::widgets::truncate(
+                    &x.display_name,
+                    cw[off],
+                )));
                 cells.push(Cell::from(
                     Line::from(x.member_count.to_string()).right_aligned(),
                 ));
                 cells.push(match &x.mapping {
-                    Some(m) => Cell::from(summary(m)),
+                    Some(m) => {
+                        Cell::from(crate::console::widgets::truncate(&summary(m), cw[off + 2]))
+                    }
                     None => Cell::from(Span::styled("— not mapped", theme.dim)),
                 });
                 Row::new(cells)

@@ -267,6 +267,13 @@ impl ScimPane {
             return;
         }
         let time = |t: &str| short_time(t, TimeWidth::Seconds);
+        let widths = [
+            Constraint::Fill(1),
+            Constraint::Length(19),
+            Constraint::Length(19),
+            Constraint::Length(14),
+        ];
+        let label_w = crate::console::widgets::list::cell_widths(inner, &widths)[0];
         render_list(
             f,
             inner,
@@ -276,12 +283,7 @@ impl ScimPane {
                 "LAST USED",
                 "1h 2xx/4xx/5xx",
             ])),
-            &[
-                Constraint::Fill(1),
-                Constraint::Length(19),
-                Constraint::Length(19),
-                Constraint::Length(14),
-            ],
+            &widths,
             ts.rows.len(),
             &ts.win,
             true,
@@ -289,7 +291,7 @@ impl ScimPane {
             |i| {
                 let t = &ts.rows[i];
                 Row::new([
-                    t.label.clone(),
+                    crate::console::widgets::truncate(&t.label, label_w),
                     time(&t.created_at),
                     t.last_used_at
                         .as_deref()

@@ -31,7 +31,7 @@ use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, Subject, ViewCtx, table_
 use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
 use crate::console::widgets::diff::{access_words, diff_lines, diff_summary, kind_words};
-use crate::console::widgets::list::render_list;
+use crate::console::widgets::list::{cell_widths, render_list};
 use crate::console::widgets::reason::ReasonPrompt;
 use crate::console::widgets::{WidgetStyle, truncate};
 use crate::domain::approval::{MemberState, RequestState};

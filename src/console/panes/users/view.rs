@@ -209,6 +209,10 @@ impl UsersPane {
             header.insert(0, "Δ");
             widths.insert(0, Constraint::Length(1));
         }
+        // Names, emails and groups cut with `…` to their column; the detail shows them whole.
+        let cw = cell_widths(inner, &widths);
+        let off = usize::from(changes.is_some());
+        let cut = |text: String, col: usize| truncate(&text, cw[off + col]);
         render_list(
             f,
             inner,
@@ -228,16 +232,16 @@ impl UsersPane {
                     });
                 }
                 cells.extend([
-                    Cell::from(x.display_name.clone().unwrap_or_default()),
-                    Cell::from(x.email.clone()),
+                    Cell::from(cut(x.display_name.clone().unwrap_or_default(), 0)),
+                    Cell::from(cut(x.email.clone(), 1)),
                     Cell::from(state_words(x)),
                     Cell::from(
                         x.granted
                             .as_ref()
                             .map_or("—".to_string(), |a| a.org_role.to_string()),
                     ),
-                    Cell::from(stack_cell(x)),
-                    Cell::from(groups_cell(x)),
+                    Cell::from(cut(stack_cell(x), 4)),
+                    Cell::from(cut(groups_cell(x), 5)),
                 ]);
                 Row::new(cells)
             },
@@ -267,6 +271,7 @@ impl UsersPane {
             Constraint::Length(7),
             Constraint::Length(11),
         ];
+        let cw = cell_widths(inner, &widths);
         render_list(
             f,
             inner,
@@ -292,9 +297,9 @@ impl UsersPane {
                 };
                 Row::new(vec![
                     Cell::from(mark),
-                    Cell::from(person(r)),
+                    Cell::from(truncate(&person(r), cw[1])),
                     Cell::from(kind_words(r.kind)),
-                    Cell::from(diff_summary(&r.diff)),
+                    Cell::from(truncate(&diff_summary(&r.diff), cw[3])),
                     Cell::from(tag),
                     Cell::from(short_time(&r.created_at, TimeWidth::MonthDay)),
                 ])
@@ -353,7 +358,8 @@ impl UsersPane {
                 .as_deref()
                 .map(|n| format!("{n} <{}>", m.email))
                 .unwrap_or_else(|| m.email.clone());
-            lines.push(Line::styled(truncate(&name, width), theme.title));
+            // Whole, wrapped if need be: the list is where names are cut.
+            lines.push(Line::styled(name, theme.title));
             let source = match m.source {
                 MemberSource::Scim => "provisioned by the IdP (SCIM)",
                 MemberSource::Manual => "added by an admin",
