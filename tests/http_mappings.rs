@@ -317,3 +317,78 @@ async fn org_effective_access_matches_each_members_requested_access() {
     }
     assert_eq!(all[&bob].stack_roles.len(), 3);
 }
+
+/// PATCH renames a stack or a custom role: mappings name them by uid, so the new names show
+/// at once; a built-in role keeps its name (409); each rename is audited with before/after.
+#[tokio::test]
+async fn stacks_and_custom_roles_are_renamed_and_built_in_roles_are_not() {
+    let env = Env::new().await;
+    let web = new_stack(&env, "Web").await;
+    let r = send(
+        env.admin(Method::POST, &format!("/stacks/{web}/roles"))
+            .json(&json!({"name": "Reviewer"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let reviewer = r.body["uid"].as_str().unwrap().to_string();
+    let g = mapped_group(&env, "Editors", "member", &[(&web, &reviewer)]).await;
+
+    let r = send(
+        env.admin(Method::PATCH, &format!("/stacks/{web}"))
+            .json(&json!({"name": " Web Platform "})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "Web Platform");
+    assert_eq!(r.body["uid"], web.as_str());
+    assert_eq!(r.body["roles"].as_array().unwrap().len(), 4);
+    let r = send(
+        env.admin(Method::PATCH, &format!("/stacks/{web}/roles/{reviewer}"))
+            .json(&json!({"name": "Content Reviewer"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "Content Reviewer");
+    assert_eq!(r.body["builtin"], false);
+
+    let r = send(env.admin(Method::GET, &format!("/group-mappings/{g}"))).await;
+    assert_eq!(r.body["stack_roles"][0]["stack_name"], "Web Platform", "{}", r.body);
+    assert_eq!(r.body["stack_roles"][0]["role_name"], "Content Reviewer");
+
+    let r = send(
+        env.admin(Method::PATCH, &format!("/stacks/{web}/roles/developer"))
+            .json(&json!({"name": "Coder"})),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body["message"].as_str().unwrap().contains("built-in"), "{}", r.body);
+    for (path, body) in [
+        ("/stacks/st_nope".to_string(), json!({"name": "X"})),
+        (format!("/stacks/{web}/roles/role_nope"), json!({"name": "X"})),
+    ] {
+        let r = send(env.admin(Method::PATCH, &path).json(&body)).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+    }
+    let r = send(
+        env.admin(Method::PATCH, &format!("/stacks/{web}"))
+            .json(&json!({"name": "  "})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let r = send(env.admin(Method::GET, "/audit?action=stack")).await;
+    let events = r.body["items"].as_array().unwrap();
+    let renamed = events
+        .iter()
+        .find(|e| e["action"] == "stack.update")
+        .expect("stack.update audited");
+    assert_eq!(renamed["before"]["name"], "Web");
+    assert_eq!(renamed["after"]["name"], "Web Platform");
+    assert_eq!(renamed["actor"], "owner@acme.example");
+    let role = events
+        .iter()
+        .find(|e| e["action"] == "stack.role.update")
+        .expect("stack.role.update audited");
+    assert_eq!(role["before"]["name"], "Reviewer");
+    assert_eq!(role["after"]["name"], "Content Reviewer");
+}

@@ -682,6 +682,25 @@ pub trait AccessStore: Send + Sync {
         actor: &str,
     ) -> impl Future<Output = StoreResult<access_types::RoleInfo>> + Send;
 
+    /// NotFound for an unknown stack.
+    fn rename_stack(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<access_types::Stack>> + Send;
+
+    /// NotFound for an unknown stack or role; Conflict for a built-in role.
+    fn rename_stack_role(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        role_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> impl Future<Output = StoreResult<access_types::RoleInfo>> + Send;
+
     /// SCIM groups whose display name contains `filter` (any case), by name.
     fn list_groups(
         &self,

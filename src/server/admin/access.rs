@@ -24,9 +24,14 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route(&p("/roles"), get(list_roles))
         .route(&p("/stacks"), get(list_stacks::<S>).post(create_stack::<S>))
+        .route(&p("/stacks/{uid}"), axum::routing::patch(rename_stack::<S>))
         .route(
             &p("/stacks/{uid}/roles"),
             get(list_stack_roles::<S>).post(create_stack_role::<S>),
+        )
+        .route(
+            &p("/stacks/{uid}/roles/{role}"),
+            axum::routing::patch(rename_stack_role::<S>),
         )
         .route(&p("/groups"), get(list_groups::<S>))
         .route(
@@ -125,6 +130,36 @@ async fn create_stack_role<S: Store>(
         .create_stack_role(ctx.org.id, &uid, &name_of(&body)?, &ctx.actor)
         .await?;
     Ok(ok(StatusCode::CREATED, &role))
+}
+
+async fn rename_stack<S: Store>(
+    State(st): State<AppState<S>>,
+    Extension(ctx): Extension<AdminCtx>,
+    Path((_org, uid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AdminErr> {
+    let body = read_json(&headers, body).await?;
+    let stack = st
+        .store
+        .rename_stack(ctx.org.id, &uid, &name_of(&body)?, &ctx.actor)
+        .await?;
+    Ok(ok(StatusCode::OK, &stack))
+}
+
+async fn rename_stack_role<S: Store>(
+    State(st): State<AppState<S>>,
+    Extension(ctx): Extension<AdminCtx>,
+    Path((_org, uid, role)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AdminErr> {
+    let body = read_json(&headers, body).await?;
+    let role = st
+        .store
+        .rename_stack_role(ctx.org.id, &uid, &role, &name_of(&body)?, &ctx.actor)
+        .await?;
+    Ok(ok(StatusCode::OK, &role))
 }
 
 async fn list_groups<S: Store>(

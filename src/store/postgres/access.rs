@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 pub(crate) use super::access_admin::{
     create_stack, create_stack_role, get_mapping, list_groups, list_stacks, org_effective_access,
-    preview_mapping, set_mapping, stack_roles,
+    preview_mapping, rename_stack, rename_stack_role, set_mapping, stack_roles,
 };
 pub(crate) use super::access_members::{
     decide, list_approvals, list_members, member_access, provisioning_states, remove_member,

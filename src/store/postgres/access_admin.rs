@@ -185,6 +185,105 @@ pub(crate) async fn create_stack_role(
     Ok(role)
 }
 
+/// Renames a stack; its roles and the mappings that name them follow (mappings keep uids).
+pub(crate) async fn rename_stack(
+    store: &PgStore,
+    org_id: i64,
+    stack_uid: &str,
+    name: &str,
+    actor: &str,
+) -> StoreResult<Stack> {
+    let name = rules::clean_name(name, "stack")?;
+    let mut tx = store.begin().await?;
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM stacks WHERE org_id = $1 AND uid = $2 FOR UPDATE")
+            .bind(org_id)
+            .bind(stack_uid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    let (id, before) = row.ok_or_else(|| {
+        StoreError::NotFound(format!("no stack '{stack_uid}' in this organization"))
+    })?;
+    sqlx::query("UPDATE stacks SET name = $1 WHERE id = $2")
+        .bind(&name)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    audit(
+        &mut tx,
+        org_id,
+        actor,
+        "stack.update",
+        Some(stack_uid),
+        Some(&json!({"name": before})),
+        Some(&json!({"name": name})),
+    )
+    .await?;
+    let stack = Stack {
+        uid: stack_uid.to_string(),
+        name,
+        roles: stack_roles_of(&mut tx, id).await?,
+    };
+    tx.commit().await.map_err(db_err)?;
+    Ok(stack)
+}
+
+/// Renames a custom role; a built-in one keeps its name (Conflict).
+pub(crate) async fn rename_stack_role(
+    store: &PgStore,
+    org_id: i64,
+    stack_uid: &str,
+    role_uid: &str,
+    name: &str,
+    actor: &str,
+) -> StoreResult<RoleInfo> {
+    let name = rules::clean_name(name, "role")?;
+    let mut tx = store.begin().await?;
+    let id = stack_id(&mut tx, org_id, stack_uid).await?;
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "SELECT name, builtin FROM stack_roles WHERE stack_id = $1 AND uid = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(role_uid)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let (before, builtin) = row.ok_or_else(|| {
+        StoreError::NotFound(format!("no role '{role_uid}' on stack '{stack_uid}'"))
+    })?;
+    if builtin {
+        return Err(StoreError::Conflict(format!(
+            "'{before}' is a built-in role and keeps its name; add a custom role instead"
+        )));
+    }
+    sqlx::query("UPDATE stack_roles SET name = $1 WHERE stack_id = $2 AND uid = $3")
+        .bind(&name)
+        .bind(id)
+        .bind(role_uid)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let role = RoleInfo {
+        uid: role_uid.to_string(),
+        name,
+        builtin: false,
+    };
+    audit(
+        &mut tx,
+        org_id,
+        actor,
+        "stack.role.update",
+        Some(stack_uid),
+        Some(&json!({"uid": role_uid, "name": before})),
+        Some(&json!(role)),
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(role)
+}
+
 // ---------------------------------------------------------------------------------------
 // Groups and mappings.
 

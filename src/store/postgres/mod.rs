@@ -403,6 +403,27 @@ impl AccessStore for PgStore {
         access::create_stack_role(self, org_id, stack_uid, name, actor).await
     }
 
+    async fn rename_stack(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::Stack> {
+        access::rename_stack(self, org_id, stack_uid, name, actor).await
+    }
+
+    async fn rename_stack_role(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        role_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::RoleInfo> {
+        access::rename_stack_role(self, org_id, stack_uid, role_uid, name, actor).await
+    }
+
     async fn list_groups(
         &self,
         org_id: i64,

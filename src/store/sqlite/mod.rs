@@ -12,6 +12,7 @@ use orgs::{ORG_COLUMNS, org_from_row};
 pub(crate) mod raw;
 mod readers;
 mod resources;
+mod stacks;
 mod writer;
 
 use super::*;
@@ -385,7 +386,7 @@ impl ScimStore for SqliteStore {
 
 impl AccessStore for SqliteStore {
     async fn list_stacks(&self, org_id: i64) -> StoreResult<Vec<access_types::Stack>> {
-        access_admin::list_stacks(self, org_id).await
+        stacks::list_stacks(self, org_id).await
     }
 
     async fn create_stack(
@@ -394,7 +395,7 @@ impl AccessStore for SqliteStore {
         name: &str,
         actor: &str,
     ) -> StoreResult<access_types::Stack> {
-        access_admin::create_stack(self, org_id, name, actor).await
+        stacks::create_stack(self, org_id, name, actor).await
     }
 
     async fn stack_roles(
@@ -402,7 +403,7 @@ impl AccessStore for SqliteStore {
         org_id: i64,
         stack_uid: &str,
     ) -> StoreResult<Vec<access_types::RoleInfo>> {
-        access_admin::stack_roles(self, org_id, stack_uid).await
+        stacks::stack_roles(self, org_id, stack_uid).await
     }
 
     async fn create_stack_role(
@@ -412,7 +413,28 @@ impl AccessStore for SqliteStore {
         name: &str,
         actor: &str,
     ) -> StoreResult<access_types::RoleInfo> {
-        access_admin::create_stack_role(self, org_id, stack_uid, name, actor).await
+        stacks::create_stack_role(self, org_id, stack_uid, name, actor).await
+    }
+
+    async fn rename_stack(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::Stack> {
+        stacks::rename_stack(self, org_id, stack_uid, name, actor).await
+    }
+
+    async fn rename_stack_role(
+        &self,
+        org_id: i64,
+        stack_uid: &str,
+        role_uid: &str,
+        name: &str,
+        actor: &str,
+    ) -> StoreResult<access_types::RoleInfo> {
+        stacks::rename_stack_role(self, org_id, stack_uid, role_uid, name, actor).await
     }
 
     async fn list_groups(
