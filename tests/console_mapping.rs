@@ -355,3 +355,69 @@ async fn a_snapshot_is_browsed_read_only() {
     );
     assert!(!screen.contains("new  "), "no editing hints: {screen}");
 }
+
+/// Issue 15: a stack and a custom role made from the `:` line reach the server, and the
+/// mapping editor offers them at once; a rename shows everywhere; a built-in role keeps its
+/// name and the console says what to do instead.
+#[tokio::test]
+async fn stacks_and_custom_roles_from_the_command_line() {
+    let mut r = rig(120, 40).await;
+    r.keys("3");
+    r.until("Group Mapping loads", loaded).await;
+    let has_role = |stack: &'static str, role: &'static str| {
+        move |s: &State| {
+            s.mapping.stacks.as_ref().is_some_and(|st| {
+                st.iter()
+                    .any(|x| x.name == stack && x.roles.iter().any(|r| r.name == role))
+            })
+        }
+    };
+    r.keys(":stack \"Data Platform\"");
+    r.key(KeyCode::Enter);
+    r.until(
+        "the new stack with its built-in roles",
+        has_role("Data Platform", "Developer"),
+    )
+    .await;
+    r.keys(":role \"data platform\" Analyst");
+    r.key(KeyCode::Enter);
+    r.until("the custom role", has_role("Data Platform", "Analyst"))
+        .await;
+    // The editor offers the new stack and its role at once.
+    r.key(KeyCode::Enter);
+    r.until("editor open", |s| s.mapping.editor.is_some()).await;
+    let screen = r.screen();
+    assert!(screen.contains("Data Platform"), "{screen}");
+    r.key(KeyCode::Esc);
+    r.until("editor closed", |s| s.mapping.editor.is_none())
+        .await;
+    r.keys(":rename-role \"Data Platform\" Analyst \"Data Analyst\"");
+    r.key(KeyCode::Enter);
+    r.until("renamed role", has_role("Data Platform", "Data Analyst"))
+        .await;
+    r.keys(":rename-stack \"Data Platform\" Data");
+    r.key(KeyCode::Enter);
+    r.until("renamed stack", has_role("Data", "Data Analyst"))
+        .await;
+    r.keys(":rename-role Data Developer Coder");
+    r.key(KeyCode::Enter);
+    r.until("the built-in refusal", |s| {
+        s.toasts
+            .iter()
+            .any(|(t, _)| t.text.contains("built-in role and keeps its name"))
+    })
+    .await;
+    // What the server holds, through the admin API.
+    let stacks = client(&r.server).stacks(&Default::default()).await.unwrap();
+    let data = stacks.items.iter().find(|s| s.name == "Data").unwrap();
+    assert!(
+        data.roles
+            .iter()
+            .any(|r| r.name == "Data Analyst" && !r.builtin)
+    );
+    assert!(
+        data.roles
+            .iter()
+            .any(|r| r.name == "Developer" && r.builtin)
+    );
+}

@@ -352,7 +352,11 @@ async fn stacks_and_custom_roles_are_renamed_and_built_in_roles_are_not() {
     assert_eq!(r.body["builtin"], false);
 
     let r = send(env.admin(Method::GET, &format!("/group-mappings/{g}"))).await;
-    assert_eq!(r.body["stack_roles"][0]["stack_name"], "Web Platform", "{}", r.body);
+    assert_eq!(
+        r.body["stack_roles"][0]["stack_name"], "Web Platform",
+        "{}",
+        r.body
+    );
     assert_eq!(r.body["stack_roles"][0]["role_name"], "Content Reviewer");
 
     let r = send(
@@ -361,10 +365,17 @@ async fn stacks_and_custom_roles_are_renamed_and_built_in_roles_are_not() {
     )
     .await;
     assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.body["message"].as_str().unwrap().contains("built-in"), "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("built-in"),
+        "{}",
+        r.body
+    );
     for (path, body) in [
         ("/stacks/st_nope".to_string(), json!({"name": "X"})),
-        (format!("/stacks/{web}/roles/role_nope"), json!({"name": "X"})),
+        (
+            format!("/stacks/{web}/roles/role_nope"),
+            json!({"name": "X"}),
+        ),
     ] {
         let r = send(env.admin(Method::PATCH, &path).json(&body)).await;
         assert_eq!(r.status, 404, "{path}: {}", r.body);

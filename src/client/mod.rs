@@ -329,6 +329,31 @@ impl AdminClient {
         .await
     }
 
+    pub async fn rename_stack(&self, stack_uid: &str, name: &str) -> Result<Stack, ApiError> {
+        self.send_json(
+            Method::PATCH,
+            &["stacks", stack_uid],
+            &json!({ "name": name }),
+            Needs::OwnerOrAdmin,
+        )
+        .await
+    }
+
+    pub async fn rename_stack_role(
+        &self,
+        stack_uid: &str,
+        role_uid: &str,
+        name: &str,
+    ) -> Result<StackRoleInfo, ApiError> {
+        self.send_json(
+            Method::PATCH,
+            &["stacks", stack_uid, "roles", role_uid],
+            &json!({ "name": name }),
+            Needs::OwnerOrAdmin,
+        )
+        .await
+    }
+
     // --- groups and mappings
 
     pub async fn groups(

@@ -6,7 +6,8 @@ use super::changes::Changes;
 use crate::client::{
     AdminClient, ApiError, ApprovalRequest, AuditEvent, AuditQuery, Decision, Group, IssuedToken,
     Mapping, MappingBody, Member, MemberAccess, OrgInfo, OrgRoleInfo, Page, PageReq, Preview,
-    PreviewOf, Removal, SavedMapping, ScimSettings, ScimSettingsPatch, ScimToken, Stack, UserQuery,
+    PreviewOf, Removal, SavedMapping, ScimSettings, ScimSettingsPatch, ScimToken, Stack,
+    StackRoleInfo, UserQuery,
 };
 use crate::domain::approval::RequestState;
 use serde_json::Value;
@@ -33,6 +34,22 @@ pub enum Call {
     ServiceProviderConfig,
     Roles,
     Stacks(PageReq),
+    CreateStack {
+        name: String,
+    },
+    CreateRole {
+        stack_uid: String,
+        name: String,
+    },
+    RenameStack {
+        stack_uid: String,
+        name: String,
+    },
+    RenameRole {
+        stack_uid: String,
+        role_uid: String,
+        name: String,
+    },
     Groups {
         filter: Option<String>,
         page: PageReq,
@@ -90,6 +107,10 @@ impl Call {
                 | Call::RemoveMember { .. }
                 | Call::Approve { .. }
                 | Call::Reject { .. }
+                | Call::CreateStack { .. }
+                | Call::CreateRole { .. }
+                | Call::RenameStack { .. }
+                | Call::RenameRole { .. }
         )
     }
 }
@@ -114,6 +135,8 @@ pub enum Reply {
     },
     Roles(Page<OrgRoleInfo>),
     Stacks(Page<Stack>),
+    Stack(Stack),
+    Role(StackRoleInfo),
     Groups(Page<Group>),
     Mapping(Option<Mapping>),
     SavedMapping(SavedMapping),
@@ -278,6 +301,18 @@ impl Backend for LiveBackend {
                     reason,
                 } => Reply::Decision(c.reject(&request_id, version, &reason).await?),
                 Call::Audit(q) => Reply::Audit(c.audit(&q).await?),
+                Call::CreateStack { name } => Reply::Stack(c.create_stack(&name).await?),
+                Call::CreateRole { stack_uid, name } => {
+                    Reply::Role(c.create_stack_role(&stack_uid, &name).await?)
+                }
+                Call::RenameStack { stack_uid, name } => {
+                    Reply::Stack(c.rename_stack(&stack_uid, &name).await?)
+                }
+                Call::RenameRole {
+                    stack_uid,
+                    role_uid,
+                    name,
+                } => Reply::Role(c.rename_stack_role(&stack_uid, &role_uid, &name).await?),
                 Call::Export => Reply::Export(c.export().await?),
             })
         })

@@ -536,7 +536,11 @@ impl SnapshotBackend {
             | Call::DeleteMapping { .. }
             | Call::RemoveMember { .. }
             | Call::Approve { .. }
-            | Call::Reject { .. } => return Err(self.refuse(&call)),
+            | Call::Reject { .. }
+            | Call::CreateStack { .. }
+            | Call::CreateRole { .. }
+            | Call::RenameStack { .. }
+            | Call::RenameRole { .. } => return Err(self.refuse(&call)),
         })
     }
 }
@@ -581,6 +585,9 @@ fn call_name(call: &Call) -> &'static str {
         Call::RemoveMember { .. } => "removing a member",
         Call::Approve { .. } => "approving a request",
         Call::Reject { .. } => "rejecting a request",
+        Call::CreateStack { .. } => "creating a stack",
+        Call::CreateRole { .. } => "adding a role",
+        Call::RenameStack { .. } | Call::RenameRole { .. } => "renaming",
         _ => "this call",
     }
 }

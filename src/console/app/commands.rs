@@ -1,6 +1,7 @@
 //! The `:` command line: its keys, and the commands it runs.
 
 use super::*;
+use crate::console::panes::mapping::StackCommand;
 
 pub(super) fn command_key(
     s: &mut State,
@@ -54,6 +55,7 @@ pub enum Command {
     Export,
     Changes,
     Messages,
+    Stacks(crate::console::panes::mapping::StackCommand),
     Quit,
     QuitNow,
 }
@@ -101,6 +103,36 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "the Audit pane: every write, newest first (`/` filters by actor, action, \
                target and time)",
         command: Command::Go(PaneId::Audit),
+    },
+    CommandSpec {
+        name: "stack",
+        aliases: &[],
+        arg: Some("NAME"),
+        help: "create a stack (with the built-in roles Admin, Developer, Content Manager); \
+               the mapping editor offers it at once",
+        command: Command::Stacks(StackCommand::New),
+    },
+    CommandSpec {
+        name: "role",
+        aliases: &[],
+        arg: Some("STACK NAME"),
+        help: "add a custom role to a stack (by name or uid; a name with spaces in double \
+               quotes)",
+        command: Command::Stacks(StackCommand::Role),
+    },
+    CommandSpec {
+        name: "rename-stack",
+        aliases: &[],
+        arg: Some("STACK NEW-NAME"),
+        help: "rename a stack; mappings follow",
+        command: Command::Stacks(StackCommand::RenameStack),
+    },
+    CommandSpec {
+        name: "rename-role",
+        aliases: &[],
+        arg: Some("STACK ROLE NEW-NAME"),
+        help: "rename a custom role (built-in roles keep their names); mappings follow",
+        command: Command::Stacks(StackCommand::RenameRole),
     },
     CommandSpec {
         name: "export",
@@ -229,6 +261,13 @@ pub(super) fn run_command(s: &mut State, text: &str) -> Vec<Cmd> {
         Command::Quit => act(s, Action::Quit),
         Command::QuitNow => vec![Cmd::Quit],
         Command::Changes => show_changes(s),
+        // Stacks are the Group Mapping pane's: the result shows there.
+        Command::Stacks(c) => {
+            let mut out = s.switch(PaneId::Mapping);
+            let cmds = s.mapping.stack_command(c, arg);
+            out.extend(s.absorb(cmds));
+            out
+        }
         Command::Messages => {
             s.mode = Mode::Messages { scroll: 0 };
             Vec::new()

@@ -5,6 +5,7 @@
 //! an action family when it starts with one (`approval`, `scim.user.create`), else an actor
 //! (`okta`, `owner@acme.example`), so the two questions asked most need no key at all.
 
+use crate::console::panes::common::fmt::words;
 use crate::scim::datetime;
 
 /// The families of audit actions: the first segment of every action the server writes.
@@ -35,28 +36,6 @@ impl AuditFilter {
     pub fn is_empty(&self) -> bool {
         *self == AuditFilter::default()
     }
-}
-
-/// The words of `text`, a double-quoted run being one word (its quotes dropped).
-fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in text.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 fn is_action(word: &str) -> bool {

@@ -32,6 +32,28 @@ pub fn members(n: u64) -> String {
     plural(n, "member", "members")
 }
 
+/// The words of `text`, a double-quoted run being one word (its quotes dropped).
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// `text` in lines of at most `width` characters, broken between words (a word longer than
 /// a line is cut into pieces).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {

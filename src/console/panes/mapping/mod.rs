@@ -11,12 +11,14 @@
 //! Read-only (a snapshot): the groups and their mappings can be browsed; the editing keys are
 //! not bound, and Enter does not open the editor.
 
+mod stacks;
 mod state;
 #[cfg(test)]
 mod tests;
 mod update;
 mod view;
 
+pub use stacks::StackCommand;
 pub use state::*;
 pub use view::*;
 

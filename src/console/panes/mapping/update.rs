@@ -485,6 +485,7 @@ impl MappingPane {
                 out.extend(self.groups.reload().map(|p| self.groups_call(p)));
                 out
             }
+            Ok(r @ (Reply::Stack(_) | Reply::Role(_))) => self.stack_done(&call_, r),
             Ok(_) => Vec::new(),
             Err(e) => match slot {
                 "groups" => {

@@ -595,3 +595,107 @@ fn without_a_comparison_the_group_list_has_no_mark_column() {
     assert!(line_of(&s, "Editors").contains("│  Editors"), "{s}");
     assert!(!s.contains('Δ') && !s.contains("since"), "{s}");
 }
+
+mod stack_commands {
+    use super::super::*;
+    use crate::client::{Stack, StackRoleInfo};
+
+    fn with_stacks() -> MappingPane {
+        MappingPane {
+            stacks: Some(vec![Stack {
+                uid: "st_web".into(),
+                name: "Web".into(),
+                roles: vec![
+                    StackRoleInfo {
+                        uid: "developer".into(),
+                        name: "Developer".into(),
+                        builtin: true,
+                    },
+                    StackRoleInfo {
+                        uid: "role_rm".into(),
+                        name: "Release Manager".into(),
+                        builtin: false,
+                    },
+                ],
+            }]),
+            ..Default::default()
+        }
+    }
+
+    fn call_of(cmds: &[Cmd]) -> Option<Call> {
+        cmds.iter().find_map(|c| match c {
+            Cmd::Call { call, .. } => Some(call.clone()),
+            _ => None,
+        })
+    }
+
+    fn toast_of(cmds: &[Cmd]) -> String {
+        cmds.iter()
+            .find_map(|c| match c {
+                Cmd::Toast(t) => Some(t.text.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn names_resolve_to_uids_and_bad_input_says_what_to_type() {
+        let mut p = with_stacks();
+        assert_eq!(
+            call_of(&p.stack_command(StackCommand::New, "\"Mobile App\"")),
+            Some(Call::CreateStack {
+                name: "Mobile App".into()
+            })
+        );
+        assert_eq!(
+            call_of(&p.stack_command(StackCommand::Role, "web \"QA Lead\"")),
+            Some(Call::CreateRole {
+                stack_uid: "st_web".into(),
+                name: "QA Lead".into()
+            })
+        );
+        assert_eq!(
+            call_of(&p.stack_command(
+                StackCommand::RenameRole,
+                "st_web \"release manager\" \"Release Lead\""
+            )),
+            Some(Call::RenameRole {
+                stack_uid: "st_web".into(),
+                role_uid: "role_rm".into(),
+                name: "Release Lead".into()
+            })
+        );
+        let t = toast_of(&p.stack_command(StackCommand::RenameRole, "Web Developer Coder"));
+        assert!(t.contains("built-in"), "{t}");
+        let t = toast_of(&p.stack_command(StackCommand::Role, "Mobile QA"));
+        assert!(
+            t.contains("no stack 'Mobile'") && t.contains("\"Web\""),
+            "{t}"
+        );
+        let t = toast_of(&p.stack_command(StackCommand::Role, "Web QA Lead"));
+        assert!(t.contains("double quotes"), "{t}");
+    }
+
+    #[test]
+    fn an_answer_says_what_changed_and_reads_the_stacks_again() {
+        let mut p = with_stacks();
+        let call = Call::CreateRole {
+            stack_uid: "st_web".into(),
+            name: "QA".into(),
+        };
+        let cmds = p.update(
+            PaneMsg::Reply {
+                slot: "stack_edit",
+                call,
+                result: Ok(Reply::Role(StackRoleInfo {
+                    uid: "role_qa".into(),
+                    name: "QA".into(),
+                    builtin: false,
+                })),
+            },
+            &Ctx::default(),
+        );
+        assert!(toast_of(&cmds).contains("role QA added to Web"), "{cmds:?}");
+        assert!(matches!(call_of(&cmds), Some(Call::Stacks(_))));
+    }
+}
