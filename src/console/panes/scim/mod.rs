@@ -84,6 +84,18 @@ pub const BINDINGS: &[BindingSpec] = &[
 
 const ID: PaneId = PaneId::Scim;
 
+impl ScimPane {
+    /// [`areas`] for the settings on screen (their warnings take rows).
+    pub(super) fn areas(&self, area: Rect) -> [Rect; 5] {
+        let warnings: Vec<String> = self
+            .settings
+            .iter()
+            .flat_map(|s| s.warnings.iter().map(|w| w.message.clone()))
+            .collect();
+        areas(area, &warnings)
+    }
+}
+
 impl Pane for ScimPane {
     fn id(&self) -> PaneId {
         ID
@@ -122,7 +134,7 @@ impl Pane for ScimPane {
             PaneMsg::Refresh => self.load(),
             PaneMsg::Press(p) => self.on_press(p),
             PaneMsg::Click { row, .. } => {
-                self.tokens.click(areas(cx.body)[3], row);
+                self.tokens.click(self.areas(cx.body)[3], row);
                 Vec::new()
             }
             PaneMsg::Action(a) => self.on_action(a, cx),
@@ -132,7 +144,7 @@ impl Pane for ScimPane {
 
     fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
-        let [settings, spc, url, tokens, refusals] = areas(area);
+        let [settings, spc, url, tokens, refusals] = self.areas(area);
         self.view_settings(f, settings, vx);
         self.view_spc(f, spc, vx);
         self.view_url(f, url, vx);

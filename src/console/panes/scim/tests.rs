@@ -274,7 +274,7 @@ fn changed_settings_are_marked_with_their_old_value_when_comparing() {
     };
     let lines = screen_with(&p, &vx);
     let dep = line(&lines, "deprovisioning");
-    assert!(dep.contains("│~   deprovisioning"), "{dep}");
+    assert!(dep.contains("│~ Approve deprovisioning"), "{dep}");
     assert!(dep.contains("[x] on  (was off)"), "{dep}");
     for unchanged in ["SCIM provisioning", "SSO role mapping", "new members"] {
         let l = line(&lines, unchanged);
@@ -297,7 +297,10 @@ fn without_a_comparison_the_settings_look_as_they_always_did() {
     p.update(PaneMsg::Poll, &Ctx::default());
     let lines = screen(&p);
     let l = line(&lines, "SSO role mapping");
-    assert!(l.starts_with("│SSO role mapping        [ ] off  s"), "{l}");
+    assert!(
+        l.starts_with("│SSO role mapping          [ ] off  s"),
+        "{l}"
+    );
     assert!(!lines.iter().any(|l| l.contains('~')));
 }
 

@@ -26,7 +26,7 @@ impl ScimPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
-        if self.tokens.step(action, table_rows(areas(cx.body)[3])) {
+        if self.tokens.step(action, table_rows(self.areas(cx.body)[3])) {
             return self
                 .tokens
                 .follow()

@@ -19,20 +19,43 @@ pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
     }
 }
 
-/// Where the settings, the discovery summary, the SCIM URL line and the token list go in
-/// `area`. Paging moves by the token rows this shows.
-pub(super) fn areas(area: Rect) -> [Rect; 5] {
+/// Where the settings, the discovery summary, the SCIM URL line, the token list and the
+/// refusals go in `area`. The settings box is as tall as its rows and warnings need; the
+/// discovery summary sits beside it from 80 columns (and is left out below); the refusals box
+/// shrinks to one line on a short screen. Paging moves by the token rows this shows.
+pub(super) fn areas(area: Rect, warnings: &[String]) -> [Rect; 5] {
+    let side = area.width >= 80;
+    let settings_w = if side {
+        area.width * 58 / 100
+    } else {
+        area.width
+    };
+    let text_w = settings_w.saturating_sub(2) as usize;
+    let warning_rows: usize = warnings
+        .iter()
+        .map(|w| crate::console::panes::common::fmt::wrap(&format!("⚠ {w}"), text_w).len())
+        .sum();
+    // The five settings rows and the warnings, and the discovery summary's seven.
+    let top_h = (2 + SETTING_ROWS + warning_rows as u16).max(if side { 8 } else { 0 });
+    // A short screen keeps one line of refusals: their count, or the newest.
+    let refusals_h = if area.height >= 21 { 5 } else { 1 };
     let [top, url, tokens, refusals] = Layout::vertical([
-        Constraint::Length(9),
+        Constraint::Length(top_h),
         Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(5),
+        Constraint::Min(4),
+        Constraint::Length(refusals_h),
     ])
     .areas(area);
-    let [settings, spc] =
-        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+    let [settings, spc] = if side {
+        Layout::horizontal([Constraint::Length(settings_w), Constraint::Fill(1)]).areas(top)
+    } else {
+        [top, Rect::new(top.x, top.y, 0, 0)]
+    };
     [settings, spc, url, tokens, refusals]
 }
+
+/// Rows of the settings box: SCIM, SSO role mapping and the three approval rules.
+const SETTING_ROWS: u16 = 5;
 
 /// What fits of `text` in `width` cells: all of it, or its start and `…`.
 fn fit(text: &str, width: usize) -> String {
@@ -65,9 +88,9 @@ impl ScimPane {
                     if changed.is_some() { "~ " } else { "  " },
                     theme.warn,
                 ));
-                spans.push(Span::raw(format!("{label:<22}")));
-            } else {
                 spans.push(Span::raw(format!("{label:<24}")));
+            } else {
+                spans.push(Span::raw(format!("{label:<26}")));
             }
             spans.push(value);
             if let Some(c) = changed {
@@ -93,35 +116,34 @@ impl ScimPane {
                 "s",
                 "sso_role_mapping",
             ),
-            Line::styled("Approval needed for:", theme.title),
             row(
-                "  new members",
+                "Approve new members",
                 flag(s.approval.provision, theme),
                 "p",
                 "approval.provision",
             ),
             row(
-                "  access increases",
+                "Approve access increases",
                 flag(s.approval.access_increase, theme),
                 "i",
                 "approval.access_increase",
             ),
             row(
-                "  deprovisioning",
+                "Approve deprovisioning",
                 flag(s.approval.deprovision, theme),
                 "d",
                 "approval.deprovision",
             ),
         ];
+        // Wrapped here, as `areas` counted them, so the box holds every line.
+        let text_w = area.width.saturating_sub(2) as usize;
         for w in &s.warnings {
-            lines.push(Line::styled(format!("⚠ {}", w.message), theme.warn));
+            for l in crate::console::panes::common::fmt::wrap(&format!("⚠ {}", w.message), text_w)
+            {
+                lines.push(Line::styled(l, theme.warn));
+            }
         }
-        f.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .wrap(Wrap { trim: false }),
-            area,
-        );
+        f.render_widget(Paragraph::new(lines).block(block), area);
     }
 
     pub(super) fn view_spc(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
@@ -213,6 +235,27 @@ impl ScimPane {
                 t.label,
                 refusals.len()
             ));
+        if area.height < 3 {
+            let newest = refusals
+                .first()
+                .map(|r| format!(": newest {} {} {}", r.status, r.method, r.detail))
+                .unwrap_or_default();
+            let line = format!(
+                "Refused requests of '{}': {}{newest}",
+                t.label,
+                refusals.len()
+            );
+            let style = if refusals.is_empty() {
+                theme.dim
+            } else {
+                theme.error
+            };
+            f.render_widget(
+                Paragraph::new(Line::styled(fit(&line, area.width as usize), style)),
+                area,
+            );
+            return;
+        }
         let lines: Vec<Line> = if refusals.is_empty() {
             let last = act
                 .and_then(|a| a.last_request_at.as_deref())
@@ -266,23 +309,32 @@ impl ScimPane {
             );
             return;
         }
-        let time = |t: &str| short_time(t, TimeWidth::Seconds);
-        let widths = [
+        // Below 70 columns the times are shorter and the creation time is left out (the
+        // label keeps its room).
+        let narrow = inner.width < 70;
+        let when = if narrow {
+            TimeWidth::MonthDay
+        } else {
+            TimeWidth::Seconds
+        };
+        let time = |t: &str| short_time(t, when);
+        let mut widths = vec![
             Constraint::Fill(1),
             Constraint::Length(19),
             Constraint::Length(19),
             Constraint::Length(14),
         ];
+        let mut header = vec!["LABEL", "CREATED", "LAST USED", "1h 2xx/4xx/5xx"];
+        if narrow {
+            widths.remove(1);
+            header.remove(1);
+            widths[1] = Constraint::Length(11);
+        }
         let label_w = crate::console::widgets::list::cell_widths(inner, &widths)[0];
         render_list(
             f,
             inner,
-            Some(Row::new([
-                "LABEL",
-                "CREATED",
-                "LAST USED",
-                "1h 2xx/4xx/5xx",
-            ])),
+            Some(Row::new(header)),
             &widths,
             ts.rows.len(),
             &ts.win,
@@ -290,7 +342,7 @@ impl ScimPane {
             &theme.widget_style(),
             |i| {
                 let t = &ts.rows[i];
-                Row::new([
+                let mut cells = vec![
                     crate::console::widgets::truncate(&t.label, label_w),
                     time(&t.created_at),
                     t.last_used_at
@@ -304,7 +356,11 @@ impl ScimPane {
                         }
                         None => "-".into(),
                     },
-                ])
+                ];
+                if narrow {
+                    cells.remove(1);
+                }
+                Row::new(cells)
             },
         );
     }

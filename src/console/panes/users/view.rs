@@ -55,12 +55,8 @@ pub(super) fn stack_cell(m: &Member) -> String {
     match roles {
         [] => "—".into(),
         [one] => format!("{} on {}", one.role_name, one.stack_name),
-        [one, ..] => format!(
-            "{} roles: {} on {}, …",
-            roles.len(),
-            one.role_name,
-            one.stack_name
-        ),
+        // The first role and how many more, as the mapping pane writes a mapping.
+        [one, rest @ ..] => format!("{} on {} +{}", one.role_name, one.stack_name, rest.len()),
     }
 }
 
@@ -197,14 +193,35 @@ impl UsersPane {
         // `~`), so the mark reads without colour; the detail panel says what in words.
         let changes = vx.changes;
         let mut header = vec!["NAME", "EMAIL", "STATE", "ROLE", "STACK ROLES", "GROUPS"];
-        let mut widths = vec![
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-            Constraint::Length(10),
-            Constraint::Length(6),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-        ];
+        // From 100 columns names, emails and states get the width their longest loaded value
+        // needs (within bounds), stack roles too, and groups take the rest; narrower, all
+        // share by weight.
+        let longest = |f: &dyn Fn(&Member) -> usize, lo: usize, hi: usize| {
+            m.rows.iter().map(f).max().unwrap_or(0).clamp(lo, hi) as u16
+        };
+        let mut widths = if inner.width >= 100 {
+            vec![
+                Constraint::Length(longest(
+                    &|x| x.display_name.as_deref().map_or(0, |n| n.chars().count()),
+                    4,
+                    24,
+                )),
+                Constraint::Length(longest(&|x| x.email.chars().count(), 5, 34)),
+                Constraint::Length(longest(&|x| state_words(x).chars().count(), 5, 15)),
+                Constraint::Length(6),
+                Constraint::Length(longest(&|x| stack_cell(x).chars().count(), 11, 40)),
+                Constraint::Fill(1),
+            ]
+        } else {
+            vec![
+                Constraint::Fill(2),
+                Constraint::Fill(3),
+                Constraint::Length(10),
+                Constraint::Length(6),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+            ]
+        };
         if changes.is_some() {
             header.insert(0, "Δ");
             widths.insert(0, Constraint::Length(1));
