@@ -808,3 +808,65 @@ fn long_toasts_wrap_and_messages_keeps_them_all() {
     update(&mut s, code(KeyCode::Esc));
     assert_eq!(s.mode, Mode::Normal);
 }
+
+/// Every question the console asks is one kind of dialog: the same frame with a Cancel
+/// button that has the focus, `y` meaning nothing, Esc cancelling, whichever pane asks.
+#[test]
+fn every_question_is_one_kind_of_dialog_starting_on_cancel() {
+    use crate::console::panes::common::paged::Paged;
+    let member: crate::client::Member = serde_json::from_value(serde_json::json!({
+        "id": "m1", "email": "ann@acme.example", "state": "active", "source": "scim",
+        "created_at": "2026-11-23T10:00:00Z"
+    }))
+    .unwrap();
+    let group: crate::client::Group = serde_json::from_value(serde_json::json!({
+        "id": "g1", "display_name": "Admins", "member_count": 2,
+        "mapping": {"group_id": "g1", "group_name": "Admins", "org_role": "admin",
+                    "stack_roles": []}
+    }))
+    .unwrap();
+    let settings: ScimSettings = serde_json::from_value(serde_json::json!({
+        "enabled": true, "sso_role_mapping": false,
+        "approval": {"provision": true, "access_increase": true, "deprovision": false},
+        "warnings": []
+    }))
+    .unwrap();
+    // (pane key, the key that asks, what the question is about)
+    let cases = [
+        ('2', 'x', "Remove ann@acme.example"),
+        ('1', 'e', "Disable SCIM"),
+        ('3', 'x', "Delete mapping"),
+    ];
+    for (pane, ask, about) in cases {
+        let mut s = state();
+        s.users.members = Paged::of(vec![member.clone()]);
+        s.mapping.groups = Paged::of(vec![group.clone()]);
+        s.scim.settings = Some(settings.clone());
+        update(&mut s, key(pane));
+        update(&mut s, key(ask));
+        let shot = screen(&mut s, 80, 24);
+        assert!(
+            shot.contains("▸[ Cancel ]"),
+            "{about}: Cancel has the focus\n{shot}"
+        );
+        assert!(
+            shot.to_lowercase().contains(&about.to_lowercase()),
+            "{about}\n{shot}"
+        );
+        // `y` is not a dialog key; the question stays.
+        update(&mut s, key('y'));
+        assert!(
+            screen(&mut s, 80, 24).contains("▸[ Cancel ]"),
+            "{about}: y did something"
+        );
+        let cmds = update(&mut s, code(KeyCode::Esc));
+        assert!(
+            runs(&cmds).iter().all(|c| !c.mutates()),
+            "{about}: Esc cancels"
+        );
+        assert!(
+            !screen(&mut s, 80, 24).contains("[ Cancel ]"),
+            "{about}: closed"
+        );
+    }
+}
