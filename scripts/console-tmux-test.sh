@@ -2,10 +2,11 @@
 # Drives the real console in a real terminal: starts `scimdesk` on the embedded default in an
 # 80x24 tmux pane, sends keys, and reads the screen back with capture-pane: the panes, help,
 # the command line, an approval from the pending queue (the header's count drops by one), the
-# Audit pane (an event whole, a filter, H on a member),# mapping editor opened and left, then q, and the terminal restored; --mouse clicks and wheel.
+# Audit pane (an event whole, a filter, H on a member), the state filter, :stack and :role,
+# :messages, the mapping editor opened and left, then q, and the terminal restored; --mouse clicks and wheel.
 # SCIMDESK_BIN picks the binary (default: target/debug/scimdesk, built if missing).
 # Every wait polls with a timeout; the whole run stops after SCIMDESK_TMUX_DEADLINE seconds
-# (60).
+# (120).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +27,7 @@ trap cleanup EXIT
 screen() { tmux capture-pane -p -t "$SESSION" 2>/dev/null || true; }
 
 # The whole run stays bounded: every wait also stops at this many seconds since the start.
-DEADLINE="${SCIMDESK_TMUX_DEADLINE:-60}"
+DEADLINE="${SCIMDESK_TMUX_DEADLINE:-120}"
 
 fail() {
   echo "FAIL: $*. Screen:" >&2
@@ -158,6 +159,29 @@ wait_for "[4 Audit]"
 wait_for "· history of "
 wait_for "scim.user.create"
 echo "ok: the Audit pane lists, shows, filters, and opens a member's history with H"
+
+# Users: s shows one state at a time and the title says what is counted; six presses go
+# round to all states again.
+tmux send-keys -t "$SESSION" 2
+wait_for "[2 Users]"
+tmux send-keys -t "$SESSION" s
+wait_for " active)"
+tmux send-keys -t "$SESSION" s s s s s
+wait_for "all states)"
+echo "ok: s filters the members by state"
+
+# Stacks and roles from the command line; every notice is kept whole in :messages.
+tmux send-keys -t "$SESSION" ':stack Ops' Enter
+wait_for "[3 Group Mapping]"
+wait_for "stack Ops created"
+tmux send-keys -t "$SESSION" ':role Ops Oncall' Enter
+wait_for "role Oncall added to Ops"
+tmux send-keys -t "$SESSION" ':messages' Enter
+wait_for "Messages ("
+wait_for "stack Ops created with the roles Admin, Developer, Content Manager"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "Messages ("
+echo "ok: :stack and :role reach the server; :messages shows every notice whole"
 
 # The mapping editor opens on Enter and, with nothing edited, Esc leaves it without asking.
 tmux send-keys -t "$SESSION" 3
