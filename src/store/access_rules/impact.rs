@@ -73,6 +73,10 @@ pub(crate) fn plan_mapping(
     let mut impact = MappingImpact::default();
     let mut roles: BTreeMap<RoleView, (u64, u64)> = BTreeMap::new();
     let mut writes = Vec::new();
+    // By email, whatever order the engine read them in: the same edit writes its access
+    // changes and audit events in the same order on every engine and run.
+    let mut rows = rows;
+    rows.sort_unstable_by(|a, b| (&a.email, &a.id).cmp(&(&b.email, &b.id)));
     for row in rows.into_iter().filter(|r| r.scim_source) {
         impact.counts.members += 1;
         let (Some(r0), Some(r1)) = (row.requested(old), row.requested(&edited)) else {
