@@ -125,6 +125,7 @@ async fn main() {
             state: None,
             limit: 100,
             cursor: cursor.clone(),
+            ..Default::default()
         };
         let t = Instant::now();
         let page = store.list_members(org.id, &q).await.expect("page");

@@ -239,4 +239,37 @@ pub struct MemberQuery {
     pub state: Option<MemberState>,
     pub limit: u64,
     pub cursor: Option<String>,
+    /// The column `/users` is ordered by (then by email), and whether backwards.
+    pub sort: MemberSort,
+    pub desc: bool,
 }
+
+/// What `/users?sort=` orders by; email breaks ties, so every order is total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberSort {
+    #[default]
+    Email,
+    Name,
+    State,
+    Created,
+}
+
+impl MemberSort {
+    pub fn parse(s: &str) -> Option<MemberSort> {
+        Some(match s {
+            "email" => MemberSort::Email,
+            "name" => MemberSort::Name,
+            "state" => MemberSort::State,
+            "created" => MemberSort::Created,
+            _ => return None,
+        })
+    }
+
+    /// Whether a query in this order pages by the plain email cursor (the email index walk).
+    pub fn by_email_cursor(self, desc: bool) -> bool {
+        self == MemberSort::Email && !desc
+    }
+}
+
+/// The separator of a sorted `/users` cursor: `key` and `email` of the last row.
+pub const SORT_CURSOR_SEP: char = '\u{1f}';

@@ -6,7 +6,9 @@ use super::super::http::{AdminErr, admin_json, read_json};
 use super::{AdminCtx, list_params, param};
 use crate::domain::access::{OrgRole, StackRole};
 use crate::domain::approval::{MemberState, RequestState};
-use crate::store::access_types::{Decision, DecisionOutcome, MappingInput, MemberQuery};
+use crate::store::access_types::{
+    Decision, DecisionOutcome, MappingInput, MemberQuery, MemberSort, SORT_CURSOR_SEP,
+};
 use crate::store::{CursorPage, Store};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -298,6 +300,30 @@ async fn list_users<S: Store>(
         })?),
     };
     let (limit, cursor) = list_params(&params)?;
+    let sort = match param(&params, "sort") {
+        None | Some("") => MemberSort::Email,
+        Some(s) => MemberSort::parse(s).ok_or_else(|| {
+            AdminErr::bad_request(format!(
+                "sort: unknown column '{s}'; use email, name, state or created"
+            ))
+        })?,
+    };
+    let desc = match param(&params, "order") {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(AdminErr::bad_request(format!(
+                "order: '{o}' is neither asc nor desc"
+            )));
+        }
+    };
+    // A sorted page's cursor is its last row's key and email; anything else was not given
+    // out by this list.
+    if !sort.by_email_cursor(desc) && cursor.is_some_and(|c| !c.contains(SORT_CURSOR_SEP)) {
+        return Err(AdminErr::bad_request(
+            "cursor: not a cursor this list returned in this order; start again without one",
+        ));
+    }
     let q = MemberQuery {
         filter: param(&params, "filter")
             .filter(|f| !f.is_empty())
@@ -305,6 +331,8 @@ async fn list_users<S: Store>(
         state,
         limit,
         cursor: cursor.map(str::to_string),
+        sort,
+        desc,
     };
     Ok(list(st.store.list_members(ctx.org.id, &q).await?))
 }

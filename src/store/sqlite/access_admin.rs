@@ -399,6 +399,56 @@ pub(crate) async fn list_members(
         .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
+    if !q.sort.by_email_cursor(q.desc) {
+        // Another order (or backwards): every match sorted by the column, then by email;
+        // the cursor is the last row's key and email.
+        let key = match q.sort {
+            MemberSort::Email => "a.email",
+            MemberSort::Name => "coalesce(u.display_name, '')",
+            MemberSort::State => "m.state",
+            MemberSort::Created => "m.created_at",
+        };
+        let (cmp, dir) = if q.desc { ("<", "DESC") } else { (">", "ASC") };
+        let (ck, ce) = match q
+            .cursor
+            .as_deref()
+            .and_then(|c| c.split_once(SORT_CURSOR_SEP))
+        {
+            Some((k, e)) => (Some(k.to_string()), Some(e.to_string())),
+            None => (None, None),
+        };
+        let found: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT m.id, {key}, a.email FROM accounts a JOIN memberships m ON m.account_id = a.id
+             LEFT JOIN scim_users u ON u.id = m.id
+             WHERE {WHERE} AND (?4 IS NULL OR ({key}, a.email) {cmp} (?4, ?5))
+             ORDER BY {key} {dir}, a.email {dir} LIMIT ?6"
+        )))
+        .bind(org_id)
+        .bind(&pattern)
+        .bind(state)
+        .bind(&ck)
+        .bind(&ce)
+        .bind(q.limit as i64 + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let more = found.len() as u64 > q.limit;
+        let rows: Vec<(String, String, String)> =
+            found.into_iter().take(q.limit as usize).collect();
+        let next = more
+            .then(|| {
+                rows.last()
+                    .map(|(_, k, e)| format!("{k}{SORT_CURSOR_SEP}{e}"))
+            })
+            .flatten();
+        let ids: Vec<String> = rows.into_iter().map(|(id, _, _)| id).collect();
+        let items = member_infos(&mut conn, org_id, &ids).await?;
+        return Ok(CursorPage {
+            items,
+            total: total as u64,
+            next,
+        });
+    }
     // Ordered by email; the cursor is the last email seen (emails are unique per org).
     let after = q.cursor.clone().unwrap_or_default();
     let ids: Vec<String> = match &phrase {

@@ -778,6 +778,7 @@ mod tests {
                     state,
                     limit: 1,
                     cursor: None,
+                    ..Default::default()
                 };
                 let total = store.list_members(org.id, &q).await.unwrap().total;
                 let real: i64 = sqlx::query_scalar(
