@@ -129,6 +129,7 @@ fn main() {
             filter: None,
             state: None,
             page: PageReq::first(50),
+            ..Default::default()
         })));
         let total = t.elapsed();
         let Ok(Reply::Users(page)) = reply else {

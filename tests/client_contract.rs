@@ -311,11 +311,16 @@ async fn members_access_and_removal() {
         .users(&UserQuery {
             filter: Some("ann".into()),
             state: Some(MemberState::Deprovisioned),
+            sort: Some(scimdesk::client::UserSort::Name),
+            desc: true,
             page: PageReq::first(20),
         })
         .await
         .unwrap();
-    assert_eq!(last(&fake).query, "limit=20&filter=ann&state=deprovisioned");
+    assert_eq!(
+        last(&fake).query,
+        "limit=20&filter=ann&state=deprovisioned&sort=name&order=desc"
+    );
     let m = &page.items[0];
     assert_eq!(m.state, MemberState::Active);
     assert_eq!(m.source, MemberSource::Scim);

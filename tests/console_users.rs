@@ -357,6 +357,7 @@ async fn removing_a_member_is_confirmed_and_warns_about_the_idp() {
             filter: Some(m.email.clone()),
             state: None,
             page: PageReq::first(5),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -232,6 +232,7 @@ async fn users_filter_by_text_and_state_and_page_by_email() {
             filter: filter.map(str::to_string),
             state,
             page,
+            ..Default::default()
         })
     };
     let Reply::Users(p) = call(&b, q(None, None, PageReq::first(2))).await else {

@@ -424,6 +424,12 @@ impl AdminClient {
         if let Some(s) = query.state {
             q.push(("state", wire_name(&s)));
         }
+        if let Some(s) = query.sort {
+            q.push(("sort", s.as_str().to_string()));
+        }
+        if query.desc {
+            q.push(("order", "desc".to_string()));
+        }
         let req = self.request(Method::GET, &["users"]).query(&q);
         self.call(req, Needs::OwnerOrAdmin).await
     }

@@ -315,7 +315,30 @@ pub struct Rejection {
 pub struct UserQuery {
     pub filter: Option<String>,
     pub state: Option<MemberState>,
+    /// The column the list is in order of (email when `None`), and whether backwards.
+    pub sort: Option<UserSort>,
+    pub desc: bool,
     pub page: PageReq,
+}
+
+/// A column `/users` sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    Email,
+    Name,
+    State,
+    Created,
+}
+
+impl UserSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSort::Email => "email",
+            UserSort::Name => "name",
+            UserSort::State => "state",
+            UserSort::Created => "created",
+        }
+    }
 }
 
 /// A role in an explanation: the org role or one stack role.

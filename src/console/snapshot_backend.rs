@@ -324,6 +324,26 @@ impl SnapshotBackend {
             .map(|&i| &self.snap.members[i])
             .filter(|m| matches(m))
             .collect();
+        // Another order, as live (the column, then email); paged by position.
+        if q.sort.is_some_and(|s| s != client::UserSort::Email) || q.desc {
+            let mut sorted = selected;
+            let key = |m: &snapshot::Member| match q.sort {
+                Some(client::UserSort::Name) => m.display_name.clone().unwrap_or_default(),
+                Some(client::UserSort::State) => m.state.as_str().to_string(),
+                Some(client::UserSort::Created) => m.created_at.clone(),
+                _ => String::new(),
+            };
+            sorted.sort_by_cached_key(|m| (key(m), m.email.to_lowercase()));
+            if q.desc {
+                sorted.reverse();
+            }
+            let p = page(sorted, &q.page)?;
+            return Ok(Page {
+                items: p.items.into_iter().map(|m| self.member(m)).collect(),
+                total: p.total,
+                next: p.next,
+            });
+        }
         // The cursor is the last email seen, as live, so a cursor from one page works on the
         // next whatever the filter.
         let after = q.page.cursor.as_deref().unwrap_or("");

@@ -290,6 +290,8 @@ fn filter_goes_to_the_server_and_esc_clears_it() {
         Call::Users(UserQuery {
             filter: Some("ann".into()),
             state: None,
+            sort: None,
+            desc: false,
             page: PageReq::first(200),
         })
     );

@@ -63,6 +63,10 @@ pub enum Action {
     RemoveMember,
     /// Members in one state: all, active, pending, rejected, deprovisioned, removed.
     CycleState,
+    /// Members in order of the next column: email, name, state, created.
+    CycleSort,
+    /// The Members list backwards.
+    FlipSort,
     // Group Mapping pane
     NewMapping,
     EditMapping,
@@ -132,6 +136,8 @@ impl Action {
             ApproveMarked => "approve_marked",
             RemoveMember => "remove_member",
             CycleState => "state_filter",
+            CycleSort => "sort",
+            FlipSort => "sort_direction",
             NewMapping => "new_mapping",
             EditMapping => "edit_mapping",
             DeleteMapping => "delete_mapping",

@@ -18,7 +18,7 @@ pub use state::*;
 
 use crate::client::{
     ApiError, ApprovalRequest, Member, MemberAccess, MemberSource, Page, PageReq, RoleRef,
-    StackRoleRef, UserQuery, Via,
+    StackRoleRef, UserQuery, UserSort, Via,
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
@@ -80,6 +80,18 @@ pub const BINDINGS: &[BindingSpec] = &[
         Action::CycleState,
         Some("state"),
         "Members in one state: all → active → pending → rejected → deprovisioned → removed",
+    ),
+    spec(
+        &[Key::ch('o')],
+        Action::CycleSort,
+        Some("sort"),
+        "Order the members by the next column: email → name → state → created",
+    ),
+    spec(
+        &[Key::ch('O')],
+        Action::FlipSort,
+        None,
+        "Reverse the members' order",
     ),
     mutating(
         &[Key::ch('x'), Key::code(KeyCode::Delete)],

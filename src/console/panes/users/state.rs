@@ -39,7 +39,7 @@ pub struct Bulk {
     pub failed: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct UsersPane {
     pub list: List,
     pub members: Paged<Member>,
@@ -64,6 +64,9 @@ pub struct UsersPane {
     pub(super) filter: String,
     /// `s`: only members in this state (all when `None`), asked of the server.
     pub state_filter: Option<MemberState>,
+    /// `o`/`O`: the column the Members list is in order of, and whether backwards.
+    pub sort: UserSort,
+    pub desc: bool,
 }
 
 /// The order `s` walks the member states in, from all of them.
@@ -74,6 +77,38 @@ pub const STATE_CYCLE: [Option<MemberState>; 6] = [
     Some(MemberState::Rejected),
     Some(MemberState::Deprovisioned),
     Some(MemberState::Removed),
+];
+
+impl Default for UsersPane {
+    fn default() -> Self {
+        UsersPane {
+            list: List::default(),
+            members: Paged::default(),
+            queue: Paged::default(),
+            detail: None,
+            detail_for: None,
+            zoomed: false,
+            marked: BTreeMap::new(),
+            new: HashSet::new(),
+            changed: HashSet::new(),
+            known: HashSet::new(),
+            dialog: None,
+            bulk: None,
+            error: None,
+            filter: String::new(),
+            state_filter: None,
+            sort: UserSort::Email,
+            desc: false,
+        }
+    }
+}
+
+/// The order `o` walks the columns in.
+pub const SORT_CYCLE: [UserSort; 4] = [
+    UserSort::Email,
+    UserSort::Name,
+    UserSort::State,
+    UserSort::Created,
 ];
 
 impl UsersPane {

@@ -76,6 +76,8 @@ fn users_call(cursor: Option<&str>) -> Call {
     Call::Users(UserQuery {
         filter: None,
         state: None,
+        sort: None,
+        desc: false,
         page: PageReq {
             limit: Some(PAGE as u32),
             cursor: cursor.map(str::to_string),
@@ -268,6 +270,8 @@ fn the_filter_goes_to_the_server_and_restarts_the_members_list() {
             Call::Users(UserQuery {
                 filter: Some("ann".into()),
                 state: None,
+                sort: None,
+                desc: false,
                 page: PageReq::first(PAGE as u32),
             })
         )]

@@ -156,3 +156,44 @@ fn a_rejected_member_says_who_rejected_it_when_and_why() {
     let lines = rejection_lines(&m, &Theme::mono());
     assert_eq!(lines[1].to_string(), "  No reason was given");
 }
+
+#[test]
+fn o_orders_by_the_next_column_and_capital_o_reverses_on_the_server() {
+    let mut p = UsersPane::default();
+    let q = users_calls(&p.update(PaneMsg::Activated, &Ctx::default()));
+    assert_eq!(
+        (q[0].sort, q[0].desc),
+        (None, false),
+        "email order by default"
+    );
+    land(&mut p, q[0].clone(), vec![member("a", "active")]);
+    let press = |p: &mut UsersPane, c: char| {
+        let msg =
+            crate::console::panes::test_key(p, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        users_calls(&p.update(msg, &Ctx::default()))
+    };
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let q = press(&mut p, 'o');
+        assert_eq!(q[0].page.cursor, None, "from the first page");
+        seen.push(q[0].sort);
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Some(crate::client::UserSort::Name),
+            Some(crate::client::UserSort::State),
+            Some(crate::client::UserSort::Created),
+            None
+        ]
+    );
+    press(&mut p, 'o');
+    let q = press(&mut p, 'O');
+    assert_eq!(
+        (q[0].sort, q[0].desc),
+        (Some(crate::client::UserSort::Name), true)
+    );
+    land(&mut p, q[0].clone(), vec![member("a", "active")]);
+    let s = view(&p, 100, 24);
+    assert!(s.contains("by name ↓"), "{s}");
+}

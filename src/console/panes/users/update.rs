@@ -10,6 +10,8 @@ impl UsersPane {
             Call::Users(UserQuery {
                 filter: (!self.filter.is_empty()).then(|| self.filter.clone()),
                 state: self.state_filter,
+                sort: (self.sort != UserSort::Email).then_some(self.sort),
+                desc: self.desc,
                 page,
             }),
         )
@@ -85,6 +87,15 @@ impl UsersPane {
                 self.zoomed = false;
             }
             Action::CycleState => return self.cycle_state(),
+            Action::CycleSort => {
+                let at = SORT_CYCLE.iter().position(|s| *s == self.sort).unwrap_or(0);
+                self.sort = SORT_CYCLE[(at + 1) % SORT_CYCLE.len()];
+                return self.restart_members();
+            }
+            Action::FlipSort => {
+                self.desc = !self.desc;
+                return self.restart_members();
+            }
             Action::Approve if !cx.read_only => return self.approve_selected(),
             Action::Reject if !cx.read_only => return self.reject_selected(),
             Action::Mark if !cx.read_only => return self.mark_selected(page),
@@ -102,6 +113,11 @@ impl UsersPane {
             .position(|s| *s == self.state_filter)
             .unwrap_or(0);
         self.state_filter = STATE_CYCLE[(at + 1) % STATE_CYCLE.len()];
+        self.restart_members()
+    }
+
+    /// The Members list from its first page, in the state and order now chosen.
+    pub(super) fn restart_members(&mut self) -> Vec<Cmd> {
         self.list = List::Members;
         self.zoomed = false;
         self.members.reset();

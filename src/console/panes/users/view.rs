@@ -119,6 +119,13 @@ impl UsersPane {
                 self.list == List::Pending,
             ),
         ];
+        if self.list == List::Members && (self.sort != UserSort::Email || self.desc) {
+            let arrow = if self.desc { "↓" } else { "↑" };
+            spans.push(Span::styled(
+                format!(" · by {} {arrow}", self.sort.as_str()),
+                theme.badge,
+            ));
+        }
         if !self.filter.is_empty() && self.list == List::Members {
             spans.push(Span::styled(format!(" /{}", self.filter), theme.badge));
         }
