@@ -169,6 +169,22 @@ wait_for " active)"
 tmux send-keys -t "$SESSION" s s s s s
 wait_for "all states)"
 echo "ok: s filters the members by state"
+tmux send-keys -t "$SESSION" o
+wait_for "by name ↑"
+tmux send-keys -t "$SESSION" O
+wait_for "by name ↓"
+tmux send-keys -t "$SESSION" o o o
+wait_gone "by created"
+echo "ok: o and O sort the members on the server"
+
+# :export onto a file that exists asks first; Cancel keeps the file.
+echo "keep me" >"$WORK/taken.json"
+tmux send-keys -t "$SESSION" ":export $WORK/taken.json" Enter
+wait_for "taken.json exists"
+tmux send-keys -t "$SESSION" Enter
+wait_for "left as it was"
+[ "$(cat "$WORK/taken.json")" = "keep me" ] || fail ":export wrote over a file without asking"
+echo "ok: :export asks before writing over a file"
 
 # Stacks and roles from the command line; every notice is kept whole in :messages.
 tmux send-keys -t "$SESSION" ':stack Ops' Enter
@@ -259,6 +275,9 @@ sed 's/"deprovision": false/"deprovision": true/' tests/fixtures/snapshot-v1.jso
 tmux new-session -d -s "$SESSION" -x 80 -y 24 \
   "env SCIMDESK_DATA_DIR='$WORK/data' SCIMDESK_CONFIG_DIR='$WORK/config' TERM=xterm-256color '$BIN' review '$WORK/new.json' --against tests/fixtures/snapshot-v1.json; echo EXITED=\$?; sleep 30"
 wait_for "READ-ONLY"
+wait_for "snapshot new.json · "
+wait_for "· exported 20"
+screen | head -1 | grep -q "online" && fail "review says online on a file"
 wait_for "Δ 1 change vs snapshot-v1.json"
 tmux send-keys -t "$SESSION" D
 wait_for "approval.deprovision  false → true"
