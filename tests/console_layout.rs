@@ -17,16 +17,7 @@ fn screen(r: &LiveRig) -> String {
     let s = redact_datetimes(&redact_port(&text(&r.term), &r.server.base_url));
     let uid = &r.state().org_uid;
     let s = s.replace(uid.as_str(), &"U".repeat(uid.len()));
-    let mut out = String::new();
-    let mut rest = s.as_str();
-    while let Some(i) = rest.find("/organizations/") {
-        let (head, tail) = rest.split_at(i + "/organizations/".len());
-        out.push_str(head);
-        let n = tail.chars().take_while(|c| c.is_ascii_hexdigit()).count();
-        out.push_str(&"U".repeat(n));
-        rest = &tail[n..];
-    }
-    out.push_str(rest);
+    let out = redact_org_uid(&s);
     redact_month_day(&out)
 }
 

@@ -24,21 +24,6 @@ impl Rig {
     }
 }
 
-/// The demo org's uid is new each run: the SCIM URL line shows it.
-fn redact_org_uid(screen: &str) -> String {
-    let mut out = String::new();
-    let mut rest = screen;
-    while let Some(i) = rest.find("/organizations/") {
-        let (head, tail) = rest.split_at(i + "/organizations/".len());
-        out.push_str(head);
-        let n = tail.chars().take_while(|c| c.is_ascii_hexdigit()).count();
-        out.push_str(&"U".repeat(n));
-        rest = &tail[n..];
-    }
-    out.push_str(rest);
-    out
-}
-
 fn scim_loaded(s: &scimdesk::console::app::State) -> bool {
     s.scim.settings.is_some() && s.scim.tokens.loaded && s.scim.spc.is_some()
 }

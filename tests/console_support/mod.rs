@@ -123,6 +123,21 @@ pub fn redact_port(screen: &str, base: &str) -> String {
     screen.replace(base, &format!("http://127.0.0.1:{}", "P".repeat(port_len)))
 }
 
+/// The demo org's uid is new each run: the SCIM URL line shows it.
+pub fn redact_org_uid(screen: &str) -> String {
+    let mut out = String::new();
+    let mut rest = screen;
+    while let Some(i) = rest.find("/organizations/") {
+        let (head, tail) = rest.split_at(i + "/organizations/".len());
+        out.push_str(head);
+        let n = tail.chars().take_while(|c| c.is_ascii_hexdigit()).count();
+        out.push_str(&"U".repeat(n));
+        rest = &tail[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Times (`2026-12-02 07:55:26`) differ from run to run: they show as `YYYY-MM-DD hh:mm:ss`.
 pub fn redact_datetimes(screen: &str) -> String {
     let chars: Vec<char> = screen.chars().collect();

@@ -466,3 +466,21 @@ pub(crate) fn attach_rejections(
         m.rejection = last.remove(&m.id);
     }
 }
+
+/// A sorted `/users` page from the rows a query found (id, sort key, email; one more than
+/// `limit` when there is a next page): the page's ids and the cursor of the next page, its
+/// last row's key and email.
+pub(crate) fn sorted_page(
+    found: Vec<(String, String, String)>,
+    limit: u64,
+) -> (Vec<String>, Option<String>) {
+    let more = found.len() as u64 > limit;
+    let rows: Vec<(String, String, String)> = found.into_iter().take(limit as usize).collect();
+    let next = more
+        .then(|| {
+            rows.last()
+                .map(|(_, k, e)| format!("{k}{}{e}", crate::store::access_types::SORT_CURSOR_SEP))
+        })
+        .flatten();
+    (rows.into_iter().map(|(id, _, _)| id).collect(), next)
+}

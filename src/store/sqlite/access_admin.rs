@@ -432,16 +432,7 @@ pub(crate) async fn list_members(
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-        let more = found.len() as u64 > q.limit;
-        let rows: Vec<(String, String, String)> =
-            found.into_iter().take(q.limit as usize).collect();
-        let next = more
-            .then(|| {
-                rows.last()
-                    .map(|(_, k, e)| format!("{k}{SORT_CURSOR_SEP}{e}"))
-            })
-            .flatten();
-        let ids: Vec<String> = rows.into_iter().map(|(id, _, _)| id).collect();
+        let (ids, next) = rules::sorted_page(found, q.limit);
         let items = member_infos(&mut conn, org_id, &ids).await?;
         return Ok(CursorPage {
             items,
