@@ -111,6 +111,28 @@ async fn every_pane_at_60x20_80x24_and_160x50() {
                 );
             }
             insta::assert_snapshot!(format!("{pane:?}_{w}x{h}").to_lowercase(), s);
+            if pane == PaneId::Mapping {
+                // The mapping editor, whole at each size: the group, the org role and a row
+                // per stack.
+                r.key(ratatui::crossterm::event::KeyCode::Enter);
+                r.until("the mapping editor", |s| {
+                    s.mapping.editor.as_ref().is_some_and(|e| e.group.is_some())
+                })
+                .await;
+                let s = screen(&r);
+                for row in [
+                    "Org role",
+                    "Developer stack",
+                    "Marketing Site",
+                    "Mobile App",
+                ] {
+                    assert!(s.contains(row), "{w}x{h}: editor row {row}\n{s}");
+                }
+                insta::assert_snapshot!(format!("mapping_editor_{w}x{h}"), s);
+                r.key(ratatui::crossterm::event::KeyCode::Esc);
+                r.until("the editor closed", |s| s.mapping.editor.is_none())
+                    .await;
+            }
         }
         r.server.stop().await;
     }
