@@ -468,31 +468,8 @@ pub(super) fn impact_totals(p: &Preview) -> String {
     s
 }
 
-/// Greedy word wrap to `width` columns; a word longer than the line is cut.
-pub(super) fn wrap_words(s: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    for word in s.split(' ') {
-        let (l, w) = (line.chars().count(), word.chars().count());
-        if l > 0 && l + 1 + w > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > width {
-            let head: String = line.chars().take(width).collect();
-            line = line.chars().skip(width).collect();
-            out.push(head);
-        }
-    }
-    if !line.is_empty() || out.is_empty() {
-        out.push(line);
-    }
-    out
-}
+/// Word wrap to `width` columns (the one every pane uses).
+pub(super) use crate::console::panes::common::fmt::wrap as wrap_words;
 
 /// One member's change in words: `Member → Admin, +Developer on Mobile App`.
 pub(super) fn diff_words(d: &crate::client::Diff) -> String {
