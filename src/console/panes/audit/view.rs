@@ -27,6 +27,11 @@ impl AuditPane {
         )];
         match &self.query {
             Err(why) => spans.push(Span::styled(format!(" · {why}"), theme.warn)),
+            // A new admin's first question: how to narrow this.
+            Ok(f) if f.is_empty() => spans.push(Span::styled(
+                " · / filters: okta  approval  target:ID  since:2026-12-01",
+                theme.dim,
+            )),
             Ok(f) => {
                 if let Some(t) = &f.target {
                     let name = self.labels.get(t).unwrap_or(t);
