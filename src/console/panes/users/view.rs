@@ -487,6 +487,13 @@ impl UsersPane {
             .title(title);
         let width = area.width.saturating_sub(2) as usize;
         let lines = self.detail_lines(vx, width);
+        // What does not fit is said, not silently cut: the bottom border offers Enter.
+        let rows = area.height.saturating_sub(2) as usize;
+        let block = if !self.zoomed && rendered_rows(&lines, width) > rows {
+            block.title_bottom(Line::styled(" … more: Enter shows all ", theme.dim).right_aligned())
+        } else {
+            block
+        };
         f.render_widget(
             Paragraph::new(lines)
                 .block(block)
@@ -494,4 +501,12 @@ impl UsersPane {
             area,
         );
     }
+}
+
+/// How many rows `lines` take wrapped at `width` (a close count: words, as the panes wrap).
+fn rendered_rows(lines: &[Line], width: usize) -> usize {
+    lines
+        .iter()
+        .map(|l| crate::console::panes::common::fmt::wrap(&l.to_string(), width).len())
+        .sum()
 }
