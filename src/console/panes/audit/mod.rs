@@ -20,10 +20,11 @@ use crate::console::keymap::{Action, BindingSpec};
 use crate::console::panes::common::call::{call, failure};
 use crate::console::panes::common::fmt::{TimeWidth, short_time, truncate};
 use crate::console::panes::common::paged::Paged;
+use crate::console::panes::common::split::list_and_detail;
 use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, Subject, ViewCtx, table_rows};
-use crate::console::widgets::list::render_list;
+use crate::console::widgets::list::{cell_widths, render_list};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use serde_json::Value;
@@ -32,9 +33,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// The pane's own keys: none. Enter (open) shows an event whole, `H` (everywhere) a history,
 /// `/` filters; the list moves as every list does.
 pub const BINDINGS: &[BindingSpec] = &[];
-
-/// Wider than this, the detail panel sits beside the list instead of under it.
-const SIDE_PANEL_WIDTH: u16 = 110;
 
 const ID: PaneId = PaneId::Audit;
 

@@ -5,18 +5,7 @@ use super::*;
 impl AuditPane {
     /// Where the list (none while an event is zoomed) and the detail go in `area`.
     pub(super) fn areas(&self, area: Rect) -> (Option<Rect>, Rect) {
-        if self.zoomed {
-            (None, area)
-        } else if area.width >= SIDE_PANEL_WIDTH {
-            let [l, d] =
-                Layout::horizontal([Constraint::Fill(1), Constraint::Length(50)]).areas(area);
-            (Some(l), d)
-        } else {
-            let detail_h = if area.height >= 18 { 8 } else { 5 };
-            let [l, d] =
-                Layout::vertical([Constraint::Min(5), Constraint::Length(detail_h)]).areas(area);
-            (Some(l), d)
-        }
+        list_and_detail(area, self.zoomed, 50, 18)
     }
 
     fn title(&self, vx: &ViewCtx) -> Line<'static> {
@@ -119,13 +108,8 @@ impl AuditPane {
             Constraint::Fill(3),
         ];
         // Cells are cut with `…` to the width their column gets; the detail shows them whole.
-        let cols = Layout::horizontal(widths).spacing(1).split(Rect::new(
-            0,
-            0,
-            inner.width.saturating_sub(2),
-            1,
-        ));
-        let w = |i: usize| cols[i].width as usize;
+        let cols = cell_widths(inner, &widths);
+        let w = |i: usize| cols[i];
         render_list(
             f,
             inner,

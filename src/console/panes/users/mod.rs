@@ -27,6 +27,7 @@ use crate::console::panes::common::call::{call, failure};
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, short_time};
 use crate::console::panes::common::paged::Paged;
+use crate::console::panes::common::split::list_and_detail;
 use crate::console::panes::{Ctx, Pane, PaneId, PaneMsg, Subject, ViewCtx, table_rows};
 use crate::console::widgets::Outcome;
 use crate::console::widgets::confirm::Confirm;
@@ -37,7 +38,7 @@ use crate::console::widgets::{WidgetStyle, truncate};
 use crate::domain::approval::{MemberState, RequestState};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyCode;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use std::collections::{BTreeMap, HashSet};
@@ -100,9 +101,6 @@ pub const BINDINGS: &[BindingSpec] = &[
         "Remove the selected member from the org (asks first)",
     ),
 ];
-
-/// Wider than this, the detail panel sits beside the list instead of under it.
-const SIDE_PANEL_WIDTH: u16 = 110;
 
 const ID: PaneId = PaneId::Users;
 

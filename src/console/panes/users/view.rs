@@ -75,18 +75,7 @@ impl UsersPane {
     /// Where the list (none while the detail is zoomed) and the detail panel go in `area`:
     /// the view draws there, and paging moves by the list rows this shows.
     pub(super) fn areas(&self, area: Rect) -> (Option<Rect>, Rect) {
-        if self.zoomed {
-            (None, area)
-        } else if area.width >= SIDE_PANEL_WIDTH {
-            let [l, d] =
-                Layout::horizontal([Constraint::Fill(1), Constraint::Length(44)]).areas(area);
-            (Some(l), d)
-        } else {
-            let detail_h = if area.height >= 16 { 8 } else { 5 };
-            let [l, d] =
-                Layout::vertical([Constraint::Min(5), Constraint::Length(detail_h)]).areas(area);
-            (Some(l), d)
-        }
+        list_and_detail(area, self.zoomed, 44, 16)
     }
 
     /// The list rows on screen in the pane's `body`.
