@@ -211,13 +211,12 @@ impl SnapshotBackend {
             v.as_deref()
                 .filter(|v| !v.is_empty())
                 .map(|v| {
-                    crate::scim::datetime::bound(v).ok_or_else(|| ApiError::Rejected {
-                        status: 400,
-                        code: "invalid_request".into(),
-                        message: format!(
-                            "{name}: expected an RFC 3339 time such as 2026-12-04T09:00:00Z, \
-                             or a date such as 2026-12-04"
-                        ),
+                    crate::scim::datetime::named_bound(name, v).map_err(|message| {
+                        ApiError::Rejected {
+                            status: 400,
+                            code: "invalid_request".into(),
+                            message,
+                        }
                     })
                 })
                 .transpose()

@@ -152,6 +152,17 @@ pub fn bound(v: &str) -> Option<String> {
     parse(&full).map(format)
 }
 
+/// [`bound`] for the parameter `name`, or the error that says which forms it takes (the
+/// admin API's `/audit?since=&until=` and the snapshot review both answer with it).
+pub fn named_bound(name: &str, v: &str) -> Result<String, String> {
+    bound(v).ok_or_else(|| {
+        format!(
+            "{name}: expected an RFC 3339 time such as 2026-12-04T09:00:00Z, or a date such as \
+             2026-12-04"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

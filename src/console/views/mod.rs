@@ -386,6 +386,15 @@ fn fit_hints<'a>(
     Line::from(spans)
 }
 
+/// The colour of a notice's level (its symbol says it without colour).
+fn level_style(l: Level, theme: &Theme) -> ratatui::style::Style {
+    match l {
+        Level::Info => theme.base,
+        Level::Success => theme.ok,
+        Level::Error => theme.error,
+    }
+}
+
 /// Toasts stacked at the bottom right of the body, newest lowest; a long one wraps onto as
 /// many lines as it needs (at most four, then `… :messages` holds the rest).
 fn draw_toasts(f: &mut Frame, body: Rect, s: &State, theme: &Theme) {
@@ -397,11 +406,7 @@ fn draw_toasts(f: &mut Frame, body: Rect, s: &State, theme: &Theme) {
     let text_w = width.saturating_sub(2) as usize;
     let mut blocks: Vec<(ratatui::style::Style, Vec<String>)> = Vec::new();
     for (t, _) in &s.toasts {
-        let style = match t.level {
-            Level::Info => theme.base,
-            Level::Success => theme.ok,
-            Level::Error => theme.error,
-        };
+        let style = level_style(t.level, theme);
         let mut lines = crate::console::panes::common::fmt::wrap(&t.text, text_w);
         if lines.len() > MAX_LINES {
             lines.truncate(MAX_LINES);
@@ -472,11 +477,7 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, scroll: usize, theme: &Th
             .skip(scroll)
             .take(rows)
             .map(|(level, l)| {
-                let style = match level {
-                    Level::Info => theme.base,
-                    Level::Success => theme.ok,
-                    Level::Error => theme.error,
-                };
+                let style = level_style(*level, theme);
                 Line::styled(l.clone(), style)
             })
             .collect()

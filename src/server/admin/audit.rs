@@ -73,10 +73,5 @@ async fn list_audit<S: Store>(
 
 /// A `since`/`until` bound, in the form the log writes times.
 fn instant(name: &str, v: &str) -> Result<String, AdminErr> {
-    datetime::bound(v).ok_or_else(|| {
-        AdminErr::bad_request(format!(
-            "{name}: expected an RFC 3339 time such as 2026-12-04T09:00:00Z, or a date such \
-             as 2026-12-04"
-        ))
-    })
+    datetime::named_bound(name, v).map_err(AdminErr::bad_request)
 }

@@ -1,6 +1,7 @@
 //! Drawing the SCIM pane: settings, discovery, tokens and the dialogs.
 
 use super::*;
+use crate::console::widgets::truncate;
 
 /// A setting's old value as the diff words it (`true`, `false`), in the pane's words.
 pub(super) fn on_off(v: &str) -> &str {
@@ -56,16 +57,6 @@ pub(super) fn areas(area: Rect, warnings: &[String]) -> [Rect; 5] {
 
 /// Rows of the settings box: SCIM, SSO role mapping and the three approval rules.
 const SETTING_ROWS: u16 = 5;
-
-/// What fits of `text` in `width` cells: all of it, or its start and `…`.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
-    s.push('…');
-    s
-}
 
 impl ScimPane {
     pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
@@ -214,7 +205,7 @@ impl ScimPane {
             spans.push(Span::raw(url.to_string()));
             spans.push(Span::styled(tail, theme.dim));
         } else {
-            spans.push(Span::raw(fit(url, width.saturating_sub(lead.len()))));
+            spans.push(Span::raw(truncate(url, width.saturating_sub(lead.len()))));
         }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
     }
@@ -251,7 +242,7 @@ impl ScimPane {
                 theme.error
             };
             f.render_widget(
-                Paragraph::new(Line::styled(fit(&line, area.width as usize), style)),
+                Paragraph::new(Line::styled(truncate(&line, area.width as usize), style)),
                 area,
             );
             return;
