@@ -16,33 +16,9 @@ fn screen(r: &LiveRig) -> String {
     // Ports, times and the org's uid differ from run to run.
     let s = redact_datetimes(&redact_port(&text(&r.term), &r.server.base_url));
     let uid = &r.state().org_uid;
+    // The whole uid (audit targets) and the start of it where the SCIM URL is cut.
     let s = s.replace(uid.as_str(), &"U".repeat(uid.len()));
-    let out = redact_org_uid(&s);
-    redact_month_day(&out)
-}
-
-/// Short times (`12-04 09:15`, in narrow columns) as `MM-DD hh:mm`.
-fn redact_month_day(screen: &str) -> String {
-    let chars: Vec<char> = screen.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let hit = i + 11 <= chars.len()
-            && chars[i..i + 11].iter().enumerate().all(|(k, c)| match k {
-                2 => *c == '-',
-                5 => *c == ' ',
-                8 => *c == ':',
-                _ => c.is_ascii_digit(),
-            });
-        if hit {
-            out.push_str("MM-DD hh:mm");
-            i += 11;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
+    redact_short_times(&redact_org_uid(&s))
 }
 
 fn ready(s: &State, pane: PaneId) -> bool {

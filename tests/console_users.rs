@@ -30,34 +30,9 @@ impl Rig {
     }
 }
 
-/// The port and the clock differ from run to run: times show as `2026-11-23 10:00`, or
-/// `11-23 10:00` in the queue's column.
+/// The port and the clock differ from run to run.
 fn redact(screen: &str, base: &str) -> String {
-    let port_len = base.rsplit(':').next().unwrap().len();
-    let s = screen.replace(base, &format!("http://127.0.0.1:{}", "P".repeat(port_len)));
-    let chars: Vec<char> = s.chars().collect();
-    let is = |at: usize, pat: &str| {
-        at + pat.len() <= chars.len()
-            && pat.chars().enumerate().all(|(k, p)| match p {
-                'd' => chars[at + k].is_ascii_digit(),
-                c => chars[at + k] == c,
-            })
-    };
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if is(i, "dddd-dd-dd dd:dd") {
-            out.push_str("YYYY-MM-DD hh:mm");
-            i += 16;
-        } else if is(i, "dd-dd dd:dd") {
-            out.push_str("MM-DD hh:mm");
-            i += 11;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
+    redact_short_times(&redact_port(screen, base))
 }
 
 /// Members, queue and the selected row's explanation are all in.

@@ -138,6 +138,34 @@ pub fn redact_org_uid(screen: &str) -> String {
     out
 }
 
+/// Times to the minute differ from run to run: `2026-11-23 10:00` shows as
+/// `YYYY-MM-DD hh:mm`, and `11-23 10:00` (narrow columns) as `MM-DD hh:mm`.
+pub fn redact_short_times(screen: &str) -> String {
+    let chars: Vec<char> = screen.chars().collect();
+    let is = |at: usize, pat: &str| {
+        at + pat.len() <= chars.len()
+            && pat.chars().enumerate().all(|(k, p)| match p {
+                'd' => chars[at + k].is_ascii_digit(),
+                c => chars[at + k] == c,
+            })
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if is(i, "dddd-dd-dd dd:dd") {
+            out.push_str("YYYY-MM-DD hh:mm");
+            i += 16;
+        } else if is(i, "dd-dd dd:dd") {
+            out.push_str("MM-DD hh:mm");
+            i += 11;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Times (`2026-12-02 07:55:26`) differ from run to run: they show as `YYYY-MM-DD hh:mm:ss`.
 pub fn redact_datetimes(screen: &str) -> String {
     let chars: Vec<char> = screen.chars().collect();
