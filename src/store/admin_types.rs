@@ -44,3 +44,21 @@ pub struct AdminTokenInfo {
     pub created_at: String,
     pub last_used_at: Option<String>,
 }
+
+/// The distinct targets of a page of events, to be named in one query.
+pub(crate) fn audit_targets(items: &[AuditEvent]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|e| e.target.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Gives each event the name its target's row (target, name) has; none when it has none.
+pub(crate) fn name_audit_targets(items: &mut [AuditEvent], rows: Vec<(String, String)>) {
+    let names: std::collections::HashMap<String, String> = rows.into_iter().collect();
+    for e in items {
+        e.target_name = e.target.as_ref().and_then(|t| names.get(t).cloned());
+    }
+}

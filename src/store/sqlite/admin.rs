@@ -71,12 +71,7 @@ async fn name_targets(
     org_id: i64,
     items: &mut [AuditEvent],
 ) -> StoreResult<()> {
-    let ids: Vec<String> = items
-        .iter()
-        .filter_map(|e| e.target.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let ids = crate::store::admin_types::audit_targets(items);
     if ids.is_empty() {
         return Ok(());
     }
@@ -86,10 +81,7 @@ async fn name_targets(
         .fetch_all(conn)
         .await
         .map_err(db_err)?;
-    let names: std::collections::HashMap<String, String> = rows.into_iter().collect();
-    for e in items {
-        e.target_name = e.target.as_ref().and_then(|t| names.get(t).cloned());
-    }
+    crate::store::admin_types::name_audit_targets(items, rows);
     Ok(())
 }
 
