@@ -239,6 +239,17 @@ pub fn on_change(member: &Member, intent: &Intent, policy: &ApprovalPolicy) -> T
         )
         | (MemberState::Rejected, Intent::Active(req)) => {
             let diff = RequestDiff::between(None, Some(req));
+            // A member whose address the IdP moved waits under the access_increase policy (see
+            // [`on_rename`]); every other join under the provision policy.
+            let (kind, waits) = match &member.request {
+                Some(r)
+                    if member.state == MemberState::Pending
+                        && r.kind == RequestKind::AccessIncrease =>
+                {
+                    (RequestKind::AccessIncrease, policy.access_increase)
+                }
+                _ => (RequestKind::Provision, policy.provision),
+            };
             if member.state == MemberState::Rejected && member.last_rejected.as_ref() == Some(&diff)
             {
                 // The same join was rejected: it is not asked again until the IdP asks for more.
@@ -248,11 +259,11 @@ pub fn on_change(member: &Member, intent: &Intent, policy: &ApprovalPolicy) -> T
                     request: RequestChange::Keep,
                 };
             }
-            if policy.provision {
+            if waits {
                 Transition {
                     state: MemberState::Pending,
                     granted: None,
-                    request: request_for(member, RequestKind::Provision, diff),
+                    request: request_for(member, kind, diff),
                 }
             } else {
                 Transition {
@@ -328,6 +339,41 @@ pub fn on_change(member: &Member, intent: &Intent, policy: &ApprovalPolicy) -> T
     }
 }
 
+/// Decide how the IdP changing a member's userName (the address that access belongs to) moves
+/// the member. Granted access moving to another address is an access change: under the
+/// `access_increase` policy the old address loses it at once and the new one waits for approval
+/// (state pending, an `access_increase` request from no access). An open request is opened
+/// again (the old one superseded), so that nobody approves it under the address they saw.
+/// Otherwise the rename changes nothing but the address.
+pub fn on_rename(member: &Member, intent: &Intent, policy: &ApprovalPolicy) -> Transition {
+    match (member.state, intent) {
+        (MemberState::Active, Intent::Active(req)) if policy.access_increase => Transition {
+            state: MemberState::Pending,
+            granted: None,
+            request: RequestChange::Open {
+                kind: RequestKind::AccessIncrease,
+                diff: RequestDiff::between(None, Some(req)),
+            },
+        },
+        _ => {
+            let mut t = on_change(member, intent, policy);
+            if let (RequestChange::Keep | RequestChange::Update { .. }, Some(open)) =
+                (&t.request, &member.request)
+            {
+                let diff = match &t.request {
+                    RequestChange::Update { diff } => diff.clone(),
+                    _ => open.diff.clone(),
+                };
+                t.request = RequestChange::Open {
+                    kind: open.kind,
+                    diff,
+                };
+            }
+            t
+        }
+    }
+}
+
 /// Why a decision was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecisionError {
@@ -393,8 +439,13 @@ pub fn reject(
     if !may_decide(RequestState::Rejected, request_state, request, seen_version)? {
         return Ok(None);
     }
+    // A join is rejected, and so is a moved address (a pending member whose access_increase
+    // request started from no access): neither has access to keep.
     let state = match request.kind {
         RequestKind::Provision => MemberState::Rejected,
+        RequestKind::AccessIncrease if member.state == MemberState::Pending => {
+            MemberState::Rejected
+        }
         RequestKind::AccessIncrease | RequestKind::Deprovision => member.state,
     };
     Ok(Some(Transition {
@@ -655,6 +706,81 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_moved_address_loses_access_at_once_and_waits_under_access_increase() {
+        let granted = access(OrgRole::Admin, &[("web", "admin")]);
+        let m = member(MemberState::Active, Some(granted.clone()));
+        let intent = Intent::Active(granted.clone());
+        let t = on_rename(&m, &intent, &ApprovalPolicy::default());
+        assert_eq!(t.state, MemberState::Pending);
+        assert_eq!(t.granted, None, "nothing is granted to the new address");
+        let RequestChange::Open { kind, diff } = &t.request else {
+            panic!("{t:?}")
+        };
+        assert_eq!(*kind, RequestKind::AccessIncrease);
+        assert_eq!(diff.org_role_from, None);
+        assert_eq!(diff.org_role_to, Some(OrgRole::Admin));
+        // A later IdP change keeps it under access_increase, even with joins not reviewed.
+        let waiting = after(&m, &t, 1);
+        let no_join_review = ApprovalPolicy {
+            provision: false,
+            ..ApprovalPolicy::default()
+        };
+        let t2 = on_change(&waiting, &intent, &no_join_review);
+        assert_eq!(t2.state, MemberState::Pending);
+        assert_eq!(t2.request, RequestChange::Keep);
+        // Approved: the new address has what the old one had.
+        let ok = approve(
+            &waiting,
+            RequestState::Pending,
+            waiting.request.as_ref().unwrap(),
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(ok.state, MemberState::Active);
+        assert_eq!(ok.granted, Some(granted.clone()));
+        // Rejected: the new address has nothing.
+        let no = reject(
+            &waiting,
+            RequestState::Pending,
+            waiting.request.as_ref().unwrap(),
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(no.state, MemberState::Rejected);
+        assert_eq!(no.granted, None);
+        // Without access_increase review the rename moves access at once.
+        let open = ApprovalPolicy {
+            access_increase: false,
+            ..ApprovalPolicy::default()
+        };
+        let t3 = on_rename(&m, &intent, &open);
+        assert_eq!(t3.state, MemberState::Active);
+        assert_eq!(t3.granted, Some(granted));
+    }
+
+    #[test]
+    fn a_rename_opens_a_waiting_request_again() {
+        let m = member(MemberState::Pending, None);
+        let req = access(OrgRole::Member, &[]);
+        let t = on_change(&m, &Intent::Active(req.clone()), &ApprovalPolicy::default());
+        let waiting = after(&m, &t, 1);
+        let t2 = on_rename(&waiting, &Intent::Active(req), &ApprovalPolicy::default());
+        assert!(
+            matches!(
+                t2.request,
+                RequestChange::Open {
+                    kind: RequestKind::Provision,
+                    ..
+                }
+            ),
+            "{t2:?}"
+        );
+        assert_eq!(t2.state, MemberState::Pending);
     }
 
     #[test]

@@ -120,6 +120,54 @@ impl MemberRow {
     }
 }
 
+/// What moved a member, and so which rule decides its transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// An IdP change of state or groups, or a mapping edit ([`approval::on_change`]).
+    Change,
+    /// The IdP changed the member's userName: granted access moves to another address
+    /// ([`approval::on_rename`]).
+    Rename,
+}
+
+impl Cause {
+    /// The transition of a SCIM-provisioned `row` under the org's `policy`.
+    pub fn transition(
+        self,
+        row: &MemberRow,
+        mappings: &HashMap<String, GroupMapping>,
+        policy: &approval::ApprovalPolicy,
+    ) -> Transition {
+        let (member, intent) = (row.domain(), row.intent(mappings));
+        match self {
+            Cause::Change => approval::on_change(&member, &intent, policy),
+            Cause::Rename => approval::on_rename(&member, &intent, policy),
+        }
+    }
+}
+
+/// Why the IdP may not rename a member made outside SCIM (the Owner that `org create` made, or
+/// a member an admin added): a SCIM User linked to it is a view of that membership, and a new
+/// userName would hand its role to another address.
+pub(crate) fn manual_rename_refused(user_name: &str) -> StoreError {
+    StoreError::Rejected(ScimError::mutability(format!(
+        "userName: this SCIM User is linked to a member that was added outside SCIM (such as \
+         the organization's Owner); the identity provider cannot move that membership to \
+         '{user_name}'. Change the address in scimdesk itself, or assign the new address in \
+         the identity provider as a new user"
+    )))
+}
+
+/// The `before` of the audit event that records an admin token revoked because the IdP moved
+/// its member to another address.
+pub(crate) fn renamed_token_json(id: &str, label: &str, new_user_name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "label": label,
+        "reason": format!("the identity provider moved its member to '{new_user_name}'"),
+    })
+}
+
 /// Which memberships a member query reads.
 #[derive(Clone, Copy)]
 pub(crate) enum Who<'a> {

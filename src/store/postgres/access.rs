@@ -16,7 +16,7 @@ use crate::domain::approval::{self, ApprovalPolicy, MemberState};
 use crate::scim::datetime;
 use crate::store::access_rules::views::Names;
 use crate::store::access_rules::writes::{self, MemberWrite, RequestWrite};
-use crate::store::access_rules::{self as rules, MemberRow, RawMapping, Who};
+use crate::store::access_rules::{self as rules, Cause, MemberRow, RawMapping, Who};
 use crate::store::access_types::GroupRef;
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -463,6 +463,17 @@ pub(crate) async fn reconcile(
     member_ids: &[String],
     actor: &str,
 ) -> StoreResult<()> {
+    reconcile_as(conn, org_id, member_ids, actor, Cause::Change).await
+}
+
+/// [`reconcile`], with the rule of `cause` (a userName change moves access: [`Cause::Rename`]).
+pub(crate) async fn reconcile_as(
+    conn: &mut PgConnection,
+    org_id: i64,
+    member_ids: &[String],
+    actor: &str,
+    cause: Cause,
+) -> StoreResult<()> {
     let locked = lock_members(conn, org_id, Who::Ids(member_ids)).await?;
     if locked.is_empty() {
         return Ok(());
@@ -470,7 +481,7 @@ pub(crate) async fn reconcile(
     let loaded = load(conn, org_id, Who::Ids(&locked)).await?;
     let mut planned = Vec::new();
     for row in loaded.rows.iter().filter(|r| r.scim_source) {
-        let t = approval::on_change(&row.domain(), &row.intent(&loaded.mappings), &loaded.policy);
+        let t = cause.transition(row, &loaded.mappings, &loaded.policy);
         planned.push(writes::plan_write(row, &t)?);
     }
     write_all(conn, org_id, &planned, actor, &datetime::now_rfc3339()).await

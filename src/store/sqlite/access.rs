@@ -12,7 +12,7 @@ use crate::domain::approval::{self, ApprovalPolicy, Transition};
 use crate::scim::datetime;
 use crate::store::StoreResult;
 use crate::store::access_rules::writes::{self, MemberWrite, RequestWrite};
-use crate::store::access_rules::{self as rules, MemberRow, StoredRequest, Who};
+use crate::store::access_rules::{self as rules, Cause, MemberRow, StoredRequest, Who};
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
 use std::collections::{BTreeSet, HashMap};
@@ -306,6 +306,17 @@ pub(crate) async fn reconcile(
     member_ids: &[String],
     actor: &str,
 ) -> StoreResult<()> {
+    reconcile_as(conn, org_id, member_ids, actor, Cause::Change).await
+}
+
+/// [`reconcile`], with the rule of `cause` (a userName change moves access: [`Cause::Rename`]).
+pub(crate) async fn reconcile_as(
+    conn: &mut SqliteConnection,
+    org_id: i64,
+    member_ids: &[String],
+    actor: &str,
+    cause: Cause,
+) -> StoreResult<()> {
     if member_ids.is_empty() {
         return Ok(());
     }
@@ -317,7 +328,7 @@ pub(crate) async fn reconcile(
     let policy = policy_of(conn, org_id).await?;
     let now = datetime::now_rfc3339();
     for row in rows.iter().filter(|r| r.scim_source) {
-        let t = approval::on_change(&row.domain(), &row.intent(&mappings), &policy);
+        let t = cause.transition(row, &mappings, &policy);
         persist(conn, org_id, row, &t, actor, &now).await?;
     }
     Ok(())

@@ -10,6 +10,7 @@ use crate::scim::datetime;
 use crate::scim::filter::{Dialect, Filter, SqlParam, SqlWhere};
 use crate::scim::path::AttrPath;
 use crate::scim::{ScimError, ScimResult};
+use crate::store::access_rules::{self, Cause};
 use crate::store::scim_rows::{
     ListOrder, MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json,
     promoted, rt, skipped_json, table, taken,
@@ -716,14 +717,47 @@ async fn current(tx: &mut Tx, kind: Kind, org_id: i64, id: &str) -> StoreResult<
     }
 }
 
-/// Re-links a membership to the account of a new userName.
+/// Re-links a membership to the account of a new userName. A membership made outside SCIM is
+/// never moved (400 `mutability`); the admin tokens of one that moves are revoked, so that a
+/// token issued to one address never acts for another.
 async fn relink_account(
     tx: &mut Tx,
     org_id: i64,
     membership_id: &str,
     user_name: &str,
     now: &str,
+    actor: &str,
 ) -> StoreResult<()> {
+    let source: Option<String> = sqlx::query_scalar("SELECT source FROM memberships WHERE id = ?")
+        .bind(membership_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if source.as_deref() != Some("scim") {
+        return Err(access_rules::manual_rename_refused(user_name));
+    }
+    let revoked: Vec<(String, String)> = sqlx::query_as(
+        "UPDATE admin_tokens SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL
+         RETURNING id, label",
+    )
+    .bind(now)
+    .bind(membership_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    for (token_id, label) in revoked {
+        let before = access_rules::renamed_token_json(&token_id, &label, user_name);
+        audit(
+            tx,
+            org_id,
+            actor,
+            "admin_token.revoke",
+            Some(&token_id),
+            Some(&before),
+            None,
+        )
+        .await?;
+    }
     let account = account_for(tx, user_name, now).await?;
     let other: Option<String> =
         sqlx::query_scalar("SELECT id FROM memberships WHERE org_id = ? AND account_id = ?")
@@ -781,11 +815,12 @@ where
         match kind {
             Kind::User => {
                 let old = promoted(kind, &rec.resource)?;
-                if !old.name.eq_ignore_ascii_case(&p.name) {
+                let renamed = !old.name.eq_ignore_ascii_case(&p.name);
+                if renamed {
                     if user_name_taken(&mut tx, org_id, &p.name, Some(id)).await? {
                         return Err(taken(&p.name));
                     }
-                    relink_account(&mut tx, org_id, id, &p.name, &now).await?;
+                    relink_account(&mut tx, org_id, id, &p.name, &now, actor).await?;
                 }
                 sqlx::query(
                     "UPDATE scim_users SET user_name = ?, external_id = ?, display_name = ?,
@@ -802,7 +837,10 @@ where
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                if old.active != p.active {
+                if renamed {
+                    let ids = [id.to_string()];
+                    access::reconcile_as(&mut tx, org_id, &ids, actor, Cause::Rename).await?;
+                } else if old.active != p.active {
                     access::reconcile(&mut tx, org_id, &[id.to_string()], actor).await?;
                 }
             }

@@ -19,6 +19,7 @@ use super::{PgStore, access, account_for, audit, db_err};
 use crate::domain::approval::ApprovalPolicy;
 use crate::scim::ScimError;
 use crate::scim::datetime;
+use crate::store::access_rules::{self, Cause};
 use crate::store::scim_rows::{
     MemberDelta, Promoted, Updated, created, group_created_json, promoted, rt, skipped_json, taken,
 };
@@ -327,14 +328,48 @@ async fn current(
     }
 }
 
-/// Re-links a membership to the account of a new userName.
+/// Re-links a membership to the account of a new userName. A membership made outside SCIM is
+/// never moved (400 `mutability`); the admin tokens of one that moves are revoked, so that a
+/// token issued to one address never acts for another.
 async fn relink_account(
     conn: &mut PgConnection,
     org_id: i64,
     membership_id: &str,
     user_name: &str,
     now: &str,
+    actor: &str,
 ) -> StoreResult<()> {
+    let source: Option<String> =
+        sqlx::query_scalar("SELECT source FROM memberships WHERE id = $1 FOR UPDATE")
+            .bind(membership_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    if source.as_deref() != Some("scim") {
+        return Err(access_rules::manual_rename_refused(user_name));
+    }
+    let revoked: Vec<(String, String)> = sqlx::query_as(
+        "UPDATE admin_tokens SET revoked_at = $1 WHERE membership_id = $2 AND revoked_at IS NULL
+         RETURNING id, label",
+    )
+    .bind(now)
+    .bind(membership_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for (token_id, label) in revoked {
+        let before = access_rules::renamed_token_json(&token_id, &label, user_name);
+        audit(
+            conn,
+            org_id,
+            actor,
+            "admin_token.revoke",
+            Some(&token_id),
+            Some(&before),
+            None,
+        )
+        .await?;
+    }
     let account = account_for(conn, user_name, now).await?;
     let other: Option<String> =
         sqlx::query_scalar("SELECT id FROM memberships WHERE org_id = $1 AND account_id = $2")
@@ -441,8 +476,9 @@ async fn update_user(
 ) -> StoreResult<()> {
     let p = promoted(Kind::User, new)?;
     let old = promoted(Kind::User, old)?;
-    if !old.name.eq_ignore_ascii_case(&p.name) {
-        relink_account(conn, org_id, id, &p.name, now).await?;
+    let renamed = !old.name.eq_ignore_ascii_case(&p.name);
+    if renamed {
+        relink_account(conn, org_id, id, &p.name, now, actor).await?;
     }
     sqlx::query(
         "UPDATE scim_users SET user_name = $1, external_id = $2, display_name = $3,
@@ -459,7 +495,9 @@ async fn update_user(
     .execute(&mut *conn)
     .await
     .map_err(|e| user_name_conflict(db_err(e), &p.name))?;
-    if old.active != p.active {
+    if renamed {
+        access::reconcile_as(conn, org_id, &[id.to_string()], actor, Cause::Rename).await?;
+    } else if old.active != p.active {
         access::reconcile(conn, org_id, &[id.to_string()], actor).await?;
     }
     Ok(())

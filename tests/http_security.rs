@@ -1,0 +1,248 @@
+//! Security findings of issue 23, each as an attacker or an IdP would meet it, on the engine
+//! the suite runs on (SQLite, or PostgreSQL when `SCIMDESK_TEST_POSTGRES` names a server).
+
+mod access_support;
+mod common;
+
+use access_support::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const OWNER: &str = "owner@acme.example";
+
+/// A PATCH that moves a SCIM User to another address, as Okta and Entra send it: userName and
+/// the primary email together.
+fn rename_ops(to: &str) -> Value {
+    patch_op(json!([
+        {"op": "replace", "path": "userName", "value": to},
+        {"op": "replace", "path": "emails[type eq \"work\"].value", "value": to},
+    ]))
+}
+
+/// The member row of `/users` whose email is `email` (any case), if any.
+async fn member_by_email(env: &Env, email: &str) -> Option<Value> {
+    let r = send(env.admin(Method::GET, "/users?limit=500")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"].as_str().unwrap().eq_ignore_ascii_case(email))
+        .cloned()
+}
+
+/// An admin write with the Owner's own token, and the actor the audit log names for it.
+async fn owner_write_actor(env: &Env) -> String {
+    new_stack(env, "Audit probe").await;
+    let events = env.audit().await;
+    let (actor, action, ..) = events.last().unwrap();
+    assert_eq!(action, "stack.create");
+    actor.clone()
+}
+
+#[tokio::test]
+async fn the_idp_cannot_move_the_owner_to_another_address() {
+    let env = Env::new().await;
+    // The exact sequence of the finding: a create on the Owner's email in another case links
+    // to the Owner's membership...
+    let linked = env.create_user("OWNER@Acme.Example").await;
+    let id = linked["id"].as_str().unwrap();
+    // ...but the rename that followed is refused, and says why.
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{id}"))
+            .json(&rename_ops("mallory@evil.example")),
+    )
+    .await;
+    r.assert_scim_error(400, Some("mutability"));
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("outside SCIM"), "{detail}");
+    // PUT with another userName is refused the same way.
+    let r = send(
+        env.scim(Method::PUT, &format!("/Users/{id}"))
+            .json(&user("mallory@evil.example")),
+    )
+    .await;
+    r.assert_scim_error(400, Some("mutability"));
+
+    let owner = member_by_email(&env, OWNER)
+        .await
+        .expect("the Owner is still a member");
+    assert_eq!(owner["state"], "active");
+    assert_eq!(owner["granted"]["org_role"], "owner");
+    assert!(
+        member_by_email(&env, "mallory@evil.example")
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        owner_write_actor(&env).await,
+        OWNER,
+        "the Owner's token still names the Owner"
+    );
+    // The SCIM view itself keeps its userName.
+    let r = send(env.scim(Method::GET, &format!("/Users/{id}"))).await;
+    assert_eq!(r.body["userName"], "OWNER@Acme.Example");
+}
+
+#[tokio::test]
+async fn the_owner_assigned_in_the_idp_provisions_and_deprovisions_without_losing_the_role() {
+    let env = Env::new().await;
+    let web = new_stack(&env, "Web").await;
+    let admins = mapped_group(&env, "Admins", "admin", &[(&web, "developer")]).await;
+    // Okta and Entra look the user up first, find nobody, then create.
+    let filter = format!("/Users?filter=userName%20eq%20%22{OWNER}%22");
+    let r = send(env.scim(Method::GET, &filter)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 0);
+    let created = env.create_user(OWNER).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let r = send(env.scim(Method::GET, &filter)).await;
+    assert_eq!(
+        r.body["totalResults"], 1,
+        "the lookup finds the linked view now"
+    );
+
+    // Okta's profile PATCH (replace with paths), Entra's (no path, a case-only userName).
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{id}"))
+            .json(&patch_op(json!([
+                {"op": "replace", "path": "name.givenName", "value": "Olivia"},
+                {"op": "replace", "path": "displayName", "value": "Olivia Owner"},
+            ]))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{id}"))
+            .json(&patch_op(json!([
+                {"op": "Replace", "value": {"userName": "Owner@Acme.Example", "active": true}},
+            ]))),
+    )
+    .await;
+    assert_eq!(
+        r.status, 200,
+        "a case-only userName change is no move: {}",
+        r.body
+    );
+
+    // Group pushes and mappings never lower or raise the Owner's role.
+    add_member(&env, &admins, &id).await;
+    let owner = member_by_email(&env, OWNER).await.unwrap();
+    assert_eq!(owner["granted"]["org_role"], "owner");
+    assert!(
+        pending(&env).await.is_empty(),
+        "nothing to approve for the Owner"
+    );
+
+    // Deprovisioning (Okta's PATCH active false, then Entra's DELETE) leaves the membership.
+    set_active(&env, &id, false).await;
+    let owner = member_by_email(&env, OWNER).await.unwrap();
+    assert_eq!(owner["state"], "active");
+    assert_eq!(owner["granted"]["org_role"], "owner");
+    let r = send(env.scim(Method::GET, &format!("/Users/{id}"))).await;
+    assert_eq!(r.body["active"], false, "the SCIM view turns inactive");
+    let events = env.audit().await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.1 == "scim.user.update" && e.2.as_deref() == Some(id.as_str())),
+        "the deprovision is audited"
+    );
+    let r = send(env.scim(Method::DELETE, &format!("/Users/{id}"))).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let owner = member_by_email(&env, OWNER).await.unwrap();
+    assert_eq!(owner["state"], "active");
+    assert_eq!(owner["granted"]["org_role"], "owner");
+    assert_eq!(owner_write_actor(&env).await, OWNER);
+}
+
+#[tokio::test]
+async fn moving_a_provisioned_admin_to_another_address_waits_for_approval() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false})).await;
+    let web = new_stack(&env, "Web").await;
+    let admins = mapped_group(&env, "Admins", "admin", &[(&web, "admin")]).await;
+    let ann = new_user(&env, "ann@acme.example").await;
+    add_member(&env, &admins, &ann).await;
+    let req = pending(&env).await;
+    assert_eq!(req.len(), 1, "{req:?}");
+    let r = approve(
+        &env,
+        req[0]["id"].as_str().unwrap(),
+        req[0]["version"].as_u64().unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(member(&env, &ann).await["granted"]["org_role"], "admin");
+    // Ann has an admin token of her own.
+    let r = send(
+        env.admin(Method::POST, "/admin-tokens")
+            .json(&json!({"email": "ann@acme.example", "label": "ann's laptop"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ann_token = r.body["token"].as_str().unwrap().to_string();
+
+    // The IdP moves her membership to another address.
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{ann}"))
+            .json(&rename_ops("eve@elsewhere.example")),
+    )
+    .await;
+    assert_eq!(r.status, 200, "the IdP's view follows: {}", r.body);
+    assert_eq!(r.body["userName"], "eve@elsewhere.example");
+
+    let m = member(&env, &ann).await;
+    assert_eq!(m["email"], "eve@elsewhere.example");
+    assert_eq!(m["state"], "pending");
+    assert_eq!(
+        m["granted"],
+        Value::Null,
+        "nothing is granted to the new address yet"
+    );
+    let req = pending(&env).await;
+    assert_eq!(req.len(), 1, "{req:?}");
+    assert_eq!(req[0]["kind"], "access_increase");
+    assert_eq!(req[0]["diff"]["org_role_from"], Value::Null);
+    assert_eq!(req[0]["diff"]["org_role_to"], "admin");
+    // The token issued to ann@ no longer acts, for anyone.
+    let r = send(
+        env.http
+            .get(env.admin_url("/users"))
+            .bearer_auth(&ann_token),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let events = env.audit().await;
+    let revoked = events
+        .iter()
+        .find(|e| e.1 == "admin_token.revoke")
+        .expect("audited");
+    assert_eq!(revoked.0, "test-idp", "the actor is the token that acted");
+
+    // Approved: the new address has what the old one had.
+    let r = approve(&env, req[0]["id"].as_str().unwrap(), 1).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = member(&env, &ann).await;
+    assert_eq!(m["state"], "active");
+    assert_eq!(m["granted"]["org_role"], "admin");
+}
+
+#[tokio::test]
+async fn moving_a_provisioned_member_applies_at_once_without_access_review() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false, "access_increase": false})).await;
+    let ann = new_user(&env, "ann@acme.example").await;
+    assert_eq!(member(&env, &ann).await["state"], "active");
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{ann}"))
+            .json(&rename_ops("ann.smith@acme.example")),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = member(&env, &ann).await;
+    assert_eq!(m["email"], "ann.smith@acme.example");
+    assert_eq!(m["state"], "active");
+    assert!(pending(&env).await.is_empty());
+}
