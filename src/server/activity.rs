@@ -13,6 +13,14 @@ use std::sync::Mutex;
 
 /// Refusals kept per token, oldest dropped first.
 pub const MAX_REFUSALS: usize = 50;
+/// Characters of a refusal's detail kept (a 1 MB filter echoed in a detail is cut here).
+pub const MAX_DETAIL_CHARS: usize = 300;
+/// Characters of a refused request's path kept.
+pub const MAX_PATH_CHARS: usize = 200;
+/// Tokens of one org whose activity is kept: Admins mint tokens freely, so the least recently
+/// active token's record goes when a further one arrives. With the caps above, what an org can
+/// make the server keep is bounded (about 64 × 50 × 0.5 KB = 1.6 MB at most).
+pub const MAX_TOKENS_PER_ORG: usize = 64;
 /// Minutes the counts cover.
 pub const WINDOW_MINUTES: u64 = 60;
 
@@ -33,6 +41,31 @@ struct TokenActivity {
     refusals: VecDeque<Refusal>,
     /// (minute since the epoch, [2xx, 4xx, 5xx]), oldest first.
     minutes: VecDeque<(u64, [u64; 3])>,
+}
+
+/// `text` cut to `max` characters, ending in `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Makes room for one more token of `org_id`: at [`MAX_TOKENS_PER_ORG`] the org's least
+/// recently active token's record is dropped.
+fn forget_least_recent(tokens: &mut HashMap<String, TokenActivity>, org_id: i64) {
+    let mine = tokens.values().filter(|t| t.org_id == org_id).count();
+    if mine < MAX_TOKENS_PER_ORG {
+        return;
+    }
+    let oldest = tokens
+        .iter()
+        .filter(|(_, t)| t.org_id == org_id)
+        .min_by(|a, b| a.1.last_request_at.cmp(&b.1.last_request_at))
+        .map(|(id, _)| id.clone());
+    if let Some(id) = oldest {
+        tokens.remove(&id);
+    }
 }
 
 /// One refused request, as recorded.
@@ -64,6 +97,9 @@ impl Activity {
         let now = crate::scim::datetime::now_rfc3339();
         let minute = now_ms / 60_000;
         let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if !tokens.contains_key(token_id) {
+            forget_least_recent(&mut tokens, org_id);
+        }
         let t = tokens.entry(token_id.to_string()).or_default();
         t.org_id = org_id;
         t.last_request_at = Some(now.clone());
@@ -94,9 +130,9 @@ impl Activity {
                 at: now,
                 status: r.status,
                 scim_type: r.scim_type.map(str::to_string),
-                detail: r.detail.to_string(),
-                method: r.method.to_string(),
-                path: r.path.split('?').next().unwrap_or("").to_string(),
+                detail: cut(r.detail, MAX_DETAIL_CHARS),
+                method: cut(r.method, 16),
+                path: cut(r.path.split('?').next().unwrap_or(""), MAX_PATH_CHARS),
             });
         }
     }
@@ -137,5 +173,54 @@ impl Activity {
             );
         }
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_an_org_can_make_the_server_keep_is_bounded() {
+        let a = Activity::default();
+        let huge = "x".repeat(1 << 20);
+        let path = format!("/scim/v2.0/organizations/o/Users/{huge}?filter={huge}");
+        for token in 0..200 {
+            for _ in 0..MAX_REFUSALS + 5 {
+                let refused = Refused {
+                    status: 400,
+                    scim_type: Some("invalidFilter"),
+                    detail: &huge,
+                    method: "GET",
+                    path: &path,
+                };
+                a.record(1, &format!("t{token}"), 1_000, 400, Some(refused));
+            }
+        }
+        // Another org's token is not crowded out by this one's.
+        a.record(2, "other", 1_000, 200, None);
+        let doc = a.of_org(1, 1_000);
+        let map = doc.as_object().unwrap();
+        assert_eq!(map.len(), MAX_TOKENS_PER_ORG);
+        let text = doc.to_string();
+        assert!(text.len() < 2_000_000, "{} bytes", text.len());
+        let refusal = &map.values().next().unwrap()["refusals"][0];
+        let detail = refusal["detail"].as_str().unwrap();
+        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(detail.ends_with('…'));
+        assert!(refusal["path"].as_str().unwrap().chars().count() <= MAX_PATH_CHARS + 1);
+        assert_eq!(a.of_org(2, 1_000).as_object().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_newest_token_is_kept_and_the_least_recent_goes() {
+        let a = Activity::default();
+        for token in 0..MAX_TOKENS_PER_ORG {
+            a.record(1, &format!("t{token}"), 1_000, 200, None);
+        }
+        a.record(1, "fresh", 1_000, 200, None);
+        let doc = a.of_org(1, 1_000);
+        assert!(doc.get("fresh").is_some());
+        assert_eq!(doc.as_object().unwrap().len(), MAX_TOKENS_PER_ORG);
     }
 }
