@@ -75,6 +75,13 @@ async fn the_console_verifies_the_server_certificate_and_trusts_the_profiles_ca(
     .expect("a client with the fixture CA");
     let info = trusting.org().await.expect("the org over HTTPS");
     assert_eq!(info.name, "Acme");
+    // The SCIM URL handed out says https, as the server serves.
+    let url = trusting.scim_settings().await.unwrap().scim_url.unwrap();
+    assert!(
+        url.starts_with(&format!("{}/scim/v2.0/", server.base)),
+        "{url}"
+    );
+    assert!(url.starts_with("https://"), "{url}");
 
     // Without it: refused, and the message says why and what to do.
     let plain = AdminClient::new(&server.base, &org, token.clone(), "the test").unwrap();

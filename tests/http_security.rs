@@ -7,6 +7,7 @@ mod common;
 use access_support::*;
 use common::*;
 use reqwest::Method;
+use scimdesk::server::ServerConfig;
 use serde_json::{Value, json};
 
 const OWNER: &str = "owner@acme.example";
@@ -245,4 +246,265 @@ async fn moving_a_provisioned_member_applies_at_once_without_access_review() {
     assert_eq!(m["email"], "ann.smith@acme.example");
     assert_eq!(m["state"], "active");
     assert!(pending(&env).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_scim_url_never_comes_from_the_host_header() {
+    let env = Env::new().await;
+    let ours = format!(
+        "{}/scim/v2.0/organizations/{}",
+        env.server.base, env.org.uid
+    );
+    let r = send(
+        env.admin(Method::GET, "/scim")
+            .header("Host", "scim.evil.example"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["scim_url"], ours.as_str());
+    let r = send(
+        env.admin(Method::POST, "/scim/tokens")
+            .header("Host", "scim.evil.example")
+            .json(&json!({"label": "okta"})),
+    )
+    .await;
+    assert_eq!(r.body["scim_url"], ours.as_str());
+    let r = send(
+        env.scim(Method::POST, "/Users")
+            .header("Host", "scim.evil.example")
+            .json(&user("ann@acme.example")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let location = r.header("location").unwrap().to_string();
+    assert!(location.starts_with(&ours), "{location}");
+    assert!(
+        r.body["meta"]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with(&ours)
+    );
+
+    // Behind a load balancer the operator names the URL users give their IdP.
+    let env = env
+        .with_config(ServerConfig {
+            public_url: Some("https://scim.example.com".into()),
+            ..ServerConfig::default()
+        })
+        .await;
+    let r = send(env.admin(Method::GET, "/scim")).await;
+    assert_eq!(
+        r.body["scim_url"],
+        format!(
+            "https://scim.example.com/scim/v2.0/organizations/{}",
+            env.org.uid
+        )
+        .as_str()
+    );
+    let r = send(env.scim(Method::GET, "/ServiceProviderConfig")).await;
+    let loc = r.body["meta"]["location"].as_str().unwrap();
+    assert!(
+        loc.starts_with("https://scim.example.com/scim/v2.0/"),
+        "{loc}"
+    );
+}
+
+#[test]
+fn a_public_url_is_checked() {
+    use scimdesk::server::http::public_url;
+    assert_eq!(
+        public_url("https://scim.example.com/").unwrap(),
+        "https://scim.example.com"
+    );
+    assert_eq!(
+        public_url("https://lb.example.com:8443/idp").unwrap(),
+        "https://lb.example.com:8443/idp"
+    );
+    for bad in [
+        "scim.example.com",
+        "ftp://x.example",
+        "https://x.example/?a=b",
+        "https://u@x.example",
+    ] {
+        let e = public_url(bad).unwrap_err();
+        assert!(e.contains("--public-url"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn idle_connections_beyond_the_bound_are_shed_oldest_first() {
+    use tokio::io::AsyncReadExt;
+    let env = Env::new()
+        .await
+        .with_config(ServerConfig {
+            max_connections: 16,
+            ..ServerConfig::default()
+        })
+        .await;
+    let addr = env.server.base.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // A probe still gets in and is answered.
+    let probe = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let r = probe
+        .get(format!("{}/healthz", env.server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The first sockets opened were closed by the server (end of stream), the last ones not.
+    let mut buf = [0u8; 1];
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf))
+        .await
+        .expect("the oldest idle socket is closed")
+        .unwrap_or(0);
+    assert_eq!(first, 0);
+    let last = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        idle[99].read(&mut buf),
+    )
+    .await;
+    assert!(last.is_err(), "the newest idle socket stays open");
+}
+
+/// `n` users in one Bulk request per 1,000.
+async fn seed_users(env: &Env, n: usize) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let ops: Vec<Value> = chunk
+            .iter()
+            .map(|i| {
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                       "data": user(&format!("user{i:05}@acme.example"))})
+            })
+            .collect();
+        let r = send(env.scim(Method::POST, "/Bulk").json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": ops,
+        })))
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
+
+/// A filter of `n` `co` clauses on emails (each a pass over every row's emails).
+fn costly_filter(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("emails.value co \"zz{i}q\""))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+#[tokio::test]
+async fn a_filter_past_the_comparison_bound_is_refused_too_many() {
+    let env = Env::new().await;
+    let r = send(env.scim(Method::POST, "/Users/.search").json(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                          "filter": costly_filter(51)}),
+    ))
+    .await;
+    r.assert_scim_error(400, Some("tooMany"));
+    let r = send(
+        env.scim(Method::GET, "/Users")
+            .query(&[("filter", costly_filter(51))]),
+    )
+    .await;
+    r.assert_scim_error(400, Some("tooMany"));
+    let r = send(env.scim(Method::POST, "/.search").json(
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                          "filter": costly_filter(51)}),
+    ))
+    .await;
+    r.assert_scim_error(400, Some("tooMany"));
+    // At the bound it is answered.
+    let r = send(
+        env.scim(Method::GET, "/Users")
+            .query(&[("filter", costly_filter(50))]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_orgs_costly_searches_never_hold_another_orgs_list() {
+    let env = Env::new().await;
+    seed_users(&env, if on_postgres() { 3000 } else { 10000 }).await;
+    let b = new_org(&env.server, &env.http, "Beta", "owner@beta.example").await;
+    let b_list = scim_url(&env.server, &b.uid, "/Users?count=5");
+    // Org A sends four costly searches at once...
+    let mut a = Vec::new();
+    for _ in 0..4 {
+        let rb = env.scim(Method::POST, "/Users/.search").json(
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": costly_filter(50)}),
+        );
+        a.push(tokio::spawn(async move {
+            let r = send(rb).await;
+            (r.status, std::time::Instant::now())
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    // ...and org B's IdP lists its users meanwhile: it is answered before A's last search.
+    let started = std::time::Instant::now();
+    let r = send(env.http.get(&b_list).bearer_auth(&b.scim_token)).await;
+    let b_done = std::time::Instant::now();
+    assert_eq!(r.status, 200, "{}", r.body);
+    eprintln!(
+        "org B's list took {:?} beside A's searches",
+        b_done - started
+    );
+    let mut a_last = started;
+    for h in a {
+        let (status, done) = h.await.unwrap();
+        assert!(status == 200 || status == 400, "{status}");
+        a_last = a_last.max(done);
+    }
+    assert!(b_done < a_last, "org B waited for all of org A's searches");
+}
+
+#[tokio::test]
+async fn the_scim_edge_refuses_control_characters_invisible_names_and_overlong_text() {
+    let env = Env::new().await;
+    let osc = "a\u{1b}]52;c;ZXZpbA==\u{7}@acme.example";
+    let r = send(env.scim(Method::POST, "/Users").json(&user(osc))).await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("U+001B"),
+        "{}",
+        r.body
+    );
+    let long = format!("{}@acme.example", "l".repeat(500_000));
+    let r = send(env.scim(Method::POST, "/Users").json(&user(&long))).await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("at most 256"),
+        "{}",
+        r.body
+    );
+    let zwsp = "ann\u{200B}@acme.example";
+    let r = send(env.scim(Method::POST, "/Users").json(&user(zwsp))).await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    // Changes are checked too: a PATCH and a group's name.
+    let ann = new_user(&env, "ann@acme.example").await;
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{ann}"))
+            .json(&patch_op(json!([
+                {"op": "replace", "path": "displayName", "value": "Ann\u{1b}[2J"},
+            ]))),
+    )
+    .await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    let r = send(env.scim(Method::POST, "/Groups").json(&json!({
+        "schemas": [GROUP_SCHEMA], "displayName": "Admins\u{202E}nimda",
+    })))
+    .await;
+    r.assert_scim_error(400, Some("invalidValue"));
+    // Nothing was stored.
+    let r = send(env.scim(Method::GET, "/Users")).await;
+    assert_eq!(r.body["totalResults"], 1);
 }

@@ -79,6 +79,16 @@ pub enum Command {
         /// 0.0.0.0:9090: a port that Prometheus reaches and the load balancer does not expose.
         #[arg(long, value_name = "ADDR")]
         metrics_listen: Option<String>,
+        /// The URL users give their IdP, e.g. https://scim.example.com behind a load balancer
+        /// or TLS proxy: the SCIM URLs the server hands out (meta.location, scim_url) start
+        /// with it. Without it they use the scheme this server serves and the address a
+        /// request arrived at; never the client's Host header.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// Connections held open at once per listener; at the bound the longest idle one is
+        /// closed for a new one.
+        #[arg(long, value_name = "N", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
     },
     /// Manage organizations.
     Org {
@@ -225,15 +235,21 @@ pub fn main() -> ExitCode {
                 rate_limit_burst,
                 rate_limit_sync_ms,
                 metrics_listen,
+                public_url,
+                max_connections,
             } => {
                 let tls = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),
                     _ => None,
                 };
-                let limit = RateLimitArgs {
+                let limit = ServeOpts {
                     per_minute: rate_limit,
                     burst: rate_limit_burst,
                     sync_ms: rate_limit_sync_ms,
+                    public_url: public_url
+                        .map(|u| crate::server::http::public_url(&u))
+                        .transpose()?,
+                    max_connections,
                 };
                 serve(listen, metrics_listen, db.target()?, demo, tls, limit).await
             }
@@ -463,7 +479,8 @@ fn diff_main(old: &std::path::Path, new: &std::path::Path, json: bool) -> ExitCo
     if a.org.uid != b.org.uid {
         eprintln!(
             "scimdesk diff: note: the snapshots are of different organizations ({} and {})",
-            a.org.uid, b.org.uid
+            crate::scim::text::escape_controls(&a.org.uid),
+            crate::scim::text::escape_controls(&b.org.uid)
         );
     }
     let d = crate::snapshot::diff(&a, &b);
@@ -535,11 +552,14 @@ async fn open_store(db: &DbTarget) -> Result<AnyStore, String> {
     })
 }
 
-/// `serve --rate-limit`, `--rate-limit-burst` and `--rate-limit-sync-ms`.
-struct RateLimitArgs {
+/// `serve --rate-limit`, `--rate-limit-burst`, `--rate-limit-sync-ms`, `--public-url` and
+/// `--max-connections`.
+struct ServeOpts {
     per_minute: u32,
     burst: u32,
     sync_ms: u64,
+    public_url: Option<String>,
+    max_connections: usize,
 }
 
 async fn serve(
@@ -548,7 +568,7 @@ async fn serve(
     db: DbTarget,
     demo: bool,
     tls: Option<(PathBuf, PathBuf)>,
-    limit: RateLimitArgs,
+    limit: ServeOpts,
 ) -> Result<(), String> {
     let tls = match tls {
         Some((cert, key)) => Some(crate::server::listen::tls_config(&cert, &key)?),
@@ -560,6 +580,8 @@ async fn serve(
         rate_limit_per_minute: limit.per_minute,
         rate_limit_burst: limit.burst,
         rate_limit_sync_every: std::time::Duration::from_millis(limit.sync_ms),
+        public_url: limit.public_url.clone(),
+        max_connections: limit.max_connections,
         ..ServerConfig::default()
     };
     let store = open_store(&db).await?;
@@ -569,7 +591,11 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let base = format!("{scheme}://{addr}");
+    let listening = format!("{scheme}://{addr}");
+    let base = limit
+        .public_url
+        .clone()
+        .unwrap_or_else(|| listening.clone());
     let ops = match &metrics_listen {
         Some(a) => Some(
             tokio::net::TcpListener::bind(a)
@@ -584,7 +610,7 @@ async fn serve(
             .map_err(|e| format!("cannot create the demo organization: {e}"))?;
         print_demo(&base, &d);
     }
-    println!("scimdesk listening on {base} (database {db})");
+    println!("scimdesk listening on {listening} (database {db})");
     let result = match ops {
         Some(ops) => {
             let at = ops

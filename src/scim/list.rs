@@ -235,6 +235,7 @@ pub fn parse_root_search<T: Copy>(
     let filter = match param(&params, "filter").map(str::trim) {
         Some(f) if !f.is_empty() => {
             let filter = super::filter::parse_filter(f)?;
+            check_cost(&filter)?;
             let rts: Vec<&ResourceTypeDef> = types.iter().map(|(_, rt)| *rt).collect();
             super::filter::check_known_to_some(&filter, &rts)?;
             Some(filter)
@@ -479,8 +480,34 @@ fn parse_sort_by(s: &str, rt: &ResourceTypeDef) -> ScimResult<AttrPath> {
 
 fn parse_valid_filter(text: &str, rt: &ResourceTypeDef) -> ScimResult<Filter> {
     let filter = super::filter::parse_filter(text)?;
+    check_cost(&filter)?;
     super::filter::validate(&filter, rt)?;
     Ok(filter)
+}
+
+/// Comparisons (`eq`, `co`, `pr`...) a list or search filter may hold. IdPs send one or two
+/// (`userName eq "..."`, `members[value eq "..."]`); each further comparison adds a pass over
+/// the candidate rows, so one org's filter of hundreds of `co` clauses would hold a read
+/// connection for seconds. Beyond it: 400 `tooMany`.
+pub const MAX_FILTER_COMPARISONS: usize = 50;
+
+/// A list filter's cost bound ([`MAX_FILTER_COMPARISONS`]).
+pub fn check_cost(filter: &Filter) -> ScimResult<()> {
+    fn comparisons(f: &Filter) -> usize {
+        match f {
+            Filter::And(a, b) | Filter::Or(a, b) => comparisons(a) + comparisons(b),
+            Filter::Not(a) | Filter::ValuePath(_, a) => comparisons(a),
+            Filter::Present(_) | Filter::Compare(..) => 1,
+        }
+    }
+    let n = comparisons(filter);
+    if n > MAX_FILTER_COMPARISONS {
+        return Err(ScimError::too_many(format!(
+            "the filter has {n} comparisons; at most {MAX_FILTER_COMPARISONS} are evaluated \
+             per request: split it into several requests"
+        )));
+    }
+    Ok(())
 }
 
 /// An integer parameter. Digit strings too long for i64 saturate rather than fail, so that

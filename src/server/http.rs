@@ -321,18 +321,44 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// `http://HOST` as the client addressed us, for `meta.location` and `scim_url`.
-pub fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b".-:[]".contains(&c))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+/// The scheme and address a connection arrived at (`https://10.0.0.5:8443`), put on each of
+/// its requests by the accept loop: what the server serves, never what a client's Host header
+/// claims.
+#[derive(Debug, Clone)]
+pub struct ConnOrigin(pub std::sync::Arc<str>);
+
+/// The origin of the URLs the server hands out (`meta.location`, `scim_url`): `serve
+/// --public-url` when set (the address the IdP is given, e.g. a load balancer's), otherwise
+/// the scheme the server serves and the address the connection arrived at. The Host header is
+/// never used: a client must not choose the URL that an admin copies into an IdP.
+pub fn origin(cfg: &super::ServerConfig, extensions: &axum::http::Extensions) -> String {
+    if let Some(u) = &cfg.public_url {
+        return u.clone();
+    }
+    match extensions.get::<ConnOrigin>() {
+        Some(o) => o.0.to_string(),
+        None => "http://localhost".to_string(),
+    }
+}
+
+/// `url` as the origin of the URLs the server hands out (`serve --public-url`): `http://` or
+/// `https://`, a host, an optional port and path prefix, no query or fragment; the trailing
+/// `/` is dropped. The error says what was wrong.
+pub fn public_url(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!("--public-url {url}: not a URL ({e}); e.g. https://scim.example.com")
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!(
+            "--public-url {url}: give an http:// or https:// URL with a host, e.g. https://scim.example.com"
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err(format!(
+            "--public-url {url}: a query, a fragment or a user name has no place here"
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
 /// The rest of a request body that its handler dropped before the end.

@@ -314,6 +314,41 @@ pub fn now_epoch_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// Filtered lists and searches one org may run at once (`ServerConfig::reads_per_org`): the
+/// rest of its requests wait their turn, so that one org's costly filters never hold every read
+/// connection while another org's IdP waits behind them.
+pub struct OrgGates {
+    per_org: usize,
+    gates: std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Semaphore>>>,
+}
+
+impl OrgGates {
+    pub fn new(per_org: usize) -> OrgGates {
+        OrgGates {
+            per_org: per_org.max(1),
+            gates: Default::default(),
+        }
+    }
+
+    /// Waits for one of `org_id`'s places; the place is free again when the permit drops.
+    pub async fn enter(&self, org_id: i64) -> tokio::sync::OwnedSemaphorePermit {
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+            // Orgs with nobody inside are forgotten, so the map holds only busy orgs.
+            if gates.len() > 1024 {
+                gates.retain(|_, g| std::sync::Arc::strong_count(g) > 1);
+            }
+            gates
+                .entry(org_id)
+                .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(self.per_org)))
+                .clone()
+        };
+        gate.acquire_owned()
+            .await
+            .expect("an org's gate is never closed")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,7 +51,22 @@ pub struct ServerConfig {
     pub bulk_max_operations: usize,
     /// TLS, when the server terminates it itself (`serve --tls-cert --tls-key`).
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// The origin of the URLs handed out (`serve --public-url`, checked by
+    /// `http::public_url`); the scheme served and the connection's address otherwise.
+    pub public_url: Option<String>,
+    /// Connections held open at once per listener; at the bound the oldest idle one is closed
+    /// for a new one (`serve --max-connections`).
+    pub max_connections: usize,
+    /// SCIM lists and searches one org may run at once (see `limits::OrgGates`).
+    pub reads_per_org: usize,
 }
+
+/// Half of SQLite's four read connections: one org never holds them all.
+pub const DEFAULT_READS_PER_ORG: usize = 2;
+
+/// Connections per listener: far above what IdPs and consoles open, and below the usual
+/// 1,024-descriptor limit, so that the server sheds idle sockets before it runs out.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 768;
 
 /// The default sustained rate per token: 1,000 requests a second. Okta and Entra send far
 /// less during a sync; a first import of 100,000 users (single POSTs or Bulk operations) then
@@ -81,6 +96,9 @@ impl Default for ServerConfig {
             header_read_timeout: std::time::Duration::from_secs(10),
             bulk_max_operations: DEFAULT_BULK_MAX_OPERATIONS,
             tls: None,
+            public_url: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            reads_per_org: DEFAULT_READS_PER_ORG,
         }
     }
 }
@@ -93,6 +111,8 @@ pub struct AppState<S> {
     pub readiness: Arc<ops::Readiness>,
     /// IdP activity per SCIM token, in memory (see `activity`).
     pub activity: Arc<activity::Activity>,
+    /// Each org's places for lists and searches (see `limits::OrgGates`).
+    pub org_reads: Arc<limits::OrgGates>,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -104,6 +124,7 @@ impl<S: Clone> Clone for AppState<S> {
             metrics: self.metrics.clone(),
             readiness: self.readiness.clone(),
             activity: self.activity.clone(),
+            org_reads: self.org_reads.clone(),
         }
     }
 }
@@ -134,6 +155,7 @@ impl<S> AppState<S> {
                 cfg.rate_limit_per_minute,
                 cfg.rate_limit_burst,
             )),
+            org_reads: Arc::new(limits::OrgGates::new(cfg.reads_per_org)),
             cfg: Arc::new(cfg),
             metrics: Arc::new(metrics::Metrics::new()),
             readiness: Arc::new(ops::Readiness::default()),

@@ -430,6 +430,21 @@ impl ListOrder {
     }
 }
 
+/// How long the statements of one filtered list or search may run: the other half of a
+/// request's cost bound, with the comparison limit (`scim::list::MAX_FILTER_COMPARISONS`).
+/// An IdP's lookups take milliseconds; a filter that scans for longer is refused, so that one
+/// org's request cannot hold a read connection for seconds.
+pub(crate) const FILTER_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The refusal of a filtered read stopped at [`FILTER_TIME_LIMIT`]: 400 `tooMany`.
+pub(crate) fn filter_too_costly() -> crate::store::StoreError {
+    crate::store::StoreError::Rejected(crate::scim::ScimError::too_many(format!(
+        "the filter took longer than {} s to evaluate and was stopped; narrow it (eq or sw on \
+         userName or externalId are answered from an index)",
+        FILTER_TIME_LIMIT.as_secs()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

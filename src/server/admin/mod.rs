@@ -31,6 +31,8 @@ pub struct AdminCtx {
     /// The admin's email, recorded as the actor of writes.
     pub actor: String,
     pub role: OrgRole,
+    /// The origin of the URLs handed out (see `http::origin`).
+    pub origin: String,
 }
 
 /// The route pattern of an admin resource: `suffix` is "" (the org) or starts with '/'.
@@ -131,10 +133,12 @@ async fn authenticate<S: Store>(
         )
         .into_response();
     }
+    let origin = origin(&st.cfg, req.extensions());
     req.extensions_mut().insert(AdminCtx {
         org: principal.org,
         actor: principal.email,
         role: principal.role,
+        origin,
     });
     let mut resp = next.run(req).await;
     if let Some(v) = verdict {
@@ -168,21 +172,21 @@ fn warnings(s: &ScimSettings) -> Value {
     Value::Array(w)
 }
 
-fn scim_url(headers: &HeaderMap, org: &Org) -> String {
-    format!("{}{SCIM_PREFIX}/{}", origin(headers), org.uid)
+/// The SCIM URL that an IdP is given for the org.
+fn scim_url(ctx: &AdminCtx) -> String {
+    format!("{}{SCIM_PREFIX}/{}", ctx.origin, ctx.org.uid)
 }
 
-fn scim_doc(headers: &HeaderMap, org: &Org, s: &ScimSettings) -> Value {
+fn scim_doc(ctx: &AdminCtx, s: &ScimSettings) -> Value {
     let mut doc = settings_json(s);
     doc["warnings"] = warnings(s);
-    doc["scim_url"] = Value::String(scim_url(headers, org));
+    doc["scim_url"] = Value::String(scim_url(ctx));
     doc
 }
 
 async fn get_org<S: Store>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<AdminCtx>,
-    headers: HeaderMap,
 ) -> Result<Response, AdminErr> {
     let counts = st.store.org_counts(ctx.org.id).await?;
     Ok(admin_json(
@@ -191,7 +195,7 @@ async fn get_org<S: Store>(
             "uid": ctx.org.uid,
             "name": ctx.org.name,
             "created_at": ctx.org.created_at,
-            "scim": scim_doc(&headers, &ctx.org, &ctx.org.scim),
+            "scim": scim_doc(&ctx, &ctx.org.scim),
             "counts": {
                 "members": counts.members,
                 "scim_users": counts.scim_users,
@@ -202,8 +206,8 @@ async fn get_org<S: Store>(
     ))
 }
 
-async fn get_scim(Extension(ctx): Extension<AdminCtx>, headers: HeaderMap) -> Response {
-    admin_json(StatusCode::OK, &scim_doc(&headers, &ctx.org, &ctx.org.scim))
+async fn get_scim(Extension(ctx): Extension<AdminCtx>) -> Response {
+    admin_json(StatusCode::OK, &scim_doc(&ctx, &ctx.org.scim))
 }
 
 fn flag(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, AdminErr> {
@@ -276,8 +280,5 @@ async fn patch_scim<S: Store>(
         .store
         .update_scim_settings(ctx.org.id, &patch, &ctx.actor)
         .await?;
-    Ok(admin_json(
-        StatusCode::OK,
-        &scim_doc(&headers, &ctx.org, &settings),
-    ))
+    Ok(admin_json(StatusCode::OK, &scim_doc(&ctx, &settings)))
 }

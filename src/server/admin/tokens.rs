@@ -50,7 +50,7 @@ async fn create_token<S: Store>(
             "label": issued.label,
             "token": issued.token,
             "created_at": issued.created_at,
-            "scim_url": scim_url(&headers, &ctx.org),
+            "scim_url": scim_url(&ctx),
         }),
     ))
 }

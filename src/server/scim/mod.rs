@@ -180,7 +180,7 @@ async fn answer<S: Store>(
         )))
         .into_response();
     }
-    let base = format!("{}{SCIM_PREFIX}/{uid}", origin(req.headers()));
+    let base = format!("{}{SCIM_PREFIX}/{uid}", origin(&st.cfg, req.extensions()));
     req.extensions_mut().insert(ScimCtx {
         org_id: org.id,
         actor: principal.label,
@@ -353,6 +353,7 @@ async fn list_page<S: Store>(
     q: &ListQuery,
     params: &[(String, String)],
 ) -> Result<Response, ScimErr> {
+    let _place = st.org_reads.enter(ctx.org_id).await;
     let proj = &q.projection;
     let descending = q.sort_order == SortOrder::Descending;
     let with_members = kind == Kind::Group && core::wants_members(proj);

@@ -57,6 +57,7 @@ pub async fn search_root<S: Store>(
     let json = search_body(&headers, body).await?;
     let types = [Kind::User, Kind::Group].map(|k| (k, core::rt(k)));
     let search = list::parse_root_search(&json, &types, st.cfg.max_results, st.cfg.default_count)?;
+    let _place = st.org_reads.enter(ctx.org_id).await;
     if let Some(given) = &search.paging.cursor {
         return root_cursor_page(&st, &ctx, &search, given).await;
     }

@@ -12,8 +12,8 @@ use crate::scim::path::AttrPath;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::access_rules::{self, Cause};
 use crate::store::scim_rows::{
-    ListOrder, MemberDelta, Promoted, SortKey, Updated, count_kind, created, group_created_json,
-    promoted, rt, skipped_json, table, taken,
+    FILTER_TIME_LIMIT, ListOrder, MemberDelta, Promoted, SortKey, Updated, count_kind, created,
+    filter_too_costly, group_created_json, promoted, rt, skipped_json, table, taken,
 };
 use crate::store::secret;
 use crate::store::*;
@@ -194,6 +194,16 @@ fn bind_all<'q>(
     q
 }
 
+/// A failed read on a reader with a time limit: the cost bound's refusal when the limit had
+/// passed, the database's error otherwise.
+fn limited(e: sqlx::Error, reader: &super::readers::Reader<'_>) -> StoreError {
+    if reader.timed_out() {
+        filter_too_costly()
+    } else {
+        db_err(e)
+    }
+}
+
 pub(crate) async fn list(
     store: &SqliteStore,
     kind: Kind,
@@ -221,10 +231,11 @@ pub(crate) async fn list(
         .map_err(db_err)?
     } else {
         let count_sql = format!("SELECT count(*) FROM {} r WHERE {where_sql}", table(kind));
+        let mut r = store.read().await?.limit_time(FILTER_TIME_LIMIT);
         bind_all(sqlx::query(AssertSqlSafe(count_sql)), &params)
-            .fetch_one(&mut *store.read().await?)
+            .fetch_one(&mut *r)
             .await
-            .map_err(db_err)?
+            .map_err(|e| limited(e, &r))?
             .try_get(0)
             .map_err(db_err)?
     };
@@ -256,10 +267,15 @@ pub(crate) async fn list(
         table(kind),
         order.order_by(Dialect::Sqlite, backward)
     );
+    let mut r = store.read().await?;
+    if spec.filter.is_some() {
+        r = r.limit_time(FILTER_TIME_LIMIT);
+    }
     let page_rows = bind_all(sqlx::query(AssertSqlSafe(ids_sql)), &params)
-        .fetch_all(&mut *store.read().await?)
+        .fetch_all(&mut *r)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| limited(e, &r))?;
+    drop(r);
     let mut rowids = Vec::with_capacity(page_rows.len());
     let mut keys = Vec::with_capacity(page_rows.len());
     for row in &page_rows {

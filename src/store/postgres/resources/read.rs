@@ -7,10 +7,12 @@ use crate::scim::ScimResult;
 use crate::scim::cursor::KeyValue;
 use crate::scim::filter::{Dialect, SqlParam};
 use crate::scim::schema::AttrType;
-use crate::store::scim_rows::{self, ListOrder, SortKey, count_kind, table};
+use crate::store::scim_rows::{
+    self, FILTER_TIME_LIMIT, ListOrder, SortKey, count_kind, filter_too_costly, table,
+};
 use crate::store::*;
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{AssertSqlSafe, Postgres, Row};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row};
 
 /// The columns of a record, over the row alias `r`; a group's member ids follow as an array
 /// when asked for.
@@ -204,10 +206,29 @@ pub(crate) async fn list(
     } else {
         format!("SELECT count(*) FROM {from}")
     };
+    // A filtered read runs in a read-only transaction whose statements stop at the cost
+    // bound (SET LOCAL ends with it, whichever way it ends).
+    let mut pooled = store.pool().acquire().await.map_err(db_err)?;
+    let mut limited;
+    let conn: &mut PgConnection = if spec.filter.is_some() {
+        limited = sqlx::Connection::begin(&mut *pooled)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "SET LOCAL statement_timeout = {}",
+            FILTER_TIME_LIMIT.as_millis()
+        )))
+        .execute(&mut *limited)
+        .await
+        .map_err(db_err)?;
+        &mut limited
+    } else {
+        &mut pooled
+    };
     if spec.limit == 0 {
         return Ok(ResourcePage {
             items: Vec::new(),
-            total: count_matches(store, &total_sql, &params).await?,
+            total: count_matches(conn, &total_sql, &params).await?,
             keys: Vec::new(),
         });
     }
@@ -272,14 +293,14 @@ pub(crate) async fn list(
         table(kind),
     );
     let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &page_params)
-        .fetch_all(store.pool())
+        .fetch_all(&mut *conn)
         .await
-        .map_err(db_err)?;
+        .map_err(limited_err)?;
     let total = match rows.first() {
         Some(r) => r.try_get::<i64, _>("page_total").map_err(db_err)?.max(0) as u64,
         // Past the end, or nothing matches: only then is the count asked for alone.
         None if spec.offset == 0 && spec.filter.is_some() && spec.seek.is_none() => 0,
-        None => count_matches(store, &total_sql, &params).await?,
+        None => count_matches(conn, &total_sql, &params).await?,
     };
     let items = rows
         .iter()
@@ -295,15 +316,29 @@ pub(crate) async fn list(
     Ok(ResourcePage { items, total, keys })
 }
 
+/// A failed read: the cost bound's refusal when PostgreSQL cancelled the statement at its
+/// time limit (SQLSTATE 57014), the database's error otherwise.
+fn limited_err(e: sqlx::Error) -> StoreError {
+    let cancelled = e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "57014");
+    if cancelled {
+        filter_too_costly()
+    } else {
+        db_err(e)
+    }
+}
+
 pub(super) async fn count_matches(
-    store: &PgStore,
+    conn: &mut PgConnection,
     sql: &str,
     params: &[SqlParam],
 ) -> StoreResult<u64> {
     let total: i64 = bind_all(sqlx::query(AssertSqlSafe(sql.to_string())), params)
-        .fetch_one(store.pool())
+        .fetch_one(conn)
         .await
-        .map_err(db_err)?
+        .map_err(limited_err)?
         .try_get(0)
         .map_err(db_err)?;
     Ok(total.max(0) as u64)
