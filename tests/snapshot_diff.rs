@@ -170,3 +170,43 @@ fn bad_files_exit_2_naming_the_file_and_the_problem() {
         }
     }
 }
+
+#[test]
+fn what_a_snapshot_holds_never_panics_diff_nor_reaches_the_terminal() {
+    // A 500,000-character userName and one carrying OSC 52 (a clipboard write) and OSC 0 (the
+    // window title), as an old or hand-made snapshot may hold.
+    let dir = tempfile::tempdir().unwrap();
+    let old = fixture();
+    let mut new = fixture();
+    let mut long = new["members"][0].clone();
+    long["id"] = json!("u-long");
+    long["email"] = json!(format!("{}@acme.example", "l".repeat(500_000)));
+    let mut sneaky = new["members"][0].clone();
+    sneaky["id"] = json!("u-sneaky");
+    sneaky["email"] = json!("a\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;owned\u{7}@acme.example");
+    new["members"].as_array_mut().unwrap().push(long);
+    new["members"].as_array_mut().unwrap().push(sneaky);
+    let a = write(dir.path(), "old.json", &serde_json::to_vec(&old).unwrap());
+    let b = write(dir.path(), "new.json", &serde_json::to_vec(&new).unwrap());
+    for as_json in [false, true] {
+        let out = diff(&[&a, &b], as_json);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            !out.stdout.contains(&0x1b) && !out.stdout.contains(&0x07),
+            "no raw escape reaches the terminal"
+        );
+        let shown = text(&out.stdout);
+        assert!(shown.contains("owned"), "the text stays readable");
+    }
+    // review --against reads the same snapshots without panicking (it answers before the
+    // console starts when stdout is no terminal).
+    let out = Command::new(EXE)
+        .arg("review")
+        .arg(&b)
+        .arg("--against")
+        .arg(&a)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(101), "{}", text(&out.stderr));
+}

@@ -13,5 +13,6 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod text;
 
 pub use error::{ScimError, ScimResult, ScimType};

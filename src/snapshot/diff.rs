@@ -8,6 +8,7 @@
 use super::{Mapping, Member, Snapshot, StackRoleRef};
 use crate::domain::access::OrgRole;
 use crate::domain::approval::MemberState;
+use crate::scim::text::escape_controls;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -467,14 +468,41 @@ pub fn table_lines(rows: &[Row]) -> Vec<String> {
         what: "WHAT".into(),
         change: "CHANGE".into(),
     };
-    let all = || std::iter::once(&header).chain(rows.iter());
-    let w1 = all().map(|r| r.who.chars().count()).max().unwrap_or(0);
-    let w2 = all().map(|r| r.what.chars().count()).max().unwrap_or(0);
-    all()
-        .map(|r| {
-            format!("{:1} {:w1$}  {:w2$}  {}", r.sign, r.who, r.what, r.change)
-                .trim_end()
-                .to_string()
+    // What a snapshot holds is printed escaped (no control character reaches the terminal)
+    // and padded by hand: a cell of any length lines up, where a format width would panic.
+    let cells: Vec<[String; 3]> = std::iter::once(&header)
+        .chain(rows.iter())
+        .map(|r| [&r.who, &r.what, &r.change].map(|c| escape_controls(c).into_owned()))
+        .collect();
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w1, w2) = (width(0), width(1));
+    let pad = |s: &str, w: usize| {
+        let mut out = s.to_string();
+        out.extend(std::iter::repeat_n(
+            ' ',
+            w.saturating_sub(s.chars().count()),
+        ));
+        out
+    };
+    std::iter::once(&header)
+        .chain(rows.iter())
+        .zip(&cells)
+        .map(|(r, [who, what, change])| {
+            format!(
+                "{:1} {}  {}  {}",
+                r.sign,
+                pad(who, w1),
+                pad(what, w2),
+                change
+            )
+            .trim_end()
+            .to_string()
         })
         .collect()
 }

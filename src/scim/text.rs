@@ -1,0 +1,160 @@
+//! What text a SCIM resource may hold (issue 23, items 5, 6 and 10): lengths, and no
+//! characters that act on a terminal or hide what an approver reads. Pure; the SCIM write path
+//! checks every created or changed resource with [`check_resource`], and the CLI escapes what
+//! it prints with [`escape_controls`].
+
+use super::{ScimError, ScimResult};
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// Characters of a userName (and of an email address): RFC 5321 allows 254 for an address.
+pub const MAX_USER_NAME_CHARS: usize = 256;
+/// Characters of a name: displayName, the parts of `name`, nickName, a group's displayName,
+/// externalId.
+pub const MAX_NAME_CHARS: usize = 1024;
+/// Characters of any other string value.
+pub const MAX_STRING_CHARS: usize = 8192;
+
+/// The attributes that name a person or group to an approver: invisible and bidi-control
+/// characters are refused in them as well as control characters.
+const NAMING: &[&str] = &[
+    "userName",
+    "displayName",
+    "nickName",
+    "externalId",
+    "name",
+    "emails",
+];
+
+/// Control characters (C0 but tab, line feed and carriage return; DEL; C1), which a terminal
+/// acts on: an escape sequence in a userName would reach the admin's terminal.
+pub fn is_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Characters that change how text reads without being seen: zero-width characters, the
+/// bidirectional controls (RFC 8264's PRECIS classes disallow them in identifiers), soft
+/// hyphen, word joiners, the byte-order mark.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Refuses a resource whose strings are too long or hold control characters, or whose naming
+/// attributes hold invisible or bidi-control characters: 400 `invalidValue` naming the
+/// attribute and the character.
+pub fn check_resource(resource: &Value) -> ScimResult<()> {
+    let Value::Object(map) = resource else {
+        return Ok(());
+    };
+    for (key, value) in map {
+        let naming = NAMING.iter().any(|n| n.eq_ignore_ascii_case(key));
+        let max = if key.eq_ignore_ascii_case("userName") || key.eq_ignore_ascii_case("emails") {
+            MAX_USER_NAME_CHARS
+        } else if naming {
+            MAX_NAME_CHARS
+        } else {
+            MAX_STRING_CHARS
+        };
+        check_value(key, value, naming, max)?;
+    }
+    Ok(())
+}
+
+fn check_value(path: &str, value: &Value, naming: bool, max: usize) -> ScimResult<()> {
+    match value {
+        Value::String(s) => check_string(path, s, naming, max),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| check_value(path, v, naming, max)),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_value(&format!("{path}.{k}"), v, naming, max)),
+        _ => Ok(()),
+    }
+}
+
+fn check_string(path: &str, s: &str, naming: bool, max: usize) -> ScimResult<()> {
+    let n = s.chars().count();
+    if n > max {
+        return Err(ScimError::invalid_value(format!(
+            "{path}: at most {max} characters (got {n})"
+        )));
+    }
+    if let Some(c) = s.chars().find(|c| is_control(*c)) {
+        return Err(ScimError::invalid_value(format!(
+            "{path}: control character U+{:04X} is not allowed",
+            c as u32
+        )));
+    }
+    if naming && let Some(c) = s.chars().find(|c| is_invisible(*c)) {
+        return Err(ScimError::invalid_value(format!(
+            "{path}: invisible or bidirectional-control character U+{:04X} is not allowed in a \
+             name an approver must read",
+            c as u32
+        )));
+    }
+    Ok(())
+}
+
+/// `s` with every control character written as `\u{1b}`, so that printing it never acts on a
+/// terminal (a snapshot may hold anything).
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() || is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn control_characters_are_refused_anywhere_and_invisible_ones_in_names() {
+        let osc52 = "a\u{1b}]52;c;ZXZpbA==\u{7}@x.example";
+        let e = check_resource(&json!({"userName": osc52})).unwrap_err();
+        assert_eq!(e.scim_type.map(|t| t.as_str()), Some("invalidValue"));
+        assert!(e.detail.contains("U+001B"), "{}", e.detail);
+        let e = check_resource(&json!({"title": "x\u{9b}31m"})).unwrap_err();
+        assert!(e.detail.contains("title"), "{}", e.detail);
+        let e = check_resource(&json!({"name": {"givenName": "An\u{200B}n"}})).unwrap_err();
+        assert!(e.detail.contains("name.givenName"), "{}", e.detail);
+        assert!(check_resource(&json!({"userName": "a\u{202E}b@x.example"})).is_err());
+        // Multi-line addresses keep their line breaks; a zero-width joiner in a title is fine.
+        assert!(check_resource(&json!({"addresses": [{"formatted": "1 Main St\nTown"}]})).is_ok());
+        assert!(
+            check_resource(&json!({"userName": "josé@x.example", "title": "a\u{200D}b"})).is_ok()
+        );
+    }
+
+    #[test]
+    fn lengths_are_bounded_with_a_message_that_says_the_limit() {
+        let long = format!("{}@x.example", "a".repeat(500_000));
+        let e = check_resource(&json!({"userName": long})).unwrap_err();
+        assert!(e.detail.contains("at most 256"), "{}", e.detail);
+        let e = check_resource(&json!({"displayName": "d".repeat(1025)})).unwrap_err();
+        assert!(e.detail.contains("at most 1024"), "{}", e.detail);
+        assert!(check_resource(&json!({"displayName": "d".repeat(1024)})).is_ok());
+    }
+
+    #[test]
+    fn escaping_leaves_text_readable_and_terminals_untouched() {
+        assert_eq!(escape_controls("ann@x.example"), "ann@x.example");
+        let out = escape_controls("a\u{1b}]0;pwned\u{7}b");
+        assert_eq!(out, "a\\u{1b}]0;pwned\\u{7}b");
+        assert!(!out.chars().any(char::is_control));
+    }
+}
