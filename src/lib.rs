@@ -7,6 +7,7 @@ pub mod console;
 pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod private_files;
 pub mod progress;
 pub mod scim;
 pub mod server;

@@ -508,3 +508,20 @@ async fn the_scim_edge_refuses_control_characters_invisible_names_and_overlong_t
     let r = send(env.scim(Method::GET, "/Users")).await;
     assert_eq!(r.body["totalResults"], 1);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_journal_files_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new().await;
+    let Some(db) = env.sqlite_path() else {
+        return; // PostgreSQL keeps its files itself.
+    };
+    new_user(&env, "ann@acme.example").await;
+    let mode = |p: std::path::PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(db.to_path_buf()), 0o600);
+    for suffix in ["-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode(p), 0o600, "{suffix}");
+    }
+}

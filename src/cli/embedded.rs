@@ -46,7 +46,7 @@ impl Embedded {
     /// Opens (or creates) `data_dir/embedded.db`, makes sure the demo org exists and serves
     /// it on 127.0.0.1 on a free port.
     pub async fn start(data_dir: &Path) -> Result<Embedded, String> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        crate::private_files::create_dir(data_dir).map_err(|e| {
             format!(
                 "cannot create the data directory {}: {e}; set SCIMDESK_DATA_DIR to a writable \
                  directory",

@@ -309,11 +309,8 @@ fn console_main(cli: Cli) -> ExitCode {
     let log = crate::console::config::Dirs::from_env().map(|d| d.data.join("console.log"));
     if let Ok(path) = &log
         && let Some(dir) = path.parent()
-        && std::fs::create_dir_all(dir).is_ok()
-        && let Ok(file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        && crate::private_files::create_dir(dir).is_ok()
+        && let Ok(file) = crate::private_files::append(path)
     {
         let level = std::env::var("SCIMDESK_LOG")
             .ok()

@@ -130,6 +130,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 impl SqliteStore {
     /// Opens (creating it if missing) and migrates the database at `path`.
     pub async fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        // Personal data and the audit: the file (and so its -wal and -shm) is the owner's.
+        crate::private_files::create_file(path.as_ref()).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create the database {}: {e}",
+                path.as_ref().display()
+            ))
+        })?;
+        if let Some(warning) = crate::private_files::exposed(path.as_ref()) {
+            tracing::warn!("{warning}");
+        }
         let opts = connect_options(path.as_ref());
         let mut conn = SqliteConnection::connect_with(&opts)
             .await
