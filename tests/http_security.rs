@@ -525,3 +525,111 @@ async fn the_database_and_its_journal_files_are_the_owners_alone() {
         assert_eq!(mode(p), 0o600, "{suffix}");
     }
 }
+
+/// Sends a request's head now and its body when `release` is called: what a slow client (or
+/// one with a long Bulk) does while its token is revoked.
+struct HeldRequest {
+    stream: tokio::net::TcpStream,
+    body: Vec<u8>,
+}
+
+impl HeldRequest {
+    async fn start(env: &Env, method: &str, url: &str, token: &str, body: &Value) -> HeldRequest {
+        use tokio::io::AsyncWriteExt;
+        let addr = env.server.base.trim_start_matches("http://");
+        let path = url.strip_prefix(&env.server.base).unwrap();
+        let body = serde_json::to_vec(body).unwrap();
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // The first half of the body: the server has authenticated and waits for the rest.
+        stream.write_all(&body[..body.len() / 2]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        HeldRequest { stream, body }
+    }
+
+    /// Sends the rest of the body; the response's status.
+    async fn release(mut self) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let half = self.body.len() / 2;
+        self.stream.write_all(&self.body[half..]).await.unwrap();
+        let mut out = Vec::new();
+        self.stream.read_to_end(&mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out);
+        text.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_request_in_flight_writes_nothing_once_its_token_is_revoked() {
+    let env = Env::new().await;
+    // A second SCIM token, and a second admin token of the Owner's.
+    let r = send(
+        env.admin(Method::POST, "/scim/tokens")
+            .json(&json!({"label": "okta"})),
+    )
+    .await;
+    let (scim_id, scim_token) = (
+        r.body["id"].as_str().unwrap().to_string(),
+        r.body["token"].as_str().unwrap().to_string(),
+    );
+    let r = send(
+        env.admin(Method::POST, "/admin-tokens")
+            .json(&json!({"email": OWNER, "label": "script"})),
+    )
+    .await;
+    let (admin_id, admin_token) = (
+        r.body["id"].as_str().unwrap().to_string(),
+        r.body["token"].as_str().unwrap().to_string(),
+    );
+
+    let create = HeldRequest::start(
+        &env,
+        "POST",
+        &env.scim_url("/Users"),
+        &scim_token,
+        &user("late@acme.example"),
+    )
+    .await;
+    let bulk_ops: Vec<Value> = (0..5)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"),
+                        "data": user(&format!("bulk{i}@acme.example"))})
+        })
+        .collect();
+    let bulk = HeldRequest::start(
+        &env,
+        "POST",
+        &env.scim_url("/Bulk"),
+        &scim_token,
+        &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": bulk_ops}),
+    )
+    .await;
+    let stack = HeldRequest::start(
+        &env,
+        "POST",
+        &env.admin_url("/stacks"),
+        &admin_token,
+        &json!({"name": "Late stack"}),
+    )
+    .await;
+    let r = send(env.admin(Method::DELETE, &format!("/scim/tokens/{scim_id}"))).await;
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+    let r = send(env.admin(Method::DELETE, &format!("/admin-tokens/{admin_id}"))).await;
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+
+    assert_eq!(create.release().await, 401);
+    let bulk_status = bulk.release().await;
+    assert!(bulk_status == 401 || bulk_status == 200, "{bulk_status}");
+    assert_eq!(stack.release().await, 401);
+    // Nothing was written: no user, no stack.
+    let r = send(env.scim(Method::GET, "/Users")).await;
+    assert_eq!(r.body["totalResults"], 0, "{}", r.body);
+    let r = send(env.admin(Method::GET, "/stacks")).await;
+    assert_eq!(r.body["total"], 0, "{}", r.body);
+}

@@ -9,6 +9,7 @@
 
 pub(crate) mod access_rules;
 pub mod access_types;
+pub mod acting;
 pub mod admin_types;
 pub mod any;
 pub mod copy;
@@ -589,12 +590,22 @@ pub trait ScimStore: Send + Sync {
             // Concurrent, so that a writer that batches what waits for it commits them together.
             let mut set = tokio::task::JoinSet::new();
             let n = items.len();
+            // Each write checks the request's token again (see `acting`), in its own task too.
+            let acting = acting::current();
             for (i, item) in items.into_iter().enumerate() {
-                let (store, actor) = (store.clone(), actor.clone());
+                let (store, actor, acting) = (store.clone(), actor.clone(), acting.clone());
                 set.spawn(async move {
-                    let out = store
-                        .create_resource(item.kind, org_id, item.resource, item.members, &actor)
-                        .await;
+                    let write = store.create_resource(
+                        item.kind,
+                        org_id,
+                        item.resource,
+                        item.members,
+                        &actor,
+                    );
+                    let out = match acting {
+                        Some(a) => acting::ACTING.scope(a, write).await,
+                        None => write.await,
+                    };
                     (i, out)
                 });
             }

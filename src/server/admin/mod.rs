@@ -134,13 +134,19 @@ async fn authenticate<S: Store>(
         .into_response();
     }
     let origin = origin(&st.cfg, req.extensions());
+    let acting = crate::store::acting::Acting {
+        kind: crate::store::acting::TokenKind::Admin,
+        id: principal.token_id.clone(),
+    };
     req.extensions_mut().insert(AdminCtx {
         org: principal.org,
         actor: principal.email,
         role: principal.role,
         origin,
     });
-    let mut resp = next.run(req).await;
+    let mut resp = crate::store::acting::ACTING
+        .scope(acting, next.run(req))
+        .await;
     if let Some(v) = verdict {
         v.write_headers(resp.headers_mut());
     }

@@ -181,6 +181,10 @@ async fn answer<S: Store>(
         .into_response();
     }
     let base = format!("{}{SCIM_PREFIX}/{uid}", origin(&st.cfg, req.extensions()));
+    let acting = crate::store::acting::Acting {
+        kind: crate::store::acting::TokenKind::Scim,
+        id: principal.token_id.clone(),
+    };
     req.extensions_mut().insert(ScimCtx {
         org_id: org.id,
         actor: principal.label,
@@ -189,7 +193,9 @@ async fn answer<S: Store>(
         user_name_is_email: org.scim.user_name_is_email,
         cursor_key,
     });
-    let mut resp = next.run(req).await;
+    let mut resp = crate::store::acting::ACTING
+        .scope(acting, next.run(req))
+        .await;
     // A Bulk request counts its operations and writes the headers of that count.
     if let Some(v) = verdict.filter(|_| !resp.headers().contains_key("x-ratelimit-limit")) {
         v.write_headers(resp.headers_mut());

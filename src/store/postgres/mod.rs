@@ -156,7 +156,18 @@ impl PgStore {
     /// Begins a write: everything done through the returned transaction commits together, or
     /// not at all.
     pub(crate) async fn begin(&self) -> StoreResult<PgTx> {
-        self.pool.begin().await.map_err(db_err)
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if let Some(acting) = crate::store::acting::current() {
+            let live: Option<i32> = sqlx::query_scalar(sqlx::AssertSqlSafe(acting.check_sql(true)))
+                .bind(&acting.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if live.is_none() {
+                return Err(crate::store::acting::revoked());
+            }
+        }
+        Ok(tx)
     }
 
     /// The access the org's group mappings imply for every SCIM User in at least one mapped

@@ -225,7 +225,18 @@ impl SqliteStore {
     /// Waits for the write connection. Everything done through the returned [`Tx`] commits
     /// together, or not at all.
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
-        self.inner.writer.begin().await
+        let mut tx = self.inner.writer.begin().await?;
+        if let Some(acting) = crate::store::acting::current() {
+            let live: Option<i64> = sqlx::query_scalar(AssertSqlSafe(acting.check_sql(false)))
+                .bind(&acting.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if live.is_none() {
+                return Err(crate::store::acting::revoked());
+            }
+        }
+        Ok(tx)
     }
 
     /// Runs a short synchronous write on the write connection's handle, in the writer's
@@ -237,7 +248,20 @@ impl SqliteStore {
         E: From<StoreError> + Send + 'static,
         F: FnMut(&mut raw::Raw) -> Result<T, E> + Send + 'static,
     {
-        self.inner.writer.run(write).await
+        let acting = crate::store::acting::current();
+        let mut write = write;
+        self.inner
+            .writer
+            .run(move |raw: &mut raw::Raw| {
+                if let Some(a) = &acting {
+                    let live = raw.query(a.check_sql(false), &[a.id.as_str().into()])?;
+                    if live.is_empty() {
+                        return Err(E::from(crate::store::acting::revoked()));
+                    }
+                }
+                write(raw)
+            })
+            .await
     }
 }
 
