@@ -7,6 +7,7 @@ use common::*;
 use reqwest::Method;
 use scimdesk::server::listen::tls_config;
 use scimdesk::server::{ServerConfig, run_server};
+use scimdesk::store::prelude::*;
 use scimdesk::store::{AnyStore, DbTarget};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -261,4 +262,48 @@ async fn responses_carry_no_server_banner_and_are_never_cached() {
     let r = common::send(env.admin(Method::GET, "/scim")).await;
     assert!(r.header("server").is_none());
     assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn minting_tokens_does_not_multiply_an_orgs_allowance() {
+    let env = Env::new().await;
+    env.server.stop().await;
+    let clock = Arc::new(AtomicU64::new(1_000_000_000_000));
+    let cfg = ServerConfig {
+        rate_limit_per_minute: 5,
+        rate_limit_clock: Some(clock.clone()),
+        ..ServerConfig::default()
+    };
+    let (addr, _stop) = start_with(&env.db, cfg).await;
+    let http = client();
+    let scim = format!(
+        "http://{addr}/scim/v2.0/organizations/{}/Users",
+        env.org.uid
+    );
+    // A store-made token each (the admin API's own calls would take from the org too).
+    let mut tokens = vec![env.org.scim_token.clone()];
+    let store = AnyStore::open(env.db.target()).await.unwrap();
+    let org = store.org_by_uid(&env.org.uid).await.unwrap().unwrap();
+    for i in 0..5 {
+        let issued = store
+            .create_scim_token(org.id, &format!("minted {i}"), "test")
+            .await
+            .unwrap();
+        tokens.push(issued.token);
+    }
+    // The org's tokens together get four tokens' worth: 20 requests; a fifth token's first
+    // request then waits, though that token has sent nothing.
+    let mut allowed = 0;
+    for t in &tokens[..4] {
+        allowed += until_refused(5, || http.get(&scim).bearer_auth(t))
+            .await
+            .iter()
+            .filter(|r| r.status == 200)
+            .count();
+    }
+    assert_eq!(allowed, 20);
+    let r = common::send(http.get(&scim).bearer_auth(&tokens[4])).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    store.close().await;
 }

@@ -74,6 +74,9 @@ impl Verdict {
     }
 }
 
+/// How many tokens' allowance one org's tokens share (see [`RateLimiter::take_for`]).
+pub const ORG_SHARE: f64 = 4.0;
+
 /// How often a replica adds its counts to the cluster's tally.
 pub const DEFAULT_SYNC_EVERY: Duration = Duration::from_secs(1);
 
@@ -137,35 +140,59 @@ impl RateLimiter {
     /// refusal takes nothing, so a client that waits `Retry-After` gets through, and a bulk
     /// too large for what remains can be sent again smaller at once.
     pub fn take(&self, key: &str, n: u64, now_ms: u64) -> Verdict {
+        self.take_for(key, None, n, now_ms)
+    }
+
+    /// Takes `n` requests from `token`'s bucket and, when given, from its org's, or from
+    /// neither; the verdict is the tighter bucket's. An org's bucket fills [`ORG_SHARE`] times
+    /// slower: the org's tokens together get that many tokens' allowance, so minting tokens
+    /// does not multiply the limit, and an admin's console still gets through while the IdP's
+    /// import uses its whole allowance. The org's bucket is this replica's own (not shared).
+    pub fn take_for(&self, token: &str, org: Option<&str>, n: u64, now_ms: u64) -> Verdict {
         let window = now_ms / 1000 / WINDOW_SECS;
         let mut map = self.buckets();
-        if map.len() >= PRUNE_AT && !map.contains_key(key) {
+        let keys: Vec<(&str, f64)> = std::iter::once((token, 1.0))
+            .chain(org.map(|o| (o, 1.0 / ORG_SHARE)))
+            .collect();
+        if map.len() >= PRUNE_AT && keys.iter().any(|(k, _)| !map.contains_key(*k)) {
             let per_sec = self.per_sec;
             map.retain(|_, b| leaked(b, per_sec, now_ms) > 0.0);
         }
-        let b = map.entry(key.to_string()).or_insert(Bucket {
-            at_ms: now_ms,
-            window,
-            ..Bucket::default()
-        });
-        b.level = leaked(b, self.per_sec, now_ms);
-        b.at_ms = b.at_ms.max(now_ms);
-        if b.window != window {
-            *b = Bucket {
-                window,
-                cluster: 0,
-                sending: 0,
-                unsent: 0,
-                ..*b
-            };
-        }
         let burst = f64::from(self.burst);
-        let allowed = b.level + n as f64 <= burst + 1e-9;
-        if allowed {
-            b.level += n as f64;
-            b.unsent += n;
+        // The level of the tightest bucket, in the token's requests.
+        let mut fullest = 0.0f64;
+        for (key, weight) in &keys {
+            let b = map.entry(key.to_string()).or_insert(Bucket {
+                at_ms: now_ms,
+                window,
+                ..Bucket::default()
+            });
+            b.level = leaked(b, self.per_sec, now_ms);
+            b.at_ms = b.at_ms.max(now_ms);
+            if b.window != window {
+                *b = Bucket {
+                    window,
+                    cluster: 0,
+                    sending: 0,
+                    unsent: 0,
+                    ..*b
+                };
+            }
+            fullest = fullest.max(burst - (burst - b.level) / weight);
         }
-        let level = b.level;
+        let allowed = fullest + n as f64 <= burst + 1e-9;
+        if allowed {
+            for (key, weight) in &keys {
+                if let Some(b) = map.get_mut(*key) {
+                    b.level += n as f64 * weight;
+                    if *weight == 1.0 {
+                        b.unsent += n;
+                    }
+                }
+            }
+            fullest += n as f64;
+        }
+        let level = fullest;
         drop(map);
         let secs_until = |amount: f64| (amount.max(0.0) / self.per_sec).ceil() as u64;
         Verdict {
@@ -175,6 +202,11 @@ impl RateLimiter {
             reset: now_ms.div_ceil(1000) + secs_until(level),
             retry_after: secs_until(level + n as f64 - burst).max(1),
         }
+    }
+
+    /// The bucket key of an org (see [`RateLimiter::take_for`]).
+    pub fn org_key(org_id: i64) -> String {
+        format!("org:{org_id}")
     }
 
     /// The first half of a sync: what was counted here since the last one, one count per

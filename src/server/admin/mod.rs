@@ -113,7 +113,7 @@ async fn authenticate<S: Store>(
     if principal.org.uid != uid {
         return AdminErr::not_found("no such organization").into_response();
     }
-    let verdict = super::scim::rate_limit(&st, &principal.token_id);
+    let verdict = super::scim::rate_limit(&st, principal.org.id, &principal.token_id);
     if let Some(v) = verdict.filter(|v| !v.allowed) {
         let mut resp = AdminErr::new(
             StatusCode::TOO_MANY_REQUESTS,

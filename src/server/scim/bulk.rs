@@ -68,8 +68,10 @@ pub async fn bulk<S: Store>(
     // itself was counted once already); a bulk over what remains is refused before anything
     // runs.
     let verdict = (st.limiter.enabled() && request.ops.len() > 1).then(|| {
-        st.limiter.take(
+        let org = crate::server::limits::RateLimiter::org_key(ctx.org_id);
+        st.limiter.take_for(
             &ctx.token_id,
+            Some(&org),
             request.ops.len() as u64 - 1,
             st.limiter_now_ms(),
         )

@@ -166,7 +166,7 @@ async fn answer<S: Store>(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let verdict = rate_limit(st, &principal.token_id);
+    let verdict = rate_limit(st, principal.org.id, &principal.token_id);
     if let Some(v) = verdict.filter(|v| !v.allowed) {
         let mut resp = ScimErr(ScimError::too_many_requests(v.refusal("SCIM"))).into_response();
         v.write_headers(resp.headers_mut());
@@ -203,14 +203,18 @@ async fn answer<S: Store>(
     resp
 }
 
-/// Counts a request against its token's limit; `None` when the limit is off.
+/// Counts a request against its token's limit and its org's (the org's tokens share one
+/// allowance); `None` when the limit is off.
 pub(crate) fn rate_limit<S>(
     st: &AppState<S>,
+    org_id: i64,
     token_id: &str,
 ) -> Option<crate::server::limits::Verdict> {
-    st.limiter
-        .enabled()
-        .then(|| st.limiter.check(token_id, st.limiter_now_ms()))
+    let org = crate::server::limits::RateLimiter::org_key(org_id);
+    st.limiter.enabled().then(|| {
+        st.limiter
+            .take_for(token_id, Some(&org), 1, st.limiter_now_ms())
+    })
 }
 
 async fn sp_config<S: Store>(
