@@ -8,8 +8,8 @@
 //! existed throughout a walk is seen exactly once whatever was inserted or deleted meanwhile.
 //! Nothing is kept on the server, so any replica answers any page.
 //!
-//! The text is base64url of a small JSON payload followed by an HMAC-SHA256 tag (truncated to
-//! 128 bits). The tag covers the payload and the query the cursor belongs to (org, resource
+//! The text is base64url of a small JSON payload, encrypted (see `seal`), followed by an
+//! HMAC-SHA256 tag of the plain payload (truncated to 128 bits). The tag covers the payload and the query the cursor belongs to (org, resource
 //! type, filter, sortBy, sortOrder), so an edited cursor, or one of another query, is refused
 //! as `invalidCursor`. Its key is derived from the caller's SCIM token, which every replica
 //! sees in the request and nobody else knows: a cursor is only good for the token that
@@ -78,7 +78,7 @@ impl CursorKey {
 /// running ahead, up to this many seconds; beyond, it is not a cursor this service issued.
 const CLOCK_SKEW_SECS: u64 = 300;
 const TAG_LEN: usize = 16;
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 impl Cursor {
     /// The cursor's text for the query `binding` names (see [`binding`]).
@@ -102,6 +102,7 @@ impl Cursor {
         .to_string();
         let mut bytes = payload.into_bytes();
         let tag = tag(key, binding, &bytes);
+        seal(key, &tag, &mut bytes);
         bytes.extend_from_slice(&tag);
         base64url(&bytes)
     }
@@ -126,12 +127,15 @@ impl Cursor {
         if bytes.len() <= TAG_LEN {
             return Err(invalid());
         }
-        let (payload, given) = bytes.split_at(bytes.len() - TAG_LEN);
-        let expected = tag(key, binding, payload);
-        if !constant_time_eq(&expected, given) {
+        let (sealed, given) = bytes.split_at(bytes.len() - TAG_LEN);
+        let mut payload = sealed.to_vec();
+        let given: [u8; TAG_LEN] = given.try_into().map_err(|_| invalid())?;
+        seal(key, &given, &mut payload);
+        let expected = tag(key, binding, &payload);
+        if !constant_time_eq(&expected, &given) {
             return Err(invalid());
         }
-        let v: Value = serde_json::from_slice(payload).map_err(|_| invalid())?;
+        let v: Value = serde_json::from_slice(&payload).map_err(|_| invalid())?;
         if v["v"].as_u64() != Some(FORMAT) {
             return Err(invalid());
         }
@@ -240,6 +244,24 @@ fn tag(key: &CursorKey, binding: &str, payload: &[u8]) -> [u8; TAG_LEN] {
     let mut out = [0u8; TAG_LEN];
     out.copy_from_slice(&mac[..TAG_LEN]);
     out
+}
+
+/// Encrypts (or, the same operation, decrypts) a cursor's payload in place, so that a cursor
+/// in a URL or a log shows nothing of the row it points at (a `sortBy=userName` cursor holds
+/// an email): XOR with a keystream of HMAC-SHA256 blocks under a key derived from the cursor
+/// key, seeded by the payload's own tag (a synthetic IV: the tag differs whenever the payload
+/// or query does, and is checked after decryption).
+fn seal(key: &CursorKey, tag: &[u8; TAG_LEN], payload: &mut [u8]) {
+    let enc_key = hmac_sha256(&key.0, b"scimdesk cursor encryption v1");
+    for (i, chunk) in payload.chunks_mut(32).enumerate() {
+        let mut block = Vec::with_capacity(TAG_LEN + 4);
+        block.extend_from_slice(tag);
+        block.extend_from_slice(&(i as u32).to_be_bytes());
+        let stream = hmac_sha256(&enc_key, &block);
+        for (b, s) in chunk.iter_mut().zip(stream) {
+            *b ^= s;
+        }
+    }
 }
 
 /// HMAC-SHA256 (RFC 2104) with a key of one block or less.
@@ -357,6 +379,21 @@ mod tests {
             );
             assert_eq!(Cursor::decode(&text, &k, "q", 1_000_010, 60).unwrap(), c);
         }
+    }
+
+    #[test]
+    fn a_cursor_shows_nothing_of_the_row_it_points_at() {
+        let k = CursorKey::for_token("t1");
+        let c = cursor(KeyValue::Text("ceo@acme.example".into()));
+        let text = c.encode(&k, "q");
+        let bytes = unbase64url(&text).unwrap();
+        let shown = String::from_utf8_lossy(&bytes);
+        assert!(!shown.contains("ceo@acme"), "{shown}");
+        assert!(!shown.contains("\"k\""), "{shown}");
+        // Another token cannot read (or forge) it.
+        let other = CursorKey::for_token("t2");
+        assert!(Cursor::decode(&text, &other, "q", 1_000_010, 60).is_err());
+        assert_eq!(Cursor::decode(&text, &k, "q", 1_000_010, 60).unwrap(), c);
     }
 
     #[test]
