@@ -633,3 +633,64 @@ async fn a_request_in_flight_writes_nothing_once_its_token_is_revoked() {
     let r = send(env.admin(Method::GET, "/stacks")).await;
     assert_eq!(r.body["total"], 0, "{}", r.body);
 }
+
+#[tokio::test]
+async fn nobody_approves_a_request_for_their_own_access() {
+    let env = Env::new().await;
+    let web = new_stack(&env, "Web").await;
+    let admins = mapped_group(&env, "Admins", "admin", &[]).await;
+    let web_admins = mapped_group(&env, "Web admins", "admin", &[(&web, "admin")]).await;
+    let ann = new_user(&env, "ann@acme.example").await;
+    add_member(&env, &admins, &ann).await;
+    let req = pending(&env).await;
+    assert_eq!(
+        approve(
+            &env,
+            req[0]["id"].as_str().unwrap(),
+            req[0]["version"].as_u64().unwrap()
+        )
+        .await
+        .status,
+        200
+    );
+    let r = send(
+        env.admin(Method::POST, "/admin-tokens")
+            .json(&json!({"email": "ann@acme.example", "label": "ann"})),
+    )
+    .await;
+    let ann_token = r.body["token"].as_str().unwrap().to_string();
+    // The IdP asks for more for Ann; Ann tries to approve it herself.
+    add_member(&env, &web_admins, &ann).await;
+    let req = pending(&env).await;
+    assert_eq!(req.len(), 1);
+    let id = req[0]["id"].as_str().unwrap();
+    let own = |path: String| {
+        env.http
+            .post(env.admin_url(&path))
+            .bearer_auth(&ann_token)
+            .json(&json!({"version": 1, "reason": "not needed"}))
+    };
+    let r = send(own(format!("/approvals/{id}/approve"))).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["message"].to_string().contains("your own access")
+            || r.body.to_string().contains("your own access"),
+        "{}",
+        r.body
+    );
+    assert!(
+        member(&env, &ann).await["granted"]["stack_roles"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // The Owner may.
+    assert_eq!(approve(&env, id, 1).await.status, 200);
+    assert_eq!(
+        member(&env, &ann).await["granted"]["stack_roles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -432,12 +432,26 @@ pub(crate) fn to_domain_mapping(group_id: &str, input: &MappingInput) -> GroupMa
 
 /// What the rules say about deciding `stored` for `member`: the member's transition, `None`
 /// for a harmless repeat, or the 409 message for a stale or already decided request.
+///
+/// Nobody approves a request for their own access (`actor` is the deciding admin's email):
+/// another Owner or Admin must. This never leaves a request without a possible approver: the
+/// Owner's own access never waits (it was made outside SCIM), so the Owner can always decide.
+/// Rejecting one's own request is allowed (it grants nothing).
 pub(crate) fn decision(
     member: &MemberRow,
     stored: &StoredRequest,
     decision: &Decision,
     seen_version: u64,
+    actor: &str,
 ) -> Result<Option<Transition>, String> {
+    if matches!(decision, Decision::Approve)
+        && stored.state == RequestState::Pending
+        && member.email.eq_ignore_ascii_case(actor)
+    {
+        return Err(
+            "this request is for your own access: another Owner or Admin must approve it".into(),
+        );
+    }
     let open = stored.open();
     let domain_member = member.domain();
     let result = match decision {

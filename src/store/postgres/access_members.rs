@@ -441,7 +441,7 @@ pub(crate) async fn decide(
         return Err(StoreError::NotFound("the request's member is gone".into()));
     };
     let names = load_names(&mut tx, org_id).await?;
-    let t = match rules::decision(&member, &stored, decision, seen_version) {
+    let t = match rules::decision(&member, &stored, decision, seen_version, actor) {
         Err(message) => {
             let request = view(&names, &stored, &member);
             tx.rollback().await.map_err(db_err)?;

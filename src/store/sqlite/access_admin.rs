@@ -699,7 +699,7 @@ pub(crate) async fn decide(
     let Some(member_row) = members.first() else {
         return Err(StoreError::NotFound(format!("no member '{member_id}'")));
     };
-    match rules::decision(member_row, &stored, decision, seen_version) {
+    match rules::decision(member_row, &stored, decision, seen_version, actor) {
         Err(message) => {
             let request = one_view(&mut tx, org_id, row).await?;
             tx.rollback().await.map_err(db_err)?;
