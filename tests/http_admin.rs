@@ -102,7 +102,7 @@ async fn scim_tokens_are_shown_once_listed_without_secret_and_revoked_at_once() 
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let token = r.body["token"].as_str().unwrap().to_string();
     let id = r.body["id"].as_str().unwrap().to_string();
-    assert!(token.starts_with("scimdesk_scim_"));
+    assert!(token.starts_with("sdscim_") && token.len() == 69, "{token}");
     assert_eq!(r.body["label"], "okta");
     assert_eq!(
         r.body["scim_url"],
@@ -267,7 +267,7 @@ async fn a_members_admin_token_is_refused_with_403_and_only_the_owner_mints_them
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let member_token = r.body["token"].as_str().unwrap().to_string();
-    assert!(member_token.starts_with("scimdesk_admin_"));
+    assert!(member_token.starts_with("sdadm_"));
     for (method, path) in [
         (Method::GET, ""),
         (Method::GET, "/scim"),

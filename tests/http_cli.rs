@@ -49,12 +49,7 @@ async fn org_create_prints_json_once_and_rejects_bad_input() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert!(v["org_uid"].as_str().unwrap().len() >= 16);
-    assert!(
-        v["admin_token"]
-            .as_str()
-            .unwrap()
-            .starts_with("scimdesk_admin_")
-    );
+    assert!(v["admin_token"].as_str().unwrap().starts_with("sdadm_"));
     assert_eq!(v.as_object().unwrap().len(), 2);
 
     let out = Command::new(EXE)
@@ -186,7 +181,7 @@ async fn a_postgres_database_newer_than_the_binary_is_refused() {
         assert!(!out.status.success(), "{args:?} accepted a newer schema");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("schema version 99, newer than this binary knows (7)"),
+            err.contains("schema version 99, newer than this binary knows (8)"),
             "{args:?}: {err}"
         );
     }

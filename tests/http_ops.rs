@@ -221,7 +221,7 @@ async fn readyz_is_503_with_the_reason_when_the_schema_is_not_this_binarys() {
     assert_eq!(
         body,
         "not ready: schema version mismatch: the database is at schema version 99; this binary \
-         expects 7\n"
+         expects 8\n"
     );
     assert_eq!(text(format!("{}/healthz", env.server.base)).await.0, 200);
 }
@@ -281,7 +281,7 @@ async fn readyz_is_503_while_the_database_cannot_be_reached_and_200_after() {
 
 /// What the replicas have added to the tally for the token `token` (all windows).
 async fn shipped(pool: &sqlx::PgPool, token: &str) -> i64 {
-    let id = &token["scimdesk_scim_".len()..][..16];
+    let id = &token["sdscim_".len()..][..12];
     sqlx::query_scalar(
         "SELECT coalesce(sum(n), 0)::bigint FROM rate_limit_counts WHERE token_id = $1",
     )

@@ -263,7 +263,7 @@ impl AdminErr {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "a valid admin token is required: Authorization: Bearer scimdesk_admin_...",
+            "a valid admin token is required: Authorization: Bearer sdadm_...",
         )
     }
     pub fn forbidden(message: impl Into<String>) -> Self {

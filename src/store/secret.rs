@@ -1,17 +1,73 @@
 //! Random ids and bearer tokens.
 //!
-//! A token reads `<prefix><id>_<secret>`: the id (16 hex digits) finds the row, and the
-//! 256-bit secret is compared, as a SHA-256 hash, in constant time. Only the hash is stored,
-//! so a leaked database does not leak working tokens.
+//! A token reads `<prefix><id>_<secret><check>`: the id (12 hex digits) finds the row; the
+//! secret is 43 base62 characters (256 bits), compared as a SHA-256 hash in constant time; the
+//! check is 6 base62 characters of a CRC-32 of everything before it, so that a secret scanner
+//! (or the server) tells a real token from a typo without asking the database. 69 characters
+//! for a SCIM token (`sdscim_`), 68 for an admin token (`sdadm_`): one line at 80 columns.
+//! Only the hash is stored, so a leaked database does not leak working tokens.
+//!
+//! Tokens issued before this format (`scimdesk_scim_` / `scimdesk_admin_`, 16 hex digits of
+//! id, 64 of secret: 95 characters) keep working.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub const SCIM_TOKEN_PREFIX: &str = "scimdesk_scim_";
-pub const ADMIN_TOKEN_PREFIX: &str = "scimdesk_admin_";
+pub const SCIM_TOKEN_PREFIX: &str = "sdscim_";
+pub const ADMIN_TOKEN_PREFIX: &str = "sdadm_";
+/// The prefixes of the first format, still accepted.
+const LEGACY_SCIM_PREFIX: &str = "scimdesk_scim_";
+const LEGACY_ADMIN_PREFIX: &str = "scimdesk_admin_";
 
-const ID_HEX_LEN: usize = 16;
-const SECRET_HEX_LEN: usize = 64;
+const ID_HEX_LEN: usize = 12;
+const SECRET_LEN: usize = 43;
+const CHECK_LEN: usize = 6;
+const LEGACY_ID_HEX_LEN: usize = 16;
+const LEGACY_SECRET_HEX_LEN: usize = 64;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// 256 random bits as 43 base62 digits (62^43 > 2^256): each digit by rejection sampling, so
+/// every digit is uniform.
+fn base62_secret() -> String {
+    let mut out = String::with_capacity(SECRET_LEN);
+    while out.len() < SECRET_LEN {
+        for b in random_bytes::<64>() {
+            // 248 = 4 × 62: bytes above are dropped so that no digit is likelier.
+            if b < 248 && out.len() < SECRET_LEN {
+                out.push(BASE62[(b % 62) as usize] as char);
+            }
+        }
+    }
+    out
+}
+
+/// CRC-32 (IEEE, as zlib's) of `bytes`.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The check digits of a token's text before them: its CRC-32 in 6 base62 digits.
+fn check_digits(body: &str) -> String {
+    let mut n = crc32(body.as_bytes());
+    let mut digits = [b'0'; CHECK_LEN];
+    for d in digits.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(digits.to_vec()).unwrap_or_default()
+}
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
@@ -63,8 +119,9 @@ pub fn new_hex_id(bytes: usize) -> String {
 /// A new token: (id, full token string to hand out once, hash of its secret to store).
 pub fn mint(prefix: &str) -> (String, String, Vec<u8>) {
     let id = new_hex_id(ID_HEX_LEN / 2);
-    let secret = hex(&random_bytes::<32>());
-    let token = format!("{prefix}{id}_{secret}");
+    let secret = base62_secret();
+    let body = format!("{prefix}{id}_{secret}");
+    let token = format!("{body}{}", check_digits(&body));
     (id, token, hash_secret(&secret))
 }
 
@@ -72,13 +129,37 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Splits a presented token into (id, secret) if it has the shape of a `prefix` token.
+/// Splits a presented token into (id, secret) if it has the shape of a `prefix` token (or of
+/// the first format's token of the same kind) and, in the current format, its check digits
+/// match.
 pub fn parse<'a>(prefix: &str, token: &'a str) -> Option<(&'a str, &'a str)> {
-    let rest = token.strip_prefix(prefix)?;
-    if rest.len() != ID_HEX_LEN + 1 + SECRET_HEX_LEN || !rest.is_ascii() {
+    if !token.is_ascii() {
         return None;
     }
-    let (id, tail) = rest.split_at(ID_HEX_LEN);
+    if let Some(rest) = token.strip_prefix(prefix) {
+        if rest.len() != ID_HEX_LEN + 1 + SECRET_LEN + CHECK_LEN {
+            return None;
+        }
+        let (body, check) = token.split_at(token.len() - CHECK_LEN);
+        if check_digits(body) != check {
+            return None;
+        }
+        let (id, tail) = rest.split_at(ID_HEX_LEN);
+        let secret = tail.strip_prefix('_')?.get(..SECRET_LEN)?;
+        let ok = id.bytes().all(|c| c.is_ascii_hexdigit())
+            && secret.bytes().all(|c| c.is_ascii_alphanumeric());
+        return ok.then_some((id, secret));
+    }
+    let legacy = match prefix {
+        SCIM_TOKEN_PREFIX => LEGACY_SCIM_PREFIX,
+        ADMIN_TOKEN_PREFIX => LEGACY_ADMIN_PREFIX,
+        _ => return None,
+    };
+    let rest = token.strip_prefix(legacy)?;
+    if rest.len() != LEGACY_ID_HEX_LEN + 1 + LEGACY_SECRET_HEX_LEN {
+        return None;
+    }
+    let (id, tail) = rest.split_at(LEGACY_ID_HEX_LEN);
     let secret = tail.strip_prefix('_')?;
     let is_hex = |s: &str| s.bytes().all(|c| c.is_ascii_hexdigit());
     (is_hex(id) && is_hex(secret)).then_some((id, secret))
@@ -127,11 +208,31 @@ mod tests {
     }
 
     #[test]
+    fn a_token_fits_one_line_carries_a_check_and_old_tokens_still_parse() {
+        let (_, scim, _) = mint(SCIM_TOKEN_PREFIX);
+        let (_, admin, _) = mint(ADMIN_TOKEN_PREFIX);
+        assert_eq!(scim.len(), 69, "{scim}");
+        assert_eq!(admin.len(), 68, "{admin}");
+        assert!(scim.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
+        // One character changed anywhere fails the check.
+        let mut typo = scim.clone().into_bytes();
+        let at = 30;
+        typo[at] = if typo[at] == b'a' { b'b' } else { b'a' };
+        assert!(parse(SCIM_TOKEN_PREFIX, std::str::from_utf8(&typo).unwrap()).is_none());
+        // The first format (95 characters) is still read.
+        let old = format!("scimdesk_scim_{}_{}", "a1".repeat(8), "f0".repeat(32));
+        let (id, secret) = parse(SCIM_TOKEN_PREFIX, &old).unwrap();
+        assert_eq!((id.len(), secret.len()), (16, 64));
+        assert!(parse(ADMIN_TOKEN_PREFIX, &old).is_none());
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926, "the standard check value");
+    }
+
+    #[test]
     fn tokens_of_the_other_kind_or_mangled_do_not_parse() {
         let (_, token, _) = mint(ADMIN_TOKEN_PREFIX);
         assert!(parse(SCIM_TOKEN_PREFIX, &token).is_none());
         assert!(parse(ADMIN_TOKEN_PREFIX, &token[..token.len() - 1]).is_none());
-        assert!(parse(ADMIN_TOKEN_PREFIX, "scimdesk_admin_").is_none());
+        assert!(parse(ADMIN_TOKEN_PREFIX, "sdadm_").is_none());
         let swapped = token.replacen('_', "-", 3);
         assert!(parse(ADMIN_TOKEN_PREFIX, &swapped).is_none());
     }

@@ -359,6 +359,19 @@ pub(crate) fn clean_name(name: &str, what: &str) -> StoreResult<String> {
     Ok(n.to_string())
 }
 
+/// A unique-name violation (`e` a Conflict from the database) as the message an admin reads:
+/// `what` is "a stack", "a role on this stack" or "a SCIM token"; names are compared trimmed
+/// and without regard to case, so "mobile app" is taken when "Mobile App" exists.
+pub(crate) fn name_taken(e: StoreError, what: &str, name: &str) -> StoreError {
+    match e {
+        StoreError::Conflict(_) => StoreError::Conflict(format!(
+            "name: {what} named '{name}' already exists (names are compared without regard to \
+             case or surrounding spaces); choose another name, or use the existing one"
+        )),
+        other => other,
+    }
+}
+
 /// A LIKE pattern (escape character `\`) that matches `text` anywhere.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");

@@ -104,7 +104,7 @@ pub(crate) async fn create_stack(
     .bind(names)
     .fetch_one(&mut *tx)
     .await
-    .map_err(db_err)?;
+    .map_err(|e| rules::name_taken(db_err(e), "a stack", &name))?;
     let stack = Stack {
         uid: uid.clone(),
         name,
@@ -170,7 +170,7 @@ pub(crate) async fn create_stack_role(
     .bind(&now)
     .execute(&mut *tx)
     .await
-    .map_err(db_err)?;
+    .map_err(|e| rules::name_taken(db_err(e), "a role on this stack", &role.name))?;
     audit(
         &mut tx,
         org_id,
@@ -210,7 +210,7 @@ pub(crate) async fn rename_stack(
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| rules::name_taken(db_err(e), "a stack", &name))?;
     audit(
         &mut tx,
         org_id,
@@ -264,7 +264,7 @@ pub(crate) async fn rename_stack_role(
         .bind(role_uid)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| rules::name_taken(db_err(e), "a role on this stack", &name))?;
     let role = RoleInfo {
         uid: role_uid.to_string(),
         name,

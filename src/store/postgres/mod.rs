@@ -30,6 +30,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_schema.sql")),
     (7, include_str!("migrations/0007_audit_history.sql")),
+    (8, include_str!("migrations/0008_unique_names.sql")),
 ];
 
 /// The schema version this binary migrates to; SQLite's migrations end at the same one (a

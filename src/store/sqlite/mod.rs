@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0006_member_search_at_commit.sql"),
     ),
     (7, include_str!("migrations/0007_audit_history.sql")),
+    (8, include_str!("migrations/0008_unique_names.sql")),
 ];
 
 /// The schema version this binary migrates to; PostgreSQL's migrations end at the same one.

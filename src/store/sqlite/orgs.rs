@@ -363,7 +363,9 @@ impl OrgStore for SqliteStore {
         .bind(actor)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| {
+            crate::store::access_rules::name_taken(db_err(e), "a live SCIM token", label)
+        })?;
         audit(
             &mut tx,
             org_id,

@@ -70,7 +70,7 @@ pub(crate) async fn create_stack(
             .bind(&now)
             .execute(&mut *tx)
             .await
-            .map_err(db_err)?
+            .map_err(|e| rules::name_taken(db_err(e), "a stack", &name))?
             .last_insert_rowid();
     for (role_uid, role_name) in crate::domain::access::BUILTIN_STACK_ROLES {
         sqlx::query(
@@ -148,7 +148,7 @@ pub(crate) async fn create_stack_role(
     .bind(&now)
     .execute(&mut *tx)
     .await
-    .map_err(db_err)?;
+    .map_err(|e| rules::name_taken(db_err(e), "a role on this stack", &role.name))?;
     audit(
         &mut tx,
         org_id,
@@ -183,7 +183,7 @@ pub(crate) async fn rename_stack(
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| rules::name_taken(db_err(e), "a stack", &name))?;
     audit(
         &mut tx,
         org_id,
@@ -235,7 +235,7 @@ pub(crate) async fn rename_stack_role(
         .bind(role_uid)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
+        .map_err(|e| rules::name_taken(db_err(e), "a role on this stack", &name))?;
     let role = RoleInfo {
         uid: role_uid.to_string(),
         name,
