@@ -694,3 +694,35 @@ async fn nobody_approves_a_request_for_their_own_access() {
         1
     );
 }
+
+#[tokio::test]
+async fn each_org_sees_the_casing_its_own_idp_sent() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false})).await;
+    env.create_user("MEM1@A.TEST").await;
+    let b = new_org(&env.server, &env.http, "Beta", "owner@beta.example").await;
+    let r = send(
+        env.http
+            .post(scim_url(&env.server, &b.uid, "/Users"))
+            .bearer_auth(&b.scim_token)
+            .json(&user("mem1@a.test")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        env.http
+            .get(admin_url(&env.server, &b.uid, "/users"))
+            .bearer_auth(&b.admin_token),
+    )
+    .await;
+    let emails: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    assert!(emails.contains(&"mem1@a.test"), "{emails:?}");
+    assert!(!emails.contains(&"MEM1@A.TEST"), "{emails:?}");
+    let r = send(env.admin(Method::GET, "/users")).await;
+    assert!(r.body.to_string().contains("MEM1@A.TEST"), "{}", r.body);
+}

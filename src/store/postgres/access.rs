@@ -76,7 +76,7 @@ pub(super) struct Loaded {
 /// role uids, in one order), the groups (`{groups}`: ids and names), the open request
 /// (`r_*`, null without one) and the last rejected diff. Plain rows: PostgreSQL building a
 /// JSON document per member cost it three times as much as sending the columns.
-const MEMBER_SQL: &str = "SELECT m.id, a.email, u.display_name, m.state, m.role, m.source,
+const MEMBER_SQL: &str = "SELECT m.id, coalesce(u.user_name, a.email) AS email, u.display_name, m.state, m.role, m.source,
       u.active, m.created_at, m.updated_at,
       array(SELECT s.stack_uid FROM granted_stack_roles s WHERE s.membership_id = m.id
             ORDER BY s.stack_uid, s.role_uid) AS granted_stacks,

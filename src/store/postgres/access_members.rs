@@ -304,7 +304,7 @@ async fn request_views(
     let names = load_names(conn, org_id).await?;
     let member_ids: Vec<&str> = requests.iter().map(|(_, m)| m.as_str()).collect();
     let people: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT m.id, a.email, u.display_name FROM memberships m
+        "SELECT m.id, coalesce(u.user_name, a.email), u.display_name FROM memberships m
          JOIN accounts a ON a.id = m.account_id LEFT JOIN scim_users u ON u.id = m.id
          WHERE m.id = ANY($1)",
     )

@@ -106,7 +106,7 @@ pub(super) async fn read(
         db_err,
         org_id,
         shared::member,
-        "SELECT m.id, a.email, u.display_name, m.state, m.role, m.source, u.active,
+        "SELECT m.id, coalesce(u.user_name, a.email) AS email, u.display_name, m.state, m.role, m.source, u.active,
                 m.created_at, m.updated_at
          FROM memberships m
          JOIN accounts a ON a.id = m.account_id
@@ -118,7 +118,7 @@ pub(super) async fn read(
         db_err,
         org_id,
         shared::request,
-        r#"SELECT r.id, r.member_id, a.email, u.display_name, r.kind, r.state, r.version,
+        r#"SELECT r.id, r.member_id, coalesce(u.user_name, a.email) AS email, u.display_name, r.kind, r.state, r.version,
                   r.diff::text, r.created_at, r.updated_at, r.decided_by, r.decided_at, r.reason
            FROM approval_requests r
            JOIN memberships m ON m.id = r.member_id

@@ -78,7 +78,7 @@ pub(super) async fn load_members(
     // Stored diffs are JSON text; json() embeds them as JSON (and refuses a corrupt one).
     let sql = format!(
         "SELECT json_group_array(json_array(
-             m.id, a.email, u.display_name, m.state, m.role, m.source, u.active,
+             m.id, coalesce(u.user_name, a.email), u.display_name, m.state, m.role, m.source, u.active,
              m.created_at, m.updated_at,
              json((SELECT json_group_array(json_array(s.stack_uid, s.role_uid))
                    FROM granted_stack_roles s WHERE s.membership_id = m.id)),

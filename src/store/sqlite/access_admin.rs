@@ -581,7 +581,7 @@ async fn request_views(
         .collect::<Result<_, _>>()?;
     let arr = ids_json(&member_ids);
     let people = sqlx::query(
-        "SELECT m.id, a.email, u.display_name FROM memberships m
+        "SELECT m.id, coalesce(u.user_name, a.email), u.display_name FROM memberships m
          JOIN accounts a ON a.id = m.account_id LEFT JOIN scim_users u ON u.id = m.id
          WHERE m.id IN (SELECT value FROM json_each(?))",
     )

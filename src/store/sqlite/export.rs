@@ -104,7 +104,7 @@ pub(super) async fn read(
     // member's groups come from the group lists above rather than one subquery per member.
     let members_json = json!(
         "SELECT json_group_array(json_object(
-                   'id', m.id, 'email', a.email, 'display_name', u.display_name,
+                   'id', m.id, 'email', coalesce(u.user_name, a.email), 'display_name', u.display_name,
                    'state', m.state, 'role', m.role, 'source', m.source, 'active', u.active,
                    'created_at', m.created_at, 'updated_at', m.updated_at))
          FROM memberships m
@@ -120,7 +120,7 @@ pub(super) async fn read(
         db_err,
         org_id,
         shared::request,
-        "SELECT r.id, r.member_id, a.email, u.display_name, r.kind, r.state, r.version, r.diff,
+        "SELECT r.id, r.member_id, coalesce(u.user_name, a.email), u.display_name, r.kind, r.state, r.version, r.diff,
                 r.created_at, r.updated_at, r.decided_by, r.decided_at, r.reason
          FROM approval_requests r
          JOIN memberships m ON m.id = r.member_id
