@@ -726,3 +726,21 @@ async fn each_org_sees_the_casing_its_own_idp_sent() {
     let r = send(env.admin(Method::GET, "/users")).await;
     assert!(r.body.to_string().contains("MEM1@A.TEST"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_approval_queue_flags_an_address_that_mixes_scripts() {
+    let env = Env::new().await;
+    new_user(&env, "ann@acme.example").await;
+    new_user(&env, "p\u{430}ypal@acme.example").await;
+    let reqs = pending(&env).await;
+    assert_eq!(reqs.len(), 2);
+    for r in &reqs {
+        let warnings = r["warnings"].as_array().cloned().unwrap_or_default();
+        if r["member"]["email"] == "ann@acme.example" {
+            assert!(warnings.is_empty(), "{r}");
+        } else {
+            assert_eq!(warnings.len(), 1, "{r}");
+            assert!(warnings[0].as_str().unwrap().contains("Cyrillic"), "{r}");
+        }
+    }
+}

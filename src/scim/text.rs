@@ -117,6 +117,51 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The script of a letter, roughly, for telling look-alikes apart: `None` for what is no
+/// letter (digits, punctuation, marks).
+fn script(c: char) -> Option<&'static str> {
+    if !c.is_alphabetic() {
+        return None;
+    }
+    Some(match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => "Latin",
+        0x370..=0x3FF | 0x1F00..=0x1FFF => "Greek",
+        0x400..=0x52F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => "Cyrillic",
+        0x530..=0x58F => "Armenian",
+        0x590..=0x5FF => "Hebrew",
+        0x600..=0x6FF | 0x750..=0x77F => "Arabic",
+        0xFF21..=0xFF3A | 0xFF41..=0xFF5A => "fullwidth Latin",
+        0x2100..=0x214F => "letter-like symbols",
+        0x3040..=0x30FF | 0x3400..=0x9FFF | 0xAC00..=0xD7AF => "CJK",
+        _ => "other",
+    })
+}
+
+/// Why an address may not be what it looks like: a part of it (the local part, or a label of
+/// the domain) mixes letters of several scripts, or has fullwidth or letter-like symbol letters (`pаypal` with a Cyrillic `а`, a Kelvin sign
+/// for `K`). `None` for an address whose parts each keep to one script.
+pub fn mixed_scripts(address: &str) -> Option<String> {
+    for part in address.split(['@', '.']) {
+        let mut seen: Vec<&str> = Vec::new();
+        for s in part.chars().filter_map(script) {
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+        }
+        let imitates = seen
+            .iter()
+            .any(|s| matches!(*s, "fullwidth Latin" | "letter-like symbols"));
+        if seen.len() > 1 || imitates {
+            return Some(format!(
+                "'{}' has {} letters: it may imitate another address",
+                escape_controls(part),
+                seen.join(" and ")
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +193,36 @@ mod tests {
         let e = check_resource(&json!({"displayName": "d".repeat(1025)})).unwrap_err();
         assert!(e.detail.contains("at most 1024"), "{}", e.detail);
         assert!(check_resource(&json!({"displayName": "d".repeat(1024)})).is_ok());
+    }
+
+    #[test]
+    fn look_alike_addresses_are_flagged_and_plain_ones_are_not() {
+        assert!(
+            mixed_scripts("p\u{430}ypal@acme.example")
+                .unwrap()
+                .contains("Cyrillic")
+        );
+        assert!(
+            mixed_scripts("\u{212A}evin@acme.example").is_some(),
+            "Kelvin sign"
+        );
+        assert!(
+            mixed_scripts("ann@\u{FF41}\u{FF43}\u{FF4D}\u{FF45}.example").is_some(),
+            "fullwidth"
+        );
+        assert!(mixed_scripts("ann@a\u{FF43}me.example").is_some());
+        assert!(
+            mixed_scripts("\u{430}\u{43D}\u{43D}@acme.example").is_none(),
+            "one script per part"
+        );
+        for plain in [
+            "ann@acme.example",
+            "josé.garcía@acme.example",
+            "用户@例子.公司",
+            "ann+1@x.io",
+        ] {
+            assert_eq!(mixed_scripts(plain), None, "{plain}");
+        }
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct ApprovalRequest {
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub reason: Option<String>,
+    /// What an approver should look at twice: an address that mixes scripts (see
+    /// `scim::text::mixed_scripts`). Left out of the JSON when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

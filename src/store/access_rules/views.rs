@@ -92,6 +92,9 @@ impl Names {
         member_id: &str,
         summary: MemberSummary,
     ) -> ApprovalRequest {
+        let warnings = crate::scim::text::mixed_scripts(&summary.email)
+            .into_iter()
+            .collect();
         ApprovalRequest {
             id: r.id.clone(),
             member_id: member_id.to_string(),
@@ -105,6 +108,7 @@ impl Names {
             decided_by: r.decided_by.clone(),
             decided_at: r.decided_at.clone(),
             reason: r.reason.clone(),
+            warnings,
         }
     }
 
