@@ -486,6 +486,19 @@ async fn the_scim_edge_refuses_control_characters_invisible_names_and_overlong_t
         "{}",
         r.body
     );
+    for imitation in [
+        "\u{212A}ate@acme.example",
+        "\u{FF41}nn@acme.example",
+        "jose\u{301}@acme.example",
+    ] {
+        let r = send(env.scim(Method::POST, "/Users").json(&user(imitation))).await;
+        r.assert_scim_error(400, Some("invalidValue"));
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("plain form"),
+            "{}",
+            r.body
+        );
+    }
     let zwsp = "ann\u{200B}@acme.example";
     let r = send(env.scim(Method::POST, "/Users").json(&user(zwsp))).await;
     r.assert_scim_error(400, Some("invalidValue"));

@@ -6,6 +6,7 @@
 use super::{ScimError, ScimResult};
 use serde_json::Value;
 use std::borrow::Cow;
+use unicode_normalization::{UnicodeNormalization, is_nfkc};
 
 /// Characters of a userName (and of an email address): RFC 5321 allows 254 for an address.
 pub const MAX_USER_NAME_CHARS: usize = 256;
@@ -88,6 +89,16 @@ fn check_string(path: &str, s: &str, naming: bool, max: usize) -> ScimResult<()>
         return Err(ScimError::invalid_value(format!(
             "{path}: control character U+{:04X} is not allowed",
             c as u32
+        )));
+    }
+    if max == MAX_USER_NAME_CHARS && !s.is_ascii() && !is_nfkc(s) {
+        let plain: String = s.nfkc().collect();
+        return Err(ScimError::invalid_value(format!(
+            "{path}: '{}' is not in its plain form (Unicode NFKC): fullwidth letters, \
+             letter-like symbols and decomposed accents can imitate another address; send \
+             '{}'",
+            escape_controls(s),
+            escape_controls(&plain)
         )));
     }
     if naming && let Some(c) = s.chars().find(|c| is_invisible(*c)) {
@@ -183,6 +194,23 @@ mod tests {
         assert!(
             check_resource(&json!({"userName": "josé@x.example", "title": "a\u{200D}b"})).is_ok()
         );
+    }
+
+    #[test]
+    fn addresses_must_be_in_their_plain_form() {
+        for imitation in [
+            "\u{212A}ate@acme.example", // Kelvin sign for K
+            "\u{FF41}nn@acme.example",  // fullwidth a
+            "jose\u{301}@acme.example", // e + combining acute
+        ] {
+            let e = check_resource(&json!({"userName": imitation})).unwrap_err();
+            assert!(e.detail.contains("plain form"), "{}", e.detail);
+            let e = check_resource(&json!({"emails": [{"value": imitation}]})).unwrap_err();
+            assert!(e.detail.contains("emails.value"), "{}", e.detail);
+        }
+        assert!(check_resource(&json!({"userName": "jos\u{e9}@acme.example"})).is_ok());
+        // Names other than addresses may hold any form.
+        assert!(check_resource(&json!({"displayName": "\u{FF21}nn"})).is_ok());
     }
 
     #[test]
