@@ -846,6 +846,10 @@ fn every_question_is_one_kind_of_dialog_starting_on_cancel() {
         s.scim.settings = Some(settings.clone());
         update(&mut s, key(pane));
         update(&mut s, key(ask));
+        if pane == '1' {
+            // `e` opens the settings; Enter on their first row, SCIM, asks.
+            update(&mut s, code(KeyCode::Enter));
+        }
         let shot = screen(&mut s, 80, 24);
         assert!(
             shot.contains("▸[ Cancel ]"),

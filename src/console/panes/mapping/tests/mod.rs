@@ -116,7 +116,7 @@ pub(super) fn page<T>(items: Vec<T>) -> Page<T> {
     }
 }
 
-pub(super) fn pane() -> MappingPane {
+pub(crate) fn pane() -> MappingPane {
     MappingPane {
         groups: Paged::of(groups()),
         stacks: Some(stacks()),
