@@ -876,3 +876,27 @@ fn every_question_is_one_kind_of_dialog_starting_on_cancel() {
         );
     }
 }
+
+/// Issue 24, item 10: what the hint bar says a key does is what it does. In the mapping
+/// editor `j` moves to the next field, as the bar says; once a dropdown is open the bar offers
+/// the dropdown's own keys (arrows), and `j` types into its filter.
+#[test]
+fn the_hint_bar_says_what_j_does_in_the_editor_and_in_its_dropdowns() {
+    let mut s = state();
+    s.pane = PaneId::Mapping;
+    s.mapping = crate::console::panes::mapping::tests::pane();
+    update(&mut s, code(KeyCode::Enter));
+    let e = s.mapping.editor.as_ref().expect("the editor");
+    let focus = e.focus;
+    let bar = screen(&mut s, 80, 24).lines().last().unwrap().to_string();
+    assert!(bar.contains("j next field"), "{bar}");
+    update(&mut s, key('j'));
+    assert_eq!(s.mapping.editor.as_ref().unwrap().focus, focus + 1);
+    update(&mut s, key('k'));
+    // Enter opens the focused row's dropdown: its keys, not the editor's, are offered.
+    update(&mut s, code(KeyCode::Enter));
+    assert!(s.mapping.popup.is_some());
+    let bar = screen(&mut s, 80, 24).lines().last().unwrap().to_string();
+    assert!(!bar.contains("j next"), "{bar}");
+    assert!(bar.contains("↓ next"), "{bar}");
+}

@@ -501,6 +501,22 @@ pub(super) fn impact_totals(p: &Preview) -> String {
             plural(c.pending_changes, "pending request", "pending requests")
         ));
     }
+    // A role's count is of every member the mapping gives it to (or takes it from); when one
+    // is more than the members who change at once or through a request, say who the others
+    // are, so that the two counts tell one story.
+    let most = c
+        .roles
+        .iter()
+        .map(|r| r.gain.max(r.lose))
+        .max()
+        .unwrap_or(0);
+    if most > c.granted_changes + c.pending_changes {
+        s.push_str(
+            ". The counts above include members who are not active (pending without a \
+             request to rewrite, rejected, deprovisioned): their access changes only through \
+             an approval",
+        );
+    }
     s
 }
 

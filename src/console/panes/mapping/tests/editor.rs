@@ -219,6 +219,25 @@ fn the_preview_reads_as_sentences_with_counts() {
         impact_sentences(&preview(vec![], 6, 0, 0)),
         ["no member's access changes (6 members in the group)"]
     );
+    // Issue 24, item 10: "to 4 members" beside "3 of 7 change at once" is explained.
+    let p = preview(
+        vec![RoleCount {
+            role: RoleRef::Stack(sref("app", "developer")),
+            gain: 4,
+            lose: 0,
+        }],
+        7,
+        3,
+        0,
+    );
+    assert!(impact_sentences(&p)[0].ends_with("to 4 members"));
+    let t = impact_totals(&p);
+    assert!(
+        t.starts_with(
+            "3 of 7 members change at once. The counts above include members who are not active"
+        ),
+        "{t}"
+    );
 }
 
 #[test]
