@@ -900,3 +900,25 @@ fn the_hint_bar_says_what_j_does_in_the_editor_and_in_its_dropdowns() {
     assert!(!bar.contains("j next"), "{bar}");
     assert!(bar.contains("↓ next"), "{bar}");
 }
+
+/// Issue 24, item 11: the offline banner cuts its reason with `…` and keeps "Ctrl-r retries";
+/// a long filter badge is cut with `…` on the tabs line.
+#[test]
+fn the_offline_banner_and_the_filter_badge_cut_with_an_ellipsis() {
+    let mut s = state();
+    s.conn = Conn::Offline(format!(
+        "cannot reach http://scim.internal.example.com:8443: {}",
+        "connection refused by the remote host after three attempts ".repeat(2)
+    ));
+    let shot = screen(&mut s, 60, 20);
+    let banner = shot.lines().find(|l| l.contains("OFFLINE")).unwrap();
+    assert!(banner.ends_with("… — Ctrl-r retries"), "{banner}");
+    let mut s = state();
+    s.filters.insert(
+        PaneId::Users,
+        "a.very.long.filter.that.cannot.fit.beside.the.tabs@acme.example".into(),
+    );
+    let shot = screen(&mut s, 60, 20);
+    let tabs = shot.lines().nth(1).unwrap();
+    assert!(tabs.contains(" /a.very") && tabs.contains('…'), "{tabs}");
+}

@@ -205,7 +205,7 @@ impl MappingPane {
         let label_w = self
             .stack_list()
             .iter()
-            .map(|s| s.name.chars().count())
+            .map(|s| crate::console::widgets::text_width(&s.name))
             .max()
             .unwrap_or(0)
             .clamp(10, 24);
@@ -217,8 +217,8 @@ impl MappingPane {
             let star = if changed { "*" } else { " " };
             let arrow = if choosable { " ▾" } else { "" };
             let text = format!(
-                "{mark}{star}{:<label_w$} {}{arrow}",
-                truncate(label, label_w),
+                "{mark}{star}{} {}{arrow}",
+                crate::console::widgets::fit(label, label_w),
                 truncate(&value, value_w)
             );
             if here {

@@ -247,7 +247,7 @@ impl UsersPane {
                 cells.extend([
                     Cell::from(cut(x.display_name.clone().unwrap_or_default(), 0)),
                     Cell::from(cut(x.email.clone(), 1)),
-                    Cell::from(state_words(x)),
+                    Cell::from(cut(state_words(x), 2)),
                     Cell::from(
                         x.granted
                             .as_ref()
