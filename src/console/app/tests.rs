@@ -922,3 +922,69 @@ fn the_offline_banner_and_the_filter_badge_cut_with_an_ellipsis() {
     let tabs = shot.lines().nth(1).unwrap();
     assert!(tabs.contains(" /a.very") && tabs.contains('…'), "{tabs}");
 }
+
+fn messages(s: &State) -> Vec<String> {
+    s.messages.iter().map(|t| t.text.clone()).collect()
+}
+
+/// Issue 24, item 11: the `:` line's words as typed: `\"` inside quotes is a quote, `""` is
+/// an empty name (and says a name is needed), a built-in role's hint quotes the stack, and
+/// Tab on a prefix of several commands lists them.
+#[test]
+fn stack_commands_take_quotes_as_typed_and_say_what_is_missing() {
+    let mut s = state();
+    s.mapping = crate::console::panes::mapping::tests::pane();
+    update(&mut s, key(':'));
+    let cmds = type_str(&mut s, "stack \"a\\\"b\"");
+    assert!(runs(&cmds).is_empty());
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        runs(&cmds).contains(&Call::CreateStack {
+            name: "a\"b".into()
+        }),
+        "{cmds:?}"
+    );
+    update(&mut s, key(':'));
+    type_str(&mut s, "stack \"\"");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(runs(&cmds).iter().all(|c| !c.mutates()));
+    assert!(
+        messages(&s).iter().any(|m| m.contains("a name is needed")),
+        "{:?}",
+        messages(&s)
+    );
+    let web = s.mapping.stacks.as_ref().unwrap()[0].name.clone();
+    assert!(web.contains(' '), "a stack name with a space: {web}");
+    update(&mut s, key(':'));
+    type_str(&mut s, &format!("rename-role \"{web}\" admin Boss"));
+    update(&mut s, code(KeyCode::Enter));
+    let want = format!(":role \"{web}\" NAME");
+    assert!(
+        messages(&s).iter().any(|m| m.contains(&want)),
+        "{want} in {:?}",
+        messages(&s)
+    );
+    update(&mut s, key(':'));
+    type_str(&mut s, "ren");
+    update(&mut s, code(KeyCode::Tab));
+    assert!(
+        messages(&s)
+            .iter()
+            .any(|m| m.contains(":rename-stack") && m.contains(":rename-role")),
+        "{:?}",
+        messages(&s)
+    );
+}
+
+#[test]
+fn export_expands_a_tilde_through_the_command_line() {
+    let mut s = state();
+    s.home = Some(PathBuf::from("/home/ann"));
+    update(&mut s, key(':'));
+    type_str(&mut s, "export ~/acme.json");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[..], [Cmd::Export { path, .. }] if path == &PathBuf::from("/home/ann/acme.json")),
+        "{cmds:?}"
+    );
+}
