@@ -10,7 +10,12 @@ impl MappingPane {
             return self.follow();
         }
         match action {
-            Action::Open | Action::EditMapping if cx.read_only => {}
+            // On a snapshot Enter says why it opens no editor, rather than nothing.
+            Action::Open | Action::EditMapping if cx.read_only => {
+                return vec![Toast::error(
+                    "read-only: mappings cannot be edited on a snapshot (the detail shows them)",
+                )];
+            }
             Action::Open | Action::EditMapping => {
                 let Some(g) = self.selected_group() else {
                     return Vec::new();
