@@ -167,7 +167,13 @@ pub fn event_words(before: Option<&Value>, after: Option<&Value>, names: &Names)
                 out.extend(diff_words(a, names).into_iter().map(|l| format!("  {l}")));
             }
             (Some(d), None) => {
-                out.push("the request:".into());
+                // A decision keeps the diff it decided: say which way it went.
+                let head = match after.and_then(|a| a.get("state")).and_then(Value::as_str) {
+                    Some("approved") => "approved, so granted:",
+                    Some("rejected") => "rejected, so not granted:",
+                    _ => "the request:",
+                };
+                out.push(head.into());
                 out.extend(diff_words(d, names).into_iter().map(|l| format!("  {l}")));
             }
             (None, Some(d)) => {
@@ -229,6 +235,7 @@ mod tests {
             "stack_losses": []}});
         let after = json!({"state": "approved", "version": 2, "reason": null});
         let w = event_words(Some(&before), Some(&after), &names());
+        assert!(w.contains(&"approved, so granted:".to_string()), "{w:?}");
         assert!(w.contains(&"  + Admin on Mobile App".to_string()), "{w:?}");
         assert!(w.iter().all(|l| !l.contains("st_1821")), "{w:?}");
         assert!(w.iter().all(|l| !l.starts_with("- ")), "{w:?}");
