@@ -189,9 +189,15 @@ pub fn event_words(before: Option<&Value>, after: Option<&Value>, names: &Names)
         Some(&Value::Object(ar)).filter(|_| after.is_some()),
     );
     for l in &mut rest {
+        let (sign, body) = match (l.strip_prefix("+ "), l.strip_prefix("- ")) {
+            (Some(b), _) => ("+ ", b),
+            (_, Some(b)) => ("− ", b),
+            _ => ("", l.as_str()),
+        };
         for key in ["org_role: ", "granted.org_role: "] {
-            if let Some(v) = l.strip_prefix(key) {
-                *l = format!("org role: {}", role_words(v));
+            if let Some(v) = body.strip_prefix(key) {
+                *l = format!("{sign}org role: {}", role_words(v));
+                break;
             }
         }
     }
@@ -273,6 +279,10 @@ mod tests {
             {"stack_uid": "st_1821", "role_uid": "role_e975"}]}});
         let w = event_words(Some(&before), Some(&after), &names());
         assert_eq!(w, vec!["+ Release Manager on Mobile App".to_string()]);
+        // Access granted for the first time: its org role reads as a role too.
+        let before = json!({"state": "pending", "granted": null});
+        let w = event_words(Some(&before), Some(&after), &names());
+        assert!(w.contains(&"+ org role: Member".to_string()), "{w:?}");
         let opened = json!({"member_id": "u1", "kind": "access_increase", "version": 1, "diff": {
             "org_role_from": "member", "org_role_to": "admin",
             "stack_gains": [{"stack_uid": "st_9", "role_uid": "developer"}], "stack_losses": []}});
