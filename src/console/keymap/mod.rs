@@ -340,6 +340,16 @@ pub struct Caps {
     pub comparing: bool,
 }
 
+/// `[keys]` names of the SCIM pane's one-key switches, which the settings dialog replaced
+/// (issue 24): a config that still names one is told so.
+const RETIRED: &[&str] = &[
+    "toggle_scim",
+    "toggle_sso_role_mapping",
+    "toggle_approval_provision",
+    "toggle_approval_access_increase",
+    "toggle_approval_deprovision",
+];
+
 /// The resolved table: defaults, the panes' bindings, the config's overrides, minus the
 /// mutating bindings when read-only and the comparison bindings when not comparing.
 #[derive(Debug, Clone)]
@@ -423,6 +433,12 @@ impl Keymap {
                 }
                 b.keys = parsed.clone();
                 found = true;
+            }
+            if !found && RETIRED.contains(&name.as_str()) {
+                return Err(format!(
+                    "[keys] {name}: the SCIM settings change in one dialog now (`settings`, \
+                     e in the SCIM pane), which asks before widening access; remove this line"
+                ));
             }
             if !found {
                 return Err(format!(
