@@ -125,8 +125,15 @@ async fn org_and_scim_settings_come_from_the_file_with_warnings() {
     assert!(s.enabled && s.sso_role_mapping);
     assert!(s.approval.provision && !s.approval.deprovision);
     assert_eq!(s.warnings[0].code, "sso_role_mapping_with_scim");
-    // No ServiceProviderConfig in a file: an error the SCIM pane falls back from.
-    assert!(b.call(Call::ServiceProviderConfig).await.is_err());
+    // Issue 24, item 8: a file that recorded no discovery says so, and makes up no URL.
+    assert_eq!(s.scim_url, None);
+    match call(&b, Call::ServiceProviderConfig).await {
+        Reply::ServiceProviderConfig { doc, note } => {
+            assert!(doc.is_null(), "{doc}");
+            assert!(note.unwrap().starts_with("not in the snapshot"));
+        }
+        _ => panic!(),
+    }
 }
 
 #[tokio::test]

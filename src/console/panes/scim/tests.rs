@@ -652,3 +652,26 @@ fn a_refused_token_label_keeps_the_dialog_and_its_text() {
         d => panic!("{d:?}"),
     }
 }
+
+/// Following the poll must not toast every 5 s while the server is down: the banner says it.
+#[test]
+fn an_unreachable_server_on_the_poll_is_the_banners_to_tell() {
+    let mut p = pane();
+    let c = calls(&p.update(PaneMsg::Poll, &Ctx::default()));
+    let tokens = c
+        .into_iter()
+        .find(|c| matches!(c, Call::ScimTokens(_)))
+        .unwrap();
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "tokens",
+            call: tokens,
+            result: Err(crate::client::ApiError::Unreachable {
+                url: "http://srv".into(),
+                detail: "gone".into(),
+            }),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+}

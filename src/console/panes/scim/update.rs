@@ -342,7 +342,8 @@ impl ScimPane {
                 }
                 vec![Toast::error(e.to_string())]
             }
-            Err(e) => vec![Toast::error(e.to_string())],
+            // An unreachable server is the banner's to tell (the poll would toast every 5 s).
+            Err(e) => crate::console::panes::common::call::failure(&e),
         }
     }
 }
