@@ -461,3 +461,30 @@ fn review_refuses_a_bad_file_before_taking_the_terminal() {
         "{err}"
     );
 }
+
+/// Issue 24, item 6: on a snapshot the actor filter matches as the server's does: by part,
+/// in any case.
+#[tokio::test]
+async fn the_audit_actor_filter_matches_by_part_in_any_case() {
+    let b = backend();
+    let q = |actor: &str| {
+        Call::Audit(scimdesk::client::AuditQuery {
+            actor: Some(actor.into()),
+            action: None,
+            target: None,
+            since: None,
+            until: None,
+            page: PageReq::default(),
+        })
+    };
+    for actor in ["okta", "OKTA", "kt"] {
+        let Reply::Audit(p) = call(&b, q(actor)).await else {
+            panic!()
+        };
+        assert_eq!(p.total, 2, "{actor}");
+    }
+    let Reply::Audit(p) = call(&b, q("🙂 ünïcödé")).await else {
+        panic!()
+    };
+    assert_eq!(p.total, 0);
+}
