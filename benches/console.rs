@@ -158,7 +158,7 @@ async fn console(target: &str) {
     let rss_before = status_kb("VmRSS:");
     let t0 = Instant::now();
     let client = AdminClient::new(base, org, token.to_string(), "bench").expect("client");
-    let backend = Arc::new(LiveBackend::new(client, base));
+    let backend = Arc::new(LiveBackend::new(client));
     let mut console = Console::new(
         backend,
         &BTreeMap::new(),

@@ -79,6 +79,24 @@ wait_for "SCIM settings"
 wait_for "SCIM tokens"
 echo "ok: SCIM pane"
 
+# Issue 24, item 1: the Users pane's p and s flip nothing here; the settings dialog (e) asks
+# before an approval rule goes off, on Cancel, and Cancel keeps it on.
+tmux send-keys -t "$SESSION" p s
+sleep 0.3
+screen | grep -F "Approve new members" | grep -qF "[x] on" || fail "p or s changed a setting"
+tmux send-keys -t "$SESSION" e
+wait_for "What widens access or stops a review asks first."
+tmux send-keys -t "$SESSION" j j Enter
+wait_for "Stop approving new members?"
+wait_for "From now on a member the IdP creates"
+screen | grep -qF "▸[ Cancel ]" || fail "the question does not start on Cancel"
+tmux send-keys -t "$SESSION" Enter
+wait_gone "Stop approving new members?"
+tmux send-keys -t "$SESSION" Escape
+wait_gone "What widens access"
+screen | grep -F "Approve new members" | grep -qF "[x] on" || fail "Cancel turned approval off"
+echo "ok: settings ask before widening access, starting on Cancel"
+
 tmux send-keys -t "$SESSION" '?'
 wait_for "Keys 1-"
 # j scrolls instead of closing; / searches every pane's keys.

@@ -87,6 +87,28 @@ async fn every_pane_at_60x20_80x24_and_160x50() {
                 );
             }
             insta::assert_snapshot!(format!("{pane:?}_{w}x{h}").to_lowercase(), s);
+            if pane == PaneId::Users {
+                // Issue 24, item 4: the Pending queue says whose request each row is, at
+                // every size.
+                r.keys("p");
+                r.until("the pending queue", |s| {
+                    s.users.queue.loaded && !s.users.queue.rows.is_empty()
+                })
+                .await;
+                let s = screen(&r);
+                let rows: Vec<&str> = s.lines().filter(|l| l.contains("[ ]")).collect();
+                assert!(!rows.is_empty(), "{w}x{h}\n{s}");
+                for q in &r.console.state.users.queue.rows {
+                    let email = &q.member.as_ref().expect("a member").email;
+                    let head: String = email.chars().take(10).collect();
+                    assert!(
+                        rows.iter().any(|l| l.contains(&head)),
+                        "{w}x{h}: no row says {email}\n{s}"
+                    );
+                }
+                insta::assert_snapshot!(format!("pending_{w}x{h}"), s);
+                r.keys("p");
+            }
             if pane == PaneId::Mapping {
                 // The mapping editor, whole at each size: the group, the org role and a row
                 // per stack.

@@ -407,6 +407,15 @@ async fn stacks_and_custom_roles_from_the_command_line() {
             .any(|(t, _)| t.text.contains("built-in role and keeps its name"))
     })
     .await;
+    // Issue 24, item 11: a name too long says the limit.
+    r.keys(&format!(":stack {}", "x".repeat(300)));
+    r.key(KeyCode::Enter);
+    r.until("the length refusal", |s| {
+        s.messages
+            .iter()
+            .any(|t| t.text.contains("at most 200 characters"))
+    })
+    .await;
     // What the server holds, through the admin API.
     let stacks = client(&r.server).stacks(&Default::default()).await.unwrap();
     let data = stacks.items.iter().find(|s| s.name == "Data").unwrap();

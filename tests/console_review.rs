@@ -629,3 +629,64 @@ async fn export_onto_an_existing_file_asks_and_keeps_it_unless_told() {
     assert!(text.contains("\"format_version\""), "{text}");
     server.stop().await;
 }
+
+/// Issue 24, item 8: a snapshot that recorded nothing about the SCIM endpoint says so (no
+/// URL made of the file name, no "✗ not found"), `y` copies nothing; one the console exported
+/// shows the URL and discovery the server served; action keys answer "read-only".
+#[tokio::test]
+async fn review_shows_what_the_export_recorded_or_says_it_is_not_there() {
+    let mut r = rig(
+        Arc::new(SnapshotBackend::open(Path::new(FIXTURE)).unwrap()),
+        80,
+        24,
+    );
+    r.keys("1");
+    r.until("the SCIM pane", |s| {
+        s.scim.settings.is_some() && s.scim.spc.is_some()
+    })
+    .await;
+    let screen = r.screen();
+    assert!(screen.contains("SCIM URL not in the snapshot"), "{screen}");
+    assert!(!screen.contains("snapshot-v1.json/scim"), "{screen}");
+    assert!(!screen.contains('✗'), "{screen}");
+    assert!(screen.contains("not in the snapshot: this"), "{screen}");
+    r.keys("ye");
+    r.until("y and e answer", |s| {
+        s.messages
+            .iter()
+            .any(|t| t.text.contains("SCIM URL is not in the snapshot"))
+            && s.messages
+                .iter()
+                .any(|t| t.text.starts_with("read-only: e ("))
+    })
+    .await;
+
+    let (server, data) = demo_server().await;
+    let mut live = rig(live(&server), 80, 24);
+    live.keys("1");
+    live.until("the SCIM pane", |s| s.scim.settings.is_some())
+        .await;
+    let url = live
+        .state()
+        .scim
+        .settings
+        .as_ref()
+        .unwrap()
+        .scim_url
+        .clone()
+        .unwrap();
+    let file = data.dir.path().join("acme.json");
+    live.export(&file).await;
+    server.stop().await;
+    let mut review = rig(Arc::new(SnapshotBackend::open(&file).unwrap()), 80, 24);
+    review.keys("1");
+    review
+        .until("the SCIM pane", |s| {
+            s.scim.settings.is_some() && s.scim.spc.is_some()
+        })
+        .await;
+    let screen = review.screen();
+    assert!(screen.contains(&format!("SCIM URL {url}")), "{screen}");
+    assert!(screen.contains("Bulk yes"), "{screen}");
+    assert!(screen.contains("as served at export"), "{screen}");
+}

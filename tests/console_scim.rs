@@ -48,13 +48,23 @@ async fn disable_scim_through_the_confirm_dialog() {
     r.keys("1");
     r.until("SCIM pane loads", scim_loaded).await;
     assert!(r.console.state.scim.settings.as_ref().unwrap().enabled);
-    // Enter on the default button cancels: nothing changes.
+    // `e` opens the settings, Enter on SCIM asks; Enter on the default button cancels:
+    // nothing changes, and Esc closes the settings.
     r.keys("e");
     r.key(KeyCode::Enter);
+    r.key(KeyCode::Enter);
+    r.key(KeyCode::Esc);
     r.until("dialog closed", |s| s.scim.dialog.is_none()).await;
     assert!(r.console.state.scim.settings.as_ref().unwrap().enabled);
     r.keys("e");
-    r.until("confirm shown", |s| s.scim.dialog.is_some()).await;
+    r.key(KeyCode::Enter);
+    r.until("confirm shown", |s| {
+        matches!(
+            s.scim.dialog,
+            Some(scimdesk::console::panes::scim::Dialog::Confirm(_))
+        )
+    })
+    .await;
     assert!(r.screen().contains("Disable SCIM?"), "{}", r.screen());
     r.key(KeyCode::Tab);
     r.key(KeyCode::Enter);

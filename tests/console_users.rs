@@ -246,7 +246,19 @@ async fn bulk_approve_marked_requests_after_a_confirm() {
     r.keys("  A");
     r.until("confirm", |s| s.users.dialog.is_some()).await;
     let screen = r.screen();
-    assert!(screen.contains("Approve 2 pending requests?"), "{screen}");
+    // Issue 24, item 4: the question names whose requests they are.
+    assert!(screen.contains("Approve 2 pending requests ("), "{screen}");
+    let names: Vec<String> = r.console.state.users.queue.rows[..2]
+        .iter()
+        .filter_map(|q| q.member.as_ref().map(|m| m.email.clone()))
+        .collect();
+    let message = match &r.console.state.users.dialog {
+        Some(scimdesk::console::panes::users::Dialog::Confirm(a)) => a.confirm.message.clone(),
+        d => panic!("{d:?}"),
+    };
+    for n in &names {
+        assert!(message.contains(n.as_str()), "{n} in {message}");
+    }
     assert!(
         screen.contains("▸[ Cancel ]"),
         "Cancel has the focus:\n{screen}"
@@ -374,7 +386,7 @@ async fn on_a_snapshot_the_queue_is_visible_but_not_approvable() {
         .unwrap();
     let pending = console.state.users.queue.total;
     assert!(pending > 0, "the fixture has pending requests");
-    // a, Space, A and x are not bound: nothing opens, nothing is sent.
+    // a, Space, A and x are not bound: nothing opens, nothing is sent, and each says why.
     for c in ['a', ' ', 'A', 'x', 'r'] {
         send(c);
     }
@@ -389,7 +401,17 @@ async fn on_a_snapshot_the_queue_is_visible_but_not_approvable() {
     assert!(s.users.dialog.is_none());
     assert!(s.users.marked.is_empty());
     assert_eq!(s.users.queue.total, pending);
-    assert!(!s.toasts.iter().any(|(t, _)| t.text.contains("read-only")));
+    // Issue 24, item 8: as `:` commands do, the keys answer "read-only", never silence.
+    // (Every notice is kept in `:messages`; the toasts on screen are the newest few.)
+    for key in ["a (", "Space (", "A (", "x/Del (", "r ("] {
+        assert!(
+            s.messages
+                .iter()
+                .any(|t| t.text.starts_with(&format!("read-only: {key}"))),
+            "{key}: {:?}",
+            s.messages
+        );
+    }
     let buf = term.backend().buffer();
     let last: String = (0..buf.area.width)
         .map(|x| buf[(x, buf.area.height - 1)].symbol().to_string())

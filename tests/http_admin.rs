@@ -302,3 +302,28 @@ async fn unknown_admin_routes_and_methods() {
     let r = send(env.admin(Method::DELETE, "/scim")).await;
     assert_eq!(r.status, 405);
 }
+
+/// Issue 24, item 9: the console's discovery card asks the admin API for what the SCIM
+/// endpoint serves (it holds no SCIM token): the same document, Bulk and cursors included.
+#[tokio::test]
+async fn scim_discovery_is_the_served_service_provider_config() {
+    let env = Env::new().await;
+    let admin = send(env.admin(Method::GET, "/scim/discovery")).await;
+    assert_eq!(admin.status, 200, "{}", admin.body);
+    let scim = send(env.scim(Method::GET, "/ServiceProviderConfig")).await;
+    assert_eq!(scim.status, 200, "{}", scim.body);
+    assert_eq!(admin.body, scim.body);
+    assert_eq!(admin.body["bulk"]["supported"], true);
+    assert_eq!(admin.body["pagination"]["cursor"], true);
+    // A SCIM token is not an admin token.
+    let r = send(
+        env.http
+            .get(format!(
+                "{}/admin/v1/organizations/{}/scim/discovery",
+                env.server.base, env.org.uid
+            ))
+            .bearer_auth(&env.org.scim_token),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}

@@ -104,6 +104,16 @@ async fn pages_newest_first_with_a_cursor_and_filters_by_actor_and_action() {
     );
     let both = audit_page(&env, "?actor=owner@acme.example&action=scim.settings").await;
     assert_eq!(both.body["total"], 2, "enable and sso: {}", both.body);
+    // Issue 24, item 6: the actor is matched by part, case-insensitively (on both engines).
+    let owner = all_events(&env, "?actor=owner@acme.example").await;
+    assert!(!owner.is_empty());
+    assert_eq!(all_events(&env, "?actor=OWNER").await.len(), owner.len());
+    assert_eq!(all_events(&env, "?actor=IdP").await.len(), 9);
+    // Not a LIKE pattern: `%` and `_` are themselves.
+    assert_eq!(audit_page(&env, "?actor=%25").await.body["total"], 0);
+    assert_eq!(audit_page(&env, "?actor=test_idp").await.body["total"], 0);
+    let r = audit_page(&env, "?actor=%F0%9F%99%82%20%C3%BCn%C3%AFc%C3%B6d%C3%A9").await;
+    assert_eq!(r.body["total"], 0);
 }
 
 #[tokio::test]

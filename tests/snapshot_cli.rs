@@ -125,8 +125,15 @@ async fn org_and_scim_settings_come_from_the_file_with_warnings() {
     assert!(s.enabled && s.sso_role_mapping);
     assert!(s.approval.provision && !s.approval.deprovision);
     assert_eq!(s.warnings[0].code, "sso_role_mapping_with_scim");
-    // No ServiceProviderConfig in a file: an error the SCIM pane falls back from.
-    assert!(b.call(Call::ServiceProviderConfig).await.is_err());
+    // Issue 24, item 8: a file that recorded no discovery says so, and makes up no URL.
+    assert_eq!(s.scim_url, None);
+    match call(&b, Call::ServiceProviderConfig).await {
+        Reply::ServiceProviderConfig { doc, note } => {
+            assert!(doc.is_null(), "{doc}");
+            assert!(note.unwrap().starts_with("not in the snapshot"));
+        }
+        _ => panic!(),
+    }
 }
 
 #[tokio::test]
@@ -453,4 +460,31 @@ fn review_refuses_a_bad_file_before_taking_the_terminal() {
         err.contains("newer.json") && err.contains("format_version 2"),
         "{err}"
     );
+}
+
+/// Issue 24, item 6: on a snapshot the actor filter matches as the server's does: by part,
+/// in any case.
+#[tokio::test]
+async fn the_audit_actor_filter_matches_by_part_in_any_case() {
+    let b = backend();
+    let q = |actor: &str| {
+        Call::Audit(scimdesk::client::AuditQuery {
+            actor: Some(actor.into()),
+            action: None,
+            target: None,
+            since: None,
+            until: None,
+            page: PageReq::default(),
+        })
+    };
+    for actor in ["okta", "OKTA", "kt"] {
+        let Reply::Audit(p) = call(&b, q(actor)).await else {
+            panic!()
+        };
+        assert_eq!(p.total, 2, "{actor}");
+    }
+    let Reply::Audit(p) = call(&b, q("🙂 ünïcödé")).await else {
+        panic!()
+    };
+    assert_eq!(p.total, 0);
 }

@@ -397,8 +397,8 @@ where
 /// The console on where the flags, the profile or the default say, the embedded server
 /// included, which is stopped (and its run's token revoked) however the console ends.
 async fn console(overrides: crate::console::config::Overrides, mouse: bool) -> Result<(), String> {
-    with_target(&overrides, |client, url, cfg| async move {
-        let backend = std::sync::Arc::new(crate::console::backend::LiveBackend::new(client, &url));
+    with_target(&overrides, |client, _url, cfg| async move {
+        let backend = std::sync::Arc::new(crate::console::backend::LiveBackend::new(client));
         until_terminated(crate::console::run(backend, &cfg.keys, mouse)).await
     })
     .await

@@ -224,6 +224,12 @@ impl AdminClient {
         self.get(&["scim"]).await
     }
 
+    /// The org's ServiceProviderConfig as its SCIM endpoint serves it (that route wants a
+    /// SCIM token; this one the admin token).
+    pub async fn scim_discovery(&self) -> Result<serde_json::Value, ApiError> {
+        self.get(&["scim", "discovery"]).await
+    }
+
     pub async fn patch_scim(&self, patch: &ScimSettingsPatch) -> Result<ScimSettings, ApiError> {
         self.send_json(Method::PATCH, &["scim"], patch, Needs::OwnerOrAdmin)
             .await
@@ -505,9 +511,27 @@ impl AdminClient {
         self.call(req, Needs::OwnerOrAdmin).await
     }
 
-    /// The snapshot document, unparsed: the snapshot module owns its format.
+    /// The snapshot document, unparsed: the snapshot module owns its format. The SCIM URL
+    /// and the discovery document the server serves are recorded beside it (`discovery`),
+    /// each where the server answered, so that `review` shows what was served, not a guess.
     pub async fn export(&self) -> Result<Value, ApiError> {
-        self.get(&["export"]).await
+        let mut doc: Value = self.get(&["export"]).await?;
+        let url = self.scim_settings().await.ok().and_then(|s| s.scim_url);
+        let spc = self.scim_discovery().await.ok();
+        if (url.is_some() || spc.is_some())
+            && let Some(o) = doc.as_object_mut()
+            && !o.contains_key("discovery")
+        {
+            let mut d = serde_json::Map::new();
+            if let Some(u) = url {
+                d.insert("scim_url".into(), Value::String(u));
+            }
+            if let Some(v) = spc {
+                d.insert("service_provider_config".into(), v);
+            }
+            o.insert("discovery".into(), Value::Object(d));
+        }
+        Ok(doc)
     }
 }
 

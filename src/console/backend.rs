@@ -127,11 +127,12 @@ pub enum Reply {
     ScimActivity(crate::client::ScimActivity),
     CreatedScimToken(IssuedToken),
     Done,
-    /// `from_server` is false when the server wanted a SCIM token for discovery, and the
-    /// document is this build's own (the same code the server runs).
+    /// The org's discovery document as the server serves it (`doc`), or `Null` with a
+    /// `note` that says why there is none (a snapshot that did not record it); a `note` beside
+    /// a document says where it comes from (recorded at export).
     ServiceProviderConfig {
         doc: Value,
-        from_server: bool,
+        note: Option<String>,
     },
     Roles(Page<OrgRoleInfo>),
     Stacks(Page<Stack>),
@@ -174,51 +175,11 @@ pub trait Backend: Send + Sync + 'static {
 /// The admin API of a running service provider.
 pub struct LiveBackend {
     client: AdminClient,
-    base: String,
 }
 
 impl LiveBackend {
-    pub fn new(client: AdminClient, base_url: &str) -> LiveBackend {
-        LiveBackend {
-            client,
-            base: base_url.trim_end_matches('/').to_string(),
-        }
-    }
-
-    async fn service_provider_config(&self) -> Result<Value, ApiError> {
-        // RFC 7644 §4 lets a provider require authentication for discovery, and ours wants
-        // a SCIM token, which the console does not hold: a 401 is expected here.
-        let url = format!(
-            "{}{}/{}/ServiceProviderConfig",
-            self.base,
-            crate::server::scim::SCIM_PREFIX,
-            self.client.org_uid()
-        );
-        let resp =
-            self.client
-                .http()
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| ApiError::Unreachable {
-                    url: url.clone(),
-                    detail: e.to_string(),
-                })?;
-        let status = resp.status().as_u16();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if status == 200 {
-            Ok(body)
-        } else {
-            Err(ApiError::Rejected {
-                status,
-                code: "scim".into(),
-                message: body
-                    .get("detail")
-                    .and_then(Value::as_str)
-                    .unwrap_or("ServiceProviderConfig is not available")
-                    .to_string(),
-            })
-        }
+    pub fn new(client: AdminClient) -> LiveBackend {
+        LiveBackend { client }
     }
 }
 
@@ -248,24 +209,11 @@ impl Backend for LiveBackend {
                     c.revoke_scim_token(&id).await?;
                     Reply::Done
                 }
-                Call::ServiceProviderConfig => match self.service_provider_config().await {
-                    Ok(doc) => Reply::ServiceProviderConfig {
-                        doc,
-                        from_server: true,
-                    },
-                    Err(ApiError::Rejected { status: 401, .. }) => Reply::ServiceProviderConfig {
-                        doc: crate::scim::discovery::service_provider_config(
-                            &crate::scim::discovery::SpConfig::default(),
-                            &format!(
-                                "{}{}/{}",
-                                self.base,
-                                crate::server::scim::SCIM_PREFIX,
-                                c.org_uid()
-                            ),
-                        ),
-                        from_server: false,
-                    },
-                    Err(e) => return Err(e),
+                // What the server serves, never a default of this build's: an older server
+                // without the route says so (the card shows the error).
+                Call::ServiceProviderConfig => Reply::ServiceProviderConfig {
+                    doc: c.scim_discovery().await?,
+                    note: None,
                 },
                 Call::Roles => Reply::Roles(c.roles().await?),
                 Call::Stacks(p) => Reply::Stacks(c.stacks(&p).await?),

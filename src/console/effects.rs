@@ -68,6 +68,16 @@ impl Effects {
                 let backend = self.backend.clone();
                 let tx = self.tx.clone();
                 let task = tokio::spawn(async move {
+                    // A directory is no file to write: say so, rather than ask to overwrite.
+                    if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
+                        let result = Err(format!(
+                            "{} is a directory: give a file name in it, e.g. {}",
+                            path.display(),
+                            path.join("snapshot.json").display()
+                        ));
+                        let _ = tx.send(Msg::Exported { id, result });
+                        return;
+                    }
                     // A file already there is not replaced without the user's yes (asked by
                     // update on `ExportExists`).
                     if !overwrite && tokio::fs::symlink_metadata(&path).await.is_ok() {
@@ -136,6 +146,48 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Nothing;
+    impl Backend for Nothing {
+        fn server(&self) -> String {
+            "nothing".into()
+        }
+        fn org(&self) -> String {
+            "nothing".into()
+        }
+        fn read_only(&self) -> bool {
+            true
+        }
+        fn call(
+            &self,
+            _: Call,
+        ) -> super::super::backend::BoxFuture<'_, Result<Reply, crate::client::ApiError>> {
+            Box::pin(async {
+                Err(crate::client::ApiError::NotFound {
+                    message: "no".into(),
+                })
+            })
+        }
+    }
+
+    /// Issue 24, item 11: `:export DIR` says it is a directory instead of asking Overwrite.
+    #[tokio::test]
+    async fn exporting_onto_a_directory_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut fx = Effects::new(Arc::new(Nothing), tx, Clipboard::Memory(Vec::new()));
+        fx.run(Cmd::Export {
+            id: ReqId(1),
+            path: dir.path().to_path_buf(),
+            overwrite: false,
+        });
+        match rx.recv().await {
+            Some(Msg::Exported { result: Err(e), .. }) => {
+                assert!(e.contains("is a directory"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn osc52_carries_base64_of_the_text() {

@@ -282,9 +282,15 @@ mod tests {
     /// after the frame, not on stdout beside it.
     #[tokio::test]
     async fn copies_go_through_the_terminal_writer() {
-        let snap =
+        let mut snap =
             crate::snapshot::read(include_str!("../../tests/fixtures/snapshot-v1.json").as_bytes())
                 .unwrap();
+        // The URL the export recorded (issue 24, item 8: never one made of the file name).
+        let recorded = "https://scim.example.com/scim/v2.0/organizations/acme";
+        snap.discovery = Some(crate::snapshot::Discovery {
+            scim_url: Some(recorded.into()),
+            service_provider_config: None,
+        });
         let backend = Arc::new(snapshot_backend::SnapshotBackend::new(snap, "snap.json"));
         let mut console = Console::new(
             backend,
@@ -299,12 +305,21 @@ mod tests {
             .unwrap();
         let key = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         console.sender().send(key('1')).unwrap();
+        // The settings land first: the URL is theirs.
+        let mut poll = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while console.state.scim.settings.is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the settings never landed"
+            );
+            console.step(&mut term, &mut poll).await.unwrap();
+        }
         console.sender().send(key('y')).unwrap();
         console.drain(&mut term).unwrap();
         let written = String::from_utf8_lossy(&out.0.lock().unwrap()).to_string();
         let at = written.find("\x1b]52;c;").expect("an OSC 52 sequence");
-        let url = format!("snap.json{}/", crate::server::scim::SCIM_PREFIX);
-        let encoded = effects::osc52(&url);
+        let encoded = effects::osc52(recorded);
         let prefix = &encoded[..encoded.len() - 8];
         assert!(written[at..].starts_with(prefix), "{:?}", &written[at..]);
     }

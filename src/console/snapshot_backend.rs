@@ -140,7 +140,12 @@ impl SnapshotBackend {
             },
             user_name_is_email: Some(s.user_name_is_email),
             warnings,
-            scim_url: None,
+            // What the export recorded; none when it recorded nothing (never a guess).
+            scim_url: self
+                .snap
+                .discovery
+                .as_ref()
+                .and_then(|d| d.scim_url.clone()),
         }
     }
 
@@ -240,7 +245,12 @@ impl SnapshotBackend {
             .snap
             .audit
             .iter()
-            .filter(|e| q.actor.as_ref().is_none_or(|a| &e.actor == a))
+            // By part, case-insensitively, as the server matches it.
+            .filter(|e| {
+                q.actor
+                    .as_ref()
+                    .is_none_or(|a| e.actor.to_lowercase().contains(&a.to_lowercase()))
+            })
             .filter(|e| {
                 q.action.as_ref().is_none_or(|a| {
                     e.action == *a
@@ -459,14 +469,24 @@ impl SnapshotBackend {
                     .collect(),
                 &p,
             )?),
-            Call::ServiceProviderConfig => {
-                return Err(ApiError::NotFound {
-                    message: format!(
-                        "{} holds no ServiceProviderConfig; its SCIM settings are shown instead",
-                        self.source
+            Call::ServiceProviderConfig => match s
+                .discovery
+                .as_ref()
+                .and_then(|d| d.service_provider_config.clone())
+            {
+                Some(doc) => Reply::ServiceProviderConfig {
+                    doc,
+                    note: Some("as served at export".into()),
+                },
+                None => Reply::ServiceProviderConfig {
+                    doc: serde_json::Value::Null,
+                    note: Some(
+                        "not in the snapshot: this export did not record what the server \
+                         served"
+                            .into(),
                     ),
-                });
-            }
+                },
+            },
             Call::Roles => {
                 let items: Vec<OrgRoleInfo> = [OrgRole::Owner, OrgRole::Admin, OrgRole::Member]
                     .into_iter()

@@ -49,6 +49,20 @@ pub struct Snapshot {
     /// The most recent audit events (at most [`AUDIT_EVENTS`]), newest first.
     #[serde(default)]
     pub audit: Vec<AuditEvent>,
+    /// What the server told the exporting client about its SCIM endpoint; absent in files
+    /// written before it was recorded (they open as before: `review` says it is not there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<Discovery>,
+}
+
+/// The SCIM endpoint as the server served it at export: the URL to give the IdP and its
+/// ServiceProviderConfig, each as the server said it (absent when it did not say).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Discovery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_provider_config: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -381,6 +395,7 @@ impl Snapshot {
             members: Vec::new(),
             requests: Vec::new(),
             audit: Vec::new(),
+            discovery: None,
         }
     }
 }

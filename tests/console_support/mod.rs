@@ -86,7 +86,7 @@ pub fn client(server: &Embedded) -> AdminClient {
 
 /// The live backend on the embedded server, as the console's default uses it.
 pub fn live(server: &Embedded) -> Arc<dyn Backend> {
-    Arc::new(LiveBackend::new(client(server), &server.base_url))
+    Arc::new(LiveBackend::new(client(server)))
 }
 
 /// Where a demo server's data lives: a temporary directory (for the tests' files too) and

@@ -36,6 +36,22 @@ pub(super) fn command_key(
         Press::Act(Action::Complete) => {
             if let Some(done) = complete(line.text()) {
                 line.set(done);
+            } else {
+                // Several commands start so: say which, rather than nothing.
+                let c = candidates(line.text());
+                if c.len() > 1 {
+                    s.push_toast(Toast {
+                        level: Level::Info,
+                        text: format!(
+                            ":{} could be {}",
+                            line.text(),
+                            c.iter()
+                                .map(|w| format!(":{w}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
             }
             s.mode = Mode::Command { line, browse };
             Vec::new()
@@ -213,6 +229,18 @@ pub fn complete(text: &str) -> Option<String> {
     })
 }
 
+/// The command words a typed prefix could complete to (names and aliases), in table order.
+pub fn candidates(text: &str) -> Vec<&'static str> {
+    if text.is_empty() || text.contains(char::is_whitespace) {
+        return Vec::new();
+    }
+    COMMANDS
+        .iter()
+        .flat_map(|c| c.words())
+        .filter(|w| w.starts_with(text))
+        .collect()
+}
+
 /// The README's command table, as Markdown.
 pub fn markdown() -> String {
     let mut out = String::from("| command | also | what |\n| --- | --- | --- |\n");
@@ -279,16 +307,38 @@ pub(super) fn run_command(s: &mut State, text: &str) -> Vec<Cmd> {
                 level: Level::Info,
                 text: format!("{arg}: waits for the export being written"),
             });
-            s.export_queue.push_back(PathBuf::from(arg));
+            let path = expand_home(arg, s.home.as_deref());
+            s.export_queue.push_back(path);
             Vec::new()
         }
-        Command::Export => s.start_export(PathBuf::from(arg)),
+        Command::Export => {
+            let path = expand_home(arg, s.home.as_deref());
+            s.start_export(path)
+        }
+    }
+}
+
+/// `~` and `~/…` as the shell reads them: under the user's home directory.
+pub fn expand_home(arg: &str, home: Option<&std::path::Path>) -> PathBuf {
+    match (arg.strip_prefix('~'), home) {
+        (Some(""), Some(h)) => h.to_path_buf(),
+        (Some(rest), Some(h)) if rest.starts_with('/') => h.join(&rest[1..]),
+        _ => PathBuf::from(arg),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tilde_is_the_home_directory() {
+        let home = std::path::Path::new("/home/ann");
+        assert_eq!(expand_home("~/x.json", Some(home)), home.join("x.json"));
+        assert_eq!(expand_home("~", Some(home)), home.to_path_buf());
+        assert_eq!(expand_home("~bob/x", Some(home)), PathBuf::from("~bob/x"));
+        assert_eq!(expand_home("x.json", Some(home)), PathBuf::from("x.json"));
+    }
 
     const START: &str = "<!-- commands:start (generated from src/console/app/commands.rs) -->\n";
     const END: &str = "<!-- commands:end -->";

@@ -6,6 +6,8 @@ mod update;
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_esc;
 
 pub use commands::COMMANDS;
 use update::*;
@@ -234,11 +236,18 @@ pub struct State {
     refreshing: bool,
     /// `:export` files asked for while one is being written, written in turn after it.
     export_queue: std::collections::VecDeque<PathBuf>,
+    /// The user's home directory, for `~` in `:export ~/x.json` (read once, at start).
+    pub home: Option<PathBuf>,
 }
 
 impl State {
     pub fn new(keymap: Keymap, server: String, org_uid: String, read_only: bool) -> State {
-        let scim_url = format!("{server}{}/{org_uid}", crate::server::scim::SCIM_PREFIX);
+        // On a snapshot the "server" is a file: its URL is what the export recorded, or none.
+        let scim_url = if read_only {
+            String::new()
+        } else {
+            format!("{server}{}/{org_uid}", crate::server::scim::SCIM_PREFIX)
+        };
         State {
             pane: PaneId::Users,
             scim: ScimPane::default(),
@@ -269,6 +278,7 @@ impl State {
             exporting: None,
             refreshing: false,
             export_queue: Default::default(),
+            home: directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()),
         }
     }
 

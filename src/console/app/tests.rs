@@ -846,6 +846,10 @@ fn every_question_is_one_kind_of_dialog_starting_on_cancel() {
         s.scim.settings = Some(settings.clone());
         update(&mut s, key(pane));
         update(&mut s, key(ask));
+        if pane == '1' {
+            // `e` opens the settings; Enter on their first row, SCIM, asks.
+            update(&mut s, code(KeyCode::Enter));
+        }
         let shot = screen(&mut s, 80, 24);
         assert!(
             shot.contains("▸[ Cancel ]"),
@@ -871,4 +875,116 @@ fn every_question_is_one_kind_of_dialog_starting_on_cancel() {
             "{about}: closed"
         );
     }
+}
+
+/// Issue 24, item 10: what the hint bar says a key does is what it does. In the mapping
+/// editor `j` moves to the next field, as the bar says; once a dropdown is open the bar offers
+/// the dropdown's own keys (arrows), and `j` types into its filter.
+#[test]
+fn the_hint_bar_says_what_j_does_in_the_editor_and_in_its_dropdowns() {
+    let mut s = state();
+    s.pane = PaneId::Mapping;
+    s.mapping = crate::console::panes::mapping::tests::pane();
+    update(&mut s, code(KeyCode::Enter));
+    let e = s.mapping.editor.as_ref().expect("the editor");
+    let focus = e.focus;
+    let bar = screen(&mut s, 80, 24).lines().last().unwrap().to_string();
+    assert!(bar.contains("j next field"), "{bar}");
+    update(&mut s, key('j'));
+    assert_eq!(s.mapping.editor.as_ref().unwrap().focus, focus + 1);
+    update(&mut s, key('k'));
+    // Enter opens the focused row's dropdown: its keys, not the editor's, are offered.
+    update(&mut s, code(KeyCode::Enter));
+    assert!(s.mapping.popup.is_some());
+    let bar = screen(&mut s, 80, 24).lines().last().unwrap().to_string();
+    assert!(!bar.contains("j next"), "{bar}");
+    assert!(bar.contains("↓ next"), "{bar}");
+}
+
+/// Issue 24, item 11: the offline banner cuts its reason with `…` and keeps "Ctrl-r retries";
+/// a long filter badge is cut with `…` on the tabs line.
+#[test]
+fn the_offline_banner_and_the_filter_badge_cut_with_an_ellipsis() {
+    let mut s = state();
+    s.conn = Conn::Offline(format!(
+        "cannot reach http://scim.internal.example.com:8443: {}",
+        "connection refused by the remote host after three attempts ".repeat(2)
+    ));
+    let shot = screen(&mut s, 60, 20);
+    let banner = shot.lines().find(|l| l.contains("OFFLINE")).unwrap();
+    assert!(banner.ends_with("… — Ctrl-r retries"), "{banner}");
+    let mut s = state();
+    s.filters.insert(
+        PaneId::Users,
+        "a.very.long.filter.that.cannot.fit.beside.the.tabs@acme.example".into(),
+    );
+    let shot = screen(&mut s, 60, 20);
+    let tabs = shot.lines().nth(1).unwrap();
+    assert!(tabs.contains(" /a.very") && tabs.contains('…'), "{tabs}");
+}
+
+fn messages(s: &State) -> Vec<String> {
+    s.messages.iter().map(|t| t.text.clone()).collect()
+}
+
+/// Issue 24, item 11: the `:` line's words as typed: `\"` inside quotes is a quote, `""` is
+/// an empty name (and says a name is needed), a built-in role's hint quotes the stack, and
+/// Tab on a prefix of several commands lists them.
+#[test]
+fn stack_commands_take_quotes_as_typed_and_say_what_is_missing() {
+    let mut s = state();
+    s.mapping = crate::console::panes::mapping::tests::pane();
+    update(&mut s, key(':'));
+    let cmds = type_str(&mut s, "stack \"a\\\"b\"");
+    assert!(runs(&cmds).is_empty());
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        runs(&cmds).contains(&Call::CreateStack {
+            name: "a\"b".into()
+        }),
+        "{cmds:?}"
+    );
+    update(&mut s, key(':'));
+    type_str(&mut s, "stack \"\"");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(runs(&cmds).iter().all(|c| !c.mutates()));
+    assert!(
+        messages(&s).iter().any(|m| m.contains("a name is needed")),
+        "{:?}",
+        messages(&s)
+    );
+    let web = s.mapping.stacks.as_ref().unwrap()[0].name.clone();
+    assert!(web.contains(' '), "a stack name with a space: {web}");
+    update(&mut s, key(':'));
+    type_str(&mut s, &format!("rename-role \"{web}\" admin Boss"));
+    update(&mut s, code(KeyCode::Enter));
+    let want = format!(":role \"{web}\" NAME");
+    assert!(
+        messages(&s).iter().any(|m| m.contains(&want)),
+        "{want} in {:?}",
+        messages(&s)
+    );
+    update(&mut s, key(':'));
+    type_str(&mut s, "ren");
+    update(&mut s, code(KeyCode::Tab));
+    assert!(
+        messages(&s)
+            .iter()
+            .any(|m| m.contains(":rename-stack") && m.contains(":rename-role")),
+        "{:?}",
+        messages(&s)
+    );
+}
+
+#[test]
+fn export_expands_a_tilde_through_the_command_line() {
+    let mut s = state();
+    s.home = Some(PathBuf::from("/home/ann"));
+    update(&mut s, key(':'));
+    type_str(&mut s, "export ~/acme.json");
+    let cmds = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[..], [Cmd::Export { path, .. }] if path == &PathBuf::from("/home/ann/acme.json")),
+        "{cmds:?}"
+    );
 }

@@ -229,6 +229,17 @@ pub(super) fn on_key(s: &mut State, key: KeyEvent) -> Vec<Cmd> {
         return s.send_pane(s.pane, PaneMsg::Press(press));
     }
     let Some(action) = s.keymap.lookup(s.pane, &key) else {
+        // On a snapshot an action key says why it does nothing, as `:` commands do.
+        if let Some(b) = s.keymap.removed_for(s.pane, &key) {
+            s.push_toast(Toast {
+                level: Level::Error,
+                text: format!(
+                    "read-only: {} ({}) changes nothing on a snapshot",
+                    Keymap::keys_text(b),
+                    b.help
+                ),
+            });
+        }
         return Vec::new();
     };
     act(s, action)
@@ -375,7 +386,9 @@ pub fn act(s: &mut State, action: Action) -> Vec<Cmd> {
             out
         }
         Action::ShowChanges => show_changes(s),
-        Action::Back if !s.filter(s.pane).is_empty() => clear_filter(s),
+        Action::Back if !s.pane_ref(s.pane).inner_level() && !s.filter(s.pane).is_empty() => {
+            clear_filter(s)
+        }
         other => s.send_pane(s.pane, PaneMsg::Action(other)),
     }
 }

@@ -46,14 +46,11 @@ pub enum Action {
     Open,
     Back,
     // SCIM pane
-    ToggleScim,
+    /// The settings dialog: SCIM on or off, SSO role mapping, the approval policy.
+    Settings,
     CopyScimUrl,
     NewToken,
     RevokeToken,
-    ToggleSsoRoleMapping,
-    ToggleApprovalProvision,
-    ToggleApprovalAccessIncrease,
-    ToggleApprovalDeprovision,
     // Users pane
     SwitchList,
     Approve,
@@ -67,11 +64,16 @@ pub enum Action {
     CycleSort,
     /// The Members list backwards.
     FlipSort,
+    // Audit pane
+    /// The event's raw fields with their uids, or back to names.
+    ShowIds,
     // Group Mapping pane
     NewMapping,
     EditMapping,
     DeleteMapping,
     Save,
+    /// The mapping editor's impact of saving, whole.
+    Impact,
     // input: dialogs, text, dropdowns
     /// Ctrl-C: leave at once, whatever is open.
     Interrupt,
@@ -121,14 +123,10 @@ impl Action {
             HalfPageDown => "half_page_down",
             Open => "open",
             Back => "back",
-            ToggleScim => "toggle_scim",
+            Settings => "settings",
             CopyScimUrl => "copy_scim_url",
             NewToken => "new_token",
             RevokeToken => "revoke_token",
-            ToggleSsoRoleMapping => "toggle_sso_role_mapping",
-            ToggleApprovalProvision => "toggle_approval_provision",
-            ToggleApprovalAccessIncrease => "toggle_approval_access_increase",
-            ToggleApprovalDeprovision => "toggle_approval_deprovision",
             SwitchList => "switch_list",
             Approve => "approve",
             Reject => "reject",
@@ -138,10 +136,12 @@ impl Action {
             CycleState => "state_filter",
             CycleSort => "sort",
             FlipSort => "sort_direction",
+            ShowIds => "show_ids",
             NewMapping => "new_mapping",
             EditMapping => "edit_mapping",
             DeleteMapping => "delete_mapping",
             Save => "save",
+            Impact => "impact",
             Interrupt => "interrupt",
             SwitchButton => "switch_button",
             Left => "left",
@@ -177,10 +177,12 @@ pub enum Context {
     Help,
     /// A new token's secret, shown once.
     Secret,
+    /// The SCIM settings: a list of switches.
+    Settings,
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 9] = [
         Context::Dialog,
         Context::Text,
         Context::Field,
@@ -189,6 +191,7 @@ impl Context {
         Context::Dropdown,
         Context::Help,
         Context::Secret,
+        Context::Settings,
     ];
 
     /// The prefix of its actions in the config file's `[keys]` table (`dropdown.down`).
@@ -202,6 +205,7 @@ impl Context {
             Context::Dropdown => "dropdown",
             Context::Help => "help",
             Context::Secret => "secret",
+            Context::Settings => "settings",
         }
     }
 
@@ -216,6 +220,7 @@ impl Context {
             Context::Dropdown => "in a dropdown",
             Context::Help => "in the help",
             Context::Secret => "in the new token window",
+            Context::Settings => "in the settings dialog",
         }
     }
 
@@ -335,11 +340,24 @@ pub struct Caps {
     pub comparing: bool,
 }
 
+/// `[keys]` names of the SCIM pane's one-key switches, which the settings dialog replaced
+/// (issue 24): a config that still names one is told so.
+const RETIRED: &[&str] = &[
+    "toggle_scim",
+    "toggle_sso_role_mapping",
+    "toggle_approval_provision",
+    "toggle_approval_access_increase",
+    "toggle_approval_deprovision",
+];
+
 /// The resolved table: defaults, the panes' bindings, the config's overrides, minus the
 /// mutating bindings when read-only and the comparison bindings when not comparing.
 #[derive(Debug, Clone)]
 pub struct Keymap {
     pub bindings: Vec<Binding>,
+    /// The mutating bindings a read-only backend removed: their keys answer "read-only"
+    /// instead of nothing.
+    pub removed: Vec<Binding>,
 }
 
 impl Keymap {
@@ -416,6 +434,12 @@ impl Keymap {
                 b.keys = parsed.clone();
                 found = true;
             }
+            if !found && RETIRED.contains(&name.as_str()) {
+                return Err(format!(
+                    "[keys] {name}: the SCIM settings change in one dialog now (`settings`, \
+                     e in the SCIM pane), which asks before widening access; remove this line"
+                ));
+            }
             if !found {
                 return Err(format!(
                     "[keys] {name}: no such action; the actions are listed by `?` in the console \
@@ -423,13 +447,16 @@ impl Keymap {
                 ));
             }
         }
+        let mut removed = Vec::new();
         if caps.read_only {
-            bindings.retain(|b| !b.mutating);
+            let (gone, kept) = bindings.into_iter().partition(|b| b.mutating);
+            removed = gone;
+            bindings = kept;
         }
         if !caps.comparing {
             bindings.retain(|b| !b.comparison);
         }
-        Ok(Keymap { bindings })
+        Ok(Keymap { bindings, removed })
     }
 
     /// The action `key` triggers in `pane`: a pane binding wins over a global one, so that a
@@ -443,6 +470,14 @@ impl Keymap {
                 .map(|b| b.action)
         };
         hit(Scope::Pane(pane)).or_else(|| hit(Scope::Global))
+    }
+
+    /// The binding read-only mode removed that `key` would have triggered in `pane`.
+    pub fn removed_for(&self, pane: PaneId, key: &KeyEvent) -> Option<&Binding> {
+        let k = Key::from_event(key);
+        self.removed
+            .iter()
+            .find(|b| b.scope == Scope::Pane(pane) && b.keys.contains(&k))
     }
 
     /// The action `key` triggers in `context`, if one of its bindings takes the key.

@@ -382,6 +382,30 @@ const SECRET: &[BindingSpec] = &[
     ),
 ];
 
+/// The SCIM settings dialog: a list of switches. A switch that widens access or stops a
+/// review asks first; one that goes back to the safe side applies at once.
+const SETTINGS: &[BindingSpec] = &[
+    spec(
+        &[Key::ch('j'), Key::code(KeyCode::Down)],
+        Action::Down,
+        Some("next"),
+        "Next setting",
+    ),
+    spec(
+        &[Key::ch('k'), Key::code(KeyCode::Up)],
+        Action::Up,
+        None,
+        "Previous setting",
+    ),
+    spec(
+        &[ENTER, Key::ch(' ')],
+        Action::Open,
+        Some("switch"),
+        "Switch the setting (asks first when it widens access or stops a review)",
+    ),
+    spec(&[ESC, Key::ch('q')], Action::Back, Some("close"), "Close"),
+];
+
 /// The keys of each kind of input.
 pub const CONTEXTS: &[(Context, &[BindingSpec])] = &[
     (Context::Dialog, DIALOG),
@@ -392,4 +416,5 @@ pub const CONTEXTS: &[(Context, &[BindingSpec])] = &[
     (Context::Dropdown, DROPDOWN),
     (Context::Help, HELP),
     (Context::Secret, SECRET),
+    (Context::Settings, SETTINGS),
 ];

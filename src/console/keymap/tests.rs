@@ -155,3 +155,15 @@ fn no_key_is_bound_twice_in_a_context() {
         }
     }
 }
+
+/// The SCIM pane's old one-key switches are gone; a config naming one says what replaced them.
+#[test]
+fn a_retired_switch_in_the_config_says_what_replaced_it() {
+    let mut o = BTreeMap::new();
+    o.insert(
+        "toggle_approval_provision".to_string(),
+        vec!["p".to_string()],
+    );
+    let e = Keymap::build(&crate::console::panes::bindings(), &o, false).unwrap_err();
+    assert!(e.contains("one dialog") && e.contains("settings"), "{e}");
+}

@@ -190,6 +190,12 @@ pub trait Pane {
     fn subject(&self) -> Option<Subject> {
         None
     }
+    /// A level of the pane's own is open over its list (a zoomed detail, an event on the
+    /// whole pane, the mapping editor): Esc closes it before it clears the filter, so that
+    /// Esc goes back one level a press, innermost first, in every pane.
+    fn inner_level(&self) -> bool {
+        false
+    }
 }
 
 /// A detail panel's words for a row's change since OLD (`review NEW --against OLD`): one line

@@ -4,6 +4,7 @@ use super::app::{Conn, Level, Mode, State};
 use super::keymap::{Action, Context, HelpLine, Keymap};
 use super::panes::{PaneId, ViewCtx};
 use super::theme::Theme;
+use super::widgets::truncate;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -26,10 +27,14 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
     draw_header(f, header, s, theme);
     draw_tabs(f, tabs, s, theme);
     if let Conn::Offline(why) = &s.conn {
+        // The reason is cut with `…`, never the way out: "Ctrl-r retries" stays whole.
+        let (badge, tail) = (" ✗ OFFLINE ", " — Ctrl-r retries");
+        let room = (banner.width as usize)
+            .saturating_sub(crate::console::widgets::text_width(badge) + tail.len() + 1);
         f.render_widget(
             Paragraph::new(Line::from(vec![
-                Span::styled(" ✗ OFFLINE ", theme.badge),
-                Span::styled(format!(" {why} — Ctrl-r retries"), theme.error),
+                Span::styled(badge, theme.badge),
+                Span::styled(format!(" {}{tail}", truncate(why, room)), theme.error),
             ])),
             banner,
         );
@@ -178,15 +183,20 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
     }
     let filter = s.filter(s.pane);
     if !filter.is_empty() {
-        spans.push(Span::styled(format!(" /{filter} "), theme.badge));
+        // Cut with `…` where the tabs leave too little room (the filter line shows it whole).
+        let room = (area.width as usize).saturating_sub(Line::from(spans.clone()).width() + 3);
+        spans.push(Span::styled(
+            format!(" /{} ", truncate(filter, room.saturating_sub(1))),
+            theme.badge,
+        ));
     }
     let tabs = Line::from(spans);
     // The comparison badge sits at the right end of the tabs, where it fits at 80 columns
     // whatever the header already holds; a long file name is shortened, never the count.
     if let Some(c) = &s.changes {
         let room = (area.width as usize).saturating_sub(tabs.width() + 1);
-        let badge = fit(&c.badge(), room);
-        let w = badge.chars().count() as u16;
+        let badge = truncate(&c.badge(), room);
+        let w = crate::console::widgets::text_width(&badge) as u16;
         if w > 0 {
             let r = Rect {
                 x: area.x + area.width - w,
@@ -197,19 +207,6 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, theme: &Theme) {
         }
     }
     f.render_widget(Paragraph::new(tabs), area);
-}
-
-/// `text` cut to `room` characters, with `…` when cut.
-fn fit(text: &str, room: usize) -> String {
-    if text.chars().count() <= room {
-        text.to_string()
-    } else if room == 0 {
-        String::new()
-    } else {
-        let mut t: String = text.chars().take(room - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// The list of differences since the older snapshot, over the pane: `scimdesk diff`'s

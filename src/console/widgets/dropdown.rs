@@ -25,6 +25,8 @@ pub struct Dropdown<T> {
     shown: Vec<usize>,
     /// Indices into `items`.
     ticked: BTreeSet<usize>,
+    /// Whether Space has ticked or unticked anything since it opened.
+    touched: bool,
     window: ListWindow,
 }
 
@@ -71,6 +73,7 @@ impl<T: Clone> Dropdown<T> {
             query: LineEdit::default(),
             shown,
             ticked: BTreeSet::new(),
+            touched: false,
             window,
         }
     }
@@ -140,7 +143,8 @@ impl<T: Clone> Dropdown<T> {
     }
 
     /// Enter's answer: the highlighted value for a single choice, the ticked values for a
-    /// multi-select (possibly none: that clears the choice).
+    /// multi-select, or the highlighted one when nothing was ticked (none once everything
+    /// was unticked: that clears the choice).
     pub fn handle(&mut self, press: Press) -> Outcome<Vec<T>> {
         let len = self.shown.len();
         match press {
@@ -150,6 +154,14 @@ impl<T: Clone> Dropdown<T> {
                 Outcome::Changed
             }
             Press::Act(Action::Back) => Outcome::Cancelled,
+            // Enter chooses what is highlighted when nothing was ticked (and nothing was
+            // unticked: after unticking everything, Enter means "none").
+            Press::Act(Action::Open) if self.multi && self.ticked.is_empty() && !self.touched => {
+                match self.highlighted() {
+                    Some(v) => Outcome::Submitted(vec![v.clone()]),
+                    None => Outcome::Submitted(Vec::new()),
+                }
+            }
             Press::Act(Action::Open) if self.multi => Outcome::Submitted(self.ticked()),
             Press::Act(Action::Open) => match self.highlighted() {
                 Some(v) => Outcome::Submitted(vec![v.clone()]),
@@ -160,6 +172,7 @@ impl<T: Clone> Dropdown<T> {
                     if !self.ticked.remove(&i) {
                         self.ticked.insert(i);
                     }
+                    self.touched = true;
                     Outcome::Changed
                 }
                 None => Outcome::Unchanged,
@@ -345,8 +358,26 @@ mod tests {
             act(&mut d, Action::Open),
             Outcome::Submitted(vec!["Engineering", "Support"])
         );
+        // Issue 24, item 10: nothing ticked, Enter chooses what is highlighted...
         let mut none = Dropdown::multi("Roles", groups(), &[]);
-        assert_eq!(act(&mut none, Action::Open), Outcome::Submitted(vec![]));
+        act(&mut none, Action::Down);
+        let second = none.highlighted().cloned().unwrap();
+        assert_eq!(
+            act(&mut none, Action::Open),
+            Outcome::Submitted(vec![second])
+        );
+        // ...but after unticking everything it means none.
+        let mut cleared = Dropdown::multi("Roles", groups(), &["Sales"]);
+        let at = cleared
+            .shown_labels()
+            .iter()
+            .position(|l| *l == "Sales")
+            .unwrap();
+        for _ in 0..at {
+            act(&mut cleared, Action::Down);
+        }
+        act(&mut cleared, Action::Mark);
+        assert_eq!(act(&mut cleared, Action::Open), Outcome::Submitted(vec![]));
     }
 
     /// In a dropdown letters type, `j` included: it moves with arrows and Ctrl-n/Ctrl-p.

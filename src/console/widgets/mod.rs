@@ -110,15 +110,58 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Cuts `s` to `width` columns, with an ellipsis when something was cut.
 pub fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    // By the columns each character takes on screen (an emoji two, a combining mark none),
+    // so that a cut cell ends at its column and the next one starts in line.
+    if s.width() <= width {
         return s.to_string();
     }
     if width == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(width - 1).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
     out.push('…');
     out
+}
+
+/// `s` in exactly `width` columns: cut with `…`, or padded with spaces (by the columns its
+/// characters take, so that an emoji's row lines up with the others).
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = truncate(s, width);
+    let used = out.width();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+/// The columns `s` takes on screen.
+pub fn text_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 24, item 11: an emoji takes two columns; cut and padded cells count them.
+    #[test]
+    fn cells_are_cut_and_padded_by_the_columns_they_take() {
+        assert_eq!(truncate("deprovisioned", 10), "deprovisi…");
+        assert_eq!(truncate("🚀 Rocket App", 6), "🚀 Ro…");
+        assert_eq!(text_width(&truncate("🚀🚀🚀🚀", 5)), 5);
+        assert_eq!(fit("🚀 App", 8), "🚀 App  ");
+        assert_eq!(text_width(&fit("🚀 App", 8)), 8);
+        assert_eq!(fit("Mobile App", 8), "Mobile …");
+    }
 }
 
 #[cfg(test)]

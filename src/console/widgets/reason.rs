@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui_textarea::{CursorMove, TextArea};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 
 /// The longest reason accepted, in characters; the server stores it in the audit log.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -30,6 +30,9 @@ impl ReasonPrompt {
         area.set_style(style.text);
         area.set_placeholder_style(style.dim);
         area.set_cursor_line_style(style.text);
+        // A reason is a sentence or two: it wraps at the box's edge rather than scrolling
+        // sideways out of sight.
+        area.set_wrap_mode(WrapMode::WordOrGlyph);
         ReasonPrompt {
             title: title.into(),
             area,
@@ -171,6 +174,20 @@ mod tests {
         typed(&mut p, &"x".repeat(MAX_REASON_CHARS + 1));
         assert_eq!(act(&mut p, Action::Open), Outcome::Changed);
         assert_eq!(act(&mut p, Action::Back), Outcome::Cancelled);
+    }
+
+    /// Issue 24, item 11: a reason longer than the box wraps; none of it goes out of sight.
+    #[test]
+    fn a_long_reason_wraps_in_the_box() {
+        let mut p = ReasonPrompt::new("Reject", &WidgetStyle::plain());
+        typed(
+            &mut p,
+            "Contractor whose engagement ended last Friday; HR ticket 4411 confirms it, ask \
+             Dana before granting anything again",
+        );
+        let s = screen(70, 11, |f| p.render(f, f.area(), &WidgetStyle::plain()));
+        assert!(s.contains("Contractor whose"), "{s}");
+        assert!(s.contains("granting anything again"), "{s}");
     }
 
     #[test]

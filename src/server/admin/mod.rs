@@ -4,6 +4,7 @@
 
 mod access;
 mod audit;
+mod discovery;
 mod export;
 mod tokens;
 
@@ -49,6 +50,7 @@ pub fn routes<S: Store>(state: AppState<S>) -> Router<AppState<S>> {
         .merge(audit::routes::<S>())
         .merge(access::routes::<S>())
         .merge(export::routes::<S>())
+        .merge(discovery::routes::<S>())
         .route_layer(middleware::from_fn_with_state(state, authenticate::<S>))
 }
 

@@ -12,8 +12,12 @@ fn audit_filter(q: &AuditQuery<'_>) -> (String, Vec<String>) {
     let mut sql = String::from("org_id = ?1");
     let mut binds = Vec::new();
     if let Some(actor) = q.actor {
+        // By part, case-insensitively: `owner` finds `owner@acme.example`.
         binds.push(actor.to_string());
-        sql.push_str(&format!(" AND actor = ?{}", binds.len() + 1));
+        sql.push_str(&format!(
+            " AND instr(lower(actor), lower(?{})) > 0",
+            binds.len() + 1
+        ));
     }
     if let Some(action) = q.action {
         // A dotted prefix selects a family: 'scim.user' → [ 'scim.user.', 'scim.user/' ),

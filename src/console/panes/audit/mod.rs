@@ -9,14 +9,16 @@ mod state;
 mod tests;
 mod update;
 mod view;
+mod words;
 
 pub use query::{AuditFilter, FAMILIES, history};
 pub use state::*;
+pub use words::{Names, event_words};
 
 use crate::client::{ApiError, AuditEvent, AuditQuery, PageReq};
 use crate::console::app::Cmd;
 use crate::console::backend::{Call, Reply};
-use crate::console::keymap::{Action, BindingSpec};
+use crate::console::keymap::{Action, BindingSpec, Key, spec};
 use crate::console::panes::common::call::{call, failure};
 use crate::console::panes::common::fmt::{TimeWidth, short_time, truncate};
 use crate::console::panes::common::paged::Paged;
@@ -30,9 +32,15 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The pane's own keys: none. Enter (open) shows an event whole, `H` (everywhere) a history,
-/// `/` filters; the list moves as every list does.
-pub const BINDINGS: &[BindingSpec] = &[];
+/// The pane's own key: `u`, the event's raw fields with their uids (and back). Enter (open)
+/// shows an event whole, `H` (everywhere) a history, `/` filters; the list moves as every
+/// list does.
+pub const BINDINGS: &[BindingSpec] = &[spec(
+    &[Key::ch('u')],
+    Action::ShowIds,
+    Some("uids"),
+    "The event's raw fields with their uids, or back to names",
+)];
 
 const ID: PaneId = PaneId::Audit;
 
@@ -44,12 +52,17 @@ impl Pane for AuditPane {
     fn update(&mut self, msg: PaneMsg, cx: &Ctx) -> Vec<Cmd> {
         match msg {
             PaneMsg::Activated => {
-                if self.events.loaded {
-                    return Vec::new();
+                let mut out = self.names_call();
+                if !self.events.loaded {
+                    out.extend(self.fetch(|p| p.want(0)));
                 }
-                self.fetch(|p| p.want(0))
+                out
             }
-            PaneMsg::Refresh => self.fetch(Paged::reload),
+            PaneMsg::Refresh => {
+                let mut out = self.fetch(Paged::reload);
+                out.push(call(ID, "stacks", Call::Stacks(PageReq::first(200))));
+                out
+            }
             // Live: the page on screen follows the server, the selection stays on its event.
             PaneMsg::Poll if self.events.loaded && self.events.fetching.is_none() => {
                 self.fetch(Paged::reload)
@@ -79,6 +92,10 @@ impl Pane for AuditPane {
             self.view_list(f, l, vx);
         }
         self.view_detail(f, detail, vx);
+    }
+
+    fn inner_level(&self) -> bool {
+        self.zoomed
     }
 
     fn subject(&self) -> Option<Subject> {

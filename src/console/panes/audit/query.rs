@@ -46,7 +46,10 @@ fn is_action(word: &str) -> bool {
 /// Parses the filter; the error says what to type, for the pane's title while it is typed.
 pub fn parse(text: &str) -> Result<AuditFilter, String> {
     let mut f = AuditFilter::default();
+    // Whether the actor so far came from bare words, which more bare words extend.
+    let mut joined = false;
     for word in words(text) {
+        let keyed = word.starts_with("actor:");
         let (key, value) = match word.split_once(':') {
             Some((k, v)) if ["actor", "action", "target", "since", "until"].contains(&k) => {
                 (k.to_string(), v.to_string())
@@ -57,6 +60,7 @@ pub fn parse(text: &str) -> Result<AuditFilter, String> {
             _ if is_action(&word) => ("action".to_string(), word),
             _ => ("actor".to_string(), word),
         };
+        let bare_actor = key == "actor" && !keyed;
         if value.is_empty() {
             return Err(format!("{key}: needs a value"));
         }
@@ -66,6 +70,18 @@ pub fn parse(text: &str) -> Result<AuditFilter, String> {
             })?,
             _ => value,
         };
+        // Bare words that are not actions are one actor, spaces and all: `🙂 ünïcödé` or
+        // `Okta prod` need no quotes (an actor is matched by part, case-insensitively).
+        if bare_actor {
+            if let Some(a) = &mut f.actor
+                && joined
+            {
+                a.push(' ');
+                a.push_str(&value);
+                continue;
+            }
+            joined = f.actor.is_none();
+        }
         let slot = match key.as_str() {
             "actor" => &mut f.actor,
             "action" => &mut f.action,
@@ -111,6 +127,12 @@ mod tests {
         let f = parse("scimbot").unwrap();
         assert_eq!(f.actor.as_deref(), Some("scimbot"));
         assert!(parse("").unwrap().is_empty());
+        // Issue 24, item 6: bare words are one actor, whatever their script.
+        let f = parse("🙂 ünïcödé").unwrap();
+        assert_eq!(f.actor.as_deref(), Some("🙂 ünïcödé"));
+        let f = parse("Okta prod approval").unwrap();
+        assert_eq!(f.actor.as_deref(), Some("Okta prod"));
+        assert_eq!(f.action.as_deref(), Some("approval"));
         assert_eq!(
             parse(&history("a b")).unwrap().target.as_deref(),
             Some("a b")
@@ -124,6 +146,7 @@ mod tests {
         let e = parse("who:ann").unwrap_err();
         assert!(e.contains("actor:"), "{e}");
         assert!(parse("okta actor:ann").unwrap_err().contains("twice"));
+        assert!(parse("actor:ann okta").unwrap_err().contains("twice"));
         assert!(parse("target:").unwrap_err().contains("needs a value"));
     }
 }

@@ -15,6 +15,11 @@ pub struct AuditPane {
     pub error: Option<String>,
     /// Names of targets the console knows (the member or group `H` came from).
     pub labels: HashMap<String, String>,
+    /// The stacks' and roles' names, for the detail's words (asked once, and on Ctrl-r).
+    pub names: Names,
+    pub names_asked: bool,
+    /// `u`: the detail shows the raw fields, uids and all.
+    pub raw: bool,
 }
 
 impl Default for AuditPane {
@@ -27,6 +32,9 @@ impl Default for AuditPane {
             scroll: 0,
             error: None,
             labels: HashMap::new(),
+            names: Names::default(),
+            names_asked: false,
+            raw: false,
         }
     }
 }

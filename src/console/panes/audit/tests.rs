@@ -25,10 +25,11 @@ fn events(n: u32) -> Vec<AuditEvent> {
         .collect()
 }
 
+/// The log's calls (the stacks, asked once for their names, left out).
 fn calls(cmds: &[Cmd]) -> Vec<Call> {
     cmds.iter()
         .filter_map(|c| match c {
-            Cmd::Call { call, .. } => Some(call.clone()),
+            Cmd::Call { call, .. } if !matches!(call, Call::Stacks(_)) => Some(call.clone()),
             _ => None,
         })
         .collect()
@@ -345,4 +346,68 @@ mod in_the_app {
             s.toasts
         );
     }
+}
+
+/// Issue 24, item 6: an event reads by name (the stacks the pane asked for), role sets as
+/// sets; `u` shows the raw fields with their uids, and `u` again the names.
+#[test]
+fn the_detail_names_roles_and_u_shows_the_uids() {
+    let mut e = event(1, "mapping.update", "owner@acme.example", "g1");
+    e.before = Some(json!({"org_role": "member", "stack_roles": [
+        {"stack_uid": "st_1821", "role_uid": "developer"},
+        {"stack_uid": "st_1821", "role_uid": "role_e975"}]}));
+    e.after = Some(json!({"org_role": "member", "stack_roles": [
+        {"stack_uid": "st_1821", "role_uid": "admin"},
+        {"stack_uid": "st_1821", "role_uid": "developer"},
+        {"stack_uid": "st_1821", "role_uid": "role_e975"}]}));
+    // Activation asks for the stacks once, beside the first page.
+    let mut p = AuditPane::default();
+    let c = p.update(PaneMsg::Activated, &Ctx::default());
+    let stacks = c
+        .iter()
+        .find_map(|c| match c {
+            Cmd::Call { call, .. } if matches!(call, Call::Stacks(_)) => Some(call.clone()),
+            _ => None,
+        })
+        .expect("the stacks, for their names");
+    answer(&mut p, &calls(&c)[0], vec![e], 1, None);
+    p.update(
+        PaneMsg::Reply {
+            slot: "stacks",
+            call: stacks,
+            result: Ok(Reply::Stacks(Page {
+                items: vec![
+                    serde_json::from_value(json!({
+                        "uid": "st_1821", "name": "Mobile App",
+                        "roles": [{"uid": "admin", "name": "Admin", "builtin": true},
+                                  {"uid": "role_e975", "name": "Release Manager"}]
+                    }))
+                    .unwrap(),
+                ],
+                total: 1,
+                next: None,
+            })),
+        },
+        &Ctx::default(),
+    );
+    let s = view(&p, 120, 30);
+    assert!(s.contains("+ Admin on Mobile App"), "{s}");
+    assert!(!s.contains("st_1821"), "{s}");
+    assert!(!s.contains("role_e975"), "{s}");
+    let km = crate::console::keymap::Keymap::build(
+        &crate::console::panes::bindings(),
+        &Default::default(),
+        false,
+    )
+    .unwrap();
+    let u = ratatui::crossterm::event::KeyEvent::new(
+        ratatui::crossterm::event::KeyCode::Char('u'),
+        ratatui::crossterm::event::KeyModifiers::NONE,
+    );
+    let a = km.lookup(PaneId::Audit, &u).expect("u is bound");
+    p.update(PaneMsg::Action(a), &Ctx::default());
+    let s = view(&p, 120, 30);
+    assert!(s.contains("st_1821"), "{s}");
+    p.update(PaneMsg::Action(a), &Ctx::default());
+    assert!(!view(&p, 120, 30).contains("st_1821"));
 }

@@ -3,6 +3,14 @@
 use super::*;
 
 impl AuditPane {
+    /// The stacks, for their names in the detail: once.
+    pub(super) fn names_call(&mut self) -> Vec<Cmd> {
+        if std::mem::replace(&mut self.names_asked, true) {
+            return Vec::new();
+        }
+        vec![call(ID, "stacks", Call::Stacks(PageReq::first(200)))]
+    }
+
     /// The call for page `p` of the log as the filter narrows it.
     fn audit_call(&self, page: PageReq) -> Option<Cmd> {
         let f = self.query.as_ref().ok()?;
@@ -53,6 +61,10 @@ impl AuditPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
+        if action == Action::ShowIds {
+            self.raw = !self.raw;
+            return Vec::new();
+        }
         if self.zoomed {
             // The whole event on screen: movement scrolls it.
             match action {
@@ -86,7 +98,7 @@ impl AuditPane {
 
     pub(super) fn on_reply(
         &mut self,
-        _slot: &str,
+        slot: &str,
         call_: Call,
         result: Result<Reply, ApiError>,
     ) -> Vec<Cmd> {
@@ -102,7 +114,13 @@ impl AuditPane {
                 self.events.land(k, page);
                 self.follow()
             }
+            Ok(Reply::Stacks(page)) => {
+                self.names.learn(&page.items);
+                Vec::new()
+            }
             Ok(_) => Vec::new(),
+            // Without the stacks' names the detail shows their uids.
+            Err(_) if slot == "stacks" => Vec::new(),
             Err(e) => {
                 self.events.fetching = None;
                 self.error = Some(e.to_string());

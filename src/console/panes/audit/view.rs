@@ -152,7 +152,11 @@ impl AuditPane {
                 lines.push(Line::from(format!("target {name} ({t})")));
             }
         }
-        let changes = change_words(e.before.as_ref(), e.after.as_ref());
+        let changes = if self.raw {
+            change_words(e.before.as_ref(), e.after.as_ref())
+        } else {
+            event_words(e.before.as_ref(), e.after.as_ref(), &self.names)
+        };
         if changes.is_empty() {
             lines.push(Line::styled("no before/after recorded", theme.dim));
         } else {
@@ -172,7 +176,7 @@ impl AuditPane {
         let title = if self.zoomed {
             " Event · j/k scroll · Enter or Esc back "
         } else {
-            " Event · Enter shows it whole · H its history "
+            " Event · Enter whole · H history · u uids "
         };
         let block = Block::default()
             .borders(Borders::ALL)

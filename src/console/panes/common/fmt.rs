@@ -32,23 +32,42 @@ pub fn members(n: u64) -> String {
     plural(n, "member", "members")
 }
 
-/// The words of `text`, a double-quoted run being one word (its quotes dropped).
+/// The words of `text`, a double-quoted run being one word (its quotes dropped; `""` is an
+/// empty word). Inside quotes `\"` is a quote and `\\` a backslash: `"a\"b"` is `a"b`.
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
+    // Whether the word under way has quotes, so that `""` still counts as a word.
+    let mut started = false;
     let mut quoted = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
-            '"' => quoted = !quoted,
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            '\\' if quoted => match chars.next() {
+                Some(n @ ('"' | '\\')) => cur.push(n),
+                Some(n) => {
+                    cur.push('\\');
+                    cur.push(n);
+                }
+                None => cur.push('\\'),
+            },
             c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
+                if started || !cur.is_empty() {
                     out.push(std::mem::take(&mut cur));
                 }
+                started = false;
             }
-            c => cur.push(c),
+            c => {
+                cur.push(c);
+                started = true;
+            }
         }
     }
-    if !cur.is_empty() {
+    if started || !cur.is_empty() {
         out.push(cur);
     }
     out

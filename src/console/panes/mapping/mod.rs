@@ -14,7 +14,7 @@
 mod stacks;
 mod state;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod update;
 mod view;
 
@@ -28,7 +28,7 @@ use crate::client::{
 };
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
-use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating};
+use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating, spec};
 use crate::console::panes::common::call::call;
 use crate::console::panes::common::dialog::{Answer, Ask};
 use crate::console::panes::common::fmt::{TimeWidth, members, plural, short_time};
@@ -69,6 +69,12 @@ pub const BINDINGS: &[BindingSpec] = &[
         Some("delete"),
         "Delete the selected group's mapping (asks first)",
     ),
+    spec(
+        &[Key::ch('i')],
+        Action::Impact,
+        None,
+        "The impact of saving, whole (in the editor; Esc comes back)",
+    ),
     mutating(
         &[Key::ctrl('s'), Key::ch('w')],
         Action::Save,
@@ -84,6 +90,7 @@ const EDITOR_HINTS: &[(Action, &str)] = &[
     (Action::Open, "choose"),
     (Action::Save, "save"),
     (Action::Back, "close"),
+    (Action::Impact, "impact whole"),
     (Action::DeleteMapping, "delete mapping"),
     (Action::Up, "previous field"),
 ];
@@ -110,6 +117,10 @@ impl Pane for MappingPane {
 
     fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
         (self.editor.is_some() && self.popup.is_none()).then_some(EDITOR_HINTS)
+    }
+
+    fn inner_level(&self) -> bool {
+        self.editor.is_some()
     }
 
     /// The group being edited, or the one selected: its SCIM writes and its mapping's.
@@ -194,6 +205,9 @@ impl Pane for MappingPane {
         let theme = &vx.theme;
         if let Some(e) = &self.editor {
             self.view_editor(f, area, e, theme);
+            if let Some(scroll) = self.impact_whole {
+                view_impact_whole(f, area, e, scroll, theme);
+            }
         } else {
             let [list, detail] = list_areas(area);
             self.view_list(f, list, vx);

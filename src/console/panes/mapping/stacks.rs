@@ -32,6 +32,16 @@ impl StackCommand {
     }
 }
 
+/// A name as the `:` line takes it back: in double quotes (with `\"` and `\\`) when it has
+/// spaces or quotes, as it is otherwise.
+pub fn quoted(name: &str) -> String {
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\') {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        name.to_string()
+    }
+}
+
 fn matches(uid: &str, name: &str, key: &str) -> bool {
     uid == key || name.eq_ignore_ascii_case(key)
 }
@@ -75,6 +85,12 @@ impl MappingPane {
                 if n == 1 { "" } else { "s" }
             ));
         }
+        if w.iter().any(|x| x.trim().is_empty()) {
+            return Err(format!(
+                "{usage}: a name is needed, and \"\" is none; a name with spaces goes in \
+                 double quotes"
+            ));
+        }
         Ok(match cmd {
             StackCommand::New => Call::CreateStack { name: w[0].clone() },
             StackCommand::Role => Call::CreateRole {
@@ -96,7 +112,8 @@ impl MappingPane {
                     return Err(format!(
                         "{} is a built-in role and keeps its name; :role {} NAME adds a \
                          custom one",
-                        role.name, stack.name
+                        role.name,
+                        quoted(&stack.name)
                     ));
                 }
                 Call::RenameRole {

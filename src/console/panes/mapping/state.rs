@@ -162,6 +162,8 @@ pub struct MappingPane {
     pub(super) choices_for: String,
     /// The load under way was started by a poll: its failure is not worth a toast every 5 s.
     pub(super) polling: bool,
+    /// `i` in the editor: the impact of saving on the whole pane, scrolled this far.
+    pub impact_whole: Option<u16>,
 }
 
 impl MappingPane {

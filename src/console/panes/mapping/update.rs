@@ -10,7 +10,12 @@ impl MappingPane {
             return self.follow();
         }
         match action {
-            Action::Open | Action::EditMapping if cx.read_only => {}
+            // On a snapshot Enter says why it opens no editor, rather than nothing.
+            Action::Open | Action::EditMapping if cx.read_only => {
+                return vec![Toast::error(
+                    "read-only: mappings cannot be edited on a snapshot (the detail shows them)",
+                )];
+            }
             Action::Open | Action::EditMapping => {
                 let Some(g) = self.selected_group() else {
                     return Vec::new();
@@ -129,7 +134,21 @@ impl MappingPane {
             return Vec::new();
         };
         let first = e.first_row();
+        if let Some(scroll) = self.impact_whole {
+            // The impact whole: movement scrolls it, Esc, Enter or `i` comes back.
+            self.impact_whole = match action {
+                Action::Down => Some(scroll.saturating_add(1)),
+                Action::Up => Some(scroll.saturating_sub(1)),
+                Action::PageDown | Action::HalfPageDown => Some(scroll.saturating_add(10)),
+                Action::PageUp | Action::HalfPageUp => Some(scroll.saturating_sub(10)),
+                Action::Top => Some(0),
+                Action::Back | Action::Open | Action::Impact => None,
+                _ => Some(scroll),
+            };
+            return Vec::new();
+        }
         match action {
+            Action::Impact => self.impact_whole = Some(0),
             Action::Up => e.focus = e.focus.saturating_sub(1).max(first),
             Action::Down => e.focus = (e.focus + 1).min(rows - 1),
             Action::Top | Action::PageUp => e.focus = first,
@@ -149,6 +168,7 @@ impl MappingPane {
                     )));
                 } else {
                     self.editor = None;
+                    self.impact_whole = None;
                 }
             }
             Action::DeleteMapping => {
@@ -320,6 +340,7 @@ impl MappingPane {
                     // A new mapping that never got its group is abandoned.
                     if self.editor.as_ref().is_some_and(|e| e.group.is_none()) {
                         self.editor = None;
+                        self.impact_whole = None;
                     }
                     Vec::new()
                 }
@@ -368,6 +389,7 @@ impl MappingPane {
             Popup::Discard(ask) => match ask.key(press) {
                 Answer::Yes(()) => {
                     self.editor = None;
+                    self.impact_whole = None;
                     Vec::new()
                 }
                 Answer::No => Vec::new(),
@@ -445,6 +467,7 @@ impl MappingPane {
                     .is_some_and(|t| t.id == m.group_id)
                 {
                     self.editor = None;
+                    self.impact_whole = None;
                 }
                 self.groups.prefer = Some(m.group_id.clone());
                 // Short enough for an 80-column toast; the list shows the mapping itself.
@@ -480,6 +503,7 @@ impl MappingPane {
                     .is_some_and(|t| t.id == group_id)
                 {
                     self.editor = None;
+                    self.impact_whole = None;
                 }
                 let mut out = vec![Toast::success(format!("mapping of {name} deleted"))];
                 out.extend(self.groups.reload().map(|p| self.groups_call(p)));

@@ -205,7 +205,7 @@ impl MappingPane {
         let label_w = self
             .stack_list()
             .iter()
-            .map(|s| s.name.chars().count())
+            .map(|s| crate::console::widgets::text_width(&s.name))
             .max()
             .unwrap_or(0)
             .clamp(10, 24);
@@ -217,8 +217,8 @@ impl MappingPane {
             let star = if changed { "*" } else { " " };
             let arrow = if choosable { " ▾" } else { "" };
             let text = format!(
-                "{mark}{star}{:<label_w$} {}{arrow}",
-                truncate(label, label_w),
+                "{mark}{star}{} {}{arrow}",
+                crate::console::widgets::fit(label, label_w),
                 truncate(&value, value_w)
             );
             if here {
@@ -283,15 +283,41 @@ impl MappingPane {
     }
 }
 
+/// The impact of saving in the editor, as far as `area` has room (`i` shows it whole).
 pub(super) fn view_impact(f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(" Impact of saving ");
+        .title(" Impact of saving · i whole ");
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let width = inner.width as usize;
-    let height = inner.height as usize;
+    let lines = impact_lines(e, theme, inner.width as usize, Some(inner.height as usize));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `i` in the editor: the impact of saving over the whole pane, every line, scrolled.
+pub(super) fn view_impact_whole(f: &mut Frame, area: Rect, e: &Editor, scroll: u16, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focus_border)
+        .title(" Impact of saving (whole) · Esc back ");
+    let inner = block.inner(area);
+    f.render_widget(ratatui::widgets::Clear, area);
+    f.render_widget(block, area);
+    let lines = impact_lines(e, theme, inner.width as usize, None);
+    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}
+
+/// The impact's lines at `width`; with a `height`, the member lists are cut to fit it (with
+/// `… and N more`), without one every row the server sent is there.
+fn impact_lines(
+    e: &Editor,
+    theme: &Theme,
+    width: usize,
+    height: Option<usize>,
+) -> Vec<Line<'static>> {
+    let whole = height.is_none();
+    let height = height.unwrap_or(usize::MAX);
     let text = |s: &str, style| -> Vec<Line<'static>> {
         wrap_words(s, width)
             .into_iter()
@@ -350,7 +376,17 @@ pub(super) fn view_impact(f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) 
                 room - 1
             };
             for r in rows.iter().take(fits) {
-                lines.push(Line::from(truncate(&format!("  {r}"), width)));
+                if whole {
+                    for (i, l) in wrap_words(r, width.saturating_sub(4))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let lead = if i == 0 { "  " } else { "    " };
+                        lines.push(Line::from(format!("{lead}{l}")));
+                    }
+                } else {
+                    lines.push(Line::from(truncate(&format!("  {r}"), width)));
+                }
             }
             if fits < total {
                 lines.push(Line::styled(
@@ -360,7 +396,7 @@ pub(super) fn view_impact(f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) 
             }
         }
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    lines
 }
 
 /// "Admin · Developer on Mobile App +1": the org role, the first stack role and how many
@@ -464,6 +500,22 @@ pub(super) fn impact_totals(p: &Preview) -> String {
             "; {} rewritten",
             plural(c.pending_changes, "pending request", "pending requests")
         ));
+    }
+    // A role's count is of every member the mapping gives it to (or takes it from); when one
+    // is more than the members who change at once or through a request, say who the others
+    // are, so that the two counts tell one story.
+    let most = c
+        .roles
+        .iter()
+        .map(|r| r.gain.max(r.lose))
+        .max()
+        .unwrap_or(0);
+    if most > c.granted_changes + c.pending_changes {
+        s.push_str(
+            ". The counts above include members who are not active (pending without a \
+             request to rewrite, rejected, deprovisioned): their access changes only through \
+             an approval",
+        );
     }
     s
 }

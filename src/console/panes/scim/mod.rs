@@ -10,7 +10,7 @@ mod view;
 pub use state::*;
 use view::*;
 
-use crate::client::{ApprovalPatch, IssuedToken, ScimSettings, ScimSettingsPatch, ScimToken};
+use crate::client::{IssuedToken, ScimSettings, ScimSettingsPatch, ScimToken};
 use crate::console::app::{Cmd, Toast};
 use crate::console::backend::{Call, Reply};
 use crate::console::keymap::{Action, BindingSpec, Context, Key, Press, mutating, spec};
@@ -32,11 +32,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Wrap};
 use serde_json::Value;
 
 pub const BINDINGS: &[BindingSpec] = &[
+    // `e` as in the Group Mapping pane: edit. The switches sit behind one dialog so that no
+    // key of another pane (`p`, `s` in Users) flips a policy here.
     mutating(
         &[Key::ch('e')],
-        Action::ToggleScim,
-        Some("enable/disable"),
-        "Enable or disable SCIM (asks first)",
+        Action::Settings,
+        Some("settings"),
+        "Settings: SCIM, SSO role mapping, approval policy (what widens access asks first)",
     ),
     spec(
         &[Key::ch('y')],
@@ -55,30 +57,6 @@ pub const BINDINGS: &[BindingSpec] = &[
         Action::RevokeToken,
         Some("revoke"),
         "Revoke the selected token (asks first)",
-    ),
-    mutating(
-        &[Key::ch('s')],
-        Action::ToggleSsoRoleMapping,
-        Some("SSO roles"),
-        "Turn SSO role mapping on or off",
-    ),
-    mutating(
-        &[Key::ch('p')],
-        Action::ToggleApprovalProvision,
-        None,
-        "Approval policy: new members wait for approval",
-    ),
-    mutating(
-        &[Key::ch('i')],
-        Action::ToggleApprovalAccessIncrease,
-        None,
-        "Approval policy: access increases wait for approval",
-    ),
-    mutating(
-        &[Key::ch('d')],
-        Action::ToggleApprovalDeprovision,
-        None,
-        "Approval policy: deprovisioning waits for approval",
     ),
 ];
 
@@ -101,6 +79,10 @@ impl Pane for ScimPane {
         ID
     }
 
+    fn inner_level(&self) -> bool {
+        self.refusals_open
+    }
+
     /// The selected token: when it was created and revoked, and by whom.
     fn subject(&self) -> Option<crate::console::panes::Subject> {
         self.tokens
@@ -116,6 +98,7 @@ impl Pane for ScimPane {
             Dialog::Confirm(_) => Some(Context::Dialog),
             Dialog::NewToken { .. } => Some(Context::Field),
             Dialog::Secret(_) => Some(Context::Secret),
+            Dialog::Settings { .. } => Some(Context::Settings),
         }
     }
 
@@ -130,6 +113,9 @@ impl Pane for ScimPane {
         }
         match msg {
             PaneMsg::Activated if self.settings.is_none() => self.load(),
+            // The 5 s poll, as in the other panes: what the IdP did since (last use, counts,
+            // refusals), without a Ctrl-r.
+            PaneMsg::Poll if self.settings.is_some() => self.poll(),
             PaneMsg::Activated | PaneMsg::Poll | PaneMsg::Filter(_) => Vec::new(),
             PaneMsg::Refresh => self.load(),
             PaneMsg::Press(p) => self.on_press(p),
@@ -150,8 +136,11 @@ impl Pane for ScimPane {
         self.view_url(f, url, vx);
         self.view_tokens(f, tokens, vx);
         self.view_refusals(f, refusals, vx);
+        if self.refusals_open {
+            self.view_refusals_whole(f, area, vx);
+        }
         if let Some(d) = &self.dialog {
-            view_dialog(f, area, d, theme);
+            view_dialog(f, area, d, self.settings.as_ref(), theme);
         }
     }
 }

@@ -58,28 +58,159 @@ fn activation_loads_settings_tokens_and_discovery() {
     assert!(c.contains(&Call::ScimActivity));
 }
 
+/// Presses `keys` in turn, as the default key table hands them over; the commands of all.
+fn keys(p: &mut ScimPane, keys: &str) -> Vec<Cmd> {
+    let mut out = Vec::new();
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\t' => KeyCode::Tab,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        out.extend(p.update(k(p, code), &Ctx::default()));
+    }
+    out
+}
+
+fn patch_of(setting: Setting, on: bool) -> Vec<Call> {
+    vec![Call::PatchScim(setting.patch(on))]
+}
+
 #[test]
 fn disabling_scim_asks_and_defaults_to_cancel() {
     let mut p = pane();
-    assert!(act(&mut p, Action::ToggleScim).is_empty());
-    assert!(p.input().is_some());
-    // Enter on the default button cancels.
-    assert!(p.update(k(&p, KeyCode::Enter), &Ctx::default()).is_empty());
+    // `e` opens the settings on their first row, SCIM; Enter asks.
+    assert!(keys(&mut p, "e\n").is_empty());
+    assert!(matches!(&p.dialog, Some(Dialog::Confirm(a)) if !a.confirm.on_action()));
+    // Enter on the default button cancels, back to the settings.
+    assert!(keys(&mut p, "\n").is_empty());
+    assert_eq!(p.dialog, Some(Dialog::Settings { selected: 0 }));
+    let c = calls(&keys(&mut p, "\n\t\n"));
+    assert_eq!(c, patch_of(Setting::Enabled, false));
+    // Esc cancels too, and Esc again closes the settings.
+    assert!(keys(&mut p, "\n\x1b").is_empty());
+    assert_eq!(p.dialog, Some(Dialog::Settings { selected: 0 }));
+    keys(&mut p, "\x1b");
     assert!(p.dialog.is_none());
-    act(&mut p, Action::ToggleScim);
-    p.update(k(&p, KeyCode::Tab), &Ctx::default());
-    let c = calls(&p.update(k(&p, KeyCode::Enter), &Ctx::default()));
-    assert_eq!(
-        c,
-        vec![Call::PatchScim(ScimSettingsPatch {
-            enabled: Some(false),
-            ..Default::default()
-        })]
+}
+
+/// Issue 24, item 1: in the Users pane `p` opens Pending and `s` cycles the state filter; here
+/// they (and `i`, `d`) must not flip a policy with no question.
+#[test]
+fn the_keys_of_other_panes_switch_no_setting_here() {
+    let mut p = pane();
+    for c in ['p', 's', 'i', 'd'] {
+        let cmds = keys(&mut p, &c.to_string());
+        assert!(calls(&cmds).is_empty(), "{c}: {cmds:?}");
+        assert!(p.dialog.is_none(), "{c}");
+    }
+    let km = crate::console::keymap::Keymap::build(
+        &crate::console::panes::bindings(),
+        &Default::default(),
+        false,
+    )
+    .unwrap();
+    // A key both panes bind means the same kind of thing: `x` deletes, `n` creates.
+    for b in km.active(PaneId::Scim) {
+        if let crate::console::keymap::Scope::Pane(_) = b.scope {
+            for key in &b.keys {
+                let users = km.bindings.iter().find(|u| {
+                    u.scope == crate::console::keymap::Scope::Pane(PaneId::Users)
+                        && u.keys.contains(key)
+                });
+                if let Some(u) = users {
+                    assert!(
+                        matches!(
+                            (b.action, u.action),
+                            (Action::RevokeToken, Action::RemoveMember)
+                        ),
+                        "{key} is {:?} in SCIM and {:?} in Users",
+                        b.action,
+                        u.action
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn stopping_an_approval_asks_first_on_cancel_and_says_what_happens_from_now_on() {
+    for (row, setting) in [
+        ("jj", Setting::ApproveProvision),
+        ("jjj", Setting::ApproveAccessIncrease),
+    ] {
+        let mut p = pane();
+        assert!(keys(&mut p, &format!("e{row}\n")).is_empty(), "{setting:?}");
+        match &p.dialog {
+            Some(Dialog::Confirm(Ask { confirm, then })) => {
+                assert!(!confirm.on_action(), "starts on Cancel");
+                assert!(
+                    confirm.message.starts_with("From now on"),
+                    "{}",
+                    confirm.message
+                );
+                assert!(confirm.message.contains("at once"), "{}", confirm.message);
+                assert_eq!(then, &Pending::Set(setting, false));
+            }
+            d => panic!("{d:?}"),
+        }
+        // Cancel leaves it on.
+        assert!(calls(&keys(&mut p, "\n")).is_empty());
+        let c = calls(&keys(&mut p, "\n\t\n"));
+        assert_eq!(c, patch_of(setting, false));
+        assert!(matches!(p.dialog, Some(Dialog::Settings { .. })));
+    }
+    // Deprovisioning approval on → off asks too (it stops a review).
+    let mut p = pane();
+    p.settings.as_mut().unwrap().approval.deprovision = true;
+    keys(&mut p, "ejjjj\n");
+    assert!(
+        matches!(&p.dialog, Some(Dialog::Confirm(a)) if a.then == Pending::Set(Setting::ApproveDeprovision, false))
     );
-    // Esc cancels too.
-    act(&mut p, Action::ToggleScim);
-    assert!(p.update(k(&p, KeyCode::Esc), &Ctx::default()).is_empty());
-    assert!(p.dialog.is_none());
+}
+
+#[test]
+fn back_to_the_safe_side_applies_at_once() {
+    let mut p = pane();
+    // Deprovisioning approval off → on: at once, and the dialog stays on its row.
+    let c = calls(&keys(&mut p, "ejjjj\n"));
+    assert_eq!(c, patch_of(Setting::ApproveDeprovision, true));
+    assert_eq!(p.dialog, Some(Dialog::Settings { selected: 4 }));
+    let mut p = pane();
+    p.settings = Some(settings(true, true));
+    let c = calls(&keys(&mut p, "ej\n"));
+    assert_eq!(c, patch_of(Setting::SsoRoleMapping, false));
+}
+
+#[test]
+fn enabling_scim_asks_first() {
+    let mut p = pane();
+    p.settings = Some(settings(false, false));
+    assert!(keys(&mut p, "e\n").is_empty());
+    match &p.dialog {
+        Some(Dialog::Confirm(Ask { confirm, then })) => {
+            assert!(!confirm.on_action());
+            assert!(
+                confirm
+                    .message
+                    .starts_with("From now on the IdP may create")
+            );
+            assert_eq!(then, &Pending::Set(Setting::Enabled, true));
+        }
+        d => panic!("{d:?}"),
+    }
+}
+
+#[test]
+fn the_settings_dialog_draws_every_switch_with_the_selection() {
+    let mut p = pane();
+    keys(&mut p, "ej");
+    let s = screen_at(&p, 80, 24);
+    assert!(s.contains("▸ SSO role mapping"), "{s}");
+    assert!(s.contains("Approve deprovisioning"), "{s}");
+    assert!(s.contains("asks first"), "{s}");
 }
 
 #[test]
@@ -170,45 +301,15 @@ fn revoke_asks_then_revokes_the_selected_token() {
 #[test]
 fn sso_role_mapping_warns_when_scim_is_on() {
     let mut p = pane();
-    act(&mut p, Action::ToggleSsoRoleMapping);
+    keys(&mut p, "ej\n");
     match &p.dialog {
         Some(Dialog::Confirm(Ask { confirm, then })) => {
             assert!(confirm.message.contains("⚠"));
-            assert_eq!(then, &Pending::SetSso(true));
+            assert!(confirm.message.starts_with("From now on"));
+            assert_eq!(then, &Pending::Set(Setting::SsoRoleMapping, true));
         }
         d => panic!("{d:?}"),
     }
-    // Turning it off needs no confirmation.
-    let mut p = pane();
-    p.settings = Some(settings(true, true));
-    let c = calls(&act(&mut p, Action::ToggleSsoRoleMapping));
-    assert_eq!(
-        c,
-        vec![Call::PatchScim(ScimSettingsPatch {
-            sso_role_mapping: Some(false),
-            ..Default::default()
-        })]
-    );
-}
-
-#[test]
-fn approval_toggles_flip_one_policy_each() {
-    let mut p = pane();
-    let c = calls(&act(&mut p, Action::ToggleApprovalProvision));
-    assert_eq!(
-        c,
-        vec![Call::PatchScim(ScimSettingsPatch {
-            approval: ApprovalPatch {
-                provision: Some(false),
-                ..Default::default()
-            },
-            ..Default::default()
-        })]
-    );
-    let c = calls(&act(&mut p, Action::ToggleApprovalDeprovision));
-    assert!(matches!(&c[0], Call::PatchScim(x) if x.approval.deprovision == Some(true)));
-    let c = calls(&act(&mut p, Action::ToggleApprovalAccessIncrease));
-    assert!(matches!(&c[0], Call::PatchScim(x) if x.approval.access_increase == Some(false)));
 }
 
 #[test]
@@ -284,9 +385,9 @@ fn changed_settings_are_marked_with_their_old_value_when_comparing() {
         line(&lines, "SCIM tokens").contains("~ changed: was okta"),
         "{lines:#?}"
     );
-    // Read-only: the keys that would change a setting are not offered.
+    // Read-only: the key that would change a setting is not offered.
     assert!(
-        !line(&lines, "SSO role mapping").contains(" s "),
+        !line(&lines, "SCIM settings").contains("e edits"),
         "{lines:#?}"
     );
 }
@@ -297,10 +398,7 @@ fn without_a_comparison_the_settings_look_as_they_always_did() {
     p.update(PaneMsg::Poll, &Ctx::default());
     let lines = screen(&p);
     let l = line(&lines, "SSO role mapping");
-    assert!(
-        l.starts_with("│SSO role mapping          [ ] off  s"),
-        "{l}"
-    );
+    assert!(l.starts_with("│SSO role mapping          [ ] off "), "{l}");
     assert!(!lines.iter().any(|l| l.contains('~')));
 }
 
@@ -460,6 +558,114 @@ fn a_server_without_the_activity_route_leaves_the_pane_quiet() {
         PaneMsg::Reply {
             slot: "activity",
             call: Call::ScimActivity,
+            result: Err(crate::client::ApiError::Unreachable {
+                url: "http://srv".into(),
+                detail: "gone".into(),
+            }),
+        },
+        &Ctx::default(),
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+}
+
+/// Issue 24, item 7: the pane follows the 5 s poll (token use, counts, refusals) as the other
+/// panes do, without a Ctrl-r.
+#[test]
+fn the_poll_asks_for_token_activity_again() {
+    let mut p = pane();
+    let c = calls(&p.update(PaneMsg::Poll, &Ctx::default()));
+    assert!(c.contains(&Call::ScimActivity), "{c:?}");
+    assert!(c.contains(&Call::ScimTokens(PageReq::first(200))), "{c:?}");
+    // Before the first load there is nothing to follow yet.
+    let mut p = ScimPane::default();
+    assert!(calls(&p.update(PaneMsg::Poll, &Ctx::default())).is_empty());
+}
+
+fn long_refusal() -> Reply {
+    Reply::ScimActivity(
+        serde_json::from_value(serde_json::json!({"tokens": {"t1": {
+            "last_request_at": "2026-11-23T11:00:00Z",
+            "last_hour": {"2xx": 0, "4xx": 1, "5xx": 0},
+            "refusals": [{
+                "at": "2026-11-23T10:59:00Z", "status": 400, "scimType": "invalidValue",
+                "detail": "userName 'ann@acme.example' must equal the primary email \
+                           'ann.smith@acme.example' (RFC 7643 §4.1.1)",
+                "method": "POST",
+                "path": "/scim/v2.0/organizations/acme/Users"
+            }]
+        }}}))
+        .unwrap(),
+    )
+}
+
+/// Issue 24, item 7: a refusal too long for its line ends with `…`, and Enter shows them whole
+/// (wrapped); Esc comes back.
+#[test]
+fn refusal_lines_are_cut_with_an_ellipsis_and_enter_opens_them_whole() {
+    let mut p = pane();
+    p.update(
+        PaneMsg::Reply {
+            slot: "activity",
+            call: Call::ScimActivity,
+            result: Ok(long_refusal()),
+        },
+        &Ctx::default(),
+    );
+    let s = screen_at(&p, 80, 24);
+    let l = s.lines().find(|l| l.contains("invalidValue")).unwrap();
+    assert!(l.trim_end().ends_with("…│"), "{l}");
+    keys(&mut p, "\n");
+    assert!(p.inner_level());
+    let s = screen_at(&p, 80, 24);
+    assert!(s.contains("(RFC 7643 §4.1.1)"), "{s}");
+    keys(&mut p, "\x1b");
+    assert!(!p.refusals_open);
+}
+
+/// Issue 24, item 11: a label the server refuses keeps the dialog open with what was typed.
+#[test]
+fn a_refused_token_label_keeps_the_dialog_and_its_text() {
+    let mut p = pane();
+    let c = calls(&keys(&mut p, "nokta-prod\n"));
+    assert_eq!(
+        c,
+        vec![Call::CreateScimToken {
+            label: "okta-prod".into()
+        }]
+    );
+    assert!(p.dialog.is_none());
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "create",
+            call: c[0].clone(),
+            result: Err(crate::client::ApiError::Rejected {
+                status: 409,
+                code: "uniqueness".into(),
+                message: "a token labelled 'okta-prod' exists".into(),
+            }),
+        },
+        &Ctx::default(),
+    );
+    assert!(matches!(&cmds[..], [Cmd::Toast(t)] if t.text.contains("exists")));
+    match &p.dialog {
+        Some(Dialog::NewToken { label }) => assert_eq!(label.text(), "okta-prod"),
+        d => panic!("{d:?}"),
+    }
+}
+
+/// Following the poll must not toast every 5 s while the server is down: the banner says it.
+#[test]
+fn an_unreachable_server_on_the_poll_is_the_banners_to_tell() {
+    let mut p = pane();
+    let c = calls(&p.update(PaneMsg::Poll, &Ctx::default()));
+    let tokens = c
+        .into_iter()
+        .find(|c| matches!(c, Call::ScimTokens(_)))
+        .unwrap();
+    let cmds = p.update(
+        PaneMsg::Reply {
+            slot: "tokens",
+            call: tokens,
             result: Err(crate::client::ApiError::Unreachable {
                 url: "http://srv".into(),
                 detail: "gone".into(),

@@ -11,6 +11,13 @@ impl ScimPane {
         out
     }
 
+    /// What the poll asks again: the tokens' page (last use) and the IdP activity.
+    pub(super) fn poll(&mut self) -> Vec<Cmd> {
+        let mut out: Vec<Cmd> = self.tokens_reload().into_iter().collect();
+        out.push(call(ID, "activity", Call::ScimActivity));
+        out
+    }
+
     /// The page of tokens holding the selection, again.
     pub(super) fn tokens_reload(&mut self) -> Option<Cmd> {
         let p = self.tokens.reload()?;
@@ -26,6 +33,20 @@ impl ScimPane {
     }
 
     pub(super) fn on_action(&mut self, action: Action, cx: &Ctx) -> Vec<Cmd> {
+        if self.refusals_open {
+            // The refusals whole: movement scrolls them, Enter or Esc comes back.
+            match action {
+                Action::Down => self.refusals_scroll = self.refusals_scroll.saturating_add(1),
+                Action::Up => self.refusals_scroll = self.refusals_scroll.saturating_sub(1),
+                Action::Top => self.refusals_scroll = 0,
+                Action::Open | Action::Back => {
+                    self.refusals_open = false;
+                    self.refusals_scroll = 0;
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
         if self.tokens.step(action, table_rows(self.areas(cx.body)[3])) {
             return self
                 .tokens
@@ -35,74 +56,26 @@ impl ScimPane {
                 .collect();
         }
         match action {
+            Action::Open if self.selected_token().is_some() => {
+                self.refusals_open = true;
+                self.refusals_scroll = 0;
+            }
             Action::CopyScimUrl => {
                 let url = self.scim_url(cx);
-                return vec![Cmd::Copy(url), Toast::success("SCIM URL copied (OSC 52)")];
-            }
-            Action::ToggleScim => {
-                let Some(s) = &self.settings else {
-                    return Vec::new();
-                };
-                let (title, text) = if s.enabled {
-                    (
-                        "Disable SCIM?",
-                        vec![
-                            "The IdP's requests will be refused (403) until SCIM is enabled again."
-                                .to_string(),
-                            "Members and their access stay as they are.".to_string(),
-                        ],
-                    )
-                } else {
-                    (
-                        "Enable SCIM?",
-                        vec!["The IdP may then create, change and deprovision members.".into()],
-                    )
-                };
-                let verb = if s.enabled { "Disable" } else { "Enable" };
-                let mut c = Confirm::new(title, text.join(" "), verb);
-                if s.enabled {
-                    c = c.dangerous();
-                }
-                self.dialog = Some(Dialog::Confirm(Ask::new(
-                    c,
-                    Pending::SetEnabled(!s.enabled),
-                )));
-            }
-            Action::ToggleSsoRoleMapping => {
-                let Some(s) = &self.settings else {
-                    return Vec::new();
-                };
-                if s.sso_role_mapping {
-                    return vec![Self::patch(ScimSettingsPatch {
-                        sso_role_mapping: Some(false),
-                        ..Default::default()
+                if url.is_empty() {
+                    return vec![Toast::error(if cx.read_only {
+                        "the SCIM URL is not in the snapshot: nothing copied"
+                    } else {
+                        "the SCIM URL is not known yet: nothing copied"
                     })];
                 }
-                let mut text: Vec<String> =
-                    vec!["SSO role mapping lets the IdP's SSO assertion set roles.".into()];
-                if s.enabled {
-                    text.push(
-                        "⚠ SCIM is on: SCIM groups already assign roles, and the two will fight. \
-                         Keeping SSO role mapping off is recommended."
-                            .into(),
-                    );
+                return vec![Cmd::Copy(url), Toast::success("SCIM URL copied (OSC 52)")];
+            }
+            Action::Settings => {
+                if self.settings.is_none() {
+                    return vec![Toast::info("the settings are still loading")];
                 }
-                self.dialog = Some(Dialog::Confirm(Ask::new(
-                    Confirm::new("Turn SSO role mapping on?", text.join(" "), "Turn on"),
-                    Pending::SetSso(true),
-                )));
-            }
-            Action::ToggleApprovalProvision => {
-                let cur = self.settings.as_ref().map(|s| s.approval.provision);
-                return self.flip(cur, |a, v| a.provision = Some(v));
-            }
-            Action::ToggleApprovalAccessIncrease => {
-                let cur = self.settings.as_ref().map(|s| s.approval.access_increase);
-                return self.flip(cur, |a, v| a.access_increase = Some(v));
-            }
-            Action::ToggleApprovalDeprovision => {
-                let cur = self.settings.as_ref().map(|s| s.approval.deprovision);
-                return self.flip(cur, |a, v| a.deprovision = Some(v));
+                self.dialog = Some(Dialog::Settings { selected: 0 });
             }
             Action::NewToken => {
                 self.dialog = Some(Dialog::NewToken {
@@ -129,20 +102,77 @@ impl ScimPane {
         Vec::new()
     }
 
-    pub(super) fn flip(
-        &self,
-        cur: Option<bool>,
-        set: impl Fn(&mut ApprovalPatch, bool),
-    ) -> Vec<Cmd> {
-        let Some(cur) = cur else {
+    /// Switching `setting` from the settings dialog (on row `row`): what widens access or
+    /// stops a review asks first, on a dialog that starts on Cancel and says what happens from
+    /// now on; disabling SCIM asks too (the IdP's deprovisioning stops with it); the rest
+    /// applies at once and the dialog stays.
+    pub(super) fn switch(&mut self, setting: Setting, row: usize) -> Vec<Cmd> {
+        let Some(s) = &self.settings else {
             return Vec::new();
         };
-        let mut a = ApprovalPatch::default();
-        set(&mut a, !cur);
-        vec![Self::patch(ScimSettingsPatch {
-            approval: a,
-            ..Default::default()
-        })]
+        let to = !setting.get(s);
+        let ask = |title: &str, text: String, verb: &str| {
+            Dialog::Confirm(Ask::new(
+                Confirm::new(title, text, verb).dangerous(),
+                Pending::Set(setting, to),
+            ))
+        };
+        let dialog = match (setting, to) {
+            (Setting::Enabled, true) => ask(
+                "Enable SCIM?",
+                "From now on the IdP may create, change and deprovision members of this org \
+                 (as the approval policy allows)."
+                    .into(),
+                "Enable",
+            ),
+            (Setting::Enabled, false) => ask(
+                "Disable SCIM?",
+                "From now on the IdP's requests are refused (403), deprovisioning included, \
+                 until SCIM is enabled again. Members and their access stay as they are."
+                    .into(),
+                "Disable",
+            ),
+            (Setting::SsoRoleMapping, true) => {
+                let mut text = "From now on the IdP's SSO assertion may set members' roles \
+                                at sign-in, beside the group mappings."
+                    .to_string();
+                if s.enabled {
+                    text.push_str(
+                        " ⚠ SCIM is on: SCIM groups already assign roles, and the two will \
+                         fight. Keeping SSO role mapping off is recommended.",
+                    );
+                }
+                ask("Turn SSO role mapping on?", text, "Turn on")
+            }
+            (Setting::ApproveProvision, false) => ask(
+                "Stop approving new members?",
+                "From now on a member the IdP creates is active at once, with the roles its \
+                 groups map to: nothing waits in the Pending queue for a review."
+                    .into(),
+                "Stop approving",
+            ),
+            (Setting::ApproveAccessIncrease, false) => ask(
+                "Stop approving access increases?",
+                "From now on an IdP group change that raises a member's roles applies at once: \
+                 nothing waits in the Pending queue for a review."
+                    .into(),
+                "Stop approving",
+            ),
+            (Setting::ApproveDeprovision, false) => ask(
+                "Stop approving deprovisioning?",
+                "From now on the IdP's deprovisioning takes a member's access away at once: \
+                 nothing waits in the Pending queue for a review."
+                    .into(),
+                "Stop approving",
+            ),
+            _ => {
+                self.dialog = Some(Dialog::Settings { selected: row });
+                return vec![Self::patch(setting.patch(to))];
+            }
+        };
+        self.settings_row = row;
+        self.dialog = Some(dialog);
+        Vec::new()
     }
 
     pub(super) fn scim_url(&self, cx: &Ctx) -> String {
@@ -164,9 +194,34 @@ impl ScimPane {
         let Some(dialog) = self.dialog.take() else {
             return Vec::new();
         };
+        let ask_then = match &dialog {
+            Dialog::Confirm(ask) => Some(ask.then.clone()),
+            _ => None,
+        };
         match dialog {
+            Dialog::Settings { selected } => {
+                let last = Setting::ALL.len() - 1;
+                let selected = match press {
+                    Press::Act(Action::Back) => return Vec::new(),
+                    Press::Act(Action::Open) => {
+                        return self.switch(Setting::ALL[selected], selected);
+                    }
+                    Press::Act(Action::Down) => (selected + 1).min(last),
+                    Press::Act(Action::Up) => selected.saturating_sub(1),
+                    _ => selected,
+                };
+                self.dialog = Some(Dialog::Settings { selected });
+                Vec::new()
+            }
             Dialog::Confirm(ask) => match ask.key(press) {
                 Answer::Yes(then) => self.confirmed(then),
+                // Back to the settings dialog where the question came from.
+                Answer::No if matches!(ask_then, Some(Pending::Set(..))) => {
+                    self.dialog = Some(Dialog::Settings {
+                        selected: self.settings_row,
+                    });
+                    Vec::new()
+                }
                 Answer::No => Vec::new(),
                 Answer::Open(ask) => {
                     self.dialog = Some(Dialog::Confirm(ask));
@@ -181,6 +236,8 @@ impl ScimPane {
                         self.dialog = Some(Dialog::NewToken { label });
                         return vec![Toast::error("give the token a label, e.g. okta-prod")];
                     }
+                    // Kept until the server answers: a refused label comes back to the field.
+                    self.creating = Some(text.clone());
                     vec![call(ID, "create", Call::CreateScimToken { label: text })]
                 }
                 p => {
@@ -211,14 +268,12 @@ impl ScimPane {
 
     pub(super) fn confirmed(&mut self, then: Pending) -> Vec<Cmd> {
         match then {
-            Pending::SetEnabled(on) => vec![Self::patch(ScimSettingsPatch {
-                enabled: Some(on),
-                ..Default::default()
-            })],
-            Pending::SetSso(on) => vec![Self::patch(ScimSettingsPatch {
-                sso_role_mapping: Some(on),
-                ..Default::default()
-            })],
+            Pending::Set(setting, on) => {
+                self.dialog = Some(Dialog::Settings {
+                    selected: self.settings_row,
+                });
+                vec![Self::patch(setting.patch(on))]
+            }
             Pending::Revoke { id, .. } => vec![call(ID, "revoke", Call::RevokeScimToken { id })],
         }
     }
@@ -250,11 +305,12 @@ impl ScimPane {
                 self.activity = a;
                 Vec::new()
             }
-            Ok(Reply::ServiceProviderConfig { doc, from_server }) => {
-                self.spc = Some((doc, from_server));
+            Ok(Reply::ServiceProviderConfig { doc, note }) => {
+                self.spc = Some((doc, note));
                 Vec::new()
             }
             Ok(Reply::CreatedScimToken(t)) => {
+                self.creating = None;
                 let label = t.label.clone();
                 self.dialog = Some(Dialog::Secret(t));
                 let mut out: Vec<Cmd> = self.tokens_reload().into_iter().collect();
@@ -274,10 +330,20 @@ impl ScimPane {
             // A server without the activity route: the columns stay empty.
             Err(_) if slot == "activity" => Vec::new(),
             Err(e) if slot == "spc" => {
-                self.spc = Some((Value::String(e.to_string()), false));
+                self.spc = Some((Value::String(e.to_string()), None));
                 Vec::new()
             }
-            Err(e) => vec![Toast::error(e.to_string())],
+            // A refused label (taken, too long): the dialog again, with what was typed.
+            Err(e) if slot == "create" => {
+                if let Some(text) = self.creating.take() {
+                    self.dialog = Some(Dialog::NewToken {
+                        label: LineEdit::new(text),
+                    });
+                }
+                vec![Toast::error(e.to_string())]
+            }
+            // An unreachable server is the banner's to tell (the poll would toast every 5 s).
+            Err(e) => crate::console::panes::common::call::failure(&e),
         }
     }
 }

@@ -12,6 +12,34 @@ pub(super) fn on_off(v: &str) -> &str {
     }
 }
 
+/// A refusal in words: time, status, `scimType`, method, the path under the org's SCIM root
+/// (`/Users/…`) and the server's detail.
+pub(super) fn refusal_text(r: &crate::client::Refusal) -> String {
+    let path = r
+        .path
+        .strip_prefix(crate::server::scim::SCIM_PREFIX)
+        .and_then(|p| p.strip_prefix('/'))
+        .and_then(|p| p.find('/').map(|i| &p[i..]))
+        .unwrap_or(&r.path);
+    let kind = r.scim_type.as_deref().unwrap_or("-");
+    format!(
+        "{} {} {kind} {} {path}: {}",
+        short_time(&r.at, TimeWidth::Seconds),
+        r.status,
+        r.method,
+        r.detail
+    )
+}
+
+/// A setting's value as the settings box and dialog show it.
+pub(super) fn setting_value(setting: Setting, s: &ScimSettings, theme: &Theme) -> Span<'static> {
+    match setting {
+        Setting::Enabled if s.enabled => Span::styled("● enabled", theme.ok),
+        Setting::Enabled => Span::styled("○ disabled", theme.warn),
+        other => flag(other.get(s), theme),
+    }
+}
+
 pub(super) fn flag(on: bool, theme: &Theme) -> Span<'static> {
     if on {
         Span::styled("[x] on ", theme.ok)
@@ -61,17 +89,31 @@ const SETTING_ROWS: u16 = 5;
 impl ScimPane {
     pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
+        // The one key that changes them, where they can be changed.
+        let title = if vx.read_only {
+            " SCIM settings "
+        } else {
+            " SCIM settings · e edits "
+        };
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border)
-            .title(" SCIM settings ");
+            .title(title);
         let Some(s) = &self.settings else {
             f.render_widget(Paragraph::new("loading…").block(block), area);
             return;
         };
         // With a comparison, a mark column: `~` and the old value on what changed.
         let changes = vx.changes;
-        let row = |label: &'static str, value: Span<'static>, key: &'static str, name: &str| {
+        let row = |setting: Setting| {
+            let name = match setting {
+                Setting::Enabled => "enabled",
+                Setting::SsoRoleMapping => "sso_role_mapping",
+                Setting::ApproveProvision => "approval.provision",
+                Setting::ApproveAccessIncrease => "approval.access_increase",
+                Setting::ApproveDeprovision => "approval.deprovision",
+            };
+            let label = setting.label();
             let mut spans = Vec::new();
             let changed = changes.and_then(|c| c.setting(name));
             if changes.is_some() {
@@ -83,49 +125,16 @@ impl ScimPane {
             } else {
                 spans.push(Span::raw(format!("{label:<26}")));
             }
-            spans.push(value);
+            spans.push(setting_value(setting, s, theme));
             if let Some(c) = changed {
                 spans.push(Span::styled(
                     format!(" (was {})", on_off(&c.from)),
                     theme.warn,
                 ));
-            } else if !vx.read_only {
-                spans.push(Span::styled(format!("  {key}"), theme.key));
             }
             Line::from(spans)
         };
-        let status = if s.enabled {
-            Span::styled("● enabled", theme.ok)
-        } else {
-            Span::styled("○ disabled", theme.warn)
-        };
-        let mut lines = vec![
-            row("SCIM provisioning", status, "e", "enabled"),
-            row(
-                "SSO role mapping",
-                flag(s.sso_role_mapping, theme),
-                "s",
-                "sso_role_mapping",
-            ),
-            row(
-                "Approve new members",
-                flag(s.approval.provision, theme),
-                "p",
-                "approval.provision",
-            ),
-            row(
-                "Approve access increases",
-                flag(s.approval.access_increase, theme),
-                "i",
-                "approval.access_increase",
-            ),
-            row(
-                "Approve deprovisioning",
-                flag(s.approval.deprovision, theme),
-                "d",
-                "approval.deprovision",
-            ),
-        ];
+        let mut lines: Vec<Line> = Setting::ALL.into_iter().map(row).collect();
         // Wrapped here, as `areas` counted them, so the box holds every line.
         let text_w = area.width.saturating_sub(2) as usize;
         for w in &s.warnings {
@@ -146,7 +155,15 @@ impl ScimPane {
         let lines = match &self.spc {
             None => vec![Line::from("loading…")],
             Some((Value::String(err), _)) => vec![Line::styled(format!("✗ {err}"), theme.error)],
-            Some((doc, from_server)) => {
+            // Nothing to show, and why (a snapshot that did not record it).
+            Some((Value::Null, note)) => {
+                let w = area.width.saturating_sub(2) as usize;
+                crate::console::panes::common::fmt::wrap(note.as_deref().unwrap_or("none"), w)
+                    .into_iter()
+                    .map(|l| Line::styled(l, theme.dim))
+                    .collect()
+            }
+            Some((doc, note)) => {
                 let sup = |k: &str| {
                     doc.pointer(&format!("/{k}/supported"))
                         .and_then(Value::as_bool)
@@ -165,6 +182,7 @@ impl ScimPane {
                     .pointer("/authenticationSchemes/0/name")
                     .and_then(Value::as_str)
                     .unwrap_or("?");
+                let cursor = doc.pointer("/pagination/cursor").and_then(Value::as_bool);
                 let mut l = vec![
                     Line::from(format!(
                         "PATCH {}  Bulk {}",
@@ -173,15 +191,16 @@ impl ScimPane {
                     )),
                     Line::from(format!("Filter {}{max}", yn(sup("filter")))),
                     Line::from(format!(
-                        "Sort {}  ETag {}",
+                        "Sort {}  ETag {}  Cursors {}",
                         yn(sup("sort")),
-                        yn(sup("etag"))
+                        yn(sup("etag")),
+                        yn(cursor)
                     )),
                     Line::from(format!("Change password {}", yn(sup("changePassword")))),
                     Line::from(format!("Auth: {auth}")),
                 ];
-                if !from_server {
-                    l.push(Line::styled("(local: needs a SCIM token)", theme.dim));
+                if let Some(n) = note {
+                    l.push(Line::styled(n.clone(), theme.dim));
                 }
                 l
             }
@@ -194,6 +213,7 @@ impl ScimPane {
         let theme = &vx.theme;
         let (lead, tail) = ("SCIM URL ", "  y copies");
         let url = match self.shown_url() {
+            "" if vx.read_only => "not in the snapshot (this export did not record it)",
             "" => "unknown",
             u => u,
         };
@@ -201,7 +221,12 @@ impl ScimPane {
         let n = lead.len() + url.chars().count();
         // The whole URL first; the `y` hint only where it fits (the footer offers `y` too).
         let mut spans = vec![Span::styled(lead, theme.title)];
-        if n + tail.len() <= width {
+        if self.shown_url().is_empty() {
+            spans.push(Span::styled(
+                truncate(url, width.saturating_sub(lead.len())),
+                theme.dim,
+            ));
+        } else if n + tail.len() <= width {
             spans.push(Span::raw(url.to_string()));
             spans.push(Span::styled(tail, theme.dim));
         } else {
@@ -254,26 +279,59 @@ impl ScimPane {
                 .unwrap_or_else(|| "no request seen by this server process".into());
             vec![Line::styled(format!("none · {last}"), theme.dim)]
         } else {
+            // Each on one line, cut with `…`; Enter shows them whole.
+            let w = area.width.saturating_sub(2) as usize;
             refusals
                 .iter()
-                .map(|r| {
-                    // The path under the org's SCIM root: `/Users/…`.
-                    let path = r
-                        .path
-                        .strip_prefix(crate::server::scim::SCIM_PREFIX)
-                        .and_then(|p| p.strip_prefix('/'))
-                        .and_then(|p| p.find('/').map(|i| &p[i..]))
-                        .unwrap_or(&r.path);
-                    let kind = r.scim_type.as_deref().unwrap_or("-");
-                    Line::from(vec![
-                        Span::styled(short_time(&r.at, TimeWidth::Seconds), theme.dim),
-                        Span::styled(format!(" {} {kind} ", r.status), theme.error),
-                        Span::raw(format!("{} {path}: {}", r.method, r.detail)),
-                    ])
-                })
+                .map(|r| Line::styled(truncate(&refusal_text(r), w), theme.error))
                 .collect()
         };
         f.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
+    /// Enter: the selected token's refusals whole, wrapped, over the pane.
+    pub(super) fn view_refusals_whole(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
+        let theme = &vx.theme;
+        let Some(t) = self.selected_token() else {
+            return;
+        };
+        let refusals = self
+            .activity
+            .tokens
+            .get(&t.id)
+            .map(|a| a.refusals.as_slice())
+            .unwrap_or_default();
+        let w = area.width.saturating_sub(2) as usize;
+        let mut lines: Vec<Line> = Vec::new();
+        if refusals.is_empty() {
+            lines.push(Line::styled("none", theme.dim));
+        }
+        for r in refusals {
+            for (i, l) in
+                crate::console::panes::common::fmt::wrap(&refusal_text(r), w.saturating_sub(2))
+                    .into_iter()
+                    .enumerate()
+            {
+                let lead = if i == 0 { "" } else { "  " };
+                lines.push(Line::styled(format!("{lead}{l}"), theme.error));
+            }
+        }
+        f.render_widget(Clear, area);
+        f.render_widget(
+            Paragraph::new(lines)
+                .scroll((self.refusals_scroll, 0))
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.focus_border)
+                        .title(format!(
+                            " Refused requests of '{}' ({}) · Esc back ",
+                            t.label,
+                            refusals.len()
+                        )),
+                ),
+            area,
+        );
     }
 
     pub(super) fn view_tokens(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
@@ -357,7 +415,13 @@ impl ScimPane {
     }
 }
 
-pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) {
+pub(super) fn view_dialog(
+    f: &mut Frame,
+    area: Rect,
+    d: &Dialog,
+    settings: Option<&ScimSettings>,
+    theme: &Theme,
+) {
     let (title, lines, style) = match d {
         Dialog::Confirm(Ask { confirm, .. }) => {
             confirm.render(f, area, &theme.widget_style());
@@ -381,9 +445,35 @@ pub(super) fn view_dialog(f: &mut Frame, area: Rect, d: &Dialog, theme: &Theme) 
             view_secret(f, area, t, theme);
             return;
         }
+        Dialog::Settings { selected } => {
+            let Some(s) = settings else {
+                return;
+            };
+            let mut lines: Vec<Line> = Setting::ALL
+                .into_iter()
+                .enumerate()
+                .map(|(i, setting)| {
+                    let (mark, style) = if i == *selected {
+                        ("▸ ", theme.selected)
+                    } else {
+                        ("  ", theme.base)
+                    };
+                    Line::from(vec![
+                        Span::styled(format!("{mark}{:<26}", setting.label()), style),
+                        setting_value(setting, s, theme),
+                    ])
+                })
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::styled(
+                "What widens access or stops a review asks first.",
+                theme.dim,
+            ));
+            (" SCIM settings ".to_string(), lines, theme.focus_border)
+        }
     };
     let h = (lines.len() as u16 + 4).min(area.height);
-    let r = centered(area, 74, h);
+    let r = centered(area, 74.min(area.width), h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)

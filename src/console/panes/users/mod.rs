@@ -117,6 +117,10 @@ impl Pane for UsersPane {
         }
     }
 
+    fn inner_level(&self) -> bool {
+        self.zoomed
+    }
+
     /// The member selected, or the member of the selected request.
     fn subject(&self) -> Option<Subject> {
         let (target, label) = match self.list {

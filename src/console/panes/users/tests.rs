@@ -371,7 +371,13 @@ fn bulk_approve_confirms_with_the_count_and_defaults_to_cancel() {
     match &p.dialog {
         Some(Dialog::Confirm(Ask { confirm, .. })) => {
             assert_eq!(confirm.action, "Approve 2");
-            assert!(confirm.message.contains("Approve 2 pending requests?"));
+            // Issue 24, item 4: the question names the people.
+            assert!(
+                confirm.message.contains("Approve 2 pending requests (")
+                    && confirm.message.contains("@acme.example and "),
+                "{}",
+                confirm.message
+            );
             assert!(!confirm.on_action(), "starts on Cancel");
         }
         d => panic!("{d:?}"),

@@ -197,3 +197,16 @@ fn o_orders_by_the_next_column_and_capital_o_reverses_on_the_server() {
     let s = view(&p, 100, 24);
     assert!(s.contains("by name ↓"), "{s}");
 }
+
+/// Issue 24, item 11: a state too long for its column ends with `…`, never `deprovisio`.
+#[test]
+fn a_cut_state_cell_ends_with_an_ellipsis() {
+    let mut p = UsersPane {
+        members: Paged::of(vec![member("u1", "deprovisioned")]),
+        ..Default::default()
+    };
+    p.members.loaded = true;
+    let s = view(&p, 80, 20);
+    let row = s.lines().find(|l| l.contains("u1@acme")).unwrap();
+    assert!(row.contains("deprovisi…"), "{row}");
+}

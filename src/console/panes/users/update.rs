@@ -198,11 +198,36 @@ impl UsersPane {
         }
         let n = self.marked.len();
         let what = if n == 1 { "request" } else { "requests" };
+        // Who: the first few by name, and how many more.
+        const NAMED: usize = 3;
+        let mut names: Vec<String> = self
+            .marked
+            .keys()
+            .take(NAMED)
+            .map(|id| {
+                self.queue
+                    .rows
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .map(person)
+                    .unwrap_or_else(|| format!("request {id}"))
+            })
+            .collect();
+        if n > NAMED {
+            names.push(format!("{} more", n - NAMED));
+        }
+        let who = match names.len() {
+            1 => names[0].clone(),
+            _ => {
+                let last = names.pop().unwrap_or_default();
+                format!("{} and {last}", names.join(", "))
+            }
+        };
         let confirm = Confirm::new(
             "Approve marked",
             format!(
-                "Approve {n} pending {what}? Each applies the diff shown when it was marked; \
-                 one that changed since is refused."
+                "Approve {n} pending {what} ({who})? Each applies the diff shown when it was \
+                 marked; one that changed since is refused."
             ),
             format!("Approve {n}"),
         );

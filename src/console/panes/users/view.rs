@@ -247,7 +247,7 @@ impl UsersPane {
                 cells.extend([
                     Cell::from(cut(x.display_name.clone().unwrap_or_default(), 0)),
                     Cell::from(cut(x.email.clone(), 1)),
-                    Cell::from(state_words(x)),
+                    Cell::from(cut(state_words(x), 2)),
                     Cell::from(
                         x.granted
                             .as_ref()
@@ -275,8 +275,11 @@ impl UsersPane {
             f.render_widget(Paragraph::new("✓ No request waits for approval."), inner);
             return;
         }
-        let header = Row::new(["", "MEMBER", "CHANGE", "DIFF", "", "SINCE"]);
-        let widths = [
+        // Below 70 columns the time goes and the diff shares the room with the member, so
+        // that every row still says whose request it is.
+        let narrow = inner.width < 70;
+        let mut header = vec!["", "MEMBER", "CHANGE", "DIFF", "", "SINCE"];
+        let mut widths = vec![
             Constraint::Length(3),
             Constraint::Fill(3),
             Constraint::Length(11),
@@ -284,11 +287,17 @@ impl UsersPane {
             Constraint::Length(7),
             Constraint::Length(11),
         ];
+        if narrow {
+            header.pop();
+            widths.pop();
+            widths[1] = Constraint::Fill(1);
+            widths[3] = Constraint::Fill(1);
+        }
         let cw = cell_widths(inner, &widths);
         render_list(
             f,
             inner,
-            Some(header),
+            Some(Row::new(header)),
             &widths,
             q.rows.len(),
             &q.win,
@@ -308,14 +317,17 @@ impl UsersPane {
                 } else {
                     Span::raw("")
                 };
-                Row::new(vec![
+                let mut cells = vec![
                     Cell::from(mark),
                     Cell::from(truncate(&person(r), cw[1])),
                     Cell::from(kind_words(r.kind)),
                     Cell::from(truncate(&diff_summary(&r.diff), cw[3])),
                     Cell::from(tag),
-                    Cell::from(short_time(&r.created_at, TimeWidth::MonthDay)),
-                ])
+                ];
+                if !narrow {
+                    cells.push(Cell::from(short_time(&r.created_at, TimeWidth::MonthDay)));
+                }
+                Row::new(cells)
             },
         );
     }

@@ -219,6 +219,25 @@ fn the_preview_reads_as_sentences_with_counts() {
         impact_sentences(&preview(vec![], 6, 0, 0)),
         ["no member's access changes (6 members in the group)"]
     );
+    // Issue 24, item 10: "to 4 members" beside "3 of 7 change at once" is explained.
+    let p = preview(
+        vec![RoleCount {
+            role: RoleRef::Stack(sref("app", "developer")),
+            gain: 4,
+            lose: 0,
+        }],
+        7,
+        3,
+        0,
+    );
+    assert!(impact_sentences(&p)[0].ends_with("to 4 members"));
+    let t = impact_totals(&p);
+    assert!(
+        t.starts_with(
+            "3 of 7 members change at once. The counts above include members who are not active"
+        ),
+        "{t}"
+    );
 }
 
 #[test]
@@ -833,4 +852,61 @@ fn an_untouched_unmapped_group_leaves_without_a_question() {
     assert!(p.dirty(), "a stack role picked is an edit");
     press(&mut p, key(KeyCode::Esc));
     assert!(matches!(p.popup, Some(Popup::Discard(_))), "{:?}", p.popup);
+}
+
+/// Issue 24, item 4: at 60×20 the impact gets a few cut lines; `i` shows it whole over the
+/// pane (every member the server listed, the pending request too), j scrolls, Esc comes back
+/// to the editor, and Esc again closes the editor.
+#[test]
+fn i_opens_the_impact_whole_and_esc_comes_back_one_level_at_a_time() {
+    let mut p = editor_showing(preview_with_people(12, 12));
+    let s = screen(60, 18, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
+    assert!(!s.contains("dev9@acme.example"), "cut at 60×20: {s}");
+    press(&mut p, ch('i'));
+    assert_eq!(p.impact_whole, Some(0));
+    let whole = |p: &MappingPane| {
+        screen(60, 40, |f| {
+            p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+        })
+    };
+    let s = whole(&p);
+    for i in 0..12 {
+        assert!(s.contains(&format!("dev{i}@acme.example")), "{s}");
+    }
+    assert!(s.contains("priya@acme.example"), "{s}");
+    press(&mut p, ch('j'));
+    assert_eq!(p.impact_whole, Some(1));
+    press(&mut p, key(KeyCode::Esc));
+    assert_eq!(p.impact_whole, None);
+    assert!(p.editor.is_some(), "the editor stays");
+}
+
+/// Issue 24, item 11: an emoji in a stack's name takes two columns; its row lines up with
+/// the others.
+#[test]
+fn an_emoji_stack_name_keeps_its_row_in_line() {
+    let mut p = pane();
+    p.stacks.as_mut().unwrap()[2].name = "🚀 Mobile".into();
+    act(&mut p, Action::Bottom);
+    act(&mut p, Action::Open);
+    let s = screen(80, 21, |f| {
+        p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
+    });
+    // A screen cell a character (the emoji's second cell reads as a space): the value
+    // column starts in the same cell on every row.
+    let col = |name: &str, value: &str| {
+        let l = s
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {s}"));
+        let at = l.find(value).unwrap();
+        l[..at].chars().count()
+    };
+    assert_eq!(
+        col("Mobile", "Developer ▾"),
+        col("Marketing Site", "— none"),
+        "{s}"
+    );
 }
