@@ -468,18 +468,55 @@ fn the_secret_is_on_one_line_when_it_fits() {
 }
 
 #[test]
-fn a_secret_too_wide_for_the_terminal_is_not_cut_but_offered_to_copy() {
+fn a_secret_too_wide_for_one_line_is_shown_whole_on_several() {
+    // A token of the first format (95 characters) at 80x24, and one of today's (69) at 60x20.
     let p = with_secret();
     let s = screen_at(&p, 80, 24);
-    assert!(
-        !s.contains("f0f0f0f0f0"),
-        "no part of the secret is shown cut: {s}"
-    );
-    assert!(
-        s.contains("wider than this terminal: press y to copy it"),
-        "{s}"
-    );
+    let token = format!("scimdesk_scim_{}_{}", "a1".repeat(8), "f0".repeat(32));
+    let shown: String = s
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c == ' '))
+        .filter(|l| l.starts_with("scimdesk_scim_") || l.chars().all(|c| c.is_ascii_hexdigit()) && !l.is_empty())
+        .collect();
+    assert_eq!(shown, token, "the secret, joined from its lines: {s}");
+    assert!(s.contains("join them"), "{s}");
     insta::assert_snapshot!("scim_secret_80x24", s);
+
+    let mut p = pane();
+    let token = format!(
+        "sdscim_0a1b2c3d4e5f_{}7Qx9Zk",
+        "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg"
+    );
+    assert_eq!(token.len(), 69);
+    p.dialog = Some(Dialog::Secret(
+        serde_json::from_value(serde_json::json!({"id": "t3", "label": "okta", "token": token}))
+            .unwrap(),
+    ));
+    let s = screen_at(&p, 60, 20);
+    let joined: String = s
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c == ' '))
+        .filter(|l| l.starts_with("sdscim_") || (!l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric())))
+        .collect();
+    assert_eq!(joined, token, "{s}");
+    // At 80 columns it is one line.
+    let s = screen_at(&p, 80, 24);
+    assert!(s.lines().any(|l| l.contains(&token)), "{s}");
+}
+
+#[test]
+fn y_says_the_clipboard_may_not_receive_the_secret() {
+    let mut p = with_secret();
+    let cmds = p.update(k(&p, KeyCode::Char('y')), &Ctx::default());
+    let toast = cmds
+        .iter()
+        .find_map(|c| match c {
+            Cmd::Toast(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .expect("a toast");
+    assert!(toast.contains("receives nothing"), "{toast}");
+    assert!(!toast.contains("copied"), "{toast}");
 }
 
 #[test]

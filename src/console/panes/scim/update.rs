@@ -252,7 +252,11 @@ impl ScimPane {
                     self.dialog = Some(Dialog::Secret(t));
                     vec![
                         Cmd::Copy(text),
-                        Toast::success("token copied (OSC 52); store it in the IdP now"),
+                        Toast::info(
+                            "token sent to the terminal's clipboard (OSC 52); a terminal or \
+                             tmux that does not pass OSC 52 on receives nothing: if pasting \
+                             fails, copy it from this window",
+                        ),
                     ]
                 }
                 // Only its close keys close it (the secret is then gone from memory): a

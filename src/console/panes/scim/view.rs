@@ -488,32 +488,34 @@ pub(super) fn view_dialog(
     );
 }
 
-/// The new token's secret on one line, never wrapped or cut: the window widens to hold it, and
-/// where the terminal is too narrow it says so and offers `y` (a cut secret would be copied
-/// by hand wrongly).
+/// The new token's secret, whole and readable at any size: on one line where it fits (the
+/// window widens to hold it), else cut into lines of the window's width (no character lost,
+/// the note says to join them), so that it never depends on the clipboard reaching the user.
 pub(super) fn view_secret(f: &mut Frame, area: Rect, t: &IssuedToken, theme: &Theme) {
     let need = t.token.chars().count() as u16;
     let w = (need + 4).max(74).min(area.width);
-    let fits = need + 2 <= w;
-    let secret = if fits {
-        Line::from(t.token.clone())
-    } else {
-        Line::styled(
-            format!(
-                "The secret ({need} characters) is wider than this terminal: press y to copy it."
-            ),
-            theme.warn,
-        )
-    };
-    let lines = vec![
-        Line::styled("Shown only now: copy it into the IdP.", theme.warn),
-        secret,
+    let inner = w.saturating_sub(2).max(1) as usize;
+    let chars: Vec<char> = t.token.chars().collect();
+    let pieces: Vec<String> = chars.chunks(inner).map(|c| c.iter().collect()).collect();
+    let mut secret: Vec<Line> = pieces.iter().map(|p| Line::styled(p.clone(), theme.ok)).collect();
+    if pieces.len() > 1 {
+        secret.push(Line::styled(
+            format!("({} lines: join them, no spaces)", pieces.len()),
+            theme.dim,
+        ));
+    }
+    let mut lines = vec![Line::styled(
+        "Shown only now: copy it into the IdP.",
+        theme.warn,
+    )];
+    lines.extend(secret);
+    lines.extend([
         Line::from(""),
         Line::from(vec![
             Span::styled("y", theme.key),
             Span::raw(" copy (OSC 52) · Esc or Enter closes"),
         ]),
-    ];
+    ]);
     let h = (lines.len() as u16 + 4).min(area.height);
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
