@@ -95,6 +95,9 @@ const EDITOR_HINTS: &[(Action, &str)] = &[
     (Action::Up, "previous field"),
 ];
 
+/// The hint bar while the impact is shown whole.
+const IMPACT_HINTS: &[(Action, &str)] = &[(Action::Down, "scroll"), (Action::Back, "back")];
+
 const ID: PaneId = PaneId::Mapping;
 
 impl Pane for MappingPane {
@@ -116,6 +119,9 @@ impl Pane for MappingPane {
     }
 
     fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
+        if self.impact_whole.is_some() {
+            return Some(IMPACT_HINTS);
+        }
         (self.editor.is_some() && self.popup.is_none()).then_some(EDITOR_HINTS)
     }
 

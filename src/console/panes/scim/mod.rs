@@ -60,6 +60,9 @@ pub const BINDINGS: &[BindingSpec] = &[
     ),
 ];
 
+/// The hint bar while the refusals are shown whole.
+const WHOLE_HINTS: &[(Action, &str)] = &[(Action::Down, "scroll"), (Action::Back, "back")];
+
 const ID: PaneId = PaneId::Scim;
 
 impl ScimPane {
@@ -81,6 +84,11 @@ impl Pane for ScimPane {
 
     fn inner_level(&self) -> bool {
         self.refusals_open
+    }
+
+    /// While the refusals are shown whole only their keys work: the bar says which.
+    fn hints(&self) -> Option<&'static [(Action, &'static str)]> {
+        self.refusals_open.then_some(WHOLE_HINTS)
     }
 
     /// The selected token: when it was created and revoked, and by whom.

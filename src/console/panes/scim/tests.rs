@@ -653,6 +653,11 @@ fn refusal_lines_are_cut_with_an_ellipsis_and_enter_opens_them_whole() {
     assert!(l.trim_end().ends_with("…│"), "{l}");
     keys(&mut p, "\n");
     assert!(p.inner_level());
+    // The bar offers the overlay's keys, not the pane's.
+    assert!(
+        p.hints()
+            .is_some_and(|h| h.iter().any(|(a, _)| *a == Action::Back))
+    );
     let s = screen_at(&p, 80, 24);
     assert!(s.contains("(RFC 7643 §4.1.1)"), "{s}");
     keys(&mut p, "\x1b");

@@ -866,6 +866,10 @@ fn i_opens_the_impact_whole_and_esc_comes_back_one_level_at_a_time() {
     assert!(!s.contains("dev9@acme.example"), "cut at 60×20: {s}");
     press(&mut p, ch('i'));
     assert_eq!(p.impact_whole, Some(0));
+    assert!(
+        p.hints()
+            .is_some_and(|h| h.iter().any(|(a, _)| *a == Action::Back))
+    );
     let whole = |p: &MappingPane| {
         screen(60, 40, |f| {
             p.view(f, f.area(), &ViewCtx::new(Theme::mono()))
