@@ -476,7 +476,10 @@ fn a_secret_too_wide_for_one_line_is_shown_whole_on_several() {
     let shown: String = s
         .lines()
         .map(|l| l.trim_matches(|c: char| c == '│' || c == ' '))
-        .filter(|l| l.starts_with("scimdesk_scim_") || l.chars().all(|c| c.is_ascii_hexdigit()) && !l.is_empty())
+        .filter(|l| {
+            l.starts_with("scimdesk_scim_")
+                || l.chars().all(|c| c.is_ascii_hexdigit()) && !l.is_empty()
+        })
         .collect();
     assert_eq!(shown, token, "the secret, joined from its lines: {s}");
     assert!(s.contains("join them"), "{s}");
@@ -496,7 +499,10 @@ fn a_secret_too_wide_for_one_line_is_shown_whole_on_several() {
     let joined: String = s
         .lines()
         .map(|l| l.trim_matches(|c: char| c == '│' || c == ' '))
-        .filter(|l| l.starts_with("sdscim_") || (!l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric())))
+        .filter(|l| {
+            l.starts_with("sdscim_")
+                || (!l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric()))
+        })
         .collect();
     assert_eq!(joined, token, "{s}");
     // At 80 columns it is one line.

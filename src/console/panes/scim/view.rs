@@ -497,7 +497,10 @@ pub(super) fn view_secret(f: &mut Frame, area: Rect, t: &IssuedToken, theme: &Th
     let inner = w.saturating_sub(2).max(1) as usize;
     let chars: Vec<char> = t.token.chars().collect();
     let pieces: Vec<String> = chars.chunks(inner).map(|c| c.iter().collect()).collect();
-    let mut secret: Vec<Line> = pieces.iter().map(|p| Line::styled(p.clone(), theme.ok)).collect();
+    let mut secret: Vec<Line> = pieces
+        .iter()
+        .map(|p| Line::styled(p.clone(), theme.ok))
+        .collect();
     if pieces.len() > 1 {
         secret.push(Line::styled(
             format!("({} lines: join them, no spaces)", pieces.len()),
