@@ -228,12 +228,12 @@ impl SqliteStore {
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         let mut tx = self.inner.writer.begin().await?;
         if let Some(acting) = crate::store::acting::current() {
-            let live: Option<i64> = sqlx::query_scalar(AssertSqlSafe(acting.check_sql(false)))
-                .bind(&acting.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if live.is_none() {
+            // On the handle with a prepared statement: a sqlx query here cost a round trip to
+            // the connection's thread on every write (measured: +45 µs per group PATCH).
+            let live = tx
+                .with_raw(|raw| raw.query(acting.check_sql(false), &[acting.id.as_str().into()]))
+                .await??;
+            if live.is_empty() {
                 return Err(crate::store::acting::revoked());
             }
         }
