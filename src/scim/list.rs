@@ -491,6 +491,26 @@ fn parse_valid_filter(text: &str, rt: &ResourceTypeDef) -> ScimResult<Filter> {
 /// connection for seconds. Beyond it: 400 `tooMany`.
 pub const MAX_FILTER_COMPARISONS: usize = 50;
 
+/// Whether a filter is what IdPs send to look someone up: only `eq` comparisons, at most four
+/// (`userName eq "…"`, `externalId eq "…"`, `members[value eq "…"]`). Such lists are not held
+/// to the per-org places of costly ones: they are answered from indexes in milliseconds, and
+/// an IdP sends many at once.
+pub fn is_lookup(filter: &Filter) -> bool {
+    fn walk(f: &Filter, n: &mut usize) -> bool {
+        match f {
+            Filter::And(a, b) | Filter::Or(a, b) => walk(a, n) && walk(b, n),
+            Filter::ValuePath(_, a) => walk(a, n),
+            Filter::Not(_) | Filter::Present(_) => false,
+            Filter::Compare(_, op, _) => {
+                *n += 1;
+                *op == super::filter::CompareOp::Eq
+            }
+        }
+    }
+    let mut n = 0;
+    walk(filter, &mut n) && n <= 4
+}
+
 /// A list filter's cost bound ([`MAX_FILTER_COMPARISONS`]).
 pub fn check_cost(filter: &Filter) -> ScimResult<()> {
     fn comparisons(f: &Filter) -> usize {
@@ -549,6 +569,20 @@ fn json_kind(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idp_lookups_are_not_held_to_the_org_places_and_scans_are() {
+        let f = |t: &str| crate::scim::filter::parse_filter(t).unwrap();
+        assert!(is_lookup(&f(r#"userName eq "a@b.c""#)));
+        assert!(is_lookup(&f(
+            r#"members[value eq "x"] and displayName eq "G""#
+        )));
+        assert!(!is_lookup(&f(r#"userName co "a""#)));
+        assert!(!is_lookup(&f(r#"not (userName eq "a")"#)));
+        assert!(!is_lookup(&f(
+            r#"id eq "1" or id eq "2" or id eq "3" or id eq "4" or id eq "5""#
+        )));
+    }
     use crate::scim::ScimType;
     use crate::scim::schema::{ENTERPRISE_USER_SCHEMA_ID, GROUP, USER};
 

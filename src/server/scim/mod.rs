@@ -363,7 +363,11 @@ async fn list_page<S: Store>(
     q: &ListQuery,
     params: &[(String, String)],
 ) -> Result<Response, ScimErr> {
-    let _place = st.org_reads.enter(ctx.org_id).await;
+    // Costly filters take one of the org's places; lookups and plain pages do not.
+    let _place = match &q.filter {
+        Some(f) if !crate::scim::list::is_lookup(f) => Some(st.org_reads.enter(ctx.org_id).await),
+        _ => None,
+    };
     let proj = &q.projection;
     let descending = q.sort_order == SortOrder::Descending;
     let with_members = kind == Kind::Group && core::wants_members(proj);

@@ -57,7 +57,14 @@ pub async fn search_root<S: Store>(
     let json = search_body(&headers, body).await?;
     let types = [Kind::User, Kind::Group].map(|k| (k, core::rt(k)));
     let search = list::parse_root_search(&json, &types, st.cfg.max_results, st.cfg.default_count)?;
-    let _place = st.org_reads.enter(ctx.org_id).await;
+    let costly = search
+        .types
+        .iter()
+        .any(|t| t.filter.as_ref().is_some_and(|f| !list::is_lookup(f)));
+    let _place = match costly {
+        true => Some(st.org_reads.enter(ctx.org_id).await),
+        false => None,
+    };
     if let Some(given) = &search.paging.cursor {
         return root_cursor_page(&st, &ctx, &search, given).await;
     }
