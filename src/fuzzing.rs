@@ -257,6 +257,7 @@ fn server_patch(kind: Kind, body: &Value) -> ScimResult<()> {
         }
     }
     let (resource, _) = outcome?;
+    crate::scim::text::check_resource(&resource)?;
     match kind {
         Kind::User => {
             core::check_user(&resource, true)?;

@@ -757,3 +757,49 @@ async fn the_approval_queue_flags_an_address_that_mixes_scripts() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_value_stored_before_the_text_rules_never_blocks_a_deprovision() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false})).await;
+    let ann = new_user(&env, "ann@acme.example").await;
+    // A displayName with an escape, as a database from before the rules may hold.
+    match env.db.target() {
+        scimdesk::store::DbTarget::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect_with(
+                sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+            )
+            .await
+            .unwrap();
+            sqlx::query(
+                "UPDATE scim_users SET resource = json_set(resource, '$.displayName', 'Ann' || char(27) || '[2J')",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        scimdesk::store::DbTarget::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(
+                "UPDATE scim_users SET resource = jsonb_set(resource, '{displayName}', to_jsonb('Ann' || chr(27) || '[2J'))",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+    }
+    // The IdP deprovisions: allowed, the old value untouched.
+    set_active(&env, &ann, false).await;
+    assert_eq!(member(&env, &ann).await["state"], "deprovisioned");
+    // A change that brings a control character is still refused.
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{ann}"))
+            .json(&patch_op(json!([
+                {"op": "replace", "path": "title", "value": "x\u{1b}]0;t\u{7}"},
+            ]))),
+    )
+    .await;
+    r.assert_scim_error(400, Some("invalidValue"));
+}

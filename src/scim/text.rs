@@ -65,6 +65,21 @@ pub fn check_resource(resource: &Value) -> ScimResult<()> {
     Ok(())
 }
 
+/// [`check_resource`] for a changed resource: only the top-level attributes that differ from
+/// `before` are checked, so that a value stored before these rules (or by another path) never
+/// stops a later change, a deprovision above all.
+pub fn check_changes(new: &Value, before: &Value) -> ScimResult<()> {
+    let (Value::Object(map), Value::Object(old)) = (new, before) else {
+        return check_resource(new);
+    };
+    let changed: serde_json::Map<String, Value> = map
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    check_resource(&Value::Object(changed))
+}
+
 fn check_value(path: &str, value: &Value, naming: bool, max: usize) -> ScimResult<()> {
     match value {
         Value::String(s) => check_string(path, s, naming, max),

@@ -217,7 +217,11 @@ async fn create_batch<S: Store>(
         let kind = kind_of(op.endpoint);
         let prepared = op
             .resolve(created)
-            .and_then(|()| prepare_resource(ctx, kind, op.data.take().unwrap_or_default()));
+            .and_then(|()| prepare_resource(ctx, kind, op.data.take().unwrap_or_default()))
+            .and_then(|(resource, members)| {
+                crate::scim::text::check_resource(&resource)?;
+                Ok((resource, members))
+            });
         match prepared {
             Ok((resource, members)) => {
                 items.push(NewResource {

@@ -204,7 +204,6 @@ fn member_op(c: &MemberChange) -> MemberOp {
 /// The product rule for users: userName is an email and equals the primary email. With the
 /// org's `user_name_is_email` off, any non-empty userName is accepted.
 pub fn check_user(resource: &Value, user_name_is_email: bool) -> ScimResult<()> {
-    crate::scim::text::check_resource(resource)?;
     let name = match resource.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s,
         Some(_) => return Err(ScimError::invalid_value("userName: expected a string")),
@@ -232,7 +231,6 @@ fn looks_like_email(s: &str) -> bool {
 }
 
 pub fn check_group(resource: &Value) -> ScimResult<()> {
-    crate::scim::text::check_resource(resource)?;
     match resource.get("displayName") {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
         Some(_) => Err(ScimError::invalid_value("displayName: expected a string")),

@@ -487,6 +487,7 @@ async fn create<S: Store, const G: bool>(
     let kind = kind::<G>();
     let proj = core::projection(&params)?;
     let (resource, members) = resource_body(&ctx, kind, &headers, body).await?;
+    crate::scim::text::check_resource(&resource)?;
     let out = st
         .store
         .create_resource(kind, ctx.org_id, resource, members, &ctx.actor)
@@ -558,6 +559,7 @@ async fn replace_resource<S: Store>(
         .store
         .update_resource(kind, ctx.org_id, id, false, &ctx.actor, |rec| {
             check_if_match(if_match, rec)?;
+            crate::scim::text::check_changes(&resource, &rec.resource)?;
             Ok(Change {
                 resource: Some(resource),
                 members: match kind {
@@ -585,6 +587,7 @@ async fn patch_resource<S: Store>(
         .update_resource(kind, ctx.org_id, id, load, &ctx.actor, |rec| {
             check_if_match(if_match, rec)?;
             let (resource, members) = request.apply(kind, rec)?;
+            crate::scim::text::check_changes(&resource, &rec.resource)?;
             match kind {
                 Kind::User => core::check_user(&resource, ctx.user_name_is_email)?,
                 Kind::Group => core::check_group(&resource)?,
