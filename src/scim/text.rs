@@ -53,16 +53,32 @@ pub fn check_resource(resource: &Value) -> ScimResult<()> {
     };
     for (key, value) in map {
         let naming = NAMING.iter().any(|n| n.eq_ignore_ascii_case(key));
-        let max = if key.eq_ignore_ascii_case("userName") || key.eq_ignore_ascii_case("emails") {
-            MAX_USER_NAME_CHARS
-        } else if naming {
-            MAX_NAME_CHARS
-        } else {
-            MAX_STRING_CHARS
+        let address = key.eq_ignore_ascii_case("userName") || key.eq_ignore_ascii_case("emails");
+        let rules = Rules {
+            naming,
+            address,
+            max: if address {
+                MAX_USER_NAME_CHARS
+            } else if naming {
+                MAX_NAME_CHARS
+            } else {
+                MAX_STRING_CHARS
+            },
         };
-        check_value(key, value, naming, max)?;
+        check_value(key, value, rules)?;
     }
     Ok(())
+}
+
+/// What the strings under one top-level attribute are held to.
+#[derive(Clone, Copy)]
+struct Rules {
+    /// A name an approver reads: no invisible or bidi-control characters.
+    naming: bool,
+    /// An address (userName, emails): in its plain NFKC form.
+    address: bool,
+    /// Characters at most.
+    max: usize,
 }
 
 /// [`check_resource`] for a changed resource: only the top-level attributes that differ from
@@ -80,20 +96,23 @@ pub fn check_changes(new: &Value, before: &Value) -> ScimResult<()> {
     check_resource(&Value::Object(changed))
 }
 
-fn check_value(path: &str, value: &Value, naming: bool, max: usize) -> ScimResult<()> {
+fn check_value(path: &str, value: &Value, rules: Rules) -> ScimResult<()> {
     match value {
-        Value::String(s) => check_string(path, s, naming, max),
-        Value::Array(items) => items
-            .iter()
-            .try_for_each(|v| check_value(path, v, naming, max)),
+        Value::String(s) => check_string(path, s, rules),
+        Value::Array(items) => items.iter().try_for_each(|v| check_value(path, v, rules)),
         Value::Object(map) => map
             .iter()
-            .try_for_each(|(k, v)| check_value(&format!("{path}.{k}"), v, naming, max)),
+            .try_for_each(|(k, v)| check_value(&format!("{path}.{k}"), v, rules)),
         _ => Ok(()),
     }
 }
 
-fn check_string(path: &str, s: &str, naming: bool, max: usize) -> ScimResult<()> {
+fn check_string(path: &str, s: &str, rules: Rules) -> ScimResult<()> {
+    let Rules {
+        naming,
+        address,
+        max,
+    } = rules;
     let n = s.chars().count();
     if n > max {
         return Err(ScimError::invalid_value(format!(
@@ -106,7 +125,7 @@ fn check_string(path: &str, s: &str, naming: bool, max: usize) -> ScimResult<()>
             c as u32
         )));
     }
-    if max == MAX_USER_NAME_CHARS && !s.is_ascii() && !is_nfkc(s) {
+    if address && !s.is_ascii() && !is_nfkc(s) {
         let plain: String = s.nfkc().collect();
         return Err(ScimError::invalid_value(format!(
             "{path}: '{}' is not in its plain form (Unicode NFKC): fullwidth letters, \

@@ -230,12 +230,7 @@ impl SqliteStore {
         if let Some(acting) = crate::store::acting::current() {
             // On the handle with a prepared statement: a sqlx query here cost a round trip to
             // the connection's thread on every write (measured: +45 µs per group PATCH).
-            let live = tx
-                .with_raw(|raw| raw.query(acting.check_sql(false), &[acting.id.as_str().into()]))
-                .await??;
-            if live.is_empty() {
-                return Err(crate::store::acting::revoked());
-            }
+            tx.with_raw(|raw| token_live(raw, &acting)).await??;
         }
         Ok(tx)
     }
@@ -255,15 +250,22 @@ impl SqliteStore {
             .writer
             .run(move |raw: &mut raw::Raw| {
                 if let Some(a) = &acting {
-                    let live = raw.query(a.check_sql(false), &[a.id.as_str().into()])?;
-                    if live.is_empty() {
-                        return Err(E::from(crate::store::acting::revoked()));
-                    }
+                    token_live(raw, a)?;
                 }
                 write(raw)
             })
             .await
     }
+}
+
+/// The in-flight check of a write (see `store::acting`), on the write connection's handle with
+/// a prepared statement: Ok while the request's token is not revoked.
+fn token_live(raw: &mut raw::Raw, acting: &crate::store::acting::Acting) -> StoreResult<()> {
+    let live = raw.query(acting.check_sql(false), &[acting.id.as_str().into()])?;
+    if live.is_empty() {
+        return Err(crate::store::acting::revoked());
+    }
+    Ok(())
 }
 
 async fn migrate(conn: &mut SqliteConnection) -> StoreResult<()> {
