@@ -320,12 +320,13 @@ impl tower::Service<axum::http::Request<hyper::body::Incoming>> for Served {
         req.extensions_mut().insert(self.origin.clone());
         self.info.busy.fetch_add(1, Ordering::AcqRel);
         self.touch();
-        let this = self.clone();
+        let (info, started) = (self.info.clone(), self.started);
         let app = self.app.clone();
         Box::pin(async move {
             let resp = app.oneshot(req.map(axum::body::Body::new)).await;
-            this.touch();
-            this.info.busy.fetch_sub(1, Ordering::AcqRel);
+            let now = started.elapsed().as_millis() as u64;
+            info.last_active.store(now, Ordering::Release);
+            info.busy.fetch_sub(1, Ordering::AcqRel);
             resp
         })
     }

@@ -103,7 +103,25 @@ impl Default for ServerConfig {
     }
 }
 
-pub struct AppState<S> {
+/// What every handler shares, behind one `Arc`: axum clones the state for each extractor of
+/// each request, and one reference count is cheaper than one per part (measured: the seven
+/// clones and drops of the parts were 0.2–0.4 % of a member PATCH's CPU).
+pub struct AppState<S>(Arc<Shared<S>>);
+
+impl<S> std::ops::Deref for AppState<S> {
+    type Target = Shared<S>;
+    fn deref(&self) -> &Shared<S> {
+        &self.0
+    }
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState(self.0.clone())
+    }
+}
+
+pub struct Shared<S> {
     pub store: S,
     pub cfg: Arc<ServerConfig>,
     pub limiter: Arc<limits::RateLimiter>,
@@ -113,20 +131,6 @@ pub struct AppState<S> {
     pub activity: Arc<activity::Activity>,
     /// Each org's places for lists and searches (see `limits::OrgGates`).
     pub org_reads: Arc<limits::OrgGates>,
-}
-
-impl<S: Clone> Clone for AppState<S> {
-    fn clone(&self) -> Self {
-        AppState {
-            store: self.store.clone(),
-            cfg: self.cfg.clone(),
-            limiter: self.limiter.clone(),
-            metrics: self.metrics.clone(),
-            readiness: self.readiness.clone(),
-            activity: self.activity.clone(),
-            org_reads: self.org_reads.clone(),
-        }
-    }
 }
 
 impl<S: Store> AppState<S> {
@@ -149,7 +153,7 @@ impl<S> AppState<S> {
     }
 
     pub fn new(store: S, cfg: ServerConfig) -> AppState<S> {
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             limiter: Arc::new(limits::RateLimiter::new(
                 cfg.rate_limit_per_minute,
@@ -160,7 +164,7 @@ impl<S> AppState<S> {
             metrics: Arc::new(metrics::Metrics::new()),
             readiness: Arc::new(ops::Readiness::default()),
             activity: Arc::new(activity::Activity::default()),
-        }
+        }))
     }
 }
 

@@ -226,13 +226,11 @@ impl SqliteStore {
     /// Waits for the write connection. Everything done through the returned [`Tx`] commits
     /// together, or not at all.
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
-        let mut tx = self.inner.writer.begin().await?;
-        if let Some(acting) = crate::store::acting::current() {
-            // On the handle with a prepared statement: a sqlx query here cost a round trip to
-            // the connection's thread on every write (measured: +45 µs per group PATCH).
-            tx.with_raw(|raw| token_live(raw, &acting)).await??;
-        }
-        Ok(tx)
+        // The in-flight check runs on the writer, in the hand-off that opens the write.
+        let check = crate::store::acting::current().map(|acting| -> writer::Check {
+            Box::new(move |raw: &mut raw::Raw| token_live(raw, &acting))
+        });
+        self.inner.writer.begin_checked(check).await
     }
 
     /// Runs a short synchronous write on the write connection's handle, in the writer's

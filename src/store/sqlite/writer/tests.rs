@@ -113,6 +113,52 @@ async fn a_failing_write_rolls_back_alone_and_its_neighbours_commit() {
     writer.close().await;
 }
 
+/// A check that reads `t` inside the writer's transaction: passes while row `x` is absent.
+fn absent(x: i64) -> Option<Check> {
+    Some(Box::new(move |raw: &mut Raw| {
+        let found = raw.query("SELECT x FROM t WHERE x = ?1", &[x.into()])?;
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!("{x} is there")))
+        }
+    }))
+}
+
+/// A write whose check fails is answered with the check's error and never lent, whether it
+/// would have opened the batch or come in its middle; its neighbours commit, and a check sees
+/// what the writes before it in the same transaction wrote.
+#[tokio::test]
+async fn a_write_whose_check_fails_is_refused_alone_and_sees_the_batch_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, mut reader) = setup(&dir).await;
+    // Alone (it would open the batch): refused; the writer goes on.
+    sqlx::query("INSERT INTO t (x) VALUES (9)")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    match writer.begin_checked(absent(9)).await {
+        Err(StoreError::Conflict(m)) => assert_eq!(m, "9 is there"),
+        other => panic!("expected the check's error, got {:?}", other.map(|_| ())),
+    }
+    // In the middle of a batch: the check of `second` sees `first`'s uncommitted row 1.
+    let mut first = writer.begin().await.unwrap();
+    let second = writer.queue_checked(absent(1));
+    let third = writer.queue_checked(absent(7));
+    insert(&mut first, 1).await.unwrap();
+    let first = tokio::spawn(first.commit());
+    match second.wait().await {
+        Err(StoreError::Conflict(m)) => assert_eq!(m, "1 is there"),
+        other => panic!("expected the check's error, got {:?}", other.map(|_| ())),
+    }
+    let mut tx = third.wait().await.unwrap();
+    insert(&mut tx, 3).await.unwrap();
+    tx.commit().await.unwrap();
+    first.await.unwrap().unwrap();
+    assert_eq!(rows(&mut reader).await, vec![1, 3, 9]);
+    writer.close().await;
+}
+
 #[tokio::test]
 async fn a_write_is_acknowledged_only_after_its_batch_commits() {
     let dir = tempfile::tempdir().unwrap();
