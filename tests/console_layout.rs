@@ -18,7 +18,24 @@ fn screen(r: &LiveRig) -> String {
     let uid = &r.state().org_uid;
     // The whole uid (audit targets) and the start of it where the SCIM URL is cut.
     let s = s.replace(uid.as_str(), &"U".repeat(uid.len()));
-    redact_short_times(&redact_org_uid(&s))
+    redact_event_ids(&redact_short_times(&redact_org_uid(&s)))
+}
+
+/// An audit event's id (`#` and 16 hex digits) differs from org to org (issue 23, item 7).
+fn redact_event_ids(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('#') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex == 16 {
+            out.push_str(&"E".repeat(16));
+            rest = &rest[16..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn ready(s: &State, pane: PaneId) -> bool {

@@ -438,16 +438,15 @@ async fn a_sqlite_installation_moves_to_postgres_whole_and_only_once() {
             .await
             .unwrap();
     assert_eq!(newest, "scim.token.create");
-    // After the last copied event: Later's org.create, then the token's.
-    assert_eq!(
-        max_id,
-        1 + before
-            .iter()
-            .map(|s| s.audit[0].id.parse::<i64>().unwrap())
-            .max()
-            .unwrap()
-            + 1
-    );
+    // After the last copied event: Later's org.create, then the token's. Each org's event ids
+    // read back with its copied audit key (issue 23, item 7).
+    let mut last_copied = 0;
+    for s in &before {
+        let org = pg.org_by_uid(&s.org.uid).await.unwrap().unwrap();
+        let row = org.audit_ids().read(&s.audit[0].id);
+        last_copied = last_copied.max(row.expect("the org keeps its audit ids"));
+    }
+    assert_eq!(max_id, 1 + last_copied + 1);
     let (seq_ok,): (bool,) = sqlx::query_as(
         "SELECT (SELECT max(seq) FROM scim_tokens WHERE label = 'after the move')
               > (SELECT max(seq) FROM scim_tokens WHERE label <> 'after the move')",

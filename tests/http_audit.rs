@@ -33,10 +33,10 @@ async fn all_events(env: &Env, query: &str) -> Vec<Value> {
     out
 }
 
-fn ids(events: &[Value]) -> Vec<i64> {
+fn ids(events: &[Value]) -> Vec<String> {
     events
         .iter()
-        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .map(|e| e["id"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -65,9 +65,11 @@ async fn pages_newest_first_with_a_cursor_and_filters_by_actor_and_action() {
     let every = all_events(&env, "").await;
     assert_eq!(every.len() as u64, total);
     let got = ids(&every);
-    let mut sorted = got.clone();
-    sorted.sort_by(|a, b| b.cmp(a));
-    assert_eq!(got, sorted, "newest first");
+    // Ids are the org's own and say nothing of order (issue 23, item 7): pages of 3 walk the
+    // log in the order of one page of 50, and times never go up.
+    assert_eq!(got, ids(first.body["items"].as_array().unwrap()));
+    let at: Vec<&str> = every.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
     assert_eq!(
         got.iter().collect::<HashSet<_>>().len(),
         got.len(),

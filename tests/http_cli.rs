@@ -181,7 +181,7 @@ async fn a_postgres_database_newer_than_the_binary_is_refused() {
         assert!(!out.status.success(), "{args:?} accepted a newer schema");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("schema version 99, newer than this binary knows (8)"),
+            err.contains("schema version 99, newer than this binary knows (9)"),
             "{args:?}: {err}"
         );
     }

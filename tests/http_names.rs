@@ -124,7 +124,9 @@ async fn duplicates_made_before_are_renamed_with_their_uid_and_audited() {
     // Back to schema version 7, where nothing stopped duplicates, and make some.
     exec(
         &env,
-        "DROP INDEX stacks_org_name_unique; DROP INDEX stack_roles_name_unique;
+        "DROP INDEX accounts_email_key; ALTER TABLE accounts DROP COLUMN email_key;
+         ALTER TABLE organizations DROP COLUMN audit_key;
+         DROP INDEX stacks_org_name_unique; DROP INDEX stack_roles_name_unique;
          DROP INDEX scim_tokens_label_unique; PRAGMA user_version = 7;
          INSERT INTO stacks (org_id, uid, name, created_at)
            SELECT org_id, 'st_dup', 'mobile app', created_at FROM stacks;
@@ -137,7 +139,10 @@ async fn duplicates_made_before_are_renamed_with_their_uid_and_audited() {
          INSERT INTO scim_tokens (id, org_id, label, secret_hash, created_at, created_by)
            SELECT 'dup0000000000000', org_id, 'Okta', secret_hash, created_at, created_by
            FROM scim_tokens;",
-        "DROP INDEX stacks_org_name_unique; DROP INDEX stack_roles_name_unique;
+        "ALTER TABLE accounts DROP COLUMN email_key;
+         ALTER TABLE organizations DROP COLUMN audit_key;
+         DELETE FROM scimdesk_schema WHERE version = 9;
+         DROP INDEX stacks_org_name_unique; DROP INDEX stack_roles_name_unique;
          DROP INDEX scim_tokens_label_unique; DELETE FROM scimdesk_schema WHERE version = 8;
          INSERT INTO stacks (org_id, uid, name, created_at)
            SELECT org_id, 'st_dup', 'mobile app', created_at FROM stacks;

@@ -221,7 +221,7 @@ async fn readyz_is_503_with_the_reason_when_the_schema_is_not_this_binarys() {
     assert_eq!(
         body,
         "not ready: schema version mismatch: the database is at schema version 99; this binary \
-         expects 8\n"
+         expects 9\n"
     );
     assert_eq!(text(format!("{}/healthz", env.server.base)).await.0, 200);
 }

@@ -740,6 +740,139 @@ async fn each_org_sees_the_casing_its_own_idp_sent() {
     assert!(r.body.to_string().contains("MEM1@A.TEST"), "{}", r.body);
 }
 
+/// Issue 23, item 7: audit event ids are each org's own. Org A's ids are opaque, stay the same
+/// from page to page, and A's cursor means nothing in org B; B's writes leave no trace in them.
+#[tokio::test]
+async fn audit_event_ids_are_each_orgs_own_and_say_nothing_of_another_org() {
+    let env = Env::new().await;
+    let newest = |org: Option<&OrgCreds>| {
+        let rb = match org {
+            None => env.admin(Method::GET, "/audit?limit=1"),
+            Some(o) => env
+                .http
+                .get(admin_url(&env.server, &o.uid, "/audit?limit=1"))
+                .bearer_auth(&o.admin_token),
+        };
+        async move {
+            let r = send(rb).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            (
+                r.body["items"][0]["id"].as_str().unwrap().to_string(),
+                r.body["next"].as_str().map(str::to_string),
+            )
+        }
+    };
+    let (before, cursor) = newest(None).await;
+    let b = new_org(&env.server, &env.http, "Beta", "owner@beta.example").await;
+    for i in 0..5 {
+        let r = send(
+            env.http
+                .post(scim_url(&env.server, &b.uid, "/Users"))
+                .bearer_auth(&b.scim_token)
+                .json(&user(&format!("b{i}@beta.example"))),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    env.create_user("a1@acme.example").await;
+    let (after, _) = newest(None).await;
+    for id in [&before, &after] {
+        assert!(
+            id.len() == 16 && id.bytes().all(|c| c.is_ascii_hexdigit()),
+            "an opaque id, not a row number: {id}"
+        );
+    }
+    assert_ne!(before, after);
+    // The id an event has stays its id: the older event is found again under it.
+    let r = send(env.admin(Method::GET, "/audit?limit=500")).await;
+    assert!(r.body.to_string().contains(&before), "{}", r.body);
+    // Org A's cursor is no cursor of org B's.
+    let cursor = cursor.expect("more than one event");
+    let r = send(
+        env.http
+            .get(admin_url(
+                &env.server,
+                &b.uid,
+                &format!("/audit?cursor={cursor}"),
+            ))
+            .bearer_auth(&b.admin_token),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let (b_newest, _) = newest(Some(&b)).await;
+    assert_ne!(b_newest, after);
+}
+
+/// Issue 23, item 10: addresses that differ only by case beyond ASCII are one account, so one
+/// member per org; a case-only change is no move; the Owner written in another case is linked.
+#[tokio::test]
+async fn addresses_that_differ_only_by_unicode_case_are_one_person() {
+    let env = Env::new().await;
+    set_policy(&env, json!({"provision": false})).await;
+    let jose = env.create_user("José@acme.example").await;
+    let r = send(
+        env.scim(Method::POST, "/Users")
+            .json(&user("josé@ACME.example")),
+    )
+    .await;
+    r.assert_scim_error(409, Some("uniqueness"));
+    let r = send(
+        env.scim(Method::POST, "/Users")
+            .json(&user("ΟΔΟΣ@acme.example")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        env.scim(Method::POST, "/Users")
+            .json(&user("οδος@acme.example")),
+    )
+    .await;
+    r.assert_scim_error(409, Some("uniqueness"));
+    // A case-only change of userName moves nothing: no request, still active, same member.
+    let id = jose["id"].as_str().unwrap();
+    let r = send(
+        env.scim(Method::PATCH, &format!("/Users/{id}"))
+            .json(&rename_ops("JOSÉ@acme.example")),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = member_by_email(&env, "JOSÉ@acme.example")
+        .await
+        .expect("the member under its new casing");
+    assert_eq!(m["id"], id);
+    assert_eq!(m["state"], "active", "{m}");
+    let pending = send(env.admin(Method::GET, "/approvals?state=pending")).await;
+    assert_eq!(pending.body["total"], 0, "{}", pending.body);
+    // An admin token for the member found in any case.
+    let r = send(env.admin(Method::POST, "/admin-tokens").json(&json!({
+        "email": "josé@acme.EXAMPLE", "label": "ci"
+    })))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The Owner, made outside SCIM as Zoë, assigned in the IdP as ZOË: linked, not a new member.
+    let c = new_org(&env.server, &env.http, "Gamma", "Zoë@gamma.example").await;
+    let r = send(
+        env.http
+            .post(scim_url(&env.server, &c.uid, "/Users"))
+            .bearer_auth(&c.scim_token)
+            .json(&user("ZOË@gamma.example")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        env.http
+            .get(admin_url(&env.server, &c.uid, "/users"))
+            .bearer_auth(&c.admin_token),
+    )
+    .await;
+    assert_eq!(r.body["total"], 1, "one member, the Owner: {}", r.body);
+    assert_eq!(
+        r.body["items"][0]["granted"]["org_role"], "owner",
+        "{}",
+        r.body
+    );
+}
+
 #[tokio::test]
 async fn the_approval_queue_flags_an_address_that_mixes_scripts() {
     let env = Env::new().await;

@@ -3,3 +3,4 @@
 
 pub mod access;
 pub mod approval;
+pub mod audit_ids;

@@ -165,6 +165,22 @@ fn check_string(path: &Path<'_>, s: &str, rules: Rules) -> ScimResult<()> {
     Ok(())
 }
 
+/// The form in which two addresses (userNames, emails) are the same account: NFKC, then
+/// Unicode lowercase, final sigma as sigma, NFKC again. `José@X` and `josé@x` fold alike, as do
+/// `K@x` with a Kelvin sign and `k@x`. Lowercasing stands in for full case folding: the two
+/// differ only for a few letters (`ß` stays `ß`, not `ss`).
+pub fn fold_address(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let lower: String = s
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect();
+    lower.nfkc().collect()
+}
+
 /// `s` with every control character written as `\u{1b}`, so that printing it never acts on a
 /// terminal (a snapshot may hold anything).
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
@@ -231,6 +247,26 @@ pub fn mixed_scripts(address: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn addresses_that_differ_by_case_or_form_fold_alike() {
+        let same = [
+            ("José@Example.com", "josé@example.com"),
+            ("JOSÉ@EXAMPLE.COM", "jose\u{301}@example.com"),
+            ("\u{212A}elvin@x.example", "kelvin@x.example"),
+            ("ＡＮＮ@x.example", "ann@x.example"),
+            ("ΟΔΟΣ@x.example", "οδος@x.example"),
+            ("Ann@X.Example", "ann@x.example"),
+        ];
+        for (a, b) in same {
+            assert_eq!(fold_address(a), fold_address(b), "{a} vs {b}");
+        }
+        assert_ne!(
+            fold_address("josé@x.example"),
+            fold_address("jose@x.example")
+        );
+        assert_eq!(fold_address("Ann@X.Example"), "ann@x.example");
+    }
 
     #[test]
     fn control_characters_are_refused_anywhere_and_invisible_ones_in_names() {

@@ -37,6 +37,7 @@ pub fn assemble(rows: ExportRows) -> StoreResult<Snapshot> {
         requests,
         audit,
     } = rows;
+    let ids = org.audit_ids();
     let mut snap = Snapshot::new(
         OrgInfo {
             uid: org.uid,
@@ -234,7 +235,7 @@ pub fn assemble(rows: ExportRows) -> StoreResult<Snapshot> {
     snap.audit = audit
         .into_iter()
         .map(|e| AuditEvent {
-            id: e.id.to_string(),
+            id: ids.show(e.id),
             at: e.at,
             actor: e.actor,
             action: e.action,

@@ -48,12 +48,14 @@ const TABLES: &[Table] = &[
     table!(
         "organizations",
         "id, uid, name, scim_enabled, sso_role_mapping, approval_provision, \
-         approval_access_increase, approval_deprovision, user_name_is_email, created_at",
+         approval_access_increase, approval_deprovision, user_name_is_email, created_at, \
+         audit_key",
         "id, uid, name, iif(scim_enabled, 't', 'f'), iif(sso_role_mapping, 't', 'f'), \
          iif(approval_provision, 't', 'f'), iif(approval_access_increase, 't', 'f'), \
-         iif(approval_deprovision, 't', 'f'), iif(user_name_is_email, 't', 'f'), created_at"
+         iif(approval_deprovision, 't', 'f'), iif(user_name_is_email, 't', 'f'), created_at, \
+         audit_key"
     ),
-    table!("accounts", "id, email, created_at"),
+    table!("accounts", "id, email, email_key, created_at"),
     table!(
         "memberships",
         "id, org_id, account_id, role, state, source, created_at, updated_at"

@@ -10,6 +10,7 @@
 pub(crate) mod access_rules;
 pub mod access_types;
 pub mod acting;
+pub mod address_keys;
 pub mod admin_types;
 pub mod any;
 pub mod copy;
@@ -255,6 +256,25 @@ pub struct Org {
     pub name: String,
     pub scim: ScimSettings,
     pub created_at: String,
+    /// The key of the org's audit event ids (see `domain::audit_ids`); never shown.
+    pub audit_key: AuditKey,
+}
+
+/// An org's audit id key: 32 hex digits, kept out of `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AuditKey(pub String);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl Org {
+    /// The audit event ids this org sees.
+    pub fn audit_ids(&self) -> crate::domain::audit_ids::AuditIds {
+        crate::domain::audit_ids::AuditIds::new(&self.audit_key.0)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

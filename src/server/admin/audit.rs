@@ -2,10 +2,11 @@
 //! action, target and time.
 
 use super::{AdminCtx, list_doc, list_params, route_path};
+use crate::domain::audit_ids::AuditIds;
 use crate::scim::datetime;
 use crate::server::AppState;
 use crate::server::http::AdminErr;
-use crate::store::{AuditEvent, AuditQuery, Store};
+use crate::store::{AuditEvent, AuditQuery, CursorPage, Store};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -16,9 +17,10 @@ pub(super) fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new().route(&route_path("/audit"), get(list_audit::<S>))
 }
 
-pub(crate) fn event_json(e: &AuditEvent) -> Value {
+/// An event as the org sees it: its `id` is the org's own (see `domain::audit_ids`).
+pub(crate) fn event_json(e: &AuditEvent, ids: &AuditIds) -> Value {
     json!({
-        "id": e.id.to_string(),
+        "id": ids.show(e.id),
         "at": e.at,
         "actor": e.actor,
         "action": e.action,
@@ -35,9 +37,10 @@ async fn list_audit<S: Store>(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, AdminErr> {
     let (limit, cursor) = list_params(&params)?;
+    let ids = ctx.org.audit_ids();
     let before_id = cursor
         .map(|c| {
-            c.parse::<i64>().map_err(|_| {
+            ids.read(c).ok_or_else(|| {
                 AdminErr::bad_request(
                     "cursor: not a cursor this list returned; start again without one",
                 )
@@ -68,7 +71,12 @@ async fn list_audit<S: Store>(
             },
         )
         .await?;
-    Ok(list_doc(&page, event_json))
+    // The store's cursor is the last row's number: the org sees its own id for it.
+    let page = CursorPage {
+        next: page.next.and_then(|n| n.parse().ok()).map(|n| ids.show(n)),
+        ..page
+    };
+    Ok(list_doc(&page, |e| event_json(e, &ids)))
 }
 
 /// A `since`/`until` bound, in the form the log writes times.

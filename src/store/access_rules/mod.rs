@@ -459,7 +459,7 @@ pub(crate) fn decision(
 ) -> Result<Option<Transition>, String> {
     if matches!(decision, Decision::Approve)
         && stored.state == RequestState::Pending
-        && member.email.eq_ignore_ascii_case(actor)
+        && crate::scim::text::fold_address(&member.email) == crate::scim::text::fold_address(actor)
     {
         return Err(
             "this request is for your own access: another Owner or Admin must approve it".into(),

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_schema.sql")),
     (7, include_str!("migrations/0007_audit_history.sql")),
     (8, include_str!("migrations/0008_unique_names.sql")),
+    (
+        9,
+        include_str!("migrations/0009_audit_ids_and_address_keys.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to; SQLite's migrations end at the same one (a
@@ -240,6 +244,9 @@ async fn migrate(conn: &mut PgConnection) -> StoreResult<()> {
                 )),
                 other => other,
             })?;
+        if *version == 9 {
+            fold_address_keys(&mut tx).await?;
+        }
         sqlx::query("INSERT INTO scimdesk_schema (version) VALUES ($1)")
             .bind(*version as i32)
             .execute(&mut *tx)
@@ -247,6 +254,37 @@ async fn migrate(conn: &mut PgConnection) -> StoreResult<()> {
             .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)
+}
+
+/// Migration 9's second half: the accounts whose address is not plain ASCII get their folded
+/// key (see `store::address_keys`), the oldest first.
+async fn fold_address_keys(conn: &mut PgConnection) -> StoreResult<()> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, email FROM accounts WHERE email ~ '[^ -~]' ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    for (id, key) in crate::store::address_keys::placeholders(&rows) {
+        sqlx::query("UPDATE accounts SET email_key = $1 WHERE id = $2")
+            .bind(key)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    for (id, email) in &rows {
+        let key = crate::scim::text::fold_address(email);
+        sqlx::query(
+            "UPDATE accounts SET email_key = $1 WHERE id = $2
+               AND NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = $1)",
+        )
+        .bind(key)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// Records an audit event in the write's transaction.
@@ -285,23 +323,22 @@ pub(crate) async fn account_for(
     // ON CONFLICT DO NOTHING returns no row for an existing account: read it then. Two
     // replicas creating the same account at once both end up with the one that won.
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO accounts (email, created_at) VALUES ($1, $2)
-         ON CONFLICT (lower(email)) DO NOTHING RETURNING id",
+        "INSERT INTO accounts (email, email_key, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (email_key) DO NOTHING RETURNING id",
     )
     .bind(email)
+    .bind(crate::scim::text::fold_address(email))
     .bind(now)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
     match id {
         Some(id) => Ok(id),
-        None => sqlx::query_scalar(
-            "SELECT id FROM accounts WHERE lower(email) = lower($1 COLLATE \"C\")",
-        )
-        .bind(email)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_err),
+        None => sqlx::query_scalar("SELECT id FROM accounts WHERE email_key = $1")
+            .bind(crate::scim::text::fold_address(email))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err),
     }
 }
 

@@ -12,7 +12,7 @@ use sqlx::postgres::PgRow;
 
 pub(super) const ORG_COLUMNS: &str = "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, \
     o.approval_provision, o.approval_access_increase, o.approval_deprovision, \
-    o.user_name_is_email, o.created_at";
+    o.user_name_is_email, o.created_at, o.audit_key";
 
 pub(super) fn org_from_row(r: &PgRow) -> Result<Org, sqlx::Error> {
     Ok(Org {
@@ -30,6 +30,7 @@ pub(super) fn org_from_row(r: &PgRow) -> Result<Org, sqlx::Error> {
             user_name_is_email: r.try_get("user_name_is_email")?,
         },
         created_at: r.try_get("created_at")?,
+        audit_key: AuditKey(r.try_get("audit_key")?),
     })
 }
 
@@ -95,14 +96,16 @@ impl PgStore {
 
 const SCIM_TOKEN_SQL: &str = "SELECT t.secret_hash, t.last_used_at, t.label,
         o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
-        o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at
+        o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at,
+        o.audit_key
     FROM scim_tokens t JOIN organizations o ON o.id = t.org_id
     WHERE t.id = $1 AND t.revoked_at IS NULL";
 
 const ADMIN_TOKEN_SQL: &str = "SELECT t.secret_hash, t.last_used_at,
         m.id AS membership_id, m.role, m.state, a.email,
         o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
-        o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at
+        o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at,
+        o.audit_key
     FROM admin_tokens t
     JOIN memberships m ON m.id = t.membership_id
     JOIN accounts a ON a.id = m.account_id
@@ -187,12 +190,15 @@ impl OrgStore for PgStore {
         let now = datetime::now_rfc3339();
         let mut tx = self.begin().await?;
         let uid = secret::new_hex_id(10);
+        let audit_key = AuditKey(secret::new_hex_id(16));
         let org_id: i64 = sqlx::query_scalar(
-            "INSERT INTO organizations (uid, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO organizations (uid, name, created_at, audit_key)
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(&uid)
         .bind(name)
         .bind(&now)
+        .bind(&audit_key.0)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -240,6 +246,7 @@ impl OrgStore for PgStore {
             name: name.to_string(),
             scim: ScimSettings::default(),
             created_at: now.clone(),
+            audit_key,
         };
         Ok((
             org,
@@ -389,10 +396,10 @@ impl OrgStore for PgStore {
         let mut tx = self.begin().await?;
         let membership: Option<String> = sqlx::query_scalar(
             "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND lower(a.email) = lower($2 COLLATE \"C\")",
+             WHERE m.org_id = $1 AND a.email_key = $2",
         )
         .bind(org_id)
-        .bind(email)
+        .bind(crate::scim::text::fold_address(email))
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;

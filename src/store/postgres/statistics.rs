@@ -100,8 +100,9 @@ mod tests {
         let pool = store.pool().clone();
         let mut conn = pool.acquire().await.unwrap();
         sqlx::query(
-            "INSERT INTO accounts (email, created_at)
-             SELECT 'u' || i || '@example.com', 'now' FROM generate_series(1, 3000) i",
+            "INSERT INTO accounts (email, email_key, created_at)
+             SELECT 'u' || i || '@example.com', 'u' || i || '@example.com', 'now'
+             FROM generate_series(1, 3000) i",
         )
         .execute(&mut *conn)
         .await

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (7, include_str!("migrations/0007_audit_history.sql")),
     (8, include_str!("migrations/0008_unique_names.sql")),
+    (
+        9,
+        include_str!("migrations/0009_audit_ids_and_address_keys.sql"),
+    ),
 ];
 
 /// The schema version this binary migrates to; PostgreSQL's migrations end at the same one.
@@ -283,12 +287,51 @@ async fn migrate(conn: &mut SqliteConnection) -> StoreResult<()> {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        if *version == 9 {
+            fold_address_keys(&mut tx).await?;
+        }
         sqlx::query(AssertSqlSafe(format!("PRAGMA user_version = {version}")))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)
+}
+
+/// Migration 9's second half: the accounts whose address is not plain ASCII get their folded
+/// key (see `store::address_keys`), the oldest first.
+async fn fold_address_keys(conn: &mut SqliteConnection) -> StoreResult<()> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, email FROM accounts WHERE email GLOB '*[^ -~]*' ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    for (id, key) in crate::store::address_keys::placeholders(&rows) {
+        sqlx::query("UPDATE accounts SET email_key = ? WHERE id = ?")
+            .bind(key)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    for (id, email) in &rows {
+        let key = crate::scim::text::fold_address(email);
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)")
+                .bind(&key)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        if !taken {
+            sqlx::query("UPDATE accounts SET email_key = ? WHERE id = ?")
+                .bind(key)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn audit(
@@ -339,11 +382,12 @@ pub(crate) fn audit_stmt(
 pub(crate) async fn account_for(tx: &mut Tx, email: &str, now: &str) -> StoreResult<i64> {
     // An upsert that returns the id either way: one statement on the hot create path.
     sqlx::query_scalar(
-        "INSERT INTO accounts (email, created_at) VALUES (?, ?)
-         ON CONFLICT (email) DO UPDATE SET email = accounts.email
+        "INSERT INTO accounts (email, email_key, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (email_key) DO UPDATE SET email = accounts.email
          RETURNING id",
     )
     .bind(email)
+    .bind(crate::scim::text::fold_address(email))
     .bind(now)
     .fetch_one(&mut **tx)
     .await
@@ -579,6 +623,69 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Undoes migration 9, for tests that take a database back to an older version.
+    const BEFORE_9: &str =
+        "DROP INDEX accounts_email_key; ALTER TABLE accounts DROP COLUMN email_key;
+        ALTER TABLE organizations DROP COLUMN audit_key;";
+
+    /// Migration 9 on a database of version 8: each org gets its own audit key, and accounts
+    /// their folded keys, the oldest of two that fold alike keeping the key.
+    #[tokio::test]
+    async fn migration_9_keys_orgs_and_folds_existing_addresses_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m9.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (a, _) = store.create_org("Acme", "o@acme.example").await.unwrap();
+        let (b, _) = store.create_org("Beta", "o@beta.example").await.unwrap();
+        store.close().await;
+        let mut conn = SqliteConnection::connect_with(&connect_options(&path))
+            .await
+            .unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "{BEFORE_9} PRAGMA user_version = 8;
+             INSERT INTO accounts (email, created_at) VALUES ('JOSÉ@x.example', 'then');
+             INSERT INTO accounts (email, created_at) VALUES ('josé@x.example', 'then');
+             INSERT INTO accounts (email, created_at) VALUES ('Ann@X.example', 'then');"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        let store = SqliteStore::open(&path).await.unwrap();
+        let keys: Vec<(String, String)> =
+            sqlx::query_as("SELECT email, email_key FROM accounts ORDER BY id")
+                .fetch_all(&mut *store.read().await.unwrap())
+                .await
+                .unwrap();
+        let key = |email: &str| keys.iter().find(|(e, _)| e == email).unwrap().1.clone();
+        assert_eq!(
+            key("JOSÉ@x.example"),
+            "josé@x.example",
+            "the older keeps the key"
+        );
+        assert!(key("josé@x.example").starts_with('\u{1}'), "{keys:?}");
+        assert_eq!(key("Ann@X.example"), "ann@x.example");
+        assert_eq!(key("o@acme.example"), "o@acme.example");
+        let a = store.org_by_uid(&a.uid).await.unwrap().unwrap();
+        let b = store.org_by_uid(&b.uid).await.unwrap().unwrap();
+        assert_eq!(a.audit_key.0.len(), 32);
+        assert_ne!(a.audit_key, b.audit_key);
+        // Provisioning either address now reaches the older account.
+        let account = |email: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let id = account_for(&mut tx, email, "now").await.unwrap();
+                tx.commit().await.unwrap();
+                id
+            }
+        };
+        let older = account("JOSÉ@x.example").await;
+        assert_eq!(account("José@X.example").await, older);
+        assert_eq!(account("josé@x.example").await, older);
+        store.close().await;
+    }
+
     /// The member search index is up to date after every commit (migration 6 refreshes it
     /// before COMMIT), and running migration 6 again on a database that has data keeps it so.
     #[tokio::test]
@@ -615,10 +722,12 @@ mod tests {
         let mut conn = SqliteConnection::connect_with(&connect_options(&path))
             .await
             .unwrap();
-        sqlx::query("PRAGMA user_version = 5")
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "{BEFORE_9} PRAGMA user_version = 5;"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
         conn.close().await.unwrap();
         let store = SqliteStore::open(&path).await.unwrap();
         assert_eq!(matches(&store, "\"acme.example\"").await, 1);
@@ -724,11 +833,11 @@ mod tests {
         );
         // A database made before the counts existed gets them backfilled.
         let mut tx = store.begin().await.unwrap();
-        sqlx::raw_sql(
-            "DROP TABLE resource_counts; DROP TRIGGER scim_users_counted;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "{BEFORE_9} DROP TABLE resource_counts; DROP TRIGGER scim_users_counted;
              DROP TRIGGER scim_users_uncounted; DROP TRIGGER scim_groups_counted;
-             DROP TRIGGER scim_groups_uncounted; PRAGMA user_version = 1;",
-        )
+             DROP TRIGGER scim_groups_uncounted; PRAGMA user_version = 1;"
+        )))
         .execute(&mut *tx)
         .await
         .unwrap();
@@ -834,11 +943,11 @@ mod tests {
         // The owner and two approved are active; one waits; one was deprovisioned.
         assert_eq!(before, vec![5, 3, 1, 1, 0]);
         let mut tx = store.begin().await.unwrap();
-        sqlx::raw_sql(
-            "DROP TABLE membership_counts; DROP TRIGGER memberships_counted;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "{BEFORE_9} DROP TABLE membership_counts; DROP TRIGGER memberships_counted;
              DROP TRIGGER memberships_uncounted; DROP TRIGGER memberships_recounted;
-             PRAGMA user_version = 3;",
-        )
+             PRAGMA user_version = 3;"
+        )))
         .execute(&mut *tx)
         .await
         .unwrap();

@@ -25,6 +25,7 @@ pub(super) fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
             user_name_is_email: r.try_get("user_name_is_email")?,
         },
         created_at: r.try_get("created_at")?,
+        audit_key: AuditKey(r.try_get("audit_key")?),
     })
 }
 
@@ -33,7 +34,8 @@ pub(super) fn org_from_row(r: &SqliteRow) -> Result<Org, sqlx::Error> {
 macro_rules! org_columns_o {
     () => {
         "o.id, o.uid, o.name, o.scim_enabled, o.sso_role_mapping, o.approval_provision,
-         o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at"
+         o.approval_access_increase, o.approval_deprovision, o.user_name_is_email, o.created_at,
+         o.audit_key"
     };
 }
 
@@ -70,6 +72,7 @@ fn org_from_cols(c: &[raw::Col]) -> StoreResult<Org> {
         deprovision,
         is_email,
         created,
+        audit_key,
     ] = c
     else {
         return Err(StoreError::Db(format!("an org row of {} columns", c.len())));
@@ -89,12 +92,13 @@ fn org_from_cols(c: &[raw::Col]) -> StoreResult<Org> {
             user_name_is_email: is_email.bool()?,
         },
         created_at: created.text()?.to_string(),
+        audit_key: AuditKey(audit_key.text()?.to_string()),
     })
 }
 
 pub(super) const ORG_COLUMNS: &str =
     "id, uid, name, scim_enabled, sso_role_mapping, approval_provision,
-    approval_access_increase, approval_deprovision, user_name_is_email, created_at";
+    approval_access_increase, approval_deprovision, user_name_is_email, created_at, audit_key";
 
 impl SqliteStore {
     /// The columns after hash and last use that `sql` (a token lookup, see
@@ -185,15 +189,18 @@ impl OrgStore for SqliteStore {
         let now = datetime::now_rfc3339();
         let mut tx = self.begin().await?;
         let uid = secret::new_hex_id(10);
-        let org_id =
-            sqlx::query("INSERT INTO organizations (uid, name, created_at) VALUES (?, ?, ?)")
-                .bind(&uid)
-                .bind(name)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .last_insert_rowid();
+        let audit_key = AuditKey(secret::new_hex_id(16));
+        let org_id = sqlx::query(
+            "INSERT INTO organizations (uid, name, created_at, audit_key) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&uid)
+        .bind(name)
+        .bind(&now)
+        .bind(&audit_key.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .last_insert_rowid();
         let account = account_for(&mut tx, owner_email, &now).await?;
         let membership = secret::new_uuid();
         sqlx::query(
@@ -239,6 +246,7 @@ impl OrgStore for SqliteStore {
             name: name.to_string(),
             scim: ScimSettings::default(),
             created_at: now.clone(),
+            audit_key,
         };
         Ok((
             org,
@@ -396,10 +404,10 @@ impl OrgStore for SqliteStore {
         let mut tx = self.begin().await?;
         let membership: Option<String> = sqlx::query_scalar(
             "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = ? AND a.email = ?",
+             WHERE m.org_id = ? AND a.email_key = ?",
         )
         .bind(org_id)
-        .bind(email)
+        .bind(crate::scim::text::fold_address(email))
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -9,6 +9,7 @@ use crate::scim::cursor::KeyValue;
 use crate::scim::datetime;
 use crate::scim::filter::{Dialect, Filter, SqlParam, SqlWhere};
 use crate::scim::path::AttrPath;
+use crate::scim::text::fold_address;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::access_rules::{self, Cause};
 use crate::store::scim_rows::{
@@ -485,20 +486,23 @@ async fn audit_skipped(
 }
 
 /// Parameters: ?1 userName (the email), ?2 now, ?3 a new membership id, ?4 org,
-/// ?5 externalId, ?6 displayName, ?7 active, ?8 the resource. Returns two rows: the SCIM User
+/// ?5 externalId, ?6 displayName, ?7 active, ?8 the resource, ?9 the userName folded (the
+/// account's key, see `scim::text::fold_address`). Returns two rows: the SCIM User
 /// id (the membership's) with whether the membership is the one just inserted (its id is ?3),
 /// then the org's approval policy. A new membership starts pending: `access::reconcile`
 /// decides its state.
 const CREATE_USER_SQL: &str = "
-    INSERT INTO accounts (email, created_at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING;
+    INSERT INTO accounts (email, email_key, created_at) VALUES (?1, ?9, ?2)
+      ON CONFLICT (email_key) DO NOTHING;
     INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
-      SELECT ?3, ?4, a.id, 'member', 'pending', 'scim', ?2, ?2 FROM accounts a WHERE a.email = ?1
+      SELECT ?3, ?4, a.id, 'member', 'pending', 'scim', ?2, ?2 FROM accounts a
+      WHERE a.email_key = ?9
       ON CONFLICT (org_id, account_id) DO UPDATE SET updated_at = excluded.updated_at;
     INSERT INTO scim_users (id, org_id, user_name, external_id, display_name, active,
         resource, version, created_at, last_modified)
       SELECT m.id, ?4, ?1, ?5, ?6, ?7, ?8, 1, ?2, ?2
       FROM memberships m JOIN accounts a ON a.id = m.account_id
-      WHERE m.org_id = ?4 AND a.email = ?1
+      WHERE m.org_id = ?4 AND a.email_key = ?9
       RETURNING id, id = ?3;
     SELECT approval_provision, approval_access_increase, approval_deprovision
       FROM organizations WHERE id = ?4";
@@ -528,6 +532,7 @@ fn create_user_args(org_id: i64, p: &Promoted, text: &str, now: &str) -> Vec<Arg
         p.display_name.clone().into(),
         p.active.into(),
         text.into(),
+        crate::scim::text::fold_address(&p.name).into(),
     ]
 }
 
@@ -575,7 +580,11 @@ async fn create_user_direct(
         now.to_string(),
         actor.to_string(),
     );
-    let probe = [Arg::from(name.as_str()), Arg::Int(org_id)];
+    let probe = [
+        Arg::from(name.as_str()),
+        Arg::Int(org_id),
+        Arg::from(crate::scim::text::fold_address(&name)),
+    ];
     store
         .run(move |raw| {
             // What can stop the create is read first, so that it fails before writing
@@ -609,11 +618,12 @@ async fn create_user_direct(
         .await
 }
 
-/// Whether userName ?1 is taken in org ?2, and whether its email has a membership there.
+/// Whether userName ?1 is taken in org ?2, and whether its account (key ?3, the userName
+/// folded) has a membership there.
 const CREATE_USER_PROBE_SQL: &str = "
     SELECT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?2 AND user_name = ?1),
            EXISTS (SELECT 1 FROM memberships m JOIN accounts a ON a.id = m.account_id
-                   WHERE m.org_id = ?2 AND a.email = ?1)";
+                   WHERE m.org_id = ?2 AND a.email_key = ?3)";
 
 pub(crate) async fn create(
     store: &SqliteStore,
@@ -831,7 +841,7 @@ where
         match kind {
             Kind::User => {
                 let old = promoted(kind, &rec.resource)?;
-                let renamed = !old.name.eq_ignore_ascii_case(&p.name);
+                let renamed = fold_address(&old.name) != fold_address(&p.name);
                 if renamed {
                     if user_name_taken(&mut tx, org_id, &p.name, Some(id)).await? {
                         return Err(taken(&p.name));

@@ -19,6 +19,7 @@ use super::{PgStore, access, account_for, audit, db_err};
 use crate::domain::approval::ApprovalPolicy;
 use crate::scim::ScimError;
 use crate::scim::datetime;
+use crate::scim::text::fold_address;
 use crate::store::access_rules::{self, Cause};
 use crate::store::scim_rows::{
     MemberDelta, Promoted, Updated, created, group_created_json, promoted, rt, skipped_json, taken,
@@ -39,13 +40,14 @@ fn user_name_conflict(e: StoreError, user_name: &str) -> StoreError {
 /// case), the membership (the same one when the email was provisioned before, so the SCIM
 /// User keeps its id; a membership made outside SCIM keeps its state) and the SCIM User, in
 /// one statement. Parameters: $1 userName, $2 now, $3 a new membership id, $4 org,
-/// $5 externalId, $6 displayName, $7 active, $8 the resource. Returns the SCIM User id,
+/// $5 externalId, $6 displayName, $7 active, $8 the resource, $9 the userName folded (the
+/// account's key, see `scim::text::fold_address`). Returns the SCIM User id,
 /// whether the membership is the one just inserted, and the org's approval policy. A userName
 /// taken in any case fails on the unique index, whoever inserted it.
 const CREATE_USER_SQL: &str = "
     WITH account AS (
-        INSERT INTO accounts (email, created_at) VALUES ($1, $2)
-        ON CONFLICT (lower(email)) DO UPDATE SET email = accounts.email
+        INSERT INTO accounts (email, email_key, created_at) VALUES ($1, $9, $2)
+        ON CONFLICT (email_key) DO UPDATE SET email = accounts.email
         RETURNING id
     ), member AS (
         INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
@@ -257,6 +259,7 @@ async fn create_user(
         .bind(&p.display_name)
         .bind(p.active)
         .bind(text)
+        .bind(crate::scim::text::fold_address(&p.name))
         .fetch_optional(&mut *conn)
         .await
         .map_err(|e| user_name_conflict(db_err(e), &p.name))?;
@@ -476,7 +479,7 @@ async fn update_user(
 ) -> StoreResult<()> {
     let p = promoted(Kind::User, new)?;
     let old = promoted(Kind::User, old)?;
-    let renamed = !old.name.eq_ignore_ascii_case(&p.name);
+    let renamed = fold_address(&old.name) != fold_address(&p.name);
     if renamed {
         relink_account(conn, org_id, id, &p.name, now, actor).await?;
     }
