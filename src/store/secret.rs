@@ -73,14 +73,14 @@ const CRC_TABLE: [u32; 256] = {
 };
 
 /// The check digits of a token's text before them: its CRC-32 in 6 base62 digits.
-fn check_digits(body: &str) -> String {
+fn check_digits(body: &str) -> [u8; CHECK_LEN] {
     let mut n = crc32(body.as_bytes());
     let mut digits = [b'0'; CHECK_LEN];
     for d in digits.iter_mut().rev() {
         *d = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    String::from_utf8(digits.to_vec()).unwrap_or_default()
+    digits
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -135,7 +135,8 @@ pub fn mint(prefix: &str) -> (String, String, Vec<u8>) {
     let id = new_hex_id(ID_HEX_LEN / 2);
     let secret = base62_secret();
     let body = format!("{prefix}{id}_{secret}");
-    let token = format!("{body}{}", check_digits(&body));
+    let check = check_digits(&body);
+    let token = format!("{body}{}", String::from_utf8_lossy(&check));
     (id, token, hash_secret(&secret))
 }
 
@@ -155,7 +156,7 @@ pub fn parse<'a>(prefix: &str, token: &'a str) -> Option<(&'a str, &'a str)> {
             return None;
         }
         let (body, check) = token.split_at(token.len() - CHECK_LEN);
-        if check_digits(body) != check {
+        if check_digits(body) != check.as_bytes() {
             return None;
         }
         let (id, tail) = rest.split_at(ID_HEX_LEN);

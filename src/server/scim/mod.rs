@@ -210,8 +210,8 @@ pub(crate) fn rate_limit<S>(
     org_id: i64,
     token_id: &str,
 ) -> Option<crate::server::limits::Verdict> {
-    let org = crate::server::limits::RateLimiter::org_key(org_id);
     st.limiter.enabled().then(|| {
+        let org = crate::server::limits::RateLimiter::org_key(org_id);
         st.limiter
             .take_for(token_id, Some(&org), 1, st.limiter_now_ms())
     })
