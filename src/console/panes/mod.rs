@@ -150,6 +150,8 @@ pub struct ViewCtx<'a> {
     pub theme: Theme,
     pub read_only: bool,
     pub changes: Option<&'a super::changes::Changes>,
+    /// The key table in force, for the keys a title names (a user's `[keys]` included).
+    pub keymap: &'a super::keymap::Keymap,
 }
 
 impl ViewCtx<'_> {
@@ -158,8 +160,27 @@ impl ViewCtx<'_> {
             theme,
             read_only: false,
             changes: None,
+            keymap: default_keymap(),
         }
     }
+
+    /// The keys of `action` in `pane` (`e`, `Ctrl-s/w`), as the hint bar writes them; `None`
+    /// when nothing is bound to it (a read-only backend drops what writes).
+    pub fn key(&self, pane: PaneId, action: Action) -> Option<String> {
+        self.keymap
+            .active(pane)
+            .find(|b| b.action == action)
+            .map(super::keymap::Keymap::keys_text)
+    }
+}
+
+/// The built-in key table, for views drawn without a user's (tests).
+fn default_keymap() -> &'static super::keymap::Keymap {
+    static DEFAULT: std::sync::LazyLock<super::keymap::Keymap> = std::sync::LazyLock::new(|| {
+        super::keymap::Keymap::build(&bindings(), &Default::default(), false)
+            .expect("the built-in key table is valid")
+    });
+    &DEFAULT
 }
 
 /// The body rows of a bordered table with a header drawn in `area`: what a page moves.

@@ -43,6 +43,7 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme) {
         theme: *theme,
         read_only: s.read_only,
         changes: s.changes.as_deref(),
+        keymap: &s.keymap,
     };
     s.pane_ref(s.pane).view(f, body, &vx);
     draw_bottom(f, bottom, s, theme);

@@ -4,10 +4,9 @@
 //! the server serves instead of a guess.
 
 use super::{AdminCtx, route_path, scim_url};
-use crate::scim::cursor;
 use crate::server::AppState;
 use crate::server::http::admin_json;
-use crate::server::scim::core;
+use crate::server::scim::served_sp_config;
 use crate::store::Store;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,13 +23,5 @@ async fn discovery<S: Store>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<AdminCtx>,
 ) -> Response {
-    let base = scim_url(&ctx);
-    let mut doc =
-        core::service_provider_config(&base, st.cfg.max_results, st.cfg.bulk_max_operations);
-    doc["pagination"] = cursor::pagination_config(
-        st.cfg.default_count.min(st.cfg.max_results),
-        st.cfg.max_results,
-        st.cfg.cursor_timeout_secs,
-    );
-    admin_json(StatusCode::OK, &doc)
+    admin_json(StatusCode::OK, &served_sp_config(&st.cfg, &scim_url(&ctx)))
 }

@@ -221,14 +221,19 @@ async fn sp_config<S: Store>(
     State(st): State<AppState<S>>,
     Extension(ctx): Extension<ScimCtx>,
 ) -> Response {
-    let mut doc =
-        core::service_provider_config(&ctx.base, st.cfg.max_results, st.cfg.bulk_max_operations);
+    scim_json(StatusCode::OK, &served_sp_config(&st.cfg, &ctx.base))
+}
+
+/// The ServiceProviderConfig this server serves under `base`, from its limits: the SCIM route
+/// and the admin API's discovery route (for the console, which holds no SCIM token) alike.
+pub(crate) fn served_sp_config(cfg: &crate::server::ServerConfig, base: &str) -> Value {
+    let mut doc = core::service_provider_config(base, cfg.max_results, cfg.bulk_max_operations);
     doc["pagination"] = cursor::pagination_config(
-        st.cfg.default_count.min(st.cfg.max_results),
-        st.cfg.max_results,
-        st.cfg.cursor_timeout_secs,
+        cfg.default_count.min(cfg.max_results),
+        cfg.max_results,
+        cfg.cursor_timeout_secs,
     );
-    scim_json(StatusCode::OK, &doc)
+    doc
 }
 
 async fn resource_types(Extension(ctx): Extension<ScimCtx>) -> Response {

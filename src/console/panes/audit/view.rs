@@ -174,9 +174,14 @@ impl AuditPane {
     pub(super) fn view_detail(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
         let title = if self.zoomed {
-            " Event · j/k scroll · Enter or Esc back "
+            " Event · j/k scroll · Enter or Esc back ".to_string()
         } else {
-            " Event · Enter whole · H history · u uids "
+            let key = |a| vx.key(PaneId::Audit, a).unwrap_or_default();
+            format!(
+                " Event · Enter whole · {} history · {} uids ",
+                key(Action::History),
+                key(Action::ShowIds)
+            )
         };
         let block = Block::default()
             .borders(Borders::ALL)

@@ -210,7 +210,7 @@ impl Pane for MappingPane {
     fn view(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
         if let Some(e) = &self.editor {
-            self.view_editor(f, area, e, theme);
+            self.view_editor(f, area, e, vx);
             if let Some(scroll) = self.impact_whole {
                 view_impact_whole(f, area, e, scroll, theme);
             }

@@ -172,7 +172,8 @@ impl MappingPane {
         );
     }
 
-    pub(super) fn view_editor(&self, f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
+    pub(super) fn view_editor(&self, f: &mut Frame, area: Rect, e: &Editor, vx: &ViewCtx) {
+        let theme = &vx.theme;
         let (form, impact) = if area.width >= 110 {
             let [a, b] =
                 Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
@@ -185,7 +186,8 @@ impl MappingPane {
             (a, b)
         };
         self.view_form(f, form, e, theme);
-        view_impact(f, impact, e, theme);
+        let whole = vx.key(PaneId::Mapping, Action::Impact);
+        view_impact(f, impact, e, theme, whole.as_deref());
     }
 
     pub(super) fn view_form(&self, f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
@@ -283,12 +285,22 @@ impl MappingPane {
     }
 }
 
-/// The impact of saving in the editor, as far as `area` has room (`i` shows it whole).
-pub(super) fn view_impact(f: &mut Frame, area: Rect, e: &Editor, theme: &Theme) {
+/// The impact of saving in the editor, as far as `area` has room (key `whole` shows it whole).
+pub(super) fn view_impact(
+    f: &mut Frame,
+    area: Rect,
+    e: &Editor,
+    theme: &Theme,
+    whole: Option<&str>,
+) {
+    let title = match whole {
+        Some(k) => format!(" Impact of saving · {k} whole "),
+        None => " Impact of saving ".to_string(),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(" Impact of saving · i whole ");
+        .title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let lines = impact_lines(e, theme, inner.width as usize, Some(inner.height as usize));

@@ -723,3 +723,26 @@ fn an_unreachable_server_on_the_poll_is_the_banners_to_tell() {
     );
     assert!(cmds.is_empty(), "{cmds:?}");
 }
+
+/// A title that names a key names the one in force: a user's `[keys]` rebinding of the
+/// settings dialog shows in the settings box (the built-in `e` otherwise).
+#[test]
+fn the_settings_title_names_the_key_in_force() {
+    let mut p = pane();
+    p.settings = Some(settings(true, false));
+    let built_in = screen_with(&p, &ViewCtx::new(Theme::mono())).join("\n");
+    assert!(built_in.contains("SCIM settings · e edits"), "{built_in}");
+    let overrides = [("settings".to_string(), vec!["S".to_string()])].into();
+    let km = crate::console::keymap::Keymap::build(
+        &crate::console::panes::bindings(),
+        &overrides,
+        false,
+    )
+    .unwrap();
+    let vx = ViewCtx {
+        keymap: &km,
+        ..ViewCtx::new(Theme::mono())
+    };
+    let rebound = screen_with(&p, &vx).join("\n");
+    assert!(rebound.contains("SCIM settings · S edits"), "{rebound}");
+}

@@ -90,10 +90,9 @@ impl ScimPane {
     pub(super) fn view_settings(&self, f: &mut Frame, area: Rect, vx: &ViewCtx) {
         let theme = &vx.theme;
         // The one key that changes them, where they can be changed.
-        let title = if vx.read_only {
-            " SCIM settings "
-        } else {
-            " SCIM settings · e edits "
+        let title = match vx.key(PaneId::Scim, Action::Settings) {
+            Some(k) if !vx.read_only => format!(" SCIM settings · {k} edits "),
+            _ => " SCIM settings ".to_string(),
         };
         let block = Block::default()
             .borders(Borders::ALL)
