@@ -9,6 +9,8 @@
 //! They need PostgreSQL: they are ignored (reported skipped) unless asked for, and run on the
 //! server `SCIMDESK_TEST_POSTGRES` names (the restart test also needs PostgreSQL's server
 //! binaries, to run a private cluster it may restart). Asked for without either, they fail.
+//! They wait for the load to reach a point (acknowledged writes, answers after a kill or a
+//! restart) by polling with a deadline, never for a fixed time.
 
 mod access_support;
 mod common;
@@ -503,6 +505,19 @@ fn load(scim: Vec<String>, token: String, group: String) -> Arc<Load> {
     })
 }
 
+/// How many acknowledged writes (or answers) make "under load": a few per client.
+const UNDER_LOAD: usize = 24;
+
+/// Waits until `reached` holds, looking every 20 ms; fails naming `what` after 30 s.
+async fn until(what: &str, reached: impl Fn() -> bool) {
+    let limit = Duration::from_secs(30);
+    let deadline = Instant::now() + limit;
+    while !reached() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn killing_one_replica_under_load_loses_no_acknowledged_write_and_the_other_answers() {
@@ -514,12 +529,18 @@ async fn killing_one_replica_under_load_loses_no_acknowledged_write_and_the_othe
     let scim = |base: &str| format!("{base}/scim/v2.0/organizations/{uid}");
     let l = load(vec![scim(&a.base), scim(&b.base)], token, group);
     let clients: Vec<_> = (0..8).map(|c| tokio::spawn(l.clone().client(c))).collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    until("the load acknowledged writes before the kill", || {
+        l.tally.lock().unwrap().members.len() >= UNDER_LOAD
+    })
+    .await;
     let before = l.tally.lock().unwrap().members.len();
     a.child.kill().unwrap();
     a.child.wait().unwrap();
     l.mark.store(true, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    until("the survivor answered after the kill", || {
+        l.after_mark.load(Ordering::Relaxed) >= UNDER_LOAD
+    })
+    .await;
     l.stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.await.unwrap();
@@ -690,7 +711,14 @@ async fn restarting_postgres_under_load_answers_503_never_500_and_the_replicas_r
         clients.push(tokio::spawn(la.clone().client(c)));
         clients.push(tokio::spawn(lb.clone().client(c)));
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    until(
+        "both replicas acknowledged writes before the restart",
+        || {
+            la.tally.lock().unwrap().members.len() >= UNDER_LOAD / 2
+                && lb.tally.lock().unwrap().members.len() >= UNDER_LOAD / 2
+        },
+    )
+    .await;
     let restart = Instant::now();
     cluster.pg_ctl("restart");
     eprintln!("PostgreSQL restarted in {:?}", restart.elapsed());
@@ -710,7 +738,16 @@ async fn restarting_postgres_under_load_answers_503_never_500_and_the_replicas_r
         "both replicas answered 2xx again {:?} after the restart began",
         restart.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Then a little more load on both, recovered.
+    let (ra, rb) = (
+        la.after_mark.load(Ordering::Relaxed),
+        lb.after_mark.load(Ordering::Relaxed),
+    );
+    until("both replicas kept answering after they recovered", || {
+        la.after_mark.load(Ordering::Relaxed) >= ra + UNDER_LOAD / 2
+            && lb.after_mark.load(Ordering::Relaxed) >= rb + UNDER_LOAD / 2
+    })
+    .await;
     for l in [&la, &lb] {
         l.stop.store(true, Ordering::Relaxed);
     }
