@@ -121,15 +121,13 @@ impl SnapshotBackend {
 
     fn scim_settings(&self) -> client::ScimSettings {
         let s = &self.snap.scim;
-        let mut warnings = Vec::new();
-        if s.enabled && s.sso_role_mapping {
-            warnings.push(Warning {
-                code: "sso_role_mapping_with_scim".into(),
-                message: "SSO role mapping is on together with SCIM: turn SSO role mapping \
-                          off, since SCIM groups assign roles"
-                    .into(),
-            });
-        }
+        let warnings = crate::domain::settings::scim_warnings(s.enabled, s.sso_role_mapping)
+            .into_iter()
+            .map(|w| Warning {
+                code: w.code.into(),
+                message: w.message.into(),
+            })
+            .collect();
         client::ScimSettings {
             enabled: s.enabled,
             sso_role_mapping: s.sso_role_mapping,

@@ -2,7 +2,7 @@
 //! sequence for the whole server; an org that saw those numbers would learn, from the gaps,
 //! how much every other org writes. So each org sees the row number through a permutation
 //! keyed by its own audit key (a four-round Feistel network over 64 bits, its round function
-//! SHA-256 under the key), written as 16 hex digits. The same row always has the same id for
+//! SHA-256 under the key) of the row number and a 24-bit tag of it, written as 16 hex digits. The same row always has the same id for
 //! its org; an org's ids say nothing about other orgs' rows; and the server reads an id back
 //! (a list's cursor) without keeping anything.
 //!
@@ -37,9 +37,21 @@ impl AuditIds {
         u32::from_be_bytes([d[0], d[1], d[2], d[3]])
     }
 
-    /// The id the org sees for log row `row`.
+    /// The tag of row `row` under this key: 24 bits that only this key gives.
+    fn tag(&self, row: u64) -> u64 {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(b"tag");
+        h.update(row.to_be_bytes());
+        let d = h.finalize();
+        u64::from(d[0]) << 16 | u64::from(d[1]) << 8 | u64::from(d[2])
+    }
+
+    /// The id the org sees for log row `row` (rows up to 2^40, a trillion events, are told
+    /// apart; the 24 bits left carry a tag, so an id made under another key is refused).
     pub fn show(&self, row: i64) -> String {
-        let v = row as u64;
+        let row = (row as u64) & ROW_MASK;
+        let v = row << TAG_BITS | self.tag(row);
         let (mut l, mut r) = ((v >> 32) as u32, v as u32);
         for i in 0..ROUNDS {
             (l, r) = (r, l ^ self.round(i, r));
@@ -48,7 +60,7 @@ impl AuditIds {
     }
 
     /// The log row of an id this org was shown; `None` for anything else (another form, or
-    /// no row number).
+    /// an id of another org's: its tag does not hold, but for one chance in 16 million).
     pub fn read(&self, id: &str) -> Option<i64> {
         if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
@@ -58,10 +70,15 @@ impl AuditIds {
         for i in (0..ROUNDS).rev() {
             (l, r) = (r ^ self.round(i, l), l);
         }
-        let row = ((u64::from(l) << 32) | u64::from(r)) as i64;
-        (row > 0).then_some(row)
+        let v = (u64::from(l) << 32) | u64::from(r);
+        let row = v >> TAG_BITS;
+        (row > 0 && v & TAG_MASK == self.tag(row)).then_some(row as i64)
     }
 }
+
+const TAG_BITS: u32 = 24;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+const ROW_MASK: u64 = (1 << (64 - TAG_BITS)) - 1;
 
 #[cfg(test)]
 mod tests {
@@ -71,11 +88,12 @@ mod tests {
     fn an_id_reads_back_to_its_row_and_only_for_its_org() {
         let a = AuditIds::new("0123456789abcdef0123456789abcdef");
         let b = AuditIds::new("fedcba9876543210fedcba9876543210");
-        for row in [1, 2, 3, 41, 42, 1 << 31, (1 << 40) + 7, i64::MAX] {
+        for row in [1, 2, 3, 41, 42, 1 << 31, (1 << 40) - 1] {
             let id = a.show(row);
             assert_eq!(id.len(), 16, "{id}");
             assert_eq!(a.read(&id), Some(row));
             assert_ne!(b.show(row), id, "another org sees another id");
+            assert_eq!(b.read(&id), None, "another org's id is refused");
         }
         assert_eq!(a.read("42"), None, "a row number is not an id");
         assert_eq!(a.read("zzzzzzzzzzzzzzzz"), None);

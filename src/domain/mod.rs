@@ -4,3 +4,4 @@
 pub mod access;
 pub mod approval;
 pub mod audit_ids;
+pub mod settings;

@@ -16,3 +16,7 @@ pub mod schema;
 pub mod text;
 
 pub use error::{ScimError, ScimResult, ScimType};
+
+/// Where an org's SCIM endpoint lives on the server: `{origin}{SCIM_PREFIX}/{org uid}` is the
+/// URL an IdP is given. A protocol constant, shared by the server, the CLI and the console.
+pub const SCIM_PREFIX: &str = "/scim/v2.0/organizations";

@@ -246,7 +246,7 @@ impl State {
         let scim_url = if read_only {
             String::new()
         } else {
-            format!("{server}{}/{org_uid}", crate::server::scim::SCIM_PREFIX)
+            format!("{server}{}/{org_uid}", crate::scim::SCIM_PREFIX)
         };
         State {
             pane: PaneId::Users,

@@ -169,15 +169,10 @@ fn settings_json(s: &ScimSettings) -> Value {
 }
 
 fn warnings(s: &ScimSettings) -> Value {
-    let mut w = Vec::new();
-    if s.enabled && s.sso_role_mapping {
-        w.push(json!({
-            "code": "sso_role_mapping_with_scim",
-            "message": "SSO role mapping is on while SCIM is on: both assign roles. Turn SSO \
-                        role mapping off and let SCIM group mappings assign roles.",
-        }));
-    }
-    Value::Array(w)
+    crate::domain::settings::scim_warnings(s.enabled, s.sso_role_mapping)
+        .into_iter()
+        .map(|w| json!({"code": w.code, "message": w.message}))
+        .collect()
 }
 
 /// The SCIM URL that an IdP is given for the org.

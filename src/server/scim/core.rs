@@ -212,22 +212,13 @@ pub fn check_user(resource: &Value, user_name_is_email: bool) -> ScimResult<()> 
     if !user_name_is_email {
         return Ok(());
     }
-    if !looks_like_email(name) {
+    if !crate::domain::settings::is_email_address(name) {
         return Err(ScimError::invalid_value(format!(
             "userName must be the user's email address, got '{}'",
             name.chars().take(100).collect::<String>()
         )));
     }
     resource::check_user_email_rule(resource)
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !s.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 pub fn check_group(resource: &Value) -> ScimResult<()> {

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::Value;
 
-pub const SCIM_PREFIX: &str = "/scim/v2.0/organizations";
+pub use crate::scim::SCIM_PREFIX;
 
 /// Who is calling and where: set by the authentication layer for every SCIM handler.
 #[derive(Debug, Clone)]

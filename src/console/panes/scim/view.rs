@@ -17,7 +17,7 @@ pub(super) fn on_off(v: &str) -> &str {
 pub(super) fn refusal_text(r: &crate::client::Refusal) -> String {
     let path = r
         .path
-        .strip_prefix(crate::server::scim::SCIM_PREFIX)
+        .strip_prefix(crate::scim::SCIM_PREFIX)
         .and_then(|p| p.strip_prefix('/'))
         .and_then(|p| p.find('/').map(|i| &p[i..]))
         .unwrap_or(&r.path);
