@@ -239,13 +239,14 @@ async fn fill_sqlite(
     }
     for i in 0..n {
         let email = format!("user{i:06}@bench.example");
-        let account = sqlx::query("INSERT INTO accounts (email, created_at) VALUES (?, ?)")
-            .bind(&email)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .expect("account")
-            .last_insert_rowid();
+        let account =
+            sqlx::query("INSERT INTO accounts (email, email_key, created_at) VALUES (?1, ?1, ?2)")
+                .bind(&email)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .expect("account")
+                .last_insert_rowid();
         let id = format!("m{i:06}");
         sqlx::query(
             "INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
@@ -406,8 +407,9 @@ async fn fill_postgres(url: &str, org_id: i64, stacks: &[String], n: usize) {
          SELECT 'g' || lpad(g::text, 5, '0'), {org_id}, 'Group ' || lpad(g::text, 5, '0'),
                 '{{}}', {now}, {now}
          FROM generate_series(0, {GROUPS}) g;
-         INSERT INTO accounts (email, created_at)
-         SELECT 'user' || lpad(i::text, 6, '0') || '@bench.example', {now}
+         INSERT INTO accounts (email, email_key, created_at)
+         SELECT 'user' || lpad(i::text, 6, '0') || '@bench.example',
+                'user' || lpad(i::text, 6, '0') || '@bench.example', {now}
          FROM generate_series(0, {n} - 1) i;
          INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at,
            updated_at)

@@ -56,8 +56,9 @@ pub async fn fill() -> Org {
         &format!(
             "BEGIN;
              WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {MEMBERS})
-             INSERT INTO accounts (email, created_at)
-               SELECT printf('user%06d@bench.example', i), '{now}' FROM n;
+             INSERT INTO accounts (email, email_key, created_at)
+               SELECT printf('user%06d@bench.example', i), printf('user%06d@bench.example', i),
+                      '{now}' FROM n;
              INSERT INTO memberships (id, org_id, account_id, role, state, source, created_at, updated_at)
                SELECT printf('u%06d', CAST(substr(email, 5, 6) AS INTEGER)), {o}, id, 'member', 'active',
                       'scim', '{now}', '{now}'
