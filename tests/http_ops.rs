@@ -227,11 +227,11 @@ async fn readyz_is_503_with_the_reason_when_the_schema_is_not_this_binarys() {
 }
 
 /// PostgreSQL only: the database refuses connections, then takes them again.
+/// (SQLite is a file of this process: there is no server to lose.)
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn readyz_is_503_while_the_database_cannot_be_reached_and_200_after() {
-    if !on_postgres() {
-        return; // SQLite is a file of this process: there is no server to lose.
-    }
+    scimdesk::store::testing::required_test_postgres();
     let env = Env::new().await;
     let DbTarget::Postgres(url) = env.db.target() else {
         unreachable!()
@@ -299,11 +299,11 @@ fn window_now() -> u64 {
 /// the limit, not twice it. Each round sends `ROUND` requests to one replica, then waits until
 /// it has added them to the tally; a replica learns the other's counts at its next sync, so
 /// the cluster admits at most the limit plus one round of the other replica.
+/// (One SQLite process is the whole service: its limit is the cluster's.)
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn two_replicas_share_one_limit() {
-    if !on_postgres() {
-        return; // one SQLite process is the whole service: its limit is the cluster's.
-    }
+    scimdesk::store::testing::required_test_postgres();
     const LIMIT: u32 = 30;
     const ROUND: u32 = 5;
     let env = Env::new().await;

@@ -6,9 +6,11 @@
 //! through one is refused by the other. As processes: one replica is killed with SIGKILL
 //! under a load spread over two, and PostgreSQL itself is restarted under load.
 //!
-//! They need PostgreSQL: they run when `SCIMDESK_TEST_POSTGRES` names a server (the restart
-//! test also needs PostgreSQL's server binaries, to run a private cluster it may restart),
-//! and print why they did nothing otherwise.
+//! They need PostgreSQL: they are ignored (reported skipped) unless asked for, and run on the
+//! server `SCIMDESK_TEST_POSTGRES` names (the restart test also needs PostgreSQL's server
+//! binaries, to run a private cluster it may restart). Asked for without either, they fail.
+//! They wait for the load to reach a point (acknowledged writes, answers after a kill or a
+//! restart) by polling with a deadline, never for a fixed time.
 
 mod access_support;
 mod common;
@@ -33,14 +35,11 @@ struct Replicas {
 }
 
 impl Replicas {
-    async fn start(test: &str) -> Option<Replicas> {
-        if !on_postgres() {
-            eprintln!("{test}: SCIMDESK_TEST_POSTGRES is not set; replicas need PostgreSQL");
-            return None;
-        }
+    async fn start() -> Replicas {
+        scimdesk::store::testing::required_test_postgres();
         let env = Env::new().await;
         let b = Server::start(&env.db).await;
-        Some(Replicas { env, b })
+        Replicas { env, b }
     }
 
     /// Replica `i % 2`'s base URL: even through the first, odd through the second.
@@ -99,10 +98,9 @@ fn member_ids(group: &Value) -> BTreeSet<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn eight_clients_split_over_two_replicas_add_members_to_one_group_and_none_is_lost() {
-    let Some(r) = Replicas::start("member adds").await else {
-        return;
-    };
+    let r = Replicas::start().await;
     let r = Arc::new(r);
     let group = r.env.create_group("Everyone", &[]).await;
     let gid = group["id"].as_str().unwrap().to_string();
@@ -147,10 +145,9 @@ async fn eight_clients_split_over_two_replicas_add_members_to_one_group_and_none
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn duplicate_creates_split_over_two_replicas_give_exactly_one_201() {
-    let Some(r) = Replicas::start("duplicate creates").await else {
-        return;
-    };
+    let r = Replicas::start().await;
     let r = Arc::new(r);
     for round in 0..5 {
         let name = format!("Twin{round}@Acme.example");
@@ -185,10 +182,9 @@ async fn duplicate_creates_split_over_two_replicas_give_exactly_one_201() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn a_token_revoked_through_one_replica_is_refused_by_the_other_on_its_next_request() {
-    let Some(r) = Replicas::start("token revocation").await else {
-        return;
-    };
+    let r = Replicas::start().await;
     let minted = send(
         r.admin(0, Method::POST, "/scim/tokens")
             .json(&json!({"label": "okta"})),
@@ -222,10 +218,9 @@ async fn a_token_revoked_through_one_replica_is_refused_by_the_other_on_its_next
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn what_one_replica_writes_the_other_lists_at_once() {
-    let Some(r) = Replicas::start("console poll").await else {
-        return;
-    };
+    let r = Replicas::start().await;
     // The console polls /users and /approvals every 5 s, through whichever replica the
     // balancer picks: a member created through one is listed by the other straight away.
     for i in 0..4 {
@@ -257,10 +252,9 @@ async fn what_one_replica_writes_the_other_lists_at_once() {
 /// member's access through the other: a 409 with the new version, or the approval of
 /// exactly what was seen, and the request left over holds the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn approvals_racing_idp_changes_across_replicas_end_in_a_409_or_a_consistent_state() {
-    let Some(r) = Replicas::start("approval races").await else {
-        return;
-    };
+    let r = Replicas::start().await;
     let env = &r.env;
     set_policy(env, json!({"provision": false})).await;
     let web = new_stack(env, "Web").await;
@@ -511,12 +505,23 @@ fn load(scim: Vec<String>, token: String, group: String) -> Arc<Load> {
     })
 }
 
+/// How many acknowledged writes (or answers) make "under load": a few per client.
+const UNDER_LOAD: usize = 24;
+
+/// Waits until `reached` holds, looking every 20 ms; fails naming `what` after 30 s.
+async fn until(what: &str, reached: impl Fn() -> bool) {
+    let limit = Duration::from_secs(30);
+    let deadline = Instant::now() + limit;
+    while !reached() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn killing_one_replica_under_load_loses_no_acknowledged_write_and_the_other_answers() {
-    let Some(server) = scimdesk::store::testing::test_postgres() else {
-        eprintln!("kill -9: SCIMDESK_TEST_POSTGRES is not set; replicas need PostgreSQL");
-        return;
-    };
+    let server = scimdesk::store::testing::required_test_postgres();
     let db = TestDb::postgres(&server).await.unwrap();
     let mut a = spawn_replica(&db);
     let b = spawn_replica(&db);
@@ -524,12 +529,18 @@ async fn killing_one_replica_under_load_loses_no_acknowledged_write_and_the_othe
     let scim = |base: &str| format!("{base}/scim/v2.0/organizations/{uid}");
     let l = load(vec![scim(&a.base), scim(&b.base)], token, group);
     let clients: Vec<_> = (0..8).map(|c| tokio::spawn(l.clone().client(c))).collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    until("the load acknowledged writes before the kill", || {
+        l.tally.lock().unwrap().members.len() >= UNDER_LOAD
+    })
+    .await;
     let before = l.tally.lock().unwrap().members.len();
     a.child.kill().unwrap();
     a.child.wait().unwrap();
     l.mark.store(true, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    until("the survivor answered after the kill", || {
+        l.after_mark.load(Ordering::Relaxed) >= UNDER_LOAD
+    })
+    .await;
     l.stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.await.unwrap();
@@ -679,15 +690,13 @@ fn running_as_root() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
 async fn restarting_postgres_under_load_answers_503_never_500_and_the_replicas_recover() {
-    if !on_postgres() {
-        eprintln!("PostgreSQL restart: SCIMDESK_TEST_POSTGRES is not set");
-        return;
-    }
-    let Some(cluster) = PrivateCluster::start() else {
-        eprintln!("PostgreSQL restart: no PostgreSQL server binaries here; skipped");
-        return;
-    };
+    scimdesk::store::testing::required_test_postgres();
+    let cluster = PrivateCluster::start().expect(
+        "this test restarts a private PostgreSQL cluster: it needs PostgreSQL's server \
+         binaries (/usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)",
+    );
     let db = DbTarget::Postgres(cluster.url());
     let a = spawn_replica(&db);
     let b = spawn_replica(&db);
@@ -702,7 +711,14 @@ async fn restarting_postgres_under_load_answers_503_never_500_and_the_replicas_r
         clients.push(tokio::spawn(la.clone().client(c)));
         clients.push(tokio::spawn(lb.clone().client(c)));
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    until(
+        "both replicas acknowledged writes before the restart",
+        || {
+            la.tally.lock().unwrap().members.len() >= UNDER_LOAD / 2
+                && lb.tally.lock().unwrap().members.len() >= UNDER_LOAD / 2
+        },
+    )
+    .await;
     let restart = Instant::now();
     cluster.pg_ctl("restart");
     eprintln!("PostgreSQL restarted in {:?}", restart.elapsed());
@@ -722,7 +738,16 @@ async fn restarting_postgres_under_load_answers_503_never_500_and_the_replicas_r
         "both replicas answered 2xx again {:?} after the restart began",
         restart.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Then a little more load on both, recovered.
+    let (ra, rb) = (
+        la.after_mark.load(Ordering::Relaxed),
+        lb.after_mark.load(Ordering::Relaxed),
+    );
+    until("both replicas kept answering after they recovered", || {
+        la.after_mark.load(Ordering::Relaxed) >= ra + UNDER_LOAD / 2
+            && lb.after_mark.load(Ordering::Relaxed) >= rb + UNDER_LOAD / 2
+    })
+    .await;
     for l in [&la, &lb] {
         l.stop.store(true, Ordering::Relaxed);
     }

@@ -24,6 +24,28 @@ pub fn test_postgres() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Why a PostgreSQL-only test is `#[ignore]`d: the attribute takes only a literal, so each
+/// such test repeats this text, `#[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and
+/// run the ignored tests"]`.
+///
+/// Without a server such a test is reported skipped, never passed. A run that has one asks
+/// for them: `cargo nextest run --run-ignored all` or `cargo test -- --include-ignored`.
+pub const NEEDS_POSTGRES: &str =
+    "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests";
+
+/// The server of `SCIMDESK_TEST_POSTGRES`, for a PostgreSQL-only test (one marked
+/// `#[ignore = "needs PostgreSQL: ..."]`, see [`NEEDS_POSTGRES`]). Panics without one: a
+/// PostgreSQL-only test that was asked to run fails rather than pass having checked nothing.
+pub fn required_test_postgres() -> String {
+    test_postgres().unwrap_or_else(|| {
+        panic!(
+            "{TEST_POSTGRES_ENV} is not set, and this test checks PostgreSQL only: set it to \
+             postgres://USER@HOST:PORT/DB (or run under scripts/pg-throwaway.sh run ...), or \
+             leave the ignored tests out"
+        )
+    })
+}
+
 /// `url` with its database name replaced by `db` (query parameters kept).
 pub fn with_database(url: &str, db: &str) -> String {
     let (head, query) = match url.split_once('?') {
@@ -220,11 +242,9 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: set SCIMDESK_TEST_POSTGRES and run the ignored tests"]
     async fn a_test_database_is_dropped_with_its_guard_even_while_connected() {
-        let Some(server) = test_postgres() else {
-            eprintln!("{TEST_POSTGRES_ENV} is not set: nothing to drop");
-            return;
-        };
+        let server = required_test_postgres();
         let db = TestDb::postgres(&server).await.unwrap();
         let (_, name) = db.created_on.clone().unwrap();
         assert!(name.starts_with(TEST_DATABASE_PREFIX), "{name}");

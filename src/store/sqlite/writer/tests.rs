@@ -21,42 +21,62 @@ async fn setup(dir: &tempfile::TempDir) -> (Writer, SqliteConnection) {
     (Writer::spawn(conn, before_commit), reader)
 }
 
+/// Runs `work` (which waits on SQLite's own thread) with tokio's paused clock held still.
+///
+/// A paused clock jumps to the next timer whenever the runtime has nothing to do, and
+/// waiting for sqlx's SQLite thread looks like nothing to do: the writer's `wait` and `hold`
+/// timers would fire in the middle of real work. Tokio does not move the clock while a
+/// blocking task runs, so one runs until `work` is done.
+async fn still<T>(work: impl std::future::Future<Output = T>) -> T {
+    let (done, waiting) = std::sync::mpsc::channel::<()>();
+    let blocker = tokio::task::spawn_blocking(move || {
+        let _ = waiting.recv();
+    });
+    let out = work.await;
+    drop(done);
+    blocker.await.unwrap();
+    out
+}
+
 /// A write that holds the connection too long: the writes behind it give up with
 /// `Unavailable` instead of waiting for ever, it is rolled back rather than committed,
 /// and the writer goes on.
-#[tokio::test]
+///
+/// On tokio's paused clock: the time a write waits and holds is the clock's, moved only by
+/// the test's sleep and the writer's own timers, never by how long SQLite took.
+#[tokio::test(start_paused = true)]
 async fn a_write_that_holds_the_connection_too_long_is_rolled_back_and_the_queue_gives_up() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, mut reader) = setup(&dir).await;
+    let (_, mut reader) = still(setup(&dir)).await;
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(dir.path().join("w.db"))
         .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-    let conn = SqliteConnection::connect_with(&opts).await.unwrap();
+    let conn = still(SqliteConnection::connect_with(&opts)).await.unwrap();
     let limits = Limits {
         wait: Duration::from_millis(100),
         hold: Duration::from_millis(300),
     };
     let writer = Writer::spawn_with(conn, "INSERT INTO commits VALUES (1)", limits);
-    let mut slow = writer.begin().await.unwrap();
-    insert(&mut slow, 1).await.unwrap();
+    let mut slow = still(writer.begin()).await.unwrap();
+    still(insert(&mut slow, 1)).await.unwrap();
     // Queued behind it: gives up after `wait`, with nothing written.
     match writer.begin().await {
         Err(StoreError::Unavailable(m)) => assert!(m.contains("waited 100 ms"), "{m}"),
         other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let err = slow.commit().await.expect_err("held past its limit");
+    let err = still(slow.commit()).await.expect_err("held past its limit");
     match super::super::db_err(err) {
         StoreError::Unavailable(m) => assert!(m.contains("rolled back"), "{m}"),
         other => panic!("expected Unavailable, got {other}"),
     }
-    assert_eq!(rows(&mut reader).await, Vec::<i64>::new());
+    assert_eq!(still(rows(&mut reader)).await, Vec::<i64>::new());
     // The writer goes on; a write within the limit commits.
-    let mut tx = writer.begin().await.unwrap();
-    insert(&mut tx, 2).await.unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(rows(&mut reader).await, vec![2]);
-    writer.close().await;
+    let mut tx = still(writer.begin()).await.unwrap();
+    still(insert(&mut tx, 2)).await.unwrap();
+    still(tx.commit()).await.unwrap();
+    assert_eq!(still(rows(&mut reader)).await, vec![2]);
+    still(writer.close()).await;
 }
 
 async fn insert(tx: &mut WriteTx, x: i64) -> sqlx::Result<()> {
