@@ -378,8 +378,11 @@ async fn bad_cursors_are_refused_with_the_rfc_errors() {
 async fn a_cursor_older_than_the_timeout_is_expired() {
     let env = Env::new().await;
     seed(&env, 3).await;
+    // The server's cursor clock is the test's: no waiting on the wall clock.
+    let clock = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1_800_000_000));
     let cfg = ServerConfig {
         cursor_timeout_secs: 0,
+        cursor_clock: Some(clock.clone()),
         ..ServerConfig::default()
     };
     let server = Server::start_with(&env.db, cfg).await;
@@ -402,7 +405,7 @@ async fn a_cursor_older_than_the_timeout_is_expired() {
     .await;
     assert_eq!(spc.body["pagination"]["cursorTimeout"], 0);
     // Whole seconds: a second later the cursor is older than a timeout of 0.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    clock.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let r = get(text(&first.body["nextCursor"]).unwrap()).await;
     r.assert_scim_error(400, Some("expiredCursor"));
     server.stop().await;

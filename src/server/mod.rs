@@ -41,6 +41,9 @@ pub struct ServerConfig {
     /// The limiter's clock, in ms since the epoch, when a test drives it; the system clock
     /// otherwise.
     pub rate_limit_clock: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// The clock of cursors (their issue time and expiry), in seconds since the epoch, when a
+    /// test drives it; the system clock otherwise.
+    pub cursor_clock: Option<Arc<std::sync::atomic::AtomicU64>>,
     /// How often replicas on one PostgreSQL database add up their counts for the limit; zero
     /// leaves each replica to limit alone.
     pub rate_limit_sync_every: std::time::Duration,
@@ -92,6 +95,7 @@ impl Default for ServerConfig {
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             rate_limit_clock: None,
+            cursor_clock: None,
             rate_limit_sync_every: limits::DEFAULT_SYNC_EVERY,
             header_read_timeout: std::time::Duration::from_secs(10),
             bulk_max_operations: DEFAULT_BULK_MAX_OPERATIONS,
@@ -149,6 +153,14 @@ impl<S> AppState<S> {
         match &self.cfg.rate_limit_clock {
             Some(c) => c.load(std::sync::atomic::Ordering::Relaxed),
             None => limits::now_epoch_millis(),
+        }
+    }
+
+    /// Now, for cursors, in seconds since the epoch.
+    pub fn cursor_now_secs(&self) -> u64 {
+        match &self.cfg.cursor_clock {
+            Some(c) => c.load(std::sync::atomic::Ordering::Relaxed),
+            None => limits::now_epoch_millis() / 1000,
         }
     }
 

@@ -395,7 +395,7 @@ async fn list_page<S: Store>(
         let page = paging::page(
             &st.store,
             ctx,
-            st.cfg.cursor_timeout_secs,
+            (st.cursor_now_secs(), st.cfg.cursor_timeout_secs),
             &binding,
             std::slice::from_ref(&part),
             descending,

@@ -69,26 +69,19 @@ pub fn binding(
     )
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The page that the cursor text `given` asks for (empty: the first page), `count` rows at
-/// most.
+/// most; `now` (seconds since the epoch) stamps the cursors it issues and ages `given`.
 #[allow(clippy::too_many_arguments)]
 pub async fn page<S: Store>(
     store: &S,
     ctx: &ScimCtx,
-    timeout_secs: u64,
+    (now, timeout_secs): (u64, u64),
     binding: &str,
     parts: &[Part<'_>],
     descending: bool,
     given: &str,
     count: u64,
 ) -> Result<CursorPage, ScimErr> {
-    let now = now_secs();
     let cursor = if given.is_empty() {
         None
     } else {

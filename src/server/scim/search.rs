@@ -117,7 +117,7 @@ async fn root_cursor_page<S: Store>(
     let page = paging::page(
         &st.store,
         ctx,
-        st.cfg.cursor_timeout_secs,
+        (st.cursor_now_secs(), st.cfg.cursor_timeout_secs),
         &binding,
         &parts,
         descending,
