@@ -315,21 +315,15 @@ async fn fold_address_keys(conn: &mut SqliteConnection) -> StoreResult<()> {
             .map_err(db_err)?;
     }
     for (id, email) in &rows {
-        let key = crate::scim::text::fold_address(email);
-        let taken: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?)")
-                .bind(&key)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        if !taken {
-            sqlx::query("UPDATE accounts SET email_key = ? WHERE id = ?")
-                .bind(key)
-                .bind(id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        }
+        sqlx::query(
+            "UPDATE accounts SET email_key = ?1 WHERE id = ?2
+               AND NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = ?1)",
+        )
+        .bind(crate::scim::text::fold_address(email))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     }
     Ok(())
 }

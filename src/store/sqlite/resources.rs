@@ -580,16 +580,11 @@ async fn create_user_direct(
         now.to_string(),
         actor.to_string(),
     );
-    let probe = [
-        Arg::from(name.as_str()),
-        Arg::Int(org_id),
-        Arg::from(crate::scim::text::fold_address(&name)),
-    ];
     store
         .run(move |raw| {
             // What can stop the create is read first, so that it fails before writing
             // anything (a job that fails after writing makes the writer redo its batch).
-            let found = raw.query(CREATE_USER_PROBE_SQL, &probe)?;
+            let found = raw.query(CREATE_USER_PROBE_SQL, &args)?;
             let taken_now = found.first().and_then(|r| r.first()).map(Col::bool);
             let member = found.first().and_then(|r| r.get(1)).map(Col::bool);
             if taken_now.transpose()?.unwrap_or(false) {
@@ -618,12 +613,12 @@ async fn create_user_direct(
         .await
 }
 
-/// Whether userName ?1 is taken in org ?2, and whether its account (key ?3, the userName
-/// folded) has a membership there.
+/// Whether userName ?1 is taken in org ?4, and whether its account (key ?9, the userName
+/// folded) has a membership there: [`CREATE_USER_SQL`]'s arguments, so the key is folded once.
 const CREATE_USER_PROBE_SQL: &str = "
-    SELECT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?2 AND user_name = ?1),
+    SELECT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?4 AND user_name = ?1),
            EXISTS (SELECT 1 FROM memberships m JOIN accounts a ON a.id = m.account_id
-                   WHERE m.org_id = ?2 AND a.email_key = ?3)";
+                   WHERE m.org_id = ?4 AND a.email_key = ?9)";
 
 pub(crate) async fn create(
     store: &SqliteStore,
